@@ -1,0 +1,165 @@
+"""Configuration: one TOML file plus ``GATEWAY_<SECTION>__<KEY>`` environment overrides.
+
+Validation happens once, at start: an unknown key, a wrong type or a missing required value stops
+the process with a message naming the key (``server.port``) or the variable
+(``GATEWAY_SERVER__PORT``). Types are strict, so ``port = "8080"`` in TOML is an error rather than a
+silent conversion; environment values are read as TOML literals (``8081``, ``true``, ``"x"``) and
+fall back to plain strings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "ENV_PREFIX",
+    "GatewayConfig",
+    "JournalConfig",
+    "LoggingConfig",
+    "SecurityConfig",
+    "ServerConfig",
+    "StorageConfig",
+    "load_config",
+]
+
+ENV_PREFIX = "GATEWAY_"
+DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+
+class StorageConfig(_Section):
+    data_dir: str = "./var"
+    # Empty means the embedded default: SQLite at <data_dir>/gateway.sqlite3.
+    database_url: str = ""
+    auto_migrate: bool = True
+    pool_size: int = Field(default=10, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, gt=0)
+
+
+class JournalConfig(_Section):
+    lease_seconds: float = Field(default=120.0, gt=0)
+    claim_batch: int = Field(default=50, gt=0)
+
+
+class LoggingConfig(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+class SecurityConfig(_Section):
+    # 32 random bytes, created on first start when missing. Keys patient-id hashes and encrypts
+    # stored envelopes; losing it makes stored envelopes unreadable, so back it up with the DB.
+    secret_key_file: str = ""  # empty: <data_dir>/secret.key
+
+
+class GatewayConfig(_Section):
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    journal: JournalConfig = JournalConfig()
+    logging: LoggingConfig = LoggingConfig()
+    security: SecurityConfig = SecurityConfig()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        if self.storage.database_url:
+            return self.storage.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.sqlite3').as_posix()}"
+
+    @property
+    def secret_key_path(self) -> Path:
+        if self.security.secret_key_file:
+            return Path(self.security.secret_key_file)
+        return self.data_dir / "secret.key"
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> GatewayConfig:
+        """A copy with some keys replaced (CLI flags such as --port), validated like the file."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+        return _validate(data, origin={})
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue  # GATEWAY_TEST_PG_DSN and friends are not configuration keys
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _parse_env_value(raw)
+        origin[".".join(path)] = name
+    return data, origin
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _validate(data: Mapping[str, Any], origin: Mapping[str, str]) -> GatewayConfig:
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            where = f" (from {origin[key]})" if key in origin else ""
+            reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"{key}{where}: {reason}")
+        raise ConfigError("invalid configuration: " + "; ".join(lines), details={"errors": lines}) from None
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read the TOML file (``path``, else config/gateway.toml if present, else built-in sandbox
+    defaults), apply environment overrides and validate."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    source = path if path is not None else (DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None)
+    if source is not None:
+        try:
+            with source.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {source}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    env_data, origin = _env_overrides(environ)
+    return _validate(_merge(data, env_data), origin)

@@ -1,0 +1,15 @@
+"""Alembic environment: runs on the connection handed over by gateway.journal.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from gateway.journal.schema import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - the gateway always passes a connection
+    raise RuntimeError("run migrations through `mse-gateway db upgrade`")
+
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,122 @@
+"""Journal tables (SQLAlchemy Core). Alembic migrations must match this metadata exactly; a test
+compares them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = ["UtcDateTime", "envelopes", "events", "metadata", "payloads", "submissions"]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every dialect. SQLite has no time zones: values are stored as naive
+    UTC and come back aware, so comparisons and ordering work the same on both databases."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the journal; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("source_system", sa.String(200), nullable=False),
+    sa.Column("local_uid", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("organization_oid", sa.String(200), nullable=False),
+    sa.Column("patient_key", sa.String(64)),
+    sa.Column("region", sa.String(20)),
+    sa.Column("destination", sa.String(80)),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime()),
+    sa.Column("answer_deadline", UtcDateTime()),
+    sa.Column("outcome_code", sa.String(120)),
+    sa.Column("outcome_message", sa.Text),
+    sa.Column("peer_registration_id", sa.String(200)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("callback_url", sa.Text),
+    sa.Column("lease_owner", sa.String(120)),
+    sa.Column("lease_until", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("source_system", "local_uid"),
+)
+# The claim query scans by (state, next_attempt_at); the UI filters by these.
+sa.Index("ix_submissions_due", submissions.c.state, submissions.c.next_attempt_at)
+sa.Index("ix_submissions_patient_key", submissions.c.patient_key)
+sa.Index("ix_submissions_peer_registration_id", submissions.c.peer_registration_id)
+sa.Index("ix_submissions_created_at", submissions.c.created_at)
+sa.Index("ix_submissions_org_kind", submissions.c.organization_oid, submissions.c.kind)
+
+# The submission as received (canonical JSON with the document and signatures), compressed and
+# encrypted. A separate table keeps the hot submissions rows narrow.
+payloads = sa.Table(
+    "payloads",
+    metadata,
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("codec", sa.String(20), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),  # "state", "note", "callback", "operator", ...
+    sa.Column("from_state", sa.String(20)),
+    sa.Column("to_state", sa.String(20)),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("code", sa.String(120)),
+    sa.Column("message", sa.Text),
+    sa.Column("details", sa.JSON),
+)
+sa.Index("ix_events_submission_id", events.c.submission_id, events.c.id)
+
+envelopes = sa.Table(
+    "envelopes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="SET NULL")),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),  # "out" to a peer, "in" from a peer
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("content_type", sa.String(120), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("codec", sa.String(20), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
+sa.Index("ix_envelopes_submission_id", envelopes.c.submission_id)

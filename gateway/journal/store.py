@@ -1,0 +1,516 @@
+"""The journal: the source of truth for where every submission stands.
+
+All writes are short transactions. A state change, its timeline event and any envelopes it carries
+are written together or not at all. Nothing is acknowledged to a sender before :meth:`Journal.submit`
+has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.clock import Clock, SystemClock
+from gateway.errors import ConcurrentUpdate, DuplicateConflict, NotFound
+from gateway.journal.codec import CODEC_NAME, BodyCodec
+from gateway.journal.engine import READ_ONLY
+from gateway.journal.schema import envelopes, events, payloads, submissions
+from gateway.journal.states import check_transition
+from gateway.model import State, Submission, SubmissionDraft
+from gateway.pii import patient_key
+from gateway.secrets import DeploymentSecret
+
+__all__ = ["UNCHANGED", "Changes", "EnvelopeIn", "EnvelopeMeta", "Event", "Journal"]
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = _Unchanged()
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Column updates that travel with a transition. UNCHANGED leaves a column as it is; None
+    clears it."""
+
+    next_attempt_at: datetime | _Unchanged | None = UNCHANGED
+    answer_deadline: datetime | _Unchanged | None = UNCHANGED
+    outcome_code: str | _Unchanged | None = UNCHANGED
+    outcome_message: str | _Unchanged | None = UNCHANGED
+    peer_registration_id: str | _Unchanged | None = UNCHANGED
+    destination: str | _Unchanged | None = UNCHANGED
+    count_attempt: bool = False
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in (
+            "next_attempt_at",
+            "answer_deadline",
+            "outcome_code",
+            "outcome_message",
+            "peer_registration_id",
+            "destination",
+        ):
+            value = getattr(self, name)
+            if value is not UNCHANGED:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeIn:
+    direction: str  # "out" | "in"
+    peer: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeMeta:
+    id: int
+    submission_id: str
+    event_id: int | None
+    at: datetime
+    direction: str
+    peer: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    submission_id: str
+    at: datetime
+    kind: str
+    from_state: State | None
+    to_state: State | None
+    actor: str
+    code: str | None
+    message: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_S = submissions.c
+
+
+def _row_to_submission(row: sa.Row[Any]) -> Submission:
+    m = row._mapping
+    return Submission(
+        id=m["id"],
+        source_system=m["source_system"],
+        local_uid=m["local_uid"],
+        kind=m["kind"],
+        organization_oid=m["organization_oid"],
+        patient_key=m["patient_key"],
+        region=m["region"],
+        destination=m["destination"],
+        state=State(m["state"]),
+        attempts=m["attempts"],
+        next_attempt_at=m["next_attempt_at"],
+        answer_deadline=m["answer_deadline"],
+        outcome_code=m["outcome_code"],
+        outcome_message=m["outcome_message"],
+        peer_registration_id=m["peer_registration_id"],
+        content_hash=m["content_hash"],
+        callback_url=m["callback_url"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        lease_owner=m["lease_owner"],
+        lease_until=m["lease_until"],
+    )
+
+
+class Journal:
+    """Async access to the journal tables. Stateless apart from the engine: any number of
+    processes may share one PostgreSQL database."""
+
+    def __init__(self, engine: AsyncEngine, secret: DeploymentSecret, *, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self._codec = BodyCodec(secret.derive("journal-bodies"))
+        self._patient_secret = secret.derive("patient-key")
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def patient_key(self, person_id: str) -> str:
+        return patient_key(self._patient_secret, person_id)
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(**{READ_ONLY: True})
+
+    async def _insert_event(
+        self,
+        conn: AsyncConnection,
+        submission_id: str,
+        *,
+        at: datetime,
+        kind: str,
+        actor: str,
+        from_state: State | None = None,
+        to_state: State | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        envelopes_in: Iterable[EnvelopeIn] = (),
+    ) -> int:
+        result = await conn.execute(
+            events.insert().values(
+                submission_id=submission_id,
+                at=at,
+                kind=kind,
+                from_state=str(from_state) if from_state else None,
+                to_state=str(to_state) if to_state else None,
+                actor=actor,
+                code=code,
+                message=message,
+                details=details,
+            )
+        )
+        event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        rows = [
+            {
+                "submission_id": submission_id,
+                "event_id": event_id,
+                "at": at,
+                "direction": env.direction,
+                "peer": env.peer,
+                "content_type": env.content_type,
+                "size": len(env.body),
+                "sha256": hashlib.sha256(env.body).hexdigest(),
+                "codec": CODEC_NAME,
+                "body": self._codec.seal(env.body, bind=submission_id),
+            }
+            for env in envelopes_in
+        ]
+        if rows:
+            await conn.execute(envelopes.insert(), rows)
+        return event_id
+
+    # -- intake ------------------------------------------------------------------------------
+
+    async def submit(self, draft: SubmissionDraft, *, actor: str = "intake") -> tuple[Submission, bool]:
+        """Journal a new submission durably, idempotently.
+
+        Returns ``(submission, True)`` when created, ``(existing, False)`` when the same
+        (source system, local_uid) was already journalled with the same content hash. Raises
+        DuplicateConflict when it was journalled with different content.
+        """
+        existing = await self.find(draft.source_system, draft.local_uid)
+        if existing is not None:
+            return self._same_or_conflict(existing, draft), False
+        now = self.clock.now()
+        sid = str(uuid.uuid4())
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    submissions.insert().values(
+                        id=sid,
+                        source_system=draft.source_system,
+                        local_uid=draft.local_uid,
+                        kind=draft.kind,
+                        organization_oid=draft.organization_oid,
+                        patient_key=self.patient_key(draft.patient_id) if draft.patient_id else None,
+                        region=draft.region,
+                        destination=draft.destination,
+                        state=str(State.RECEIVED),
+                        attempts=0,
+                        content_hash=draft.content_hash,
+                        callback_url=draft.callback_url,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                await conn.execute(
+                    payloads.insert().values(
+                        submission_id=sid,
+                        codec=CODEC_NAME,
+                        size=len(draft.payload),
+                        body=self._codec.seal(draft.payload, bind=sid),
+                    )
+                )
+                await self._insert_event(
+                    conn, sid, at=now, kind="state", actor=actor, to_state=State.RECEIVED, message="received"
+                )
+        except IntegrityError:
+            # Lost a race with a concurrent identical submission: the unique key decided.
+            existing = await self.find(draft.source_system, draft.local_uid)
+            if existing is None:
+                raise
+            return self._same_or_conflict(existing, draft), False
+        return await self.get(sid), True
+
+    @staticmethod
+    def _same_or_conflict(existing: Submission, draft: SubmissionDraft) -> Submission:
+        if existing.content_hash != draft.content_hash:
+            raise DuplicateConflict(
+                "this local_uid was already submitted with different content",
+                details={"id": existing.id, "local_uid": draft.local_uid},
+            )
+        return existing
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, submission_id: str) -> Submission:
+        async with self._reading() as conn:
+            row = (await conn.execute(sa.select(submissions).where(_S.id == submission_id))).first()
+        if row is None:
+            raise NotFound(f"no submission {submission_id}")
+        return _row_to_submission(row)
+
+    async def find(self, source_system: str, local_uid: str) -> Submission | None:
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(submissions).where(_S.source_system == source_system, _S.local_uid == local_uid)
+                )
+            ).first()
+        return _row_to_submission(row) if row else None
+
+    async def payload(self, submission_id: str) -> bytes:
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(sa.select(payloads.c.body).where(payloads.c.submission_id == submission_id))
+            ).first()
+        if row is None:
+            raise NotFound(f"no payload for {submission_id}")
+        return self._codec.open(row[0], bind=submission_id)
+
+    async def events(self, submission_id: str) -> list[Event]:
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(events).where(events.c.submission_id == submission_id).order_by(events.c.id)
+                )
+            ).all()
+        return [
+            Event(
+                id=r.id,
+                submission_id=r.submission_id,
+                at=r.at,
+                kind=r.kind,
+                from_state=State(r.from_state) if r.from_state else None,
+                to_state=State(r.to_state) if r.to_state else None,
+                actor=r.actor,
+                code=r.code,
+                message=r.message,
+                details=r.details or {},
+            )
+            for r in rows
+        ]
+
+    async def envelopes(self, submission_id: str) -> list[EnvelopeMeta]:
+        cols = [c for c in envelopes.c if c.name not in {"body", "codec"}]
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(*cols).where(envelopes.c.submission_id == submission_id).order_by(envelopes.c.id)
+                )
+            ).all()
+        return [EnvelopeMeta(**r._mapping) for r in rows]
+
+    async def envelope_body(self, envelope_id: int) -> bytes:
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(envelopes.c.submission_id, envelopes.c.body).where(envelopes.c.id == envelope_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no envelope {envelope_id}")
+        return self._codec.open(row.body, bind=row.submission_id)
+
+    async def counts_by_state(self) -> dict[State, int]:
+        async with self._reading() as conn:
+            rows = (await conn.execute(sa.select(_S.state, sa.func.count()).group_by(_S.state))).all()
+        counts = dict.fromkeys(State, 0)
+        for state, n in rows:
+            counts[State(state)] = int(n)
+        return counts
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def transition(
+        self,
+        submission_id: str,
+        to: State,
+        *,
+        actor: str,
+        expected: State | Sequence[State] | None = None,
+        lease_owner: str | None = None,
+        changes: Changes = Changes(),
+        code: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        envelopes_in: Iterable[EnvelopeIn] = (),
+    ) -> Submission:
+        """Move a submission to ``to`` with its event (and envelopes) in one transaction.
+
+        ``expected`` guards against acting on a stale view (ConcurrentUpdate if the state moved);
+        ``lease_owner`` guards against a worker whose lease expired (its claim went to another
+        worker). A transition by the lease owner releases the lease.
+        """
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            query = sa.select(_S.state, _S.lease_owner).where(_S.id == submission_id)
+            if self._postgres:
+                query = query.with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotFound(f"no submission {submission_id}")
+            current = State(row.state)
+            if expected is not None:
+                allowed = {expected} if isinstance(expected, State) else set(expected)
+                if current not in allowed:
+                    raise ConcurrentUpdate(
+                        f"submission is {current}, expected {', '.join(sorted(allowed))}",
+                        details={"id": submission_id, "state": str(current)},
+                    )
+            if lease_owner is not None and row.lease_owner != lease_owner:
+                raise ConcurrentUpdate(
+                    "lease lost: the submission was claimed by another worker",
+                    details={"id": submission_id, "owner": row.lease_owner},
+                )
+            check_transition(current, to)
+            values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
+            if changes.count_attempt:
+                values["attempts"] = _S.attempts + 1
+            if lease_owner is not None:
+                values["lease_owner"] = None
+                values["lease_until"] = None
+            result = await conn.execute(
+                submissions.update().where(_S.id == submission_id, _S.state == str(current)).values(**values)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdate("submission changed during the transition", details={"id": submission_id})
+            await self._insert_event(
+                conn,
+                submission_id,
+                at=now,
+                kind="state",
+                actor=actor,
+                from_state=current,
+                to_state=to,
+                code=code,
+                message=message,
+                details=details,
+                envelopes_in=envelopes_in,
+            )
+            row2 = (await conn.execute(sa.select(submissions).where(_S.id == submission_id))).one()
+        return _row_to_submission(row2)
+
+    async def note(
+        self,
+        submission_id: str,
+        *,
+        kind: str,
+        actor: str,
+        code: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        envelopes_in: Iterable[EnvelopeIn] = (),
+    ) -> int:
+        """Record a fact in the timeline without changing state (a late callback, an operator's
+        comment, an envelope exchanged during reconciliation)."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            exists = (await conn.execute(sa.select(_S.id).where(_S.id == submission_id))).first()
+            if exists is None:
+                raise NotFound(f"no submission {submission_id}")
+            return await self._insert_event(
+                conn,
+                submission_id,
+                at=now,
+                kind=kind,
+                actor=actor,
+                code=code,
+                message=message,
+                details=details,
+                envelopes_in=envelopes_in,
+            )
+
+    # -- work claiming -----------------------------------------------------------------------
+
+    async def claim_due(
+        self,
+        owner: str,
+        states: Iterable[State],
+        *,
+        limit: int,
+        lease_seconds: float,
+        due_column: str = "next_attempt_at",
+    ) -> list[Submission]:
+        """Hand each due row to exactly one worker, with a lease that expires.
+
+        A row is due when its state is one of ``states``, ``due_column`` is at or before now (or
+        unset) and it has no live lease. PostgreSQL: a single UPDATE over a ``FOR UPDATE SKIP
+        LOCKED`` sub-select, so concurrent claimers skip each other's rows instead of waiting and
+        the lease condition is re-checked on the locked row. SQLite: the same single statement
+        inside BEGIN IMMEDIATE, which holds the database write lock, so claims are serialised.
+        """
+        now = self.clock.now()
+        due = _S[due_column]
+        candidates = (
+            sa.select(_S.id)
+            .where(
+                _S.state.in_([str(s) for s in states]),
+                sa.or_(due.is_(None), due <= now),
+                sa.or_(_S.lease_until.is_(None), _S.lease_until < now),
+            )
+            .order_by(due.asc().nulls_first())
+            .limit(limit)
+        )
+        if self._postgres:
+            candidates = candidates.with_for_update(skip_locked=True)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        stmt = (
+            submissions.update()
+            .where(_S.id.in_(candidates.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=lease_until)
+            .returning(*submissions.c)
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((_row_to_submission(r) for r in rows), key=lambda s: (s.next_attempt_at or now, s.id))
+
+    async def release(self, owner: str, submission_ids: Iterable[str] | None = None) -> int:
+        """Give leases back (graceful shutdown, or a worker that will not finish some rows)."""
+        stmt = submissions.update().where(_S.lease_owner == owner)
+        ids = list(submission_ids) if submission_ids is not None else None
+        if ids is not None:
+            if not ids:
+                return 0
+            stmt = stmt.where(_S.id.in_(ids))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt.values(lease_owner=None, lease_until=None))
+        return int(result.rowcount)
+
+    async def extend_lease(self, owner: str, submission_id: str, lease_seconds: float) -> bool:
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                submissions.update()
+                .where(_S.id == submission_id, _S.lease_owner == owner)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            )
+        return int(result.rowcount) == 1
+
+    async def ping(self) -> None:
+        async with self._reading() as conn:
+            await conn.execute(sa.text("SELECT 1"))

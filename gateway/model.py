@@ -1,0 +1,115 @@
+"""The canonical model: the one definition of a submission, its states and the codes the gateway speaks.
+
+Adapters translate peer envelopes to and from these types and never define their own. The state
+machine lives in :mod:`gateway.journal.states`; this module only names the states.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "FINAL_STATES",
+    "ErrorCode",
+    "Outcome",
+    "State",
+    "Submission",
+    "SubmissionDraft",
+]
+
+
+class State(enum.StrEnum):
+    """Where a submission stands. Values are stored in the journal: never rename one."""
+
+    RECEIVED = "RECEIVED"  # durable, acknowledged to the sender, not yet checked
+    VALIDATED = "VALIDATED"  # signatures, roles and FLK passed
+    REJECTED = "REJECTED"  # failed validation or routing; final, the report says why
+    QUEUED = "QUEUED"  # waiting for the delivery worker
+    SENT = "SENT"  # the peer accepted it; awaiting its answer until answer_deadline
+    RETRY_WAIT = "RETRY_WAIT"  # a transient failure; next try at next_attempt_at
+    RECONCILING = "RECONCILING"  # no answer in time: asking the peer what it knows
+    REGISTERED = "REGISTERED"  # the peer registered it (peer_registration_id); final
+    FAILED = "FAILED"  # the peer refused it with a permanent code; final
+    DEAD = "DEAD"  # the gateway gave up; an operator must act
+
+
+FINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.REGISTERED, State.FAILED})
+
+
+class ErrorCode(enum.StrEnum):
+    """Every code the gateway itself answers with. Peer codes (REMD, SMEV, ШЭП) are carried
+    verbatim in ``Outcome.code``; these are the gateway's own, stable for clients."""
+
+    CONFIG_INVALID = "CONFIG_INVALID"
+    DUPLICATE_CONFLICT = "DUPLICATE_CONFLICT"
+    ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+    CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+    NOT_FOUND = "NOT_FOUND"
+    XML_FORBIDDEN_CONSTRUCT = "XML_FORBIDDEN_CONSTRUCT"
+    XML_MALFORMED = "XML_MALFORMED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    SCHEMA_INVALID = "SCHEMA_INVALID"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a peer finally said (or what the gateway concluded)."""
+
+    code: str | None
+    message: str | None
+    peer_registration_id: str | None = None
+    source: str = "peer"  # "peer" (sync answer), "callback", "reconciled", "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionDraft:
+    """What intake hands to the journal. ``payload`` is the canonical submission as received
+    (document and signatures included); it is stored compressed and encrypted, never logged."""
+
+    source_system: str
+    local_uid: str
+    kind: str
+    organization_oid: str
+    content_hash: str
+    payload: bytes
+    patient_id: str | None = None  # SNILS or IIN as given; only its keyed hash is stored
+    region: str | None = None
+    destination: str | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submission as the journal knows it."""
+
+    id: str
+    source_system: str
+    local_uid: str
+    kind: str
+    organization_oid: str
+    patient_key: str | None
+    region: str | None
+    destination: str | None
+    state: State
+    attempts: int
+    next_attempt_at: datetime | None
+    answer_deadline: datetime | None
+    outcome_code: str | None
+    outcome_message: str | None
+    peer_registration_id: str | None
+    content_hash: str
+    callback_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES

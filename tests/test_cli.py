@@ -1,0 +1,102 @@
+"""The CLI: --help everywhere, status, db upgrade, configuration errors, and `serve` as a real
+process that answers /healthz and stops cleanly on SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+
+
+def _walk(group: click.Group, prefix: list[str]) -> list[list[str]]:
+    out = [prefix]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out.extend(_walk(cmd, [*prefix, name]))
+        else:
+            out.append([*prefix, name])
+    return out
+
+
+@pytest.mark.parametrize("path", _walk(main, []), ids=lambda p: " ".join(p) or "main")
+def test_every_command_has_help(path: list[str]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_db_upgrade_then_status_json(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "-> 0001_journal" in result.output
+    result = runner.invoke(main, ["status", "--json", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["total"] == 0 and set(data["states"]) >= {"RECEIVED", "REGISTERED", "DEAD"}
+
+
+def test_status_without_journal_exits_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text("[server]\nport = 'x'\n")
+    result = CliRunner().invoke(main, ["--config", str(cfg), "status"])
+    assert result.exit_code == 2
+    assert "server.port" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:  # noqa: S310
+                    status = resp.status
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:  # noqa: S310
+            assert resp.status == 200
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    if command == "sandbox":
+        assert f"http://127.0.0.1:{port}/healthz" in out.decode()
