@@ -83,13 +83,13 @@ def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command:
         status = None
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
                     status = resp.status
                     break
             except OSError:
                 time.sleep(0.2)
         assert status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
             assert resp.status == 200
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)

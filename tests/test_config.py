@@ -72,5 +72,5 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
 def test_cli_overrides_are_validated() -> None:
     config = load_config(environ={})
     assert config.with_overrides(server={"port": 0, "host": None}).server.port == 0
-    with pytest.raises(ConfigError, match="server.port"):
+    with pytest.raises(ConfigError, match=r"server\.port"):
         config.with_overrides(server={"port": -1})
