@@ -2,35 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Final
+from datetime import timedelta
+from typing import Any, Final
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from gateway import __version__
+from gateway.api import PUBLIC_PATHS, setup_api
+from gateway.api.auth import client_auth_middleware
+from gateway.appkeys import (
+    CHECKER_KEY,
+    CLIENTS_KEY,
+    CLOCK_KEY,
+    CONFIG_KEY,
+    HTTP_KEY,
+    JOURNAL_KEY,
+    ROUTER_KEY,
+    WORKERS_KEY,
+)
+from gateway.backoff import Backoff
+from gateway.checks import StructuralChecker
+from gateway.clients import ClientRegistry
 from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
+from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.logs import bind_ids, get_logger
+from gateway.model import State
+from gateway.notifier import Notifier, rest_sender
+from gateway.pipeline import ValidationStage
+from gateway.routing import load_routes
 from gateway.secrets import load_or_create_secret
+from gateway.validation import Checker
 
-__all__ = [
-    "CLOCK_KEY",
-    "CONFIG_KEY",
-    "JOURNAL_KEY",
-    "create_app",
-    "error_middleware",
-    "request_id_middleware",
-]
-
-CONFIG_KEY: Final = web.AppKey("config", GatewayConfig)
-JOURNAL_KEY: Final = web.AppKey("journal", Journal)
-CLOCK_KEY: Final = web.AppKey("clock", Clock)
+__all__ = ["create_app", "error_middleware", "request_id_middleware"]
 
 _log: Final = get_logger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,7 +78,13 @@ def error_middleware() -> Middleware:
     async def middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
         try:
             return await handler(request)
-        except web.HTTPException:
+        except web.HTTPException as exc:
+            if exc.status >= 400 and exc.content_type != "application/json":
+                return web.json_response(
+                    {"error": {"code": f"HTTP_{exc.status}", "message": exc.reason}},
+                    status=exc.status,
+                    headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
+                )
             raise
         except GatewayError as exc:
             return web.json_response({"error": exc.to_dict()}, status=exc.http_status)
@@ -101,34 +120,92 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
 
 
-def _journal_ctx(config: GatewayConfig, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(
-            config.database_url,
-            pool_size=config.storage.pool_size,
-            sqlite_busy_timeout_ms=config.storage.sqlite_busy_timeout_ms,
-        )
-        try:
-            if config.storage.auto_migrate:
-                await upgrade(engine)
-            app[JOURNAL_KEY] = Journal(engine, load_or_create_secret(config.secret_key_path), clock=clock)
-            yield
-        finally:
-            await engine.dispose()
+async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG_KEY]
+    engine = create_engine(
+        config.database_url,
+        pool_size=config.storage.pool_size,
+        sqlite_busy_timeout_ms=config.storage.sqlite_busy_timeout_ms,
+    )
+    try:
+        if config.storage.auto_migrate:
+            await upgrade(engine)
+        secret = load_or_create_secret(config.secret_key_path)
+        app[JOURNAL_KEY] = Journal(engine, secret, clock=app[CLOCK_KEY])
+        app[CLIENTS_KEY] = ClientRegistry(engine, secret, clock=app[CLOCK_KEY])
+        yield
+    finally:
+        await engine.dispose()
 
-    return ctx
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=app[CONFIG_KEY].notifications.timeout_seconds)
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        app[HTTP_KEY] = session
+        yield
 
 
-def create_app(config: GatewayConfig, *, clock: Clock | None = None) -> web.Application:
-    """Build the gateway application. Resources (database engine, workers) are opened in
-    cleanup contexts, in order, and closed in reverse on shutdown."""
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG_KEY]
+    loops: dict[str, ClaimLoop[Any]] = {}
+    app[WORKERS_KEY] = loops
+    journal = app[JOURNAL_KEY]
+    if not config.workers.enabled:
+        yield
+        return
+    try:
+        schema_current = await current_revision(journal.engine) == head_revision()
+    except Exception:  # the database is down: start anyway, claims retry until it is back
+        _log.exception("journal unreachable at start; workers will retry")
+        schema_current = True
+    if not schema_current:
+        # Without the schema every claim would fail; /readyz reports the gateway as not ready.
+        _log.error("journal schema is not current: workers not started (run `mse-gateway db upgrade`)")
+        yield
+        return
+    stage = ValidationStage(journal, app[CHECKER_KEY], app[ROUTER_KEY])
+    loops["validation"] = submission_loop(
+        journal,
+        role="validation",
+        states=[State.RECEIVED, State.VALIDATED],
+        handler=stage.handle,
+        concurrency=config.workers.validation_concurrency,
+        lease_seconds=config.journal.lease_seconds,
+        idle_sleep=config.workers.idle_sleep_seconds,
+    )
+    n = config.notifications
+    notifier = Notifier(
+        journal,
+        app[HTTP_KEY],
+        {"rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat())},
+        backoff=Backoff(base=n.backoff_base_seconds, cap=n.backoff_cap_seconds),
+        max_age=timedelta(hours=n.max_age_hours),
+        concurrency=config.workers.notifier_concurrency,
+        idle_sleep=config.workers.idle_sleep_seconds,
+    )
+    loops["notifier"] = notifier.loop
+    tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
+    try:
+        yield
+    finally:
+        grace = config.server.shutdown_grace_seconds
+        await asyncio.gather(*(loop.stop(grace) for loop in loops.values()))
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Checker | None = None) -> web.Application:
+    """Build the gateway application. Resources (database engine, HTTP client, workers) are
+    opened in cleanup contexts, in order, and closed in reverse on shutdown."""
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
-        middlewares=[request_id_middleware(), error_middleware()],
+        middlewares=[request_id_middleware(), error_middleware(), client_auth_middleware(public=PUBLIC_PATHS)],
     )
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
-    app.cleanup_ctx.append(_journal_ctx(config, app[CLOCK_KEY]))
+    app[ROUTER_KEY] = load_routes(config.routes_path)
+    app[CHECKER_KEY] = checker or StructuralChecker(max_bytes=config.server.max_body_bytes)
+    app.cleanup_ctx.extend([_journal_ctx, _http_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    setup_api(app)
     return app

@@ -25,9 +25,12 @@ __all__ = [
     "GatewayConfig",
     "JournalConfig",
     "LoggingConfig",
+    "NotificationsConfig",
+    "RoutingConfig",
     "SecurityConfig",
     "ServerConfig",
     "StorageConfig",
+    "WorkersConfig",
     "load_config",
 ]
 
@@ -71,12 +74,44 @@ class SecurityConfig(_Section):
     secret_key_file: str = ""  # empty: <data_dir>/secret.key
 
 
+class RoutingConfig(_Section):
+    # Empty: config/routes.toml when present in the working directory, else the built-in rules
+    # (Russian MSE kinds to REMD, the Kazakh 031/у to ШЭП).
+    routes_file: str = ""
+
+
+class WorkersConfig(_Section):
+    # Run the background workers in this process. Disable on API-only replicas.
+    enabled: bool = True
+    validation_concurrency: int = Field(default=8, gt=0)
+    notifier_concurrency: int = Field(default=8, gt=0)
+    idle_sleep_seconds: float = Field(default=0.5, gt=0)
+
+
+class NotificationsConfig(_Section):
+    timeout_seconds: float = Field(default=15.0, gt=0)
+    backoff_base_seconds: float = Field(default=10.0, gt=0)
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    # Stop retrying an undeliverable notice after this long (it stays visible to operators).
+    max_age_hours: float = Field(default=168.0, gt=0)
+
+
 class GatewayConfig(_Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     journal: JournalConfig = JournalConfig()
     logging: LoggingConfig = LoggingConfig()
     security: SecurityConfig = SecurityConfig()
+    routing: RoutingConfig = RoutingConfig()
+    workers: WorkersConfig = WorkersConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @property
+    def routes_path(self) -> Path | None:
+        if self.routing.routes_file:
+            return Path(self.routing.routes_file)
+        default = Path("config/routes.toml")
+        return default if default.exists() else None
 
     @property
     def data_dir(self) -> Path:

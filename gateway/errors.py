@@ -14,9 +14,12 @@ __all__ = [
     "ConcurrentUpdate",
     "ConfigError",
     "DuplicateConflict",
+    "Forbidden",
     "GatewayError",
     "IllegalTransition",
+    "MalformedJson",
     "NotFound",
+    "PayloadTooLarge",
     "StoreError",
 ]
 
@@ -73,3 +76,18 @@ class ConcurrentUpdate(GatewayError):
 
     code = ErrorCode.CONCURRENT_UPDATE
     http_status = 409
+
+
+class MalformedJson(GatewayError):
+    code = ErrorCode.MALFORMED_JSON
+    http_status = 400
+
+
+class Forbidden(GatewayError):
+    code = ErrorCode.FORBIDDEN
+    http_status = 403
+
+
+class PayloadTooLarge(GatewayError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+    http_status = 413

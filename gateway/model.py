@@ -7,7 +7,7 @@ machine lives in :mod:`gateway.journal.states`; this module only names the state
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = [
@@ -54,6 +54,9 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     SCHEMA_INVALID = "SCHEMA_INVALID"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    MALFORMED_JSON = "MALFORMED_JSON"
+    NO_ROUTE = "NO_ROUTE"
+    DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class SubmissionDraft:
     region: str | None = None
     destination: str | None = None
     callback_url: str | None = None
+    origin: str = "rest"  # the intake channel: "rest", "remd-soap", ...
+    origin_ref: str | None = None  # the sender's message id on that channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +111,10 @@ class Submission:
     callback_url: str | None
     created_at: datetime
     updated_at: datetime
+    origin: str = "rest"
+    origin_ref: str | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def is_final(self) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
+from gateway.journal.migrate import head_revision
 
 
 def _walk(group: click.Group, prefix: list[str]) -> list[list[str]]:
@@ -41,7 +42,7 @@ def test_db_upgrade_then_status_json(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["db", "upgrade", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "-> 0001_journal" in result.output
+    assert f"-> {head_revision()}" in result.output
     result = runner.invoke(main, ["status", "--json", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])

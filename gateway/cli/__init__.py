@@ -8,7 +8,9 @@ import click
 
 from gateway import __version__
 from gateway.cli._common import Context
+from gateway.cli.clients import clients
 from gateway.cli.db import db, status
+from gateway.cli.documents import documents
 from gateway.cli.serve import sandbox, serve
 
 __all__ = ["main"]
@@ -29,5 +31,5 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path=config_path)
 
 
-for command in (serve, sandbox, db, status):
+for command in (serve, sandbox, db, status, clients, documents):
     main.add_command(command)

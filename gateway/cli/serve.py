@@ -10,6 +10,7 @@ import click
 from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
 from gateway.runner import Served, serve_apps
+from gateway.sandbox import prepare_sandbox_client
 
 __all__ = ["sandbox", "serve"]
 
@@ -39,6 +40,7 @@ def sandbox(ctx: click.Context, port: int | None, data_dir: Path | None) -> None
     """Run the gateway and its sandbox peers on the embedded SQLite journal, print their URLs,
     and stay in the foreground until Ctrl-C."""
     config = load(ctx, data_dir=data_dir, port=port)
+    client = asyncio.run(prepare_sandbox_client(config))
     served = [Served("gateway", create_app(config), config.server.host, config.server.port)]
 
     def started(urls: dict[str, str]) -> None:
@@ -50,6 +52,9 @@ def sandbox(ctx: click.Context, port: int | None, data_dir: Path | None) -> None
         for name, url in urls.items():
             if name != "gateway":
                 click.echo(f"  {name:<14} {url}/")
+        click.echo(f"  API docs       {base}/api/v1/docs")
         click.echo(f"  data directory {config.data_dir.resolve()}")
+        click.echo(f"  sandbox client {client.source_system}, token in {client.path}")
+        click.echo(f"                 Authorization: Bearer {client.token}")
 
     asyncio.run(serve_apps(served, shutdown_timeout=config.server.shutdown_grace_seconds, on_started=started))

@@ -64,6 +64,8 @@ submissions = sa.Table(
     sa.Column("peer_registration_id", sa.String(200)),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("callback_url", sa.Text),
+    sa.Column("origin", sa.String(20), nullable=False, server_default="rest"),  # intake channel
+    sa.Column("origin_ref", sa.String(200)),  # e.g. the MIS's SOAP MessageID, for relatesToMessage
     sa.Column("lease_owner", sa.String(120)),
     sa.Column("lease_until", UtcDateTime()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -120,3 +122,40 @@ envelopes = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
 )
 sa.Index("ix_envelopes_submission_id", envelopes.c.submission_id)
+
+# API clients (MIS, regional GIS). Tokens are 256-bit random values, so an unsalted SHA-256 is a
+# sound verifier (no dictionary to attack); the callback HMAC key must be usable, so it is sealed.
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("source_system", sa.String(200), nullable=False, unique=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("organization_oids", sa.JSON, nullable=False),
+    sa.Column("soap_client_entity_id", sa.String(80), unique=True),
+    sa.Column("callback_key", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime()),
+)
+
+# Outcome notices owed to senders: an outbox, retried from here until the receiver answers 2xx.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("client_id", sa.String(36), sa.ForeignKey("clients.id", ondelete="CASCADE")),
+    sa.Column("channel", sa.String(20), nullable=False),  # "rest" (JSON + HMAC) | "remd-soap" (registerDocumentResult)
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # sealed
+    sa.Column("state", sa.String(12), nullable=False),  # pending | delivered | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("lease_owner", sa.String(120)),
+    sa.Column("lease_until", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.UniqueConstraint("submission_id", "channel"),
+)
+sa.Index("ix_notifications_due", notifications.c.state, notifications.c.next_attempt_at)

@@ -7,6 +7,7 @@ has committed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -20,16 +21,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.clock import Clock, SystemClock
-from gateway.errors import ConcurrentUpdate, DuplicateConflict, NotFound
+from gateway.errors import ConcurrentUpdate, DuplicateConflict, GatewayError, NotFound
 from gateway.journal.codec import CODEC_NAME, BodyCodec
 from gateway.journal.engine import READ_ONLY
-from gateway.journal.schema import envelopes, events, payloads, submissions
+from gateway.journal.schema import clients, envelopes, events, notifications, payloads, submissions
 from gateway.journal.states import check_transition
 from gateway.model import State, Submission, SubmissionDraft
+from gateway.notices import build_notice, encode_notice
 from gateway.pii import patient_key
 from gateway.secrets import DeploymentSecret
 
-__all__ = ["UNCHANGED", "Changes", "EnvelopeIn", "EnvelopeMeta", "Event", "Journal"]
+__all__ = [
+    "UNCHANGED",
+    "Changes",
+    "EnvelopeIn",
+    "EnvelopeMeta",
+    "Event",
+    "InvalidCursor",
+    "Journal",
+    "SearchQuery",
+]
 
 
 class _Unchanged:
@@ -107,6 +118,42 @@ class Event:
 _S = submissions.c
 
 
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    source_system: str | None = None
+    local_uid: str | None = None
+    kind: str | None = None
+    organization_oid: str | None = None
+    peer_registration_id: str | None = None
+    region: str | None = None
+    destination: str | None = None
+    states: tuple[State, ...] = ()
+    patient_id: str | None = None  # a full SNILS/IIN, matched by its keyed hash
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _encode_cursor(sub: Submission) -> str:
+    raw = f"{sub.created_at.isoformat()}|{sub.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, sid = raw.split("|", 1)
+        return datetime.fromisoformat(at), sid
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor("the cursor is not one this API returned") from None
+
+
+class InvalidCursor(GatewayError):
+    code = "INVALID_CURSOR"
+    http_status = 400
+
+
 def _row_to_submission(row: sa.Row[Any]) -> Submission:
     m = row._mapping
     return Submission(
@@ -127,6 +174,8 @@ def _row_to_submission(row: sa.Row[Any]) -> Submission:
         peer_registration_id=m["peer_registration_id"],
         content_hash=m["content_hash"],
         callback_url=m["callback_url"],
+        origin=m["origin"],
+        origin_ref=m["origin_ref"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         lease_owner=m["lease_owner"],
@@ -146,6 +195,9 @@ class Journal:
         self._postgres = engine.dialect.name == "postgresql"
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def open_body(self, sealed: bytes, *, bind: str) -> bytes:
+        return self._codec.open(sealed, bind=bind)
 
     def patient_key(self, person_id: str) -> str:
         return patient_key(self._patient_secret, person_id)
@@ -233,6 +285,8 @@ class Journal:
                         attempts=0,
                         content_hash=draft.content_hash,
                         callback_url=draft.callback_url,
+                        origin=draft.origin,
+                        origin_ref=draft.origin_ref,
                         created_at=now,
                         updated_at=now,
                     )
@@ -336,6 +390,39 @@ class Journal:
             raise NotFound(f"no envelope {envelope_id}")
         return self._codec.open(row.body, bind=row.submission_id)
 
+    async def search(self, query: SearchQuery) -> tuple[list[Submission], str | None]:
+        """Newest first, keyset-paginated: returns a page and the cursor of the next page."""
+        stmt = sa.select(submissions)
+        q = query
+        for column, value in (
+            (_S.source_system, q.source_system),
+            (_S.local_uid, q.local_uid),
+            (_S.kind, q.kind),
+            (_S.organization_oid, q.organization_oid),
+            (_S.peer_registration_id, q.peer_registration_id),
+            (_S.region, q.region),
+            (_S.destination, q.destination),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if q.states:
+            stmt = stmt.where(_S.state.in_([str(s) for s in q.states]))
+        if q.patient_id is not None:
+            stmt = stmt.where(_S.patient_key == self.patient_key(q.patient_id))
+        if q.since is not None:
+            stmt = stmt.where(_S.created_at >= q.since)
+        if q.until is not None:
+            stmt = stmt.where(_S.created_at < q.until)
+        if q.cursor is not None:
+            at, sid = _decode_cursor(q.cursor)
+            stmt = stmt.where(sa.or_(_S.created_at < at, sa.and_(_S.created_at == at, _S.id < sid)))
+        stmt = stmt.order_by(_S.created_at.desc(), _S.id.desc()).limit(q.limit + 1)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        items = [_row_to_submission(r) for r in rows[: q.limit]]
+        cursor = _encode_cursor(items[-1]) if len(rows) > q.limit and items else None
+        return items, cursor
+
     async def counts_by_state(self) -> dict[State, int]:
         async with self._reading() as conn:
             rows = (await conn.execute(sa.select(_S.state, sa.func.count()).group_by(_S.state))).all()
@@ -412,8 +499,40 @@ class Journal:
                 details=details,
                 envelopes_in=envelopes_in,
             )
-            row2 = (await conn.execute(sa.select(submissions).where(_S.id == submission_id))).one()
-        return _row_to_submission(row2)
+            updated = _row_to_submission(
+                (await conn.execute(sa.select(submissions).where(_S.id == submission_id))).one()
+            )
+            if updated.is_final and updated.callback_url:
+                await self._enqueue_notice(conn, updated, now)
+        return updated
+
+    async def _enqueue_notice(self, conn: AsyncConnection, sub: Submission, now: datetime) -> None:
+        """Owe the sender a notice, in the transaction that made the state final. One per
+        submission and channel: a later final state (an operator's resend that registers) replaces
+        an undelivered one and re-arms a delivered one."""
+        client_id = (
+            await conn.execute(sa.select(clients.c.id).where(clients.c.source_system == sub.source_system))
+        ).scalar_one_or_none()
+        body = self._codec.seal(encode_notice(build_notice(sub)), bind=sub.id)
+        values = {
+            "client_id": client_id,
+            "url": sub.callback_url,
+            "body": body,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "lease_owner": None,
+            "lease_until": None,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        n = notifications.c
+        result = await conn.execute(
+            notifications.update().where(n.submission_id == sub.id, n.channel == sub.origin).values(**values)
+        )
+        if result.rowcount == 0:
+            await conn.execute(notifications.insert().values(submission_id=sub.id, channel=sub.origin, **values))
 
     async def note(
         self,
@@ -455,6 +574,7 @@ class Journal:
         limit: int,
         lease_seconds: float,
         due_column: str = "next_attempt_at",
+        destinations: Iterable[str] | None = None,
     ) -> list[Submission]:
         """Hand each due row to exactly one worker, with a lease that expires.
 
@@ -476,6 +596,8 @@ class Journal:
             .order_by(due.asc().nulls_first())
             .limit(limit)
         )
+        if destinations is not None:
+            candidates = candidates.where(_S.destination.in_(list(destinations)))
         if self._postgres:
             candidates = candidates.with_for_update(skip_locked=True)
         lease_until = now + timedelta(seconds=lease_seconds)

@@ -1,9 +1,10 @@
-"""A claim loop: the shape every background worker (delivery, reconciliation, notifications) shares.
+"""A claim loop: the shape every background worker (validation, delivery, reconciliation,
+notifications) shares.
 
-Workers are stateless. Each iteration claims due rows from the journal with a lease, handles them
-concurrently, and lets the handler's own transition release each lease. On shutdown the loop stops
-claiming, gives in-flight handlers ``grace`` seconds to finish, cancels the rest and releases their
-leases at once so another process can pick them up without waiting for expiry.
+Workers are stateless. Each iteration claims due items from the journal with a lease, handles them
+concurrently, and lets the handler's own journal write release each lease. On shutdown the loop
+stops claiming, gives in-flight handlers ``grace`` seconds to finish, cancels the rest and releases
+their leases at once, so another process can pick them up without waiting for expiry.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from gateway.journal.store import Journal
 from gateway.logs import bind_ids, get_logger
 from gateway.model import State, Submission
 
-__all__ = ["ClaimLoop", "Handler", "worker_id"]
+__all__ = ["ClaimLoop", "submission_loop", "worker_id"]
 
-Handler = Callable[[Submission, str], Awaitable[None]]
+T = TypeVar("T")
 _log: Final = get_logger(__name__)
 
 
@@ -30,28 +31,26 @@ def worker_id(role: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{role}:{uuid.uuid4().hex[:6]}"
 
 
-class ClaimLoop:
+class ClaimLoop(Generic[T]):
     def __init__(
         self,
-        journal: Journal,
         *,
         role: str,
-        states: Iterable[State],
-        handler: Handler,
+        claim: Callable[[str, int], Awaitable[list[T]]],
+        handler: Callable[[T, str], Awaitable[None]],
+        release: Callable[[str], Awaitable[int]],
+        key: Callable[[T], str],
         concurrency: int = 8,
-        lease_seconds: float = 120.0,
         idle_sleep: float = 0.5,
-        due_column: str = "next_attempt_at",
     ) -> None:
-        self.journal = journal
         self.role = role
         self.owner = worker_id(role)
-        self.states = tuple(states)
-        self.handler = handler
+        self._claim = claim
+        self._handler = handler
+        self._release = release
+        self._key = key
         self.concurrency = concurrency
-        self.lease_seconds = lease_seconds
         self.idle_sleep = idle_sleep
-        self.due_column = due_column
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
@@ -63,21 +62,16 @@ class ClaimLoop:
     async def run(self) -> None:
         while not self._stopping.is_set():
             free = self.concurrency - len(self._inflight)
-            claimed: list[Submission] = []
+            claimed: list[T] = []
             if free > 0:
                 try:
-                    claimed = await self.journal.claim_due(
-                        self.owner,
-                        self.states,
-                        limit=free,
-                        lease_seconds=self.lease_seconds,
-                        due_column=self.due_column,
-                    )
+                    claimed = await self._claim(self.owner, free)
                 except Exception:
                     _log.exception("claim failed", worker=self.owner)
-            for sub in claimed:
-                self._inflight[sub.id] = asyncio.create_task(self._handle(sub), name=f"{self.role}:{sub.id}")
-            # Sleep until something is woken, a handler frees a slot, or idle_sleep passes.
+            for item in claimed:
+                key = self._key(item)
+                self._inflight[key] = asyncio.create_task(self._handle(key, item), name=f"{self.role}:{key}")
+            # Sleep until woken, a handler frees a slot, or idle_sleep passes.
             self._wake.clear()
             waiters: list[asyncio.Future[object]] = [
                 asyncio.ensure_future(self._wake.wait()),
@@ -91,18 +85,18 @@ class ClaimLoop:
             for fut in pending:
                 fut.cancel()
 
-    async def _handle(self, sub: Submission) -> None:
-        bind_ids(submission_id=sub.id)
+    async def _handle(self, key: str, item: T) -> None:
+        bind_ids(submission_id=key)
         try:
-            await self.handler(sub, self.owner)
+            await self._handler(item, self.owner)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # The lease is left to expire rather than released: a handler that crashes on a row
-            # should not spin on it; it comes back after lease_seconds.
+            # The lease is left to expire rather than released: a handler that crashes on an item
+            # should not spin on it; it comes back after the lease.
             _log.exception("handler failed", worker=self.owner, role=self.role)
         finally:
-            self._inflight.pop(sub.id, None)
+            self._inflight.pop(key, None)
 
     async def stop(self, grace: float = 10.0) -> None:
         self._stopping.set()
@@ -114,6 +108,38 @@ class ClaimLoop:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        released = await self.journal.release(self.owner)
+        try:
+            released = await self._release(self.owner)
+        except Exception:  # the store is down: the leases will expire on their own
+            _log.exception("could not release leases on shutdown", worker=self.owner)
+            return
         if released:
             _log.info("leases released on shutdown", worker=self.owner, count=released)
+
+
+def submission_loop(
+    journal: Journal,
+    *,
+    role: str,
+    states: Iterable[State],
+    handler: Callable[[Submission, str], Awaitable[None]],
+    concurrency: int = 8,
+    lease_seconds: float = 120.0,
+    idle_sleep: float = 0.5,
+    due_column: str = "next_attempt_at",
+) -> ClaimLoop[Submission]:
+    """A ClaimLoop over submissions in ``states`` that are due by ``due_column``."""
+    wanted = tuple(states)
+
+    async def claim(owner: str, limit: int) -> list[Submission]:
+        return await journal.claim_due(owner, wanted, limit=limit, lease_seconds=lease_seconds, due_column=due_column)
+
+    return ClaimLoop(
+        role=role,
+        claim=claim,
+        handler=handler,
+        release=journal.release,
+        key=lambda s: s.id,
+        concurrency=concurrency,
+        idle_sleep=idle_sleep,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway.journal.store import Journal
-from gateway.journal.worker import ClaimLoop
+from gateway.journal.worker import submission_loop
 from gateway.model import State, Submission
 
 from .test_claims import seed_due
@@ -19,7 +19,7 @@ async def test_loop_handles_each_row_once(journal: Journal) -> None:
         seen.append(sub.id)
         await journal.transition(sub.id, State.SENT, actor=owner, lease_owner=owner)
 
-    loop = ClaimLoop(journal, role="test", states=[State.QUEUED], handler=handler, concurrency=4, idle_sleep=0.05)
+    loop = submission_loop(journal, role="test", states=[State.QUEUED], handler=handler, concurrency=4, idle_sleep=0.05)
     task = asyncio.create_task(loop.run())
     for _ in range(200):
         if len(seen) >= 30:
@@ -39,7 +39,7 @@ async def test_stop_releases_leases_of_unfinished_work(journal: Journal) -> None
         started.set()
         await asyncio.sleep(3600)
 
-    loop = ClaimLoop(journal, role="slow", states=[State.QUEUED], handler=slow, concurrency=3, idle_sleep=0.05)
+    loop = submission_loop(journal, role="slow", states=[State.QUEUED], handler=slow, concurrency=3, idle_sleep=0.05)
     task = asyncio.create_task(loop.run())
     await asyncio.wait_for(started.wait(), 5)
     await loop.stop(grace=0.1)
@@ -58,7 +58,7 @@ async def test_crashing_handler_does_not_stop_the_loop(journal: Journal) -> None
         calls += 1
         raise RuntimeError("boom")
 
-    loop = ClaimLoop(journal, role="crash", states=[State.QUEUED], handler=crash, concurrency=2, idle_sleep=0.05)
+    loop = submission_loop(journal, role="crash", states=[State.QUEUED], handler=crash, concurrency=2, idle_sleep=0.05)
     task = asyncio.create_task(loop.run())
     await asyncio.sleep(0.5)
     await loop.stop(grace=0.1)

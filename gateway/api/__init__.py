@@ -1,0 +1,16 @@
+"""The REST API (``/api/v1``) for MIS and regional GIS."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.api import openapi, submissions
+
+__all__ = ["PUBLIC_PATHS", "setup_api"]
+
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/docs"})
+
+
+def setup_api(app: web.Application) -> None:
+    app.router.add_routes(submissions.routes)
+    app.router.add_routes(openapi.routes)

@@ -1,0 +1,275 @@
+"""The OpenAPI 3.1 description of the REST API, built from the same submission JSON Schema the
+handlers validate against, and served with a readable HTML page (no CDN, no JavaScript)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from gateway import __version__
+from gateway.model import State
+from gateway.submission import load_schema
+from gateway.validation import CATEGORIES
+
+__all__ = ["openapi_document", "routes"]
+
+routes = web.RouteTableDef()
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out["content"] = {"application/json": {"schema": schema}}
+    return out
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed JSON or query (code MALFORMED_JSON / SCHEMA_INVALID / INVALID_CURSOR)",
+        401: "Missing, unknown or revoked client token (UNAUTHORIZED)",
+        403: "The client may not submit as this source system or for this organisation (FORBIDDEN)",
+        404: "No such submission for this client (NOT_FOUND)",
+        409: "The same local_uid was already submitted with different content (DUPLICATE_CONFLICT)",
+        413: "Body larger than server.max_body_bytes (PAYLOAD_TOO_LARGE)",
+        422: "The submission does not match the schema; every problem is listed (SCHEMA_INVALID)",
+    }
+    return {str(c): _resp(text[c], _ERROR) for c in codes}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    submission_schema = {k: v for k, v in load_schema().items() if k not in {"$schema", "$id"}}
+    summary = {"$ref": "#/components/schemas/SubmissionSummary"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mse-gateway API",
+            "version": __version__,
+            "description": (
+                "Hand signed MSE documents to the gateway and follow them to a known outcome. "
+                "Every call except this description needs `Authorization: Bearer <client token>` "
+                "(`mse-gateway clients add`). Outcome notices are POSTed to `callback_url`, signed with "
+                "`X-MSE-Signature: sha256=HMAC(key, X-MSE-Timestamp + '.' + body)` (docs/notifications.md)."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/submissions": {
+                "post": {
+                    "operationId": "createSubmission",
+                    "summary": "Submit a signed document",
+                    "description": "Answers only after the submission is durable. Validation (signatures, "
+                    "roles, FLK) runs afterwards; follow the status URL or wait for the notice.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}},
+                    },
+                    "responses": {
+                        "202": _resp("Accepted and journalled (new)", summary),
+                        "200": _resp("Already journalled with the same content: the existing record", summary),
+                        **_errors(400, 401, 403, 409, 413, 422),
+                    },
+                },
+                "get": {
+                    "operationId": "listSubmissions",
+                    "summary": "List this client's submissions, newest first",
+                    "parameters": [
+                        {"name": "local_uid", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/State"}},
+                            "style": "form",
+                            "explode": True,
+                        },
+                        {"name": "kind", "in": "query", "schema": {"type": "string"}},
+                        {"name": "org", "in": "query", "schema": {"type": "string"}},
+                        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                    ],
+                    "responses": {
+                        "200": _resp(
+                            "A page of submissions",
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array", "items": summary},
+                                    "next_cursor": {"type": ["string", "null"]},
+                                },
+                            },
+                        ),
+                        **_errors(400, 401),
+                    },
+                },
+            },
+            "/api/v1/submissions/{id}": {
+                "get": {
+                    "operationId": "getSubmission",
+                    "summary": "One submission: state, outcome, report and timeline",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _resp("The submission", {"$ref": "#/components/schemas/SubmissionDetail"}),
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/check": {
+                "post": {
+                    "operationId": "checkSubmission",
+                    "summary": "Dry run: the full verification/FLK report, nothing journalled",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}},
+                    },
+                    "responses": {
+                        "200": _resp("The report", {"$ref": "#/components/schemas/Report"}),
+                        **_errors(400, 401, 413, 422),
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": _resp("OpenAPI 3.1", {"type": "object"})},
+                }
+            },
+            "/api/v1/docs": {
+                "get": {
+                    "operationId": "getApiDocs",
+                    "summary": "This document as a readable page",
+                    "security": [],
+                    "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Submission": submission_schema,
+                "State": {"type": "string", "enum": [str(s) for s in State]},
+                "Outcome": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": ["string", "null"]},
+                        "message": {"type": ["string", "null"]},
+                        "peer_registration_id": {"type": ["string", "null"], "description": "e.g. REMD emdrId"},
+                    },
+                },
+                "SubmissionSummary": {
+                    "type": "object",
+                    "required": ["id", "state", "local_uid", "links"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "source_system": {"type": "string"},
+                        "local_uid": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "organization_oid": {"type": "string"},
+                        "region": {"type": ["string", "null"]},
+                        "destination": {"type": ["string", "null"]},
+                        "state": {"$ref": "#/components/schemas/State"},
+                        "final": {"type": "boolean"},
+                        "attempts": {"type": "integer"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                        "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                        "answer_deadline": {"type": ["string", "null"], "format": "date-time"},
+                        "outcome": {"$ref": "#/components/schemas/Outcome"},
+                        "status_url": {"type": "string"},
+                        "links": {"type": "object", "properties": {"self": {"type": "string"}}},
+                    },
+                },
+                "SubmissionDetail": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/SubmissionSummary"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "report": {"oneOf": [{"$ref": "#/components/schemas/Report"}, {"type": "null"}]},
+                                "timeline": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                            },
+                        },
+                    ]
+                },
+                "Event": {
+                    "type": "object",
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "kind": {"type": "string"},
+                        "from": {"type": ["string", "null"]},
+                        "to": {"type": ["string", "null"]},
+                        "actor": {"type": "string"},
+                        "code": {"type": ["string", "null"]},
+                        "message": {"type": ["string", "null"]},
+                    },
+                },
+                "Finding": {
+                    "type": "object",
+                    "properties": {
+                        "rule": {"type": "string"},
+                        "code": {"type": "string", "description": "REMD code where one exists"},
+                        "category": {"type": "string", "enum": list(CATEGORIES)},
+                        "message": {"type": "string"},
+                        "field": {"type": ["string", "null"]},
+                    },
+                },
+                "Report": {
+                    "type": "object",
+                    "required": ["passed", "flk"],
+                    "properties": {
+                        "passed": {"type": "boolean"},
+                        "signatures": {"type": ["object", "null"], "description": "docs/verify-report.md"},
+                        "roles": {"type": "array", "items": {"type": "object"}},
+                        "flk": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {"type": "object"},
+                            },
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+@routes.get("/api/v1/openapi.json")
+async def get_openapi(_: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    source = resources.files("gateway.api").joinpath("api_docs.html").read_text("utf-8")
+    return env.from_string(source)
+
+
+@routes.get("/api/v1/docs")
+async def get_docs(_: web.Request) -> web.Response:
+    doc = openapi_document()
+    operations = [
+        {"method": method.upper(), "path": path, **op}
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    ]
+    html = _template().render(info=doc["info"], operations=operations, schemas=doc["components"]["schemas"])
+    return web.Response(text=html, content_type="text/html")

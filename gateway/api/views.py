@@ -1,0 +1,63 @@
+"""JSON views of journal records for the REST API (one place, so the OpenAPI schema and the
+answers cannot drift apart)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.journal.store import Event
+from gateway.model import Submission
+
+__all__ = ["event_view", "submission_summary", "submission_view"]
+
+API = "/api/v1"
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def submission_summary(sub: Submission) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "source_system": sub.source_system,
+        "local_uid": sub.local_uid,
+        "kind": sub.kind,
+        "organization_oid": sub.organization_oid,
+        "region": sub.region,
+        "destination": sub.destination,
+        "state": str(sub.state),
+        "final": sub.is_final,
+        "attempts": sub.attempts,
+        "created_at": _ts(sub.created_at),
+        "updated_at": _ts(sub.updated_at),
+        "next_attempt_at": _ts(sub.next_attempt_at),
+        "answer_deadline": _ts(sub.answer_deadline),
+        "outcome": {
+            "code": sub.outcome_code,
+            "message": sub.outcome_message,
+            "peer_registration_id": sub.peer_registration_id,
+        },
+        "links": {"self": f"{API}/submissions/{sub.id}"},
+    }
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "at": _ts(event.at),
+        "kind": event.kind,
+        "from": str(event.from_state) if event.from_state else None,
+        "to": str(event.to_state) if event.to_state else None,
+        "actor": event.actor,
+        "code": event.code,
+        "message": event.message,
+    }
+
+
+def submission_view(sub: Submission, events: list[Event]) -> dict[str, Any]:
+    report = next(
+        (e.details["report"] for e in reversed(events) if isinstance(e.details, dict) and "report" in e.details),
+        None,
+    )
+    return {**submission_summary(sub), "report": report, "timeline": [event_view(e) for e in events]}

@@ -1,0 +1,36 @@
+"""Typed keys for what the application shares between handlers (aiohttp AppKey)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+
+from gateway.clients import ClientRegistry
+from gateway.clock import Clock
+from gateway.config import GatewayConfig
+from gateway.journal.store import Journal
+from gateway.journal.worker import ClaimLoop
+from gateway.routing import Router
+from gateway.validation import Checker
+
+__all__ = [
+    "CHECKER_KEY",
+    "CLIENTS_KEY",
+    "CLOCK_KEY",
+    "CONFIG_KEY",
+    "HTTP_KEY",
+    "JOURNAL_KEY",
+    "ROUTER_KEY",
+    "WORKERS_KEY",
+]
+
+CONFIG_KEY: Final = web.AppKey("config", GatewayConfig)
+JOURNAL_KEY: Final = web.AppKey("journal", Journal)
+CLOCK_KEY: Final = web.AppKey("clock", Clock)
+CLIENTS_KEY: Final = web.AppKey("clients", ClientRegistry)
+CHECKER_KEY: Final = web.AppKey("checker", Checker)
+ROUTER_KEY: Final = web.AppKey("router", Router)
+HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
+WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])

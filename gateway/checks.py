@@ -1,0 +1,38 @@
+"""The structural checker: what every submission must satisfy before signatures, roles and FLK
+(gateway/flk) look at it — the document is readable and it carries at least one signature."""
+
+from __future__ import annotations
+
+from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.submission import CanonicalSubmission
+from gateway.validation import Finding, Report
+
+__all__ = ["StructuralChecker", "structural_findings"]
+
+XML_MIMES = frozenset({"application/x-hl7-cda-level-one+xml", "application/xml", "text/xml"})
+
+
+def structural_findings(sub: CanonicalSubmission, *, max_bytes: int) -> list[Finding]:
+    findings: list[Finding] = []
+    if sub.document_mime in XML_MIMES:
+        try:
+            parse_xml(sub.document, max_bytes=max_bytes)
+        except (XmlSecurityError, XmlSyntaxError) as exc:
+            findings.append(
+                Finding(
+                    "document-readable", exc.code, "other", f"Документ не является корректным XML: {exc}", "document"
+                )
+            )
+    if not sub.signatures:
+        findings.append(
+            Finding("signatures-present", "NO_SIGNATURE", "invalid_signature", "Документ не подписан", "signatures")
+        )
+    return findings
+
+
+class StructuralChecker:
+    def __init__(self, *, max_bytes: int = 20 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+
+    async def check(self, submission: CanonicalSubmission) -> Report:
+        return Report(findings=tuple(structural_findings(submission, max_bytes=self.max_bytes)))

@@ -1,0 +1,109 @@
+"""`clients add|list|revoke`: who may hand documents to the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+
+from gateway.cli._common import data_dir_option, load
+from gateway.errors import GatewayError
+from gateway.storage import open_store
+
+__all__ = ["clients"]
+
+
+@click.group()
+def clients() -> None:
+    """Manage API clients (MIS, regional GIS): tokens and the organisations they may submit for."""
+
+
+@clients.command("add")
+@click.argument("source_system")
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    required=True,
+    help="Organisation OID this client may submit for (repeat; '*' for any, e.g. a regional GIS).",
+)
+@click.option("--soap-entity-id", default=None, help="REMD clientEntityId the client uses on the SOAP front door.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@data_dir_option
+@click.pass_context
+def add(
+    ctx: click.Context,
+    source_system: str,
+    orgs: tuple[str, ...],
+    soap_entity_id: str | None,
+    as_json: bool,
+    data_dir: Path | None,
+) -> None:
+    """Create a client and print its token (shown only once)."""
+    config = load(ctx, data_dir=data_dir)
+
+    async def run() -> tuple[str, str]:
+        async with open_store(config) as (_, registry):
+            client, token = await registry.add(source_system, orgs, soap_client_entity_id=soap_entity_id)
+            return client.id, token
+
+    try:
+        cid, token = asyncio.run(run())
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps({"id": cid, "source_system": source_system, "token": token, "organization_oids": orgs}))
+    else:
+        click.echo(f"client {source_system} created; token (store it now, it is not shown again):\n{token}")
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@data_dir_option
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
+    """List clients (tokens are never shown)."""
+    config = load(ctx, data_dir=data_dir)
+
+    async def run() -> list[dict[str, object]]:
+        async with open_store(config) as (_, registry):
+            return [
+                {
+                    "source_system": c.source_system,
+                    "organization_oids": list(c.organization_oids),
+                    "soap_client_entity_id": c.soap_client_entity_id,
+                    "created_at": c.created_at.isoformat(),
+                    "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+                }
+                for c in await registry.list()
+            ]
+
+    rows = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        status = "revoked" if r["revoked_at"] else "active"
+        orgs = ", ".join(r["organization_oids"])  # type: ignore[arg-type]
+        click.echo(f"{r['source_system']:<30} {status:<8} {orgs}")
+
+
+@clients.command("revoke")
+@click.argument("source_system")
+@data_dir_option
+@click.pass_context
+def revoke(ctx: click.Context, source_system: str, data_dir: Path | None) -> None:
+    """Revoke a client's token at once."""
+    config = load(ctx, data_dir=data_dir)
+
+    async def run() -> None:
+        async with open_store(config) as (_, registry):
+            await registry.revoke(source_system)
+
+    try:
+        asyncio.run(run())
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"client {source_system} revoked")

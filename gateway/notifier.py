@@ -1,0 +1,114 @@
+"""Delivers outcome notices from the outbox to senders, retrying with backoff until a 2xx.
+
+Channels: ``rest`` (JSON, HMAC-signed — see docs/notifications.md) is built in; adapters register
+others (the REMD SOAP front door registers ``remd-soap``, which turns the notice into REMD's own
+``registerDocumentResult`` callback).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Final
+
+import aiohttp
+
+from gateway.backoff import Backoff
+from gateway.clients import ClientRegistry, sign_notice
+from gateway.journal.outbox import Outbox, PendingNotice
+from gateway.journal.store import Journal
+from gateway.journal.worker import ClaimLoop
+from gateway.logs import get_logger
+
+__all__ = ["ChannelSender", "DeliveryError", "Notifier", "rest_sender"]
+
+_log: Final = get_logger(__name__)
+
+
+class DeliveryError(Exception):
+    """The receiver did not accept the notice (network error or non-2xx)."""
+
+
+ChannelSender = Callable[[PendingNotice, aiohttp.ClientSession], Awaitable[None]]
+
+
+def rest_sender(registry: ClientRegistry, clock_now: Callable[[], str]) -> ChannelSender:
+    async def send(notice: PendingNotice, session: aiohttp.ClientSession) -> None:
+        timestamp = clock_now()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-MSE-Notice-Id": str(notice.id),
+            "X-MSE-Timestamp": timestamp,
+        }
+        if notice.client_id is not None:
+            key = await registry.callback_key(notice.client_id)
+            headers["X-MSE-Signature"] = sign_notice(key, timestamp, notice.body)
+        try:
+            async with session.post(notice.url, data=notice.body, headers=headers) as resp:
+                if not 200 <= resp.status < 300:
+                    raise DeliveryError(f"HTTP {resp.status} from receiver")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+    return send
+
+
+class Notifier:
+    def __init__(
+        self,
+        journal: Journal,
+        session: aiohttp.ClientSession,
+        channels: dict[str, ChannelSender],
+        *,
+        backoff: Backoff = Backoff(base=10, cap=3600),
+        max_age: timedelta = timedelta(days=7),
+        concurrency: int = 8,
+        lease_seconds: float = 60.0,
+        idle_sleep: float = 1.0,
+    ) -> None:
+        self.journal = journal
+        self.outbox = Outbox(journal)
+        self.session = session
+        self.channels = channels
+        self.backoff = backoff
+        self.max_age = max_age
+        self.lease_seconds = lease_seconds
+
+        async def claim(owner: str, limit: int) -> list[PendingNotice]:
+            return await self.outbox.claim(owner, limit=limit, lease_seconds=lease_seconds)
+
+        async def release(owner: str) -> int:
+            return 0  # notice leases are short; an unfinished one simply comes back
+
+        self.loop: ClaimLoop[PendingNotice] = ClaimLoop(
+            role="notifier",
+            claim=claim,
+            handler=self._handle,
+            release=release,
+            key=lambda n: n.submission_id,
+            concurrency=concurrency,
+            idle_sleep=idle_sleep,
+        )
+
+    async def _handle(self, notice: PendingNotice, owner: str) -> None:
+        sender = self.channels.get(notice.channel)
+        now = self.journal.clock.now()
+        if sender is None:
+            await self.outbox.failed(notice, owner, f"no sender for channel {notice.channel!r}", None)
+            return
+        try:
+            await sender(notice, self.session)
+        except DeliveryError as exc:
+            attempt = notice.attempts + 1
+            give_up = now - notice.created_at > self.max_age
+            retry_at = None if give_up else self.backoff.next_at(now, attempt)
+            _log.info("notice not delivered", notice_id=notice.id, attempt=attempt, error=str(exc))
+            await self.outbox.failed(notice, owner, str(exc), retry_at)
+            return
+        await self.outbox.delivered(notice, owner)
+
+
+def notice_id_of(body: bytes) -> str:
+    """The submission id inside a stored notice (for logs and tests)."""
+    return str(json.loads(body)["id"])

@@ -1,0 +1,98 @@
+"""The validation stage: RECEIVED → VALIDATED → QUEUED (routed), or REJECTED with a coded report.
+
+Runs as a claim loop over RECEIVED and VALIDATED submissions, so a crash between "validated" and
+"routed" is picked up again rather than stranding the document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from gateway.errors import ConcurrentUpdate, GatewayError
+from gateway.journal.store import Changes, Journal
+from gateway.logs import get_logger
+from gateway.model import ErrorCode, State, Submission
+from gateway.routing import NO_ROUTE, Router
+from gateway.submission import parse_submission
+from gateway.validation import Checker, Finding, Report
+
+__all__ = ["ValidationStage"]
+
+_log: Final = get_logger(__name__)
+ACTOR: Final = "validator"
+
+
+class ValidationStage:
+    def __init__(self, journal: Journal, checker: Checker, router: Router) -> None:
+        self.journal = journal
+        self.checker = checker
+        self.router = router
+
+    async def handle(self, sub: Submission, owner: str) -> None:
+        if sub.state is State.RECEIVED:
+            sub = await self._validate(sub, owner)
+            if sub.state is not State.VALIDATED:
+                return
+            owner_for_route = None
+        else:
+            owner_for_route = owner
+        await self._route(sub, owner_for_route)
+
+    async def _validate(self, sub: Submission, owner: str) -> Submission:
+        try:
+            canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+            report = await self.checker.check(canonical)
+        except GatewayError as exc:  # the stored payload passed the schema at intake; be safe anyway
+            report = Report(findings=(Finding("intake", str(exc.code), "other", exc.message),))
+        if report.passed:
+            return await self.journal.transition(
+                sub.id,
+                State.VALIDATED,
+                actor=ACTOR,
+                lease_owner=owner,
+                message="signatures, roles and FLK passed",
+                details={"report": report.to_dict()},
+            )
+        first = report.first
+        assert first is not None
+        _log.info("submission rejected", code=first.code, category=first.category)
+        return await self.journal.transition(
+            sub.id,
+            State.REJECTED,
+            actor=ACTOR,
+            lease_owner=owner,
+            code=first.code,
+            message=first.message,
+            changes=Changes(outcome_code=first.code, outcome_message=first.message),
+            details={"report": report.to_dict(), "category": first.category},
+        )
+
+    async def _route(self, sub: Submission, owner: str | None) -> None:
+        route = self.router.route(sub.kind, sub.region)
+        try:
+            if route is None:
+                message = f"no route for kind {sub.kind} and region {sub.region or 'unknown'}"
+                await self.journal.transition(
+                    sub.id,
+                    State.REJECTED,
+                    actor="router",
+                    expected=State.VALIDATED,
+                    lease_owner=owner,
+                    code=NO_ROUTE,
+                    message=message,
+                    changes=Changes(outcome_code=str(ErrorCode.NO_ROUTE), outcome_message=message),
+                    details={"category": "other"},
+                )
+                return
+            await self.journal.transition(
+                sub.id,
+                State.QUEUED,
+                actor="router",
+                expected=State.VALIDATED,
+                lease_owner=owner,
+                message=f"route {route.name} → {route.destination}",
+                changes=Changes(destination=route.destination, next_attempt_at=self.journal.clock.now()),
+            )
+        except ConcurrentUpdate:
+            pass  # another worker routed it first (it picked up the VALIDATED row): nothing to do

@@ -1,0 +1,162 @@
+"""The REST front door end to end over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.model import State
+
+from .conftest import ORG, Gateway, start_gateway, submission
+
+
+async def wait_state(gw: Gateway, sid: str, *states: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        resp = await gw.client.get(f"/api/v1/submissions/{sid}", headers=gw.auth)
+        body: dict[str, Any] = await resp.json()
+        if body.get("state") in states:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"state stayed {body.get('state')}, wanted {states}")
+        await asyncio.sleep(0.05)
+
+
+async def test_submit_is_accepted_validated_and_routed(gateway: Gateway) -> None:
+    resp = await gateway.client.post("/api/v1/submissions", json=submission("uid-1"), headers=gateway.auth)
+    assert resp.status == 202
+    body = await resp.json()
+    assert body["state"] == "RECEIVED" and body["local_uid"] == "uid-1"
+    assert resp.headers["Location"] == body["status_url"] == f"/api/v1/submissions/{body['id']}"
+    detail = await wait_state(gateway, body["id"], "QUEUED")
+    assert detail["destination"] == "remd" and detail["region"] == "77"
+    assert [e["to"] for e in detail["timeline"] if e["kind"] == "state"] == ["RECEIVED", "VALIDATED", "QUEUED"]
+    assert detail["report"]["passed"] is True
+
+
+async def test_repeat_is_200_and_conflict_is_409(gateway: Gateway) -> None:
+    first = await gateway.client.post("/api/v1/submissions", json=submission("uid-2"), headers=gateway.auth)
+    again = await gateway.client.post("/api/v1/submissions", json=submission("uid-2"), headers=gateway.auth)
+    assert (first.status, again.status) == (202, 200)
+    assert (await first.json())["id"] == (await again.json())["id"]
+    # A new callback URL alone is still the same document.
+    cb = submission("uid-2", callback_url="http://127.0.0.1:9/cb")
+    assert (await gateway.client.post("/api/v1/submissions", json=cb, headers=gateway.auth)).status == 200
+    changed = submission("uid-2", document_number="other")
+    resp = await gateway.client.post("/api/v1/submissions", json=changed, headers=gateway.auth)
+    assert resp.status == 409
+    assert (await resp.json())["error"]["code"] == "DUPLICATE_CONFLICT"
+
+
+async def test_authentication(gateway: Gateway) -> None:
+    url = "/api/v1/submissions"
+    assert (await gateway.client.post(url, json=submission())).status == 401
+    bad = {"Authorization": "Bearer msegw_wrong"}
+    resp = await gateway.client.post(url, json=submission(), headers=bad)
+    assert resp.status == 401 and (await resp.json())["error"]["code"] == "UNAUTHORIZED"
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (await gateway.client.get(url, headers={"Authorization": "Basic eDp5"})).status == 401
+    # The description is public.
+    assert (await gateway.client.get("/api/v1/openapi.json")).status == 200
+
+
+async def test_foreign_organisation_and_source_system_are_403(gateway: Gateway) -> None:
+    foreign = submission(organization_oid="1.2.643.5.1.13.13.12.2.16.1601")
+    resp = await gateway.client.post("/api/v1/submissions", json=foreign, headers=gateway.auth)
+    assert resp.status == 403 and (await resp.json())["error"]["details"]["field"] == "/organization_oid"
+    other = submission(source_system="mis-beta")
+    assert (await gateway.client.post("/api/v1/submissions", json=other, headers=gateway.auth)).status == 403
+    assert await gateway.journal.counts_by_state() == dict.fromkeys(State, 0)
+
+
+async def test_malformed_json_400_schema_422(gateway: Gateway) -> None:
+    resp = await gateway.client.post(
+        "/api/v1/submissions", data=b'{"source_system": ', headers={**gateway.auth, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "MALFORMED_JSON"
+    bad = submission(kind="999", document="")
+    del bad["signatures"]
+    resp = await gateway.client.post("/api/v1/submissions", json=bad, headers=gateway.auth)
+    assert resp.status == 422
+    fields = {e["field"] for e in (await resp.json())["error"]["details"]["errors"]}
+    assert {"/kind", "/document", "/"} <= fields  # every problem at once ("/" = missing signatures)
+    naive = submission(creation_datetime="2026-11-20T10:00:00")
+    assert (await gateway.client.post("/api/v1/submissions", json=naive, headers=gateway.auth)).status == 422
+
+
+async def test_oversize_is_413(tmp_path: Path) -> None:
+    async with start_gateway(tmp_path, server={"max_body_bytes": 4096}) as gw:
+        big = submission(document="<a>" + "x" * 10_000 + "</a>")
+        resp = await gw.client.post("/api/v1/submissions", json=big, headers=gw.auth)
+        assert resp.status == 413
+        assert (await resp.json())["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_invalid_document_is_rejected_with_a_coded_report(gateway: Gateway) -> None:
+    resp = await gateway.client.post(
+        "/api/v1/submissions", json=submission(document="<a><b></a>"), headers=gateway.auth
+    )
+    sid = (await resp.json())["id"]
+    detail = await wait_state(gateway, sid, "REJECTED")
+    assert detail["outcome"]["code"] == "XML_MALFORMED"
+    assert detail["report"]["passed"] is False
+    assert detail["report"]["flk"][0]["category"] == "other"
+
+
+async def test_list_filters_and_pages(gateway: Gateway) -> None:
+    ids = []
+    for i in range(5):
+        resp = await gateway.client.post("/api/v1/submissions", json=submission(f"page-{i}"), headers=gateway.auth)
+        ids.append((await resp.json())["id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = await (await gateway.client.get("/api/v1/submissions", params=params, headers=gateway.auth)).json()
+        seen.extend(item["id"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == 5
+    one = await (
+        await gateway.client.get("/api/v1/submissions", params={"local_uid": "page-3"}, headers=gateway.auth)
+    ).json()
+    assert [i["local_uid"] for i in one["items"]] == ["page-3"]
+    bad = await gateway.client.get("/api/v1/submissions", params={"state": "NOPE"}, headers=gateway.auth)
+    assert bad.status == 422
+    bad = await gateway.client.get("/api/v1/submissions", params={"cursor": "!!"}, headers=gateway.auth)
+    assert bad.status == 400
+
+
+async def test_other_clients_records_are_invisible(gateway: Gateway) -> None:
+    from gateway.appkeys import CLIENTS_KEY
+
+    resp = await gateway.client.post("/api/v1/submissions", json=submission(), headers=gateway.auth)
+    sid = (await resp.json())["id"]
+    registry = gateway.client.server.app[CLIENTS_KEY]  # type: ignore[union-attr]
+    _, token = await registry.add("mis-beta", [ORG])
+    other = {"Authorization": f"Bearer {token}"}
+    assert (await gateway.client.get(f"/api/v1/submissions/{sid}", headers=other)).status == 404
+    listing = await (await gateway.client.get("/api/v1/submissions", headers=other)).json()
+    assert listing["items"] == []
+
+
+async def test_check_is_a_dry_run(gateway: Gateway) -> None:
+    resp = await gateway.client.post("/api/v1/check", json=submission(document="<broken"), headers=gateway.auth)
+    assert resp.status == 200
+    report = await resp.json()
+    assert report["passed"] is False and report["flk"][0]["code"] == "XML_MALFORMED"
+    assert sum((await gateway.journal.counts_by_state()).values()) == 0
+
+
+async def test_unknown_route_is_a_json_404(gateway: Gateway) -> None:
+    resp = await gateway.client.get("/api/v1/nothing", headers=gateway.auth)
+    assert resp.status == 404 and json.loads(await resp.text())["error"]["code"] == "HTTP_404"
+
+
+async def test_patient_data_is_not_logged(gateway: Gateway, capsys: Any) -> None:
+    await gateway.client.post("/api/v1/submissions", json=submission(), headers=gateway.auth)
+    out = capsys.readouterr().out
+    assert "112-233-445" not in out and "Иванов" not in out
