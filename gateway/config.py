@@ -26,8 +26,12 @@ __all__ = [
     "JournalConfig",
     "LoggingConfig",
     "NotificationsConfig",
+    "PeerLimitsConfig",
+    "PeersConfig",
+    "RemdPeerConfig",
     "RoutingConfig",
     "SecurityConfig",
+    "SandboxConfig",
     "ServerConfig",
     "StorageConfig",
     "WorkersConfig",
@@ -96,6 +100,57 @@ class NotificationsConfig(_Section):
     max_age_hours: float = Field(default=168.0, gt=0)
 
 
+class PeerLimitsConfig(_Section):
+    # Token bucket per peer: sustained sends per second and burst size.
+    rate_per_second: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=100, gt=0)
+    # Concurrent sends to this peer from one process.
+    concurrency: int = Field(default=16, gt=0)
+    # Circuit breaker: open after this many consecutive transport failures (network, 5xx,
+    # timeouts), stay open this long, then let one probe through.
+    breaker_failures: int = Field(default=10, gt=0)
+    breaker_open_seconds: float = Field(default=30.0, gt=0)
+
+
+class RemdPeerConfig(_Section):
+    enabled: bool = True
+    # REMD EGISZ service endpoint (SOAP 1.2). Empty in the sandbox: the REMD twin's address is used.
+    url: str = ""
+    # This gateway's clientEntityId (GUID) registered at REMD.
+    client_entity_id: str = "00000000-0000-4000-8000-000000000001"
+    # Public base URL of this gateway as REMD sees it: callbacks (registerDocumentResult) and
+    # getDocumentFile are served under it. Empty: http://<server.host>:<server.port>.
+    public_url: str = ""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    limits: PeerLimitsConfig = PeerLimitsConfig()
+    # Retries across time for transient failures (persisted): exponential with jitter.
+    backoff_base_seconds: float = Field(default=60.0, gt=0)
+    backoff_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
+    # Give up (DEAD, for an operator) after this many send attempts or this age.
+    max_attempts: int = Field(default=20, gt=0)
+    max_age_hours: float = Field(default=15 * 24.0, gt=0)
+    # Reconciliation: minutes after acceptance (and between further lookups) before asking REMD
+    # with searchRegistryItem; the last value repeats. After max_lookups without an answer: DEAD.
+    reconcile_schedule_minutes: list[float] = Field(default=[15.0, 60.0, 240.0, 720.0, 1440.0], min_length=1)
+    max_lookups: int = Field(default=20, gt=0)
+    # "Not found" by REMD after the answer deadline: resubmit with the same localUid at most this often.
+    max_resubmits: int = Field(default=5, ge=0)
+
+
+class PeersConfig(_Section):
+    remd: RemdPeerConfig = RemdPeerConfig()
+
+
+class SandboxConfig(_Section):
+    # Simulated clock for the sandbox: how many simulated seconds pass per real second (1 = real
+    # time). The gateway and the sandbox peers share it, so days of REMD behaviour take seconds.
+    clock_speed: float = Field(default=1.0, gt=0)
+    # Fault profile of the REMD twin: a name from config/faults/ or a path to a TOML file.
+    remd_fault_profile: str = "none"
+    # Port of the REMD twin (0: next to the gateway's port).
+    remd_port: int = Field(default=0, ge=0, le=65535)
+
+
 class GatewayConfig(_Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
@@ -105,6 +160,8 @@ class GatewayConfig(_Section):
     routing: RoutingConfig = RoutingConfig()
     workers: WorkersConfig = WorkersConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    peers: PeersConfig = PeersConfig()
+    sandbox: SandboxConfig = SandboxConfig()
 
     @property
     def routes_path(self) -> Path | None:

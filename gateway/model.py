@@ -113,6 +113,10 @@ class Submission:
     updated_at: datetime
     origin: str = "rest"
     origin_ref: str | None = None
+    outcome_source: str | None = None
+    reconcile_attempts: int = 0
+    resubmits: int = 0
+    flagged: bool = False
     lease_owner: str | None = None
     lease_until: datetime | None = None
 

@@ -66,6 +66,13 @@ submissions = sa.Table(
     sa.Column("callback_url", sa.Text),
     sa.Column("origin", sa.String(20), nullable=False, server_default="rest"),  # intake channel
     sa.Column("origin_ref", sa.String(200)),  # e.g. the MIS's SOAP MessageID, for relatesToMessage
+    # Delivery bookkeeping: how the outcome became known ("peer", "callback", "reconciled",
+    # "operator"), reconciliation lookups and resubmissions so far, and an operator flag for
+    # contradictions (a late callback that disagrees with a reconciled outcome).
+    sa.Column("outcome_source", sa.String(20)),
+    sa.Column("reconcile_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("resubmits", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("flagged", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lease_owner", sa.String(120)),
     sa.Column("lease_until", UtcDateTime()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -78,6 +85,8 @@ sa.Index("ix_submissions_patient_key", submissions.c.patient_key)
 sa.Index("ix_submissions_peer_registration_id", submissions.c.peer_registration_id)
 sa.Index("ix_submissions_created_at", submissions.c.created_at)
 sa.Index("ix_submissions_org_kind", submissions.c.organization_oid, submissions.c.kind)
+sa.Index("ix_submissions_deadline", submissions.c.state, submissions.c.answer_deadline)
+sa.Index("ix_submissions_peer_key", submissions.c.destination, submissions.c.local_uid)
 
 # The submission as received (canonical JSON with the document and signatures), compressed and
 # encrypted. A separate table keeps the hot submissions rows narrow.

@@ -19,11 +19,13 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     # transiently (RETRY_WAIT), or meet "already registered" (NOT_UNIQUE_PROVIDED_ID → RECONCILING).
     S.QUEUED: frozenset({S.SENT, S.REGISTERED, S.FAILED, S.RETRY_WAIT, S.RECONCILING, S.DEAD}),
     S.SENT: frozenset({S.REGISTERED, S.FAILED, S.RETRY_WAIT, S.RECONCILING, S.DEAD}),
-    S.RETRY_WAIT: frozenset({S.QUEUED, S.DEAD}),
+    # A late answer can overtake a scheduled retry: accept it rather than resend.
+    S.RETRY_WAIT: frozenset({S.QUEUED, S.REGISTERED, S.FAILED, S.RECONCILING, S.DEAD}),
     # Reconciliation: found → REGISTERED; not found → QUEUED (resend, same localUid); the peer could
     # not be asked → back to SENT with a new deadline; a found-but-refused document → FAILED.
     S.RECONCILING: frozenset({S.REGISTERED, S.FAILED, S.QUEUED, S.SENT, S.DEAD}),
-    S.DEAD: frozenset({S.QUEUED}),  # an operator's "resend now"
+    # An operator's "resend now"; or the peer's answer arrives after the gateway gave up.
+    S.DEAD: frozenset({S.QUEUED, S.REGISTERED, S.FAILED}),
     S.REJECTED: frozenset(),
     S.REGISTERED: frozenset(),
     S.FAILED: frozenset({S.QUEUED}),  # an operator's resend after fixing the cause at the peer

@@ -62,7 +62,10 @@ class Changes:
     outcome_message: str | _Unchanged | None = UNCHANGED
     peer_registration_id: str | _Unchanged | None = UNCHANGED
     destination: str | _Unchanged | None = UNCHANGED
+    outcome_source: str | _Unchanged | None = UNCHANGED
     count_attempt: bool = False
+    count_reconcile: bool = False
+    count_resubmit: bool = False
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -73,6 +76,7 @@ class Changes:
             "outcome_message",
             "peer_registration_id",
             "destination",
+            "outcome_source",
         ):
             value = getattr(self, name)
             if value is not UNCHANGED:
@@ -176,6 +180,10 @@ def _row_to_submission(row: sa.Row[Any]) -> Submission:
         callback_url=m["callback_url"],
         origin=m["origin"],
         origin_ref=m["origin_ref"],
+        outcome_source=m["outcome_source"],
+        reconcile_attempts=m["reconcile_attempts"],
+        resubmits=m["resubmits"],
+        flagged=bool(m["flagged"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         lease_owner=m["lease_owner"],
@@ -441,6 +449,7 @@ class Journal:
         actor: str,
         expected: State | Sequence[State] | None = None,
         lease_owner: str | None = None,
+        keep_lease: bool = False,
         changes: Changes = Changes(),
         code: str | None = None,
         message: str | None = None,
@@ -451,7 +460,8 @@ class Journal:
 
         ``expected`` guards against acting on a stale view (ConcurrentUpdate if the state moved);
         ``lease_owner`` guards against a worker whose lease expired (its claim went to another
-        worker). A transition by the lease owner releases the lease.
+        worker). A transition by the lease owner releases the lease, unless ``keep_lease`` (a
+        step in the middle of the owner's work).
         """
         now = self.clock.now()
         async with self.engine.begin() as conn:
@@ -478,7 +488,11 @@ class Journal:
             values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
             if changes.count_attempt:
                 values["attempts"] = _S.attempts + 1
-            if lease_owner is not None:
+            if changes.count_reconcile:
+                values["reconcile_attempts"] = _S.reconcile_attempts + 1
+            if changes.count_resubmit:
+                values["resubmits"] = _S.resubmits + 1
+            if lease_owner is not None and not keep_lease:
                 values["lease_owner"] = None
                 values["lease_until"] = None
             result = await conn.execute(
@@ -563,6 +577,41 @@ class Journal:
                 details=details,
                 envelopes_in=envelopes_in,
             )
+
+    async def find_by_peer(
+        self, destination: str, local_uid: str, organization_oid: str | None = None
+    ) -> Submission | None:
+        """The submission a peer's answer is about: peers know our documents by localUid (and
+        organisation), not by the gateway's id."""
+        stmt = sa.select(submissions).where(_S.destination == destination, _S.local_uid == local_uid)
+        if organization_oid:
+            stmt = stmt.where(_S.organization_oid == organization_oid)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt.order_by(_S.created_at.desc()).limit(2))).all()
+        return _row_to_submission(rows[0]) if rows else None
+
+    async def flag(
+        self, submission_id: str, *, actor: str, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Mark a submission for an operator (a contradiction the gateway must not resolve alone)
+        and say why in the timeline."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await conn.execute(submissions.update().where(_S.id == submission_id).values(flagged=True, updated_at=now))
+            await self._insert_event(
+                conn, submission_id, at=now, kind="conflict", actor=actor, code=code, message=message, details=details
+            )
+
+    async def defer(self, submission_id: str, owner: str, until: datetime, *, column: str = "next_attempt_at") -> bool:
+        """Give a claimed row back, due again at ``until``, without a state change (a circuit
+        breaker holding sends, a peer's quota)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                submissions.update()
+                .where(_S.id == submission_id, _S.lease_owner == owner)
+                .values({column: until, "lease_owner": None, "lease_until": None})
+            )
+        return int(result.rowcount) == 1
 
     # -- work claiming -----------------------------------------------------------------------
 

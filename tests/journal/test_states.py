@@ -44,7 +44,7 @@ ILLEGAL = [
     (S.RETRY_WAIT, S.SENT),  # a retry goes back through the queue
     (S.SENT, S.SENT),
     (S.SENT, S.QUEUED),
-    (S.DEAD, S.REGISTERED),
+
 ]
 
 

@@ -1,0 +1,109 @@
+"""The delivery stage: send QUEUED (and due RETRY_WAIT) submissions to their peer and record the
+synchronous answer. One claim loop per peer, so a slow peer cannot starve another."""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from gateway.delivery.classify import classify_answer, classify_transport
+from gateway.delivery.contract import AnswerKind
+from gateway.delivery.outcomes import apply_decision
+from gateway.delivery.peer import Peer
+from gateway.journal.store import Changes, Journal
+from gateway.logs import get_logger
+from gateway.model import State, Submission
+from gateway.submission import parse_submission
+
+__all__ = ["DeliveryStage"]
+
+_log: Final = get_logger(__name__)
+
+
+class DeliveryStage:
+    def __init__(self, journal: Journal, peer: Peer) -> None:
+        self.journal = journal
+        self.peer = peer
+        self.actor = f"delivery:{peer.name}"
+
+    async def handle(self, sub: Submission, owner: str) -> None:
+        peer = self.peer
+        if not peer.breaker.allow():
+            # The peer is down: hold the row without a state change or an event (no timeline
+            # noise), due again when the breaker lets a probe through.
+            await self.journal.defer(sub.id, owner, peer.breaker.retry_at())
+            return
+        if sub.state is State.RETRY_WAIT:
+            sub = await self.journal.transition(
+                sub.id,
+                State.QUEUED,
+                actor=self.actor,
+                expected=State.RETRY_WAIT,
+                lease_owner=owner,
+                keep_lease=True,
+                message="retry due",
+            )
+        await peer.limiter.acquire()
+        canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+        answer = await peer.adapter.send(sub, canonical)
+        now = self.journal.clock.now()
+        envelopes = list(answer.envelopes)
+        attempt = sub.attempts + 1
+        if answer.kind is AnswerKind.NO_ANSWER:
+            peer.breaker.failure()
+        else:
+            peer.breaker.success()
+        if answer.kind is AnswerKind.ACCEPTED:
+            await self.journal.transition(
+                sub.id,
+                State.SENT,
+                actor=self.actor,
+                expected=State.QUEUED,
+                lease_owner=owner,
+                message=f"accepted by {peer.name} (attempt {attempt})",
+                changes=Changes(
+                    count_attempt=True,
+                    next_attempt_at=None,
+                    answer_deadline=peer.answer_deadline(now, sub.reconcile_attempts),
+                ),
+                envelopes_in=envelopes,
+            )
+            return
+        if answer.kind is AnswerKind.REGISTERED:
+            await self.journal.transition(
+                sub.id,
+                State.REGISTERED,
+                actor=self.actor,
+                expected=State.QUEUED,
+                lease_owner=owner,
+                code="success",
+                message=f"registered by {peer.name}",
+                changes=Changes(
+                    count_attempt=True,
+                    peer_registration_id=answer.peer_registration_id,
+                    outcome_code="success",
+                    outcome_source="peer",
+                    next_attempt_at=None,
+                ),
+                envelopes_in=envelopes,
+            )
+            return
+        if answer.kind is AnswerKind.REFUSED:
+            decision = classify_answer(answer.codes)
+        else:
+            decision = classify_transport(http_status=answer.http_status, error=answer.error)
+        _log.info(
+            "send failed", peer=peer.name, code=decision.code, cause=decision.cause, verdict=str(decision.verdict)
+        )
+        await apply_decision(
+            self.journal,
+            peer,
+            sub,
+            decision,
+            actor=self.actor,
+            lease_owner=owner,
+            expected=State.QUEUED,
+            envelopes=envelopes,
+            retry_after=answer.retry_after_seconds,
+            count_attempt=True,
+        )
