@@ -101,10 +101,16 @@ class Icd10Range:
         hi_category, hi_sub = _split(self.end)
         if not lo_category <= category <= hi_category:
             return False
-        if category == lo_category and lo_sub and (not sub or sub < lo_sub):
+        # A whole category (no subcode) stands for all its subcodes .0-.9: it is inside only if the
+        # bound covers them all.
+        if category == lo_category and lo_sub and (sub < lo_sub if sub else lo_sub > "0"):
             return False
         # A bound's subcode covers the codes below it (I21.1 covers I21.10), hence the prefix test.
-        return not (category == hi_category and hi_sub and (not sub or (sub > hi_sub and not sub.startswith(hi_sub))))
+        if category == hi_category and hi_sub:
+            if not sub:
+                return hi_sub >= "9"
+            return not (sub > hi_sub and not sub.startswith(hi_sub))
+        return True
 
     def __str__(self) -> str:
         return self.start if self.start == self.end else f"{self.start}-{self.end}"
