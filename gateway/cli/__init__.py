@@ -1,4 +1,8 @@
-"""The `mse-gateway` command line. Each command lives in its own module; this one assembles them."""
+"""The `mse-gateway` command line. Each command lives in its own module; this one assembles them.
+
+Commands are imported under ``*_cmd`` aliases so that a command named like its module (``certs``
+in ``gateway/cli/certs.py``) does not shadow the module attribute of this package.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,17 @@ import click
 
 from gateway import __version__
 from gateway.cli._common import Context
-from gateway.cli.clients import clients
-from gateway.cli.db import db, status
-from gateway.cli.documents import documents
-from gateway.cli.serve import sandbox, serve
+from gateway.cli.bench import bench as bench_cmd
+from gateway.cli.certs import certs as certs_cmd
+from gateway.cli.clients import clients as clients_cmd
+from gateway.cli.crypto_doctor import doctor as doctor_cmd
+from gateway.cli.db import db as db_cmd
+from gateway.cli.db import status as status_cmd
+from gateway.cli.documents import documents as documents_cmd
+from gateway.cli.serve import sandbox as sandbox_cmd
+from gateway.cli.serve import serve as serve_cmd
+from gateway.cli.signing import sign as sign_cmd
+from gateway.cli.signing import verify as verify_cmd
 
 __all__ = ["main"]
 
@@ -31,5 +42,17 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path=config_path)
 
 
-for command in (serve, sandbox, db, status, clients, documents):
+for command in (
+    serve_cmd,
+    sandbox_cmd,
+    db_cmd,
+    status_cmd,
+    clients_cmd,
+    documents_cmd,
+    doctor_cmd,
+    sign_cmd,
+    verify_cmd,
+    certs_cmd,
+    bench_cmd,
+):
     main.add_command(command)

@@ -1,0 +1,86 @@
+"""``mse-gateway doctor``: which GOST crypto backend this process would use, why, and does it work."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from gateway.signatures.gost import (
+    CURVES,
+    BackendUnavailable,
+    InvalidSignature,
+    backend_info,
+    public_key_from_private,
+    sign_digest,
+    streebog256,
+    verify_digest,
+)
+from gateway.signatures.gost.backend import ENV_VAR
+
+__all__ = ["doctor"]
+
+# GOST R 34.11-2012 appendix A, message M1 and its Streebog-256 (OpenSSL byte order).
+_M1 = b"012345678901234567890123456789012345678901234567890123456789012"
+_M1_256 = "9d151eefd8590b89daa6ba6cb74af9275dd051026bb149a452fd84e5e57b5500"
+
+
+def _checks() -> dict[str, str]:
+    """Known-answer hash and a sign/verify/tamper round trip on the active backend."""
+    results: dict[str, str] = {}
+    results["streebog256_m1"] = "ok" if streebog256(_M1).hex() == _M1_256 else "FAILED"
+    curve = CURVES["id-GostR3410-2001-CryptoPro-A-ParamSet"]
+    private = 0x1D19CE9891EC3B28  # a fixed throw-away key: the check must not depend on randomness
+    digest = streebog256(b"mse-gateway doctor")
+    public = public_key_from_private(curve, private)
+    signature = sign_digest(curve, private, digest)
+    try:
+        verify_digest(curve, public, digest, signature)
+        try:
+            verify_digest(curve, public, digest, signature[:-1] + bytes([signature[-1] ^ 1]))
+            results["gost3410_round_trip"] = "FAILED (a tampered signature verified)"
+        except InvalidSignature:
+            results["gost3410_round_trip"] = "ok"
+    except InvalidSignature as exc:
+        results["gost3410_round_trip"] = f"FAILED ({exc})"
+    return results
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def doctor(as_json: bool) -> None:
+    """Show the active GOST crypto backend (OpenSSL engine or pure Python) and why; self-check it.
+
+    Exits with status 1 when a forced backend is unavailable or a self-check fails.
+    """
+    report: dict[str, object] = {"requested": os.environ.get(ENV_VAR, "") or "auto (default)"}
+    try:
+        info = backend_info()
+    except (BackendUnavailable, ValueError) as exc:
+        report.update(ok=False, backend=None, reason=str(exc))
+        _emit(report, as_json)
+        raise SystemExit(1) from None
+    checks = _checks()
+    ok = all(value == "ok" for value in checks.values())
+    report.update(ok=ok, backend=info.name, reason=info.reason, details=info.details, checks=checks)
+    _emit(report, as_json)
+    if not ok:
+        raise SystemExit(1)
+
+
+def _emit(report: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"GOST backend: {report['backend'] or 'UNAVAILABLE'}")
+    click.echo(f"why:          {report['reason']}")
+    click.echo(f"requested:    {report['requested']} (set {ENV_VAR}=auto|openssl|pure to force)")
+    details = report.get("details")
+    if isinstance(details, dict):
+        for key, value in details.items():
+            click.echo(f"  {key}: {value}")
+    checks = report.get("checks")
+    if isinstance(checks, dict):
+        for key, value in checks.items():
+            click.echo(f"check {key}: {value}")

@@ -1,0 +1,222 @@
+"""``mse-gateway sign`` and ``mse-gateway verify``: CMS / CAdES-BES signatures from the command line.
+
+verify exits 0 when the container is valid, 1 when it is not, 2 when the input cannot be read as a
+CMS signature or the command is used wrongly (click's own usage errors are 2 as well).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+__all__ = ["sign", "verify"]
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date-time: {value!r}", param_hint=option) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise click.FileError(str(path), hint=f"cannot read {what}: {exc.strerror}") from None
+
+
+@click.command("sign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PKCS#8 private key (PEM or DER; GOST keys in the OpenSSL GOST engine layout).",
+)
+@click.option(
+    "--cert",
+    "cert_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The signer's certificate.",
+)
+@click.option(
+    "--chain",
+    "chain_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA certificates to embed (repeatable; files may hold several).",
+)
+@click.option("--attached", is_flag=True, help="Embed the content (default: detached, as REMD expects).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signature.",
+)
+@click.option("--pem", is_flag=True, help="Write PEM (-----BEGIN CMS-----) instead of DER.")
+@click.option("--no-signed-attributes", is_flag=True, help="Plain CMS without signed attributes (not CAdES-BES).")
+def sign(
+    file: Path,
+    key_path: Path,
+    cert_path: Path,
+    chain_paths: tuple[Path, ...],
+    attached: bool,
+    out_path: Path,
+    pem: bool,
+    no_signed_attributes: bool,
+) -> None:
+    """Sign FILE: CMS SignedData, CAdES-BES (contentType, signingTime, messageDigest, signingCertificateV2)."""
+    from gateway.signatures.certificates import load_certificates
+    from gateway.signatures.keys import load_private_key
+    from gateway.signatures.sign import sign_cms
+
+    try:
+        key = load_private_key(_read(key_path, "the key"))
+        cert = load_certificates(_read(cert_path, "the certificate"))[0]
+        chain = [c for p in chain_paths for c in load_certificates(_read(p, "a chain file"))]
+        signature = sign_cms(
+            _read(file, "the content"),
+            key,
+            cert,
+            chain=chain,
+            attached=attached,
+            signed_attributes=not no_signed_attributes,
+            pem=pem,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    out_path.write_bytes(signature)
+    click.echo(f"{'attached' if attached else 'detached'} signature written to {out_path}", err=True)
+
+
+def _print_human(report: object) -> None:
+    from gateway.signatures.report import VerificationReport
+
+    assert isinstance(report, VerificationReport)
+    click.echo(
+        f"{'VALID' if report.valid else 'INVALID'}: CMS, "
+        f"{'detached' if report.detached else 'attached'}, {len(report.signatures)} signature(s)"
+    )
+    for entry in report.errors:
+        click.echo(f"  ! {entry.code.value}: {entry.message} ({entry.detail})")
+    for sig in report.signatures:
+        signer = sig.signer
+        who = "unknown signer" if signer is None else (signer.common_name or signer.subject)
+        click.echo(f"  [{sig.index}] {'valid' if sig.valid else 'invalid'}: {who}")
+        if signer is not None and signer.title:
+            click.echo(f"      title: {signer.title}")
+        click.echo(
+            f"      integrity={sig.integrity} chain={sig.chain} algorithm={sig.algorithm} revocation={sig.revocation}"
+        )
+        click.echo(f"      signing time: {sig.signing_time or '-'} ({sig.signing_time_source})")
+        if sig.certificate is not None:
+            c = sig.certificate
+            click.echo(f"      certificate {c.serial_hex}, {c.not_before} .. {c.not_after}")
+        for entry in sig.errors:
+            click.echo(f"      ! {entry.code.value}: {entry.message} ({entry.detail})")
+        for entry in sig.warnings:
+            click.echo(f"      ~ {entry.code.value}: {entry.message} ({entry.detail})")
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--content",
+    "content_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The signed data, for a detached signature.",
+)
+@click.option(
+    "--cert",
+    "cert_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Extra certificates (signer or CAs) when the CMS lacks them; repeatable.",
+)
+@click.option(
+    "--trust",
+    "trust_dir",
+    envvar="MSE_GATEWAY_TRUST_DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of trusted CA certificates (env MSE_GATEWAY_TRUST_DIR). Without it the chain is "
+    "'not-checked' and the signature cannot be valid.",
+)
+@click.option("--crl", "crls", multiple=True, help="CRL file, directory of *.crl or http(s) URL; repeatable.")
+@click.option("--at", "at", help="Check time (ISO 8601; default now). Naive times are UTC.")
+@click.option("--document-time", help="Document creation time, used when the signature has no signingTime.")
+@click.option("--single-signer", is_flag=True, help="More than one SignerInfo is an error (MULTIPLE_SIGNERS).")
+@click.option("--require-cades-bes", is_flag=True, help="Signed attributes with signingCertificate(V2) required.")
+@click.option("--require-revocation", is_flag=True, help="A certificate without a CRL is an error.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report (docs/verify-report.md).")
+def verify(
+    file: Path,
+    content_path: Path | None,
+    cert_paths: tuple[Path, ...],
+    trust_dir: Path | None,
+    crls: tuple[str, ...],
+    at: str | None,
+    document_time: str | None,
+    single_signer: bool,
+    require_cades_bes: bool,
+    require_revocation: bool,
+    as_json: bool,
+) -> None:
+    """Verify the CMS signature in FILE. Exit 0 valid, 1 invalid, 2 unreadable input or usage error."""
+    from gateway.signatures.certificates import load_certificates
+    from gateway.signatures.codes import SignatureErrorCode
+    from gateway.signatures.errors import MissingContentError
+    from gateway.signatures.verify import Verifier, VerifyPolicy
+
+    check_time = _parse_time(at, "--at")
+    doc_time = _parse_time(document_time, "--document-time")
+    data = _read(file, "the signature")
+    if data.lstrip()[:1] == b"<":
+        click.echo(
+            f"{file}: this is XML. XMLDSig signatures are not supported by 'verify' yet; "
+            "give a CMS signature (DER, PEM or base64).",
+            err=True,
+        )
+        sys.exit(EXIT_UNREADABLE)
+    content = _read(content_path, "the content") if content_path else None
+    try:
+        extra = [c for p in cert_paths for c in load_certificates(_read(p, "a certificate"))]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cert") from None
+    policy = VerifyPolicy(
+        single_signer=single_signer,
+        require_cades_bes=require_cades_bes,
+        require_revocation=require_revocation,
+    )
+    for source in crls:
+        if not source.startswith(("http://", "https://")) and not Path(source).exists():
+            raise click.BadParameter(f"no such file or directory: {source}", param_hint="--crl")
+    verifier = Verifier(trust_dir, list(crls) or None, policy=policy)
+    try:
+        report = verifier.verify_cms(data, content, certificates=extra, document_time=doc_time, check_time=check_time)
+    except MissingContentError:
+        click.echo(f"{file}: detached signature; give the signed data with --content", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        _print_human(report)
+    unreadable = {SignatureErrorCode.SIGNATURE_DECODING_ERROR, SignatureErrorCode.WRONG_SIGNATURE_FORMAT}
+    if not report.signatures and any(e.code in unreadable for e in report.errors):
+        if not as_json:
+            click.echo(f"{file}: not a readable CMS signature", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
