@@ -1,0 +1,305 @@
+"""The SMEV 3 XMLDSig transform ``urn://smev-gov-ru/xmldsig/transform``.
+
+Every SMEV 3 signature reference applies exc-c14n and then this transform before digesting, so a
+signature made or checked by the gateway verifies at SMEV only if these bytes are *exactly* what
+the reference Java implementation (``SmevTransformSpi``, StAX based, copied into most Russian
+signing libraries) produces. The written rules:
+
+1. the XML declaration, processing instructions and comments are dropped;
+2. text that consists only of whitespace is dropped (see "flavours" for what one text is);
+3. every element is written as a start and an end tag, never ``<a/>``;
+4. unused namespace declarations are dropped; a namespace is declared on the element that first
+   needs it;
+5. prefixes are renamed ``ns1``, ``ns2``, … with one counter for the whole fragment, in document
+   order; a declaration is visible only inside its element, so a later sibling that needs the same
+   namespace gets a *new* prefix;
+6. namespace declarations come before attributes: first the element's own namespace (if not yet in
+   scope), then those of its attributes in attribute order;
+7. attributes are sorted: namespace-qualified ones first, by namespace URI and then local name,
+   then unqualified ones by name (Java ``String.compareTo`` order, i.e. UTF-16 code units).
+
+**Flavours.** The reference code reads and writes through ``XMLInputFactory.newInstance()`` /
+``XMLOutputFactory.newInstance()``, so its output depends on which StAX implementation the JVM
+picks. We ran it (tests/vectors/smev_transform/reference/) on OpenJDK 17 with both common ones and
+reproduce each exactly, for the exc-c14n form of the input (what the reference receives inside an
+XMLDSig reference):
+
+* ``"jdk"`` — the JDK's built-in StAX (no other StAX jar on the classpath).
+  Text events are split the way the JDK scanner reports ``Characters``: every reference is an event
+  of its own (after exc-c14n ``&``, ``<``, ``>`` and CR in text are always references), a run of
+  content stops at a newline or ``]`` and at most two runs make one event; whitespace-only events
+  are dropped. So ``a &amp; &amp; b`` becomes ``a &amp;&amp; b``, a CR in text always vanishes and
+  ``a\\nb\\n  `` loses its last line. Text escapes ``& < >``; attribute values and namespace URIs
+  escape ``& < > "`` and write tab, LF and CR raw. Elements in no namespace get a prefix bound to
+  the empty URI (``<ns2:b xmlns:ns2="">``) and ``xml:*`` attributes a prefix bound to the XML
+  namespace: not namespace-well-formed, but these are the bytes digested.
+* ``"woodstox"`` — Woodstox on the classpath (it comes with Apache CXF, which most Java SMEV
+  clients are built on, and with several application servers). A text run between markup is one
+  event: dropped only if it is whitespace only. Text escapes ``&`` and ``<``, CR as ``&#xd;``, and
+  ``>`` only at the start of the text or after ``]``; attribute values escape ``& < "`` and tab, LF,
+  CR as ``&#x9;``, ``&#xa;``, ``&#xd;``. Elements in no namespace and ``xml:*`` attributes make
+  Woodstox fail, so they raise SmevTransformError here.
+
+Which flavour SMEV itself runs is not documented publicly; for typical payloads (no ``& < >``, CR
+or multi-line text, no attribute whitespace escapes) both give the same bytes. A verifier can try
+both; a signer picks one (``DEFAULT_FLAVOUR``).
+
+Known divergences (measured, not modelled): both Java readers also split text at their input-buffer
+boundaries (the JDK about every 8 KiB and once about 30 bytes into the stream, Woodstox once about
+60 bytes in), which can drop whitespace lying across a boundary — this depends on byte offsets, and
+in a real message the signed element's start tag covers the early boundary. Woodstox additionally
+escapes ``>`` at the start of its internal text segments, which appear after runs of entity
+references (e.g. ``111&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&gt;`` keeps ``&gt;``); here that ``>`` is
+written raw.
+
+Input is parsed with ``gateway.safexml.parse_xml`` (no DTD, no entities, no network, size limit).
+The output is UTF-8 bytes, meant for digesting, not for parsing back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Final, Literal
+
+from lxml import etree
+
+from gateway.safexml import DEFAULT_MAX_BYTES, parse_xml
+
+__all__ = ["ALGORITHM_URN", "DEFAULT_FLAVOUR", "Flavour", "SmevTransformError", "smev_transform"]
+
+ALGORITHM_URN: Final = "urn://smev-gov-ru/xmldsig/transform"
+
+Flavour = Literal["jdk", "woodstox"]
+DEFAULT_FLAVOUR: Final[Flavour] = "jdk"
+
+_XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+# Characters exc-c14n writes as references in text (&amp; &lt; &gt; &#xD;): the JDK reader reports
+# each reference as an event of its own.
+_REFERENCES: Final = frozenset("&<>\r")
+# Where the JDK's XMLEntityScanner.scanContent ends a run of content: a reference, a newline, "]".
+_RUN_STOPS: Final = frozenset("&<>\r\n]")
+# Java's String.trim() removes every char <= U+0020; in XML text those are tab, LF, CR and space.
+_NON_WHITESPACE: Final = re.compile(r"[^\t\n\r ]")
+
+_JDK_TEXT: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_JDK_ATTR: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+_WSTX_TEXT: Final = str.maketrans({"&": "&amp;", "<": "&lt;", "\r": "&#xd;"})
+_WSTX_ATTR: Final = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xa;", "\r": "&#xd;"}
+)
+# Woodstox escapes ">" where it could close "]]>": first in the text, or right after "]".
+_WSTX_GT: Final = re.compile(r"(?:^|(?<=\]))>")
+
+
+class SmevTransformError(ValueError):
+    """The input cannot be transformed (an unexpanded entity reference; or, in the Woodstox
+    flavour, an element in no namespace or an ``xml:*`` attribute, which Woodstox refuses)."""
+
+    code = "SMEV_TRANSFORM_FAILED"
+
+
+def _java_order(text: str) -> bytes:
+    """A sort key that orders strings as Java's ``String.compareTo`` (UTF-16 code units)."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def _split_name(clark: str) -> tuple[str, str]:
+    """``{uri}local`` → (uri, local); ``local`` → ("", local)."""
+    if clark.startswith("{"):
+        uri, _, local = clark[1:].partition("}")
+        return uri, local
+    return "", clark
+
+
+# ----------------------------------------------------------------------------- text as events
+
+
+def _scan_run(text: str, i: int) -> int:
+    """XMLEntityScanner.scanContent: leading newlines, then content up to the next stop char."""
+    n = len(text)
+    while i < n and text[i] == "\n":
+        i += 1
+    while i < n and text[i] not in _RUN_STOPS:
+        i += 1
+    return i
+
+
+def _skip_brackets(text: str, i: int) -> int:
+    while i < len(text) and text[i] == "]":
+        i += 1
+    return i
+
+
+def _jdk_events(text: str) -> Iterator[str]:
+    """The ``Characters`` events the JDK StAX reader (non-coalescing) reports for the exc-c14n
+    form of one text run. Mirrors XMLDocumentFragmentScannerImpl's CHARACTER_DATA state: a run;
+    then, unless it ended at markup or a reference, any "]"s and one more run (with its "]"s).
+    A reference is always an event of its own."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in _REFERENCES:
+            yield text[i]
+            i += 1
+            continue
+        start = i
+        i = _scan_run(text, i)
+        if i < n and text[i] == "]":
+            i = _skip_brackets(text, i)
+        elif i >= n or text[i] in _REFERENCES:
+            yield text[start:i]
+            continue
+        i = _scan_run(text, i)
+        if i < n and text[i] == "]":
+            i = _skip_brackets(text, i)
+        yield text[start:i]
+
+
+def _jdk_text(text: str) -> str:
+    return "".join(e.translate(_JDK_TEXT) for e in _jdk_events(text) if _NON_WHITESPACE.search(e))
+
+
+def _woodstox_text(text: str) -> str:
+    if not _NON_WHITESPACE.search(text):
+        return ""
+    # Escape first: "]" and ">" are unchanged by it, so the ">" rule sees the same neighbours.
+    return _WSTX_GT.sub("&gt;", text.translate(_WSTX_TEXT))
+
+
+def _jdk_attr(value: str) -> str:
+    return value.translate(_JDK_ATTR)
+
+
+def _woodstox_attr(value: str) -> str:
+    return value.translate(_WSTX_ATTR)
+
+
+# ------------------------------------------------------------------------------------- writer
+
+
+class _Writer:
+    """Output buffer plus the prefix scopes, one list of (uri, prefix) per open element."""
+
+    __slots__ = ("attr", "counter", "out", "scopes", "strict_names", "text_of")
+
+    def __init__(self, flavour: Flavour) -> None:
+        self.out: list[str] = []
+        self.scopes: list[list[tuple[str, str]]] = []
+        self.counter = 1
+        self.text_of: Callable[[str], str] = _jdk_text if flavour == "jdk" else _woodstox_text
+        self.attr: Callable[[str], str] = _jdk_attr if flavour == "jdk" else _woodstox_attr
+        self.strict_names = flavour == "woodstox"
+
+    def _find(self, uri: str) -> str | None:
+        for scope in reversed(self.scopes):
+            for bound_uri, prefix in scope:
+                if bound_uri == uri:
+                    return prefix
+        return None
+
+    def _prefix_for(self, uri: str, scope: list[tuple[str, str]]) -> str:
+        prefix = self._find(uri)
+        if prefix is None:
+            if self.strict_names and uri in ("", _XML_NS):
+                raise SmevTransformError(
+                    "the Woodstox flavour cannot bind a prefix to "
+                    + ("the empty namespace (element in no namespace)" if uri == "" else "the xml namespace")
+                )
+            prefix = f"ns{self.counter}"
+            self.counter += 1
+            scope.append((uri, prefix))
+        return prefix
+
+    def start(self, element: etree._Element) -> str:
+        """Write the start tag of ``element`` and open its scope; return the tag's qname."""
+        scope: list[tuple[str, str]] = []
+        self.scopes.append(scope)
+        uri, local = _split_name(str(element.tag))
+        qname = f"{self._prefix_for(uri, scope)}:{local}"
+
+        attributes = [(*_split_name(str(key)), str(value)) for key, value in element.attrib.items()]
+        # Qualified attributes first (by URI, then local name), then unqualified ones by name.
+        attributes.sort(
+            key=lambda a: (0, _java_order(a[0]), _java_order(a[1])) if a[0] else (1, b"", _java_order(a[1]))
+        )
+        rendered = []
+        for attr_uri, attr_local, value in attributes:
+            name = f"{self._prefix_for(attr_uri, scope)}:{attr_local}" if attr_uri else attr_local
+            rendered.append(f' {name}="{self.attr(value)}"')
+
+        self.out.append(f"<{qname}")
+        self.out.extend(f' xmlns:{prefix}="{self.attr(bound)}"' for bound, prefix in scope)
+        self.out.extend(rendered)
+        self.out.append(">")
+        return qname
+
+    def end(self, qname: str) -> None:
+        self.out.append(f"</{qname}>")
+        self.scopes.pop()
+
+    def text(self, pieces: list[str]) -> None:
+        """Write one text run (the pieces are joined first) the way the flavour's reader and
+        writer would."""
+        if pieces:
+            self.out.append(self.text_of("".join(pieces)))
+            pieces.clear()
+
+
+def _transform_element(root: etree._Element, flavour: Flavour) -> bytes:
+    writer = _Writer(flavour)
+    # Each frame: the element's qname in the output, an iterator over its children, and the text
+    # run collected so far (comments vanish in exc-c14n, so their tails join the run; PIs survive
+    # exc-c14n and end it).
+    frames: list[tuple[str, Iterator[etree._Element], list[str]]] = []
+    frames.append((writer.start(root), iter(root), [root.text or ""]))
+    while frames:
+        qname, children, pending = frames[-1]
+        child = next(children, None)
+        if child is None:
+            writer.text(pending)
+            writer.end(qname)
+            frames.pop()
+            continue
+        if isinstance(child, etree._Comment):
+            pending.append(child.tail or "")
+        elif isinstance(child, etree._ProcessingInstruction):
+            writer.text(pending)
+            pending.append(child.tail or "")
+        elif isinstance(child, etree._Entity):
+            raise SmevTransformError("unexpanded entity references cannot be transformed")
+        else:
+            writer.text(pending)
+            # The child's tail belongs to this (the parent's) text run, written after the child.
+            pending.append(child.tail or "")
+            frames.append((writer.start(child), iter(child), [child.text or ""]))
+    return "".join(writer.out).encode("utf-8")
+
+
+def smev_transform(
+    source: bytes | etree._Element | etree._ElementTree,
+    *,
+    flavour: Flavour = DEFAULT_FLAVOUR,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> bytes:
+    """Apply ``urn://smev-gov-ru/xmldsig/transform`` to an XML fragment.
+
+    ``source`` is serialized XML (parsed safely, limited to ``max_bytes``) or an lxml element,
+    whose subtree is transformed (its tail and ancestors are not part of it). Returns the UTF-8
+    bytes the reference Java implementation returns, with the given StAX ``flavour``, for the
+    exc-c14n form of the same element (see the module docstring for the one known divergence).
+
+    Raises ``gateway.safexml.XmlSecurityError`` / ``XmlSyntaxError`` for refused or malformed
+    input and ``SmevTransformError`` for trees that cannot be transformed."""
+    if flavour not in ("jdk", "woodstox"):
+        raise ValueError(f"unknown flavour {flavour!r}: expected 'jdk' or 'woodstox'")
+    if isinstance(source, bytes | bytearray | memoryview):
+        root = parse_xml(bytes(source), max_bytes=max_bytes)
+    elif isinstance(source, etree._ElementTree):
+        root = source.getroot()
+    elif isinstance(source, etree._Element):
+        root = source
+    else:
+        raise TypeError("smev_transform takes bytes or an lxml element")
+    if not isinstance(root.tag, str):
+        raise SmevTransformError("the fragment must be an element, not a comment or PI")
+    return _transform_element(root, flavour)
