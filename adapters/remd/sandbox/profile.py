@@ -1,0 +1,184 @@
+"""Fault profiles of the REMD twin: how often, and how late, the simulated REMD misbehaves.
+
+A profile is a TOML file (``config/faults/<name>.toml``); :meth:`FaultProfile.load` takes a name
+or a path. Probabilities are per request. The fate of an accepted registerDocument is one draw
+over mutually exclusive outcomes — registration-timeout error, lost callback, late callback, or a
+normal callback — so ``registration_timeout + lost_callback + late_callback <= 1``; the
+synchronous faults (HTTP 5xx, RATE_LIMIT) are one more draw, and a slow answer an independent one.
+
+Delays of callbacks are in *simulated* seconds (the injected clock), so with a fast sandbox clock
+days pass in seconds. The delay of a slow synchronous answer is in *real* seconds: it is what the
+HTTP client waits for.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gateway.errors import ConfigError
+
+__all__ = ["Delay", "Fate", "FaultProfile", "Probabilities", "SyncFault", "profile_search_path"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Delay(_Model):
+    """A delay distribution in seconds, clamped to [min_seconds, cap_seconds].
+
+    fixed: ``seconds``; uniform: ``min_seconds``..``max_seconds``; exponential: ``mean_seconds``;
+    lognormal: ``median_seconds`` and ``sigma`` (of the underlying normal).
+    """
+
+    distribution: Literal["fixed", "uniform", "exponential", "lognormal"] = "fixed"
+    seconds: float = Field(default=0.0, ge=0)
+    min_seconds: float = Field(default=0.0, ge=0)
+    max_seconds: float | None = Field(default=None, ge=0)
+    mean_seconds: float = Field(default=0.0, ge=0)
+    median_seconds: float = Field(default=0.0, ge=0)
+    sigma: float = Field(default=1.0, gt=0)
+    cap_seconds: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.distribution == "uniform" and (self.max_seconds is None or self.max_seconds < self.min_seconds):
+            raise ValueError("uniform needs max_seconds >= min_seconds")
+        if self.distribution == "lognormal" and self.median_seconds <= 0:
+            raise ValueError("lognormal needs median_seconds > 0")
+        if self.cap_seconds is not None and self.cap_seconds < self.min_seconds:
+            raise ValueError("cap_seconds must be >= min_seconds")
+        return self
+
+    def draw(self, rng: random.Random) -> float:
+        match self.distribution:
+            case "fixed":
+                value = self.seconds
+            case "uniform":
+                assert self.max_seconds is not None
+                value = rng.uniform(self.min_seconds, self.max_seconds)
+            case "exponential":
+                value = rng.expovariate(1.0 / self.mean_seconds) if self.mean_seconds > 0 else 0.0
+            case "lognormal":
+                value = rng.lognormvariate(math.log(self.median_seconds), self.sigma)
+        value = max(self.min_seconds, value)
+        return min(value, self.cap_seconds) if self.cap_seconds is not None else value
+
+
+class Probabilities(_Model):
+    registration_timeout: float = Field(default=0.0, ge=0, le=1)
+    lost_callback: float = Field(default=0.0, ge=0, le=1)
+    late_callback: float = Field(default=0.0, ge=0, le=1)
+    rate_limit: float = Field(default=0.0, ge=0, le=1)
+    http_5xx: float = Field(default=0.0, ge=0, le=1)
+    slow_answer: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sums(self) -> Self:
+        if self.registration_timeout + self.lost_callback + self.late_callback > 1 + 1e-9:
+            raise ValueError("registration_timeout + lost_callback + late_callback must not exceed 1")
+        if self.rate_limit + self.http_5xx > 1 + 1e-9:
+            raise ValueError("rate_limit + http_5xx must not exceed 1")
+        return self
+
+
+class Fate(enum.StrEnum):
+    """What becomes of an accepted registerDocument."""
+
+    CALLBACK = "callback"  # registered, callback after callback_delay
+    LATE = "late"  # registered, callback after callback_delay + late_callback_delay
+    LOST = "lost"  # registered, no callback ever
+    TIMEOUT = "timeout"  # not registered; error callback ASYNC_RESPONSE_TIMEOUT
+
+
+class SyncFault(enum.StrEnum):
+    HTTP_5XX = "http_5xx"
+    RATE_LIMIT = "rate_limit"
+
+
+def profile_search_path() -> list[Path]:
+    """Where profile names are looked up: ./config/faults, then the source tree's config/faults."""
+    return [Path.cwd() / "config" / "faults", Path(__file__).resolve().parents[3] / "config" / "faults"]
+
+
+class FaultProfile(_Model):
+    name: str = "none"
+    description: str = ""
+    probabilities: Probabilities = Probabilities()
+    # From acceptance to the result (registration or error) and its callback: simulated seconds.
+    callback_delay: Delay = Delay(distribution="fixed", seconds=1.0)
+    # Added to callback_delay for a late callback: simulated seconds.
+    late_callback_delay: Delay = Delay(distribution="fixed", seconds=86400.0)
+    # Before a slow synchronous answer: real seconds.
+    slow_answer_delay: Delay = Delay(distribution="fixed", seconds=2.0)
+    http_5xx_status: int = Field(default=503, ge=500, le=599)
+    # Pull every document with getDocumentFile even when the request carries it.
+    pull_document: bool = False
+    # Callback delivery: attempts, and simulated seconds between them.
+    callback_attempts: int = Field(default=3, ge=1)
+    callback_retry_seconds: float = Field(default=60.0, ge=0)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> FaultProfile:
+        """A profile from a TOML file path, or by name from config/faults/. The name ``none`` works
+        without a file (no faults, fast callbacks). Raises ConfigError naming the problem."""
+        text = str(name_or_path)
+        path = Path(text)
+        if not (text.endswith(".toml") or path.is_file()):
+            for folder in profile_search_path():
+                candidate = folder / f"{text}.toml"
+                if candidate.is_file():
+                    path = candidate
+                    break
+            else:
+                if text == "none":
+                    return cls()
+                raise ConfigError(f"unknown fault profile {text!r}: no {text}.toml in config/faults")
+        try:
+            with path.open("rb") as fh:
+                data: dict[str, Any] = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"fault profile not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data.setdefault("name", path.stem)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"{path}: invalid fault profile: {problems}") from None
+
+    def draw_fate(self, rng: random.Random) -> Fate:
+        p = self.probabilities
+        u = rng.random()
+        if u < p.registration_timeout:
+            return Fate.TIMEOUT
+        u -= p.registration_timeout
+        if u < p.lost_callback:
+            return Fate.LOST
+        u -= p.lost_callback
+        if u < p.late_callback:
+            return Fate.LATE
+        return Fate.CALLBACK
+
+    def draw_sync_fault(self, rng: random.Random) -> SyncFault | None:
+        p = self.probabilities
+        u = rng.random()
+        if u < p.http_5xx:
+            return SyncFault.HTTP_5XX
+        if u < p.http_5xx + p.rate_limit:
+            return SyncFault.RATE_LIMIT
+        return None
+
+    def draw_slow(self, rng: random.Random) -> float:
+        """Real seconds to hold the synchronous answer (0: not slow)."""
+        if rng.random() < self.probabilities.slow_answer:
+            return self.slow_answer_delay.draw(rng)
+        return 0.0
