@@ -30,6 +30,8 @@ from gateway.checks import StructuralChecker
 from gateway.clients import ClientRegistry
 from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig
+from gateway.delivery.reconciler import Reconciler
+from gateway.delivery.stage import DeliveryStage
 from gateway.errors import GatewayError
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
@@ -38,6 +40,7 @@ from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.logs import bind_ids, get_logger
 from gateway.model import State
 from gateway.notifier import Notifier, rest_sender
+from gateway.peers import PEERS_KEY, mount_peers, notice_channels, peers_ctx
 from gateway.pipeline import ValidationStage
 from gateway.routing import load_routes
 from gateway.secrets import load_or_create_secret
@@ -173,11 +176,45 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         lease_seconds=config.journal.lease_seconds,
         idle_sleep=config.workers.idle_sleep_seconds,
     )
+    idle = config.workers.idle_sleep_seconds
+    lease = config.journal.lease_seconds
+    for name, peer in app[PEERS_KEY].items():
+        deliver = DeliveryStage(journal, peer)
+        reconciler = Reconciler(journal, peer)
+        common: dict[str, Any] = {"lease_seconds": lease, "idle_sleep": idle, "destinations": [name]}
+        loops[f"delivery:{name}"] = submission_loop(
+            journal,
+            role=f"delivery:{name}",
+            states=[State.QUEUED, State.RETRY_WAIT],
+            handler=deliver.handle,
+            concurrency=peer.config.limits.concurrency,
+            **common,
+        )
+        loops[f"reconcile:{name}"] = submission_loop(
+            journal,
+            role=f"reconcile:{name}",
+            states=[State.SENT],
+            due_column="answer_deadline",
+            handler=reconciler.handle_overdue,
+            concurrency=max(1, peer.config.limits.concurrency // 2),
+            **common,
+        )
+        loops[f"reconciling:{name}"] = submission_loop(
+            journal,
+            role=f"reconciling:{name}",
+            states=[State.RECONCILING],
+            handler=reconciler.handle_reconciling,
+            concurrency=max(1, peer.config.limits.concurrency // 2),
+            **common,
+        )
     n = config.notifications
     notifier = Notifier(
         journal,
         app[HTTP_KEY],
-        {"rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat())},
+        {
+            "rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat()),
+            **notice_channels(config),
+        },
         backoff=Backoff(base=n.backoff_base_seconds, cap=n.backoff_cap_seconds),
         max_age=timedelta(hours=n.max_age_hours),
         concurrency=config.workers.notifier_concurrency,
@@ -204,8 +241,9 @@ def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Ch
     app[CLOCK_KEY] = clock or SystemClock()
     app[ROUTER_KEY] = load_routes(config.routes_path)
     app[CHECKER_KEY] = checker or StructuralChecker(max_bytes=config.server.max_body_bytes)
-    app.cleanup_ctx.extend([_journal_ctx, _http_ctx, _workers_ctx])
+    app.cleanup_ctx.extend([_journal_ctx, _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     setup_api(app)
+    mount_peers(app, config)
     return app

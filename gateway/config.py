@@ -145,6 +145,9 @@ class SandboxConfig(_Section):
     # Simulated clock for the sandbox: how many simulated seconds pass per real second (1 = real
     # time). The gateway and the sandbox peers share it, so days of REMD behaviour take seconds.
     clock_speed: float = Field(default=1.0, gt=0)
+    # Wall-clock Unix time at which the simulated clock starts (0: when the process starts). Set the
+    # same value in several processes (gateway, peers, a restarted gateway) to share one clock.
+    clock_epoch: float = Field(default=0.0, ge=0)
     # Fault profile of the REMD twin: a name from config/faults/ or a path to a TOML file.
     remd_fault_profile: str = "none"
     # Port of the REMD twin (0: next to the gateway's port).
@@ -190,7 +193,7 @@ class GatewayConfig(_Section):
         """A copy with some keys replaced (CLI flags such as --port), validated like the file."""
         data = self.model_dump()
         for section, values in sections.items():
-            data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+            data[section] = _merge(data.get(section, {}), _drop_none(values))
         return _validate(data, origin={})
 
 
@@ -214,6 +217,10 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
         node[path[-1]] = _parse_env_value(raw)
         origin[".".join(path)] = name
     return data, origin
+
+
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _drop_none(v) if isinstance(v, Mapping) else v for k, v in values.items() if v is not None}
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Runs as a claim loop over RECEIVED and VALIDATED submissions, so a crash between
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Final
 
 from gateway.errors import ConcurrentUpdate, GatewayError
@@ -24,10 +25,20 @@ ACTOR: Final = "validator"
 
 
 class ValidationStage:
-    def __init__(self, journal: Journal, checker: Checker, router: Router) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        checker: Checker,
+        router: Router,
+        *,
+        on_queued: Callable[[str], None] | None = None,
+        on_final: Callable[[], None] | None = None,
+    ) -> None:
         self.journal = journal
         self.checker = checker
         self.router = router
+        self.on_queued = on_queued or (lambda _destination: None)
+        self.on_final = on_final or (lambda: None)
 
     async def handle(self, sub: Submission, owner: str) -> None:
         if sub.state is State.RECEIVED:
@@ -57,7 +68,7 @@ class ValidationStage:
         first = report.first
         assert first is not None
         _log.info("submission rejected", code=first.code, category=first.category)
-        return await self.journal.transition(
+        rejected = await self.journal.transition(
             sub.id,
             State.REJECTED,
             actor=ACTOR,
@@ -67,6 +78,8 @@ class ValidationStage:
             changes=Changes(outcome_code=first.code, outcome_message=first.message),
             details={"report": report.to_dict(), "category": first.category},
         )
+        self.on_final()
+        return rejected
 
     async def _route(self, sub: Submission, owner: str | None) -> None:
         route = self.router.route(sub.kind, sub.region)
@@ -84,6 +97,7 @@ class ValidationStage:
                     changes=Changes(outcome_code=str(ErrorCode.NO_ROUTE), outcome_message=message),
                     details={"category": "other"},
                 )
+                self.on_final()
                 return
             await self.journal.transition(
                 sub.id,
@@ -94,5 +108,6 @@ class ValidationStage:
                 message=f"route {route.name} → {route.destination}",
                 changes=Changes(destination=route.destination, next_attempt_at=self.journal.clock.now()),
             )
+            self.on_queued(route.destination)
         except ConcurrentUpdate:
             pass  # another worker routed it first (it picked up the VALIDATED row): nothing to do

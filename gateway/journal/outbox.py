@@ -52,7 +52,7 @@ class Outbox:
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
             .returning(_N.id, _N.submission_id, _N.client_id, _N.channel, _N.url, _N.body, _N.attempts, _N.created_at)
         )
-        async with j.engine.begin() as conn:
+        async with j.writing() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             PendingNotice(
@@ -71,7 +71,7 @@ class Outbox:
     async def _finish(self, notice: PendingNotice, owner: str, values: dict[str, object], message: str) -> None:
         j = self.journal
         now = j.clock.now()
-        async with j.engine.begin() as conn:
+        async with j.writing() as conn:
             result = await conn.execute(
                 notifications.update()
                 .where(_N.id == notice.id, _N.lease_owner == owner)

@@ -61,6 +61,8 @@ class ClaimLoop(Generic[T]):
 
     async def run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before claiming, so a wake() that arrives during the claim is not lost.
+            self._wake.clear()
             free = self.concurrency - len(self._inflight)
             claimed: list[T] = []
             if free > 0:
@@ -72,7 +74,6 @@ class ClaimLoop(Generic[T]):
                 key = self._key(item)
                 self._inflight[key] = asyncio.create_task(self._handle(key, item), name=f"{self.role}:{key}")
             # Sleep until woken, a handler frees a slot, or idle_sleep passes.
-            self._wake.clear()
             waiters: list[asyncio.Future[object]] = [
                 asyncio.ensure_future(self._wake.wait()),
                 asyncio.ensure_future(self._stopping.wait()),
@@ -127,12 +128,17 @@ def submission_loop(
     lease_seconds: float = 120.0,
     idle_sleep: float = 0.5,
     due_column: str = "next_attempt_at",
+    destinations: Iterable[str] | None = None,
 ) -> ClaimLoop[Submission]:
-    """A ClaimLoop over submissions in ``states`` that are due by ``due_column``."""
+    """A ClaimLoop over submissions in ``states`` that are due by ``due_column`` (and, for
+    delivery, addressed to one of ``destinations``)."""
     wanted = tuple(states)
+    peers = tuple(destinations) if destinations is not None else None
 
     async def claim(owner: str, limit: int) -> list[Submission]:
-        return await journal.claim_due(owner, wanted, limit=limit, lease_seconds=lease_seconds, due_column=due_column)
+        return await journal.claim_due(
+            owner, wanted, limit=limit, lease_seconds=lease_seconds, due_column=due_column, destinations=peers
+        )
 
     return ClaimLoop(
         role=role,

@@ -1,0 +1,313 @@
+"""`mse-gateway simulate`: N documents through the REST front door against the sandbox REMD twin
+under a fault profile, on a simulated clock, until every submission's outcome is known — then the
+figures, beside the 2023 baseline in which 49% of MSE results never got an answer.
+
+By default everything runs in this process (gateway + twin sharing one simulated clock, real HTTP
+over loopback); ``gateway_url``/``twin_url`` point it at running processes instead (the SIGKILL
+test does this).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+import sqlalchemy as sa
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.appkeys import JOURNAL_KEY
+from gateway.clock import SimulatedClock
+from gateway.config import GatewayConfig, load_config
+from gateway.journal.engine import create_engine
+from gateway.journal.schema import UtcDateTime, events, submissions
+from gateway.model import FINAL_STATES, State
+from gateway.sandbox import prepare_sandbox_client
+
+__all__ = ["BASELINE_2023", "Progress", "SimulationResult", "run_simulation"]
+
+# Seed figures, results of MSE sent to REMD in 2023 (PROTOCOLS.md).
+BASELINE_2023: Final = {"registered": 0.484, "failed": 0.026, "no_answer": 0.490}
+Generator = Callable[[int], dict[str, Any]]
+
+
+@dataclass
+class SimulationResult:
+    count: int
+    accepted: int
+    registered: int
+    registered_first_try: int
+    registered_after_retry: int
+    registered_via_reconciliation: int
+    failed_permanent: int
+    rejected: int
+    dead: int
+    unknown: int
+    duplicates_at_peer: int
+    lost: int
+    p50_final_s: float | None
+    p95_final_s: float | None
+    late_callbacks: int
+    contradictions: int
+    regressions: int
+    profile: str
+    speed: float
+    wall_seconds: float
+    intake_per_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Progress:
+    """Receives progress; the CLI draws bars, tests ignore it."""
+
+    def stage(self, name: str, total: int) -> None: ...
+
+    def update(self, done: int) -> None: ...
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def _journal_figures(url: str, run_uids: set[str]) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        submissions.c.id,
+                        submissions.c.local_uid,
+                        submissions.c.state,
+                        submissions.c.attempts,
+                        submissions.c.resubmits,
+                        submissions.c.outcome_source,
+                        submissions.c.flagged,
+                        submissions.c.created_at,
+                    )
+                )
+            ).all()
+            finals = dict(
+                (
+                    await conn.execute(
+                        sa.select(events.c.submission_id, sa.func.min(events.c.at, type_=UtcDateTime()))
+                        .where(events.c.to_state.in_([str(s) for s in FINAL_STATES]))
+                        .group_by(events.c.submission_id)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    mine = [r for r in rows if r.local_uid in run_uids]
+    by_state: dict[str, int] = {}
+    for r in mine:
+        by_state[r.state] = by_state.get(r.state, 0) + 1
+    registered = [r for r in mine if r.state == State.REGISTERED]
+    durations = [
+        (finals[r.id].replace(tzinfo=r.created_at.tzinfo) - r.created_at).total_seconds()
+        for r in mine
+        if r.id in finals
+    ]
+    return {
+        "rows": len(mine),
+        "states": by_state,
+        "registered": len(registered),
+        "first_try": sum(
+            1 for r in registered if r.outcome_source != "reconciled" and r.attempts <= 1 and r.resubmits == 0
+        ),
+        "after_retry": sum(
+            1 for r in registered if r.outcome_source != "reconciled" and (r.attempts > 1 or r.resubmits > 0)
+        ),
+        "reconciled": sum(1 for r in registered if r.outcome_source == "reconciled"),
+        "flagged": sum(1 for r in mine if r.flagged),
+        "durations": durations,
+        "snapshot": {r.local_uid: r.state for r in mine},
+    }
+
+
+async def _submit_all(
+    base: str, token: str, docs: Iterator[dict[str, Any]], count: int, concurrency: int, progress: Progress
+) -> tuple[set[str], int]:
+    accepted_uids: set[str] = set()
+    done = 0
+    sem = asyncio.Semaphore(concurrency)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    progress.stage("submitting", count)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as http:
+
+        async def one(body: dict[str, Any]) -> None:
+            nonlocal done
+            data = json.dumps(body).encode()
+            for _attempt in range(20):  # a sender resends until the gateway answers (it may be restarting)
+                async with sem:
+                    try:
+                        async with http.post(f"{base}/api/v1/submissions", data=data, headers=headers) as resp:
+                            if resp.status in (200, 202):
+                                accepted_uids.add(body["local_uid"])
+                                break
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                await asyncio.sleep(0.5)
+            done += 1
+            progress.update(done)
+
+        tasks: set[asyncio.Task[None]] = set()
+        for body in docs:
+            task = asyncio.create_task(one(body))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if len(tasks) >= concurrency * 4:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks:
+            await asyncio.gather(*tasks)
+    return accepted_uids, done
+
+
+async def _twin_stats(http: aiohttp.ClientSession, twin_url: str) -> dict[str, Any]:
+    async with http.get(f"{twin_url}/_sandbox/stats") as resp:
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
+async def run_simulation(
+    *,
+    count: int,
+    profile: str,
+    generator: Generator,
+    seed: int = 1,
+    speed: float = 600.0,
+    concurrency: int = 32,
+    data_dir: Path | None = None,
+    database_url: str = "",
+    progress: Progress | None = None,
+    settle_timeout: float = 600.0,
+    drain_days: float = 16.0,
+    config_overrides: dict[str, dict[str, Any]] | None = None,
+) -> SimulationResult:
+    """Run one simulation in this process and return its figures."""
+    from adapters.remd.sandbox import FaultProfile, create_twin
+
+    progress = progress or Progress()
+    workdir = data_dir or Path(tempfile.mkdtemp(prefix="mse-simulate-"))
+    gw_port, twin_port = _free_port(), _free_port()
+    clock = SimulatedClock(speed)
+    base: dict[str, dict[str, Any]] = {
+        "server": {"port": gw_port},
+        "storage": {"data_dir": str(workdir), "database_url": database_url},
+        "workers": {"idle_sleep_seconds": 0.2, "validation_concurrency": 16},
+        "logging": {"level": "warning"},
+        "sandbox": {"clock_speed": speed, "remd_fault_profile": profile},
+        "peers": {
+            "remd": {
+                "url": f"http://127.0.0.1:{twin_port}",
+                "public_url": f"http://127.0.0.1:{gw_port}",
+                "limits": {"rate_per_second": 100000.0, "burst": 100000, "concurrency": 32},
+            }
+        },
+    }
+    for section, values in (config_overrides or {}).items():
+        base.setdefault(section, {}).update(values)
+    config: GatewayConfig = load_config(environ={}).with_overrides(**base)
+    fault_profile = FaultProfile.load(profile)
+    client = await prepare_sandbox_client(config)
+    gateway = create_app(config, clock=clock)
+    twin = create_twin(fault_profile, clock, seed=seed)
+    started = time.monotonic()
+    async with _serve(twin, twin_port), _serve(gateway, gw_port):
+        base_url = f"http://127.0.0.1:{gw_port}"
+        docs = (generator(i) for i in range(count))
+        t0 = time.monotonic()
+        uids, _ = await _submit_all(base_url, client.token, docs, count, concurrency, progress)
+        intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
+        journal = gateway[JOURNAL_KEY]
+        progress.stage("settling", len(uids))
+        deadline = time.monotonic() + settle_timeout
+        while time.monotonic() < deadline:
+            counts = await journal.counts_by_state()
+            final = sum(counts[s] for s in FINAL_STATES)
+            progress.update(final)
+            if final >= len(uids):
+                break
+            await asyncio.sleep(0.25)
+        before = await _journal_figures(config.database_url, uids)
+        # Let every late callback arrive (up to the profile's cap) and check nothing regresses.
+        clock.advance(timedelta(days=drain_days).total_seconds())
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                stats = await _twin_stats(http, f"http://127.0.0.1:{twin_port}")
+                if stats.get("scheduled", 0) == 0 and stats.get("processing", 0) == 0:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            stats = await _twin_stats(http, f"http://127.0.0.1:{twin_port}")
+    after = await _journal_figures(config.database_url, uids)
+    states = after["states"]
+    regressions = sum(
+        1
+        for uid, state in before["snapshot"].items()
+        if state in {str(s) for s in FINAL_STATES} and after["snapshot"].get(uid) != state
+    )
+    durations = sorted(before["durations"])
+    registered = after["registered"]
+    failed = states.get(str(State.FAILED), 0)
+    rejected = states.get(str(State.REJECTED), 0)
+    return SimulationResult(
+        count=count,
+        accepted=len(uids),
+        registered=registered,
+        registered_first_try=after["first_try"],
+        registered_after_retry=after["after_retry"],
+        registered_via_reconciliation=after["reconciled"],
+        failed_permanent=failed,
+        rejected=rejected,
+        dead=states.get(str(State.DEAD), 0),
+        unknown=len(uids) - registered - failed - rejected,
+        duplicates_at_peer=int(stats.get("duplicates_at_peer", 0)),
+        lost=count - after["rows"],
+        p50_final_s=_pct(durations, 50),
+        p95_final_s=_pct(durations, 95),
+        late_callbacks=int(stats.get("callbacks_late", 0)),
+        contradictions=after["flagged"],
+        regressions=regressions,
+        profile=fault_profile.name,
+        speed=speed,
+        wall_seconds=round(time.monotonic() - started, 2),
+        intake_per_s=round(intake_rate, 1),
+    )
