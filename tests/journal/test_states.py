@@ -44,7 +44,6 @@ ILLEGAL = [
     (S.RETRY_WAIT, S.SENT),  # a retry goes back through the queue
     (S.SENT, S.SENT),
     (S.SENT, S.QUEUED),
-
 ]
 
 
