@@ -34,7 +34,15 @@ from gateway.journal.schema import UtcDateTime, events, submissions
 from gateway.model import FINAL_STATES, State
 from gateway.sandbox import prepare_sandbox_client
 
-__all__ = ["BASELINE_2023", "Progress", "SimulationResult", "run_simulation"]
+__all__ = [
+    "BASELINE_2023",
+    "Progress",
+    "SimulationResult",
+    "journal_figures",
+    "run_simulation",
+    "submit_all",
+    "twin_stats",
+]
 
 # Seed figures, results of MSE sent to REMD in 2023 (PROTOCOLS.md).
 BASELINE_2023: Final = {"registered": 0.484, "failed": 0.026, "no_answer": 0.490}
@@ -105,7 +113,7 @@ def _pct(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def _journal_figures(url: str, run_uids: set[str]) -> dict[str, Any]:
+async def journal_figures(url: str, run_uids: set[str]) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
@@ -161,7 +169,7 @@ async def _journal_figures(url: str, run_uids: set[str]) -> dict[str, Any]:
     }
 
 
-async def _submit_all(
+async def submit_all(
     base: str, token: str, docs: Iterator[dict[str, Any]], count: int, concurrency: int, progress: Progress
 ) -> tuple[set[str], int]:
     accepted_uids: set[str] = set()
@@ -200,7 +208,7 @@ async def _submit_all(
     return accepted_uids, done
 
 
-async def _twin_stats(http: aiohttp.ClientSession, twin_url: str) -> dict[str, Any]:
+async def twin_stats(http: aiohttp.ClientSession, twin_url: str) -> dict[str, Any]:
     async with http.get(f"{twin_url}/_sandbox/stats") as resp:
         data: dict[str, Any] = await resp.json()
         return data
@@ -232,6 +240,8 @@ async def run_simulation(
         "server": {"port": gw_port},
         "storage": {"data_dir": str(workdir), "database_url": database_url},
         "workers": {"idle_sleep_seconds": 0.2, "validation_concurrency": 16},
+        # Leases run on the (simulated) clock: give handlers 10 real seconds.
+        "journal": {"lease_seconds": 10.0 * speed},
         "logging": {"level": "warning"},
         "sandbox": {"clock_speed": speed, "remd_fault_profile": profile},
         "peers": {
@@ -254,7 +264,7 @@ async def run_simulation(
         base_url = f"http://127.0.0.1:{gw_port}"
         docs = (generator(i) for i in range(count))
         t0 = time.monotonic()
-        uids, _ = await _submit_all(base_url, client.token, docs, count, concurrency, progress)
+        uids, _ = await submit_all(base_url, client.token, docs, count, concurrency, progress)
         intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
         journal = gateway[JOURNAL_KEY]
         progress.stage("settling", len(uids))
@@ -266,18 +276,18 @@ async def run_simulation(
             if final >= len(uids):
                 break
             await asyncio.sleep(0.25)
-        before = await _journal_figures(config.database_url, uids)
+        before = await journal_figures(config.database_url, uids)
         # Let every late callback arrive (up to the profile's cap) and check nothing regresses.
         clock.advance(timedelta(days=drain_days).total_seconds())
         async with aiohttp.ClientSession() as http:
             for _ in range(600):
-                stats = await _twin_stats(http, f"http://127.0.0.1:{twin_port}")
+                stats = await twin_stats(http, f"http://127.0.0.1:{twin_port}")
                 if stats.get("scheduled", 0) == 0 and stats.get("processing", 0) == 0:
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
-            stats = await _twin_stats(http, f"http://127.0.0.1:{twin_port}")
-    after = await _journal_figures(config.database_url, uids)
+            stats = await twin_stats(http, f"http://127.0.0.1:{twin_port}")
+    after = await journal_figures(config.database_url, uids)
     states = after["states"]
     regressions = sum(
         1

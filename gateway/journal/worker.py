@@ -72,6 +72,10 @@ class ClaimLoop(Generic[T]):
                     _log.exception("claim failed", worker=self.owner)
             for item in claimed:
                 key = self._key(item)
+                if key in self._inflight:
+                    # Our own lease ran out while the handler is still working and we re-claimed
+                    # the row: the running handler finishes it; never handle a row twice at once.
+                    continue
                 self._inflight[key] = asyncio.create_task(self._handle(key, item), name=f"{self.role}:{key}")
             # Sleep until woken, a handler frees a slot, or idle_sleep passes.
             waiters: list[asyncio.Future[object]] = [
