@@ -1,0 +1,166 @@
+"""``mse-gateway samples`` and ``mse-gateway check``: sample submissions and the full check.
+
+- ``samples DIR [--count N] [--seed S] [--pki PKIDIR]`` writes signed canonical submissions — N valid
+  ones (the kinds in turn) and one defective submission per FLK rule — plus ``expected.json``,
+  ``journal.json`` and a README, signing with a sandbox test PKI (``DIR/pki`` unless ``--pki``;
+  created when missing, reused otherwise).
+- ``check SUBMISSION.json [--json] [--trust DIR] [--crl SRC]… [--journal FILE] [--packages DIR]``
+  runs the gateway's full checker and prints the report. Exit codes: 0 the submission passes,
+  1 it is rejected (a document that does not parse, or JSON that does not match the submission
+  schema, is a rejection with a code), 2 the file cannot be read as JSON or the options/configuration
+  are unusable.
+
+Settings come from the ``[validation]`` section of the configuration when the gateway has it
+(:class:`gateway.flk.config.ValidationConfig`); the options override it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.cli._common import load
+from gateway.errors import ConfigError
+from gateway.flk.checker import FullChecker
+from gateway.flk.codes import FlkCode
+from gateway.flk.config import ValidationConfig
+from gateway.flk.findings import finding
+from gateway.flk.journal_view import StaticJournalView
+from gateway.flk.sample_set import write_samples
+from gateway.routing import load_routes
+from gateway.submission import SchemaViolation, parse_submission
+from gateway.validation import Report
+
+__all__ = ["check", "samples"]
+
+EXIT_PASSED = 0
+EXIT_REJECTED = 1
+EXIT_UNUSABLE = 2
+
+
+@click.command("samples")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", type=click.IntRange(min=0), default=5, show_default=True, help="valid submissions")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--pki",
+    "pki_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="test PKI directory (default DIR/pki; created when missing, reused when present)",
+)
+def samples(directory: Path, count: int, seed: int, pki_dir: Path | None) -> None:
+    """Write signed sample submissions (valid and one defective per rule) and expected.json to DIRECTORY."""
+    expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir)
+    rejected = sum(1 for e in expected.values() if not e["passed"])
+    pki = pki_dir or directory / "pki"
+    click.echo(f"{len(expected)} submissions in {directory} ({len(expected) - rejected} pass, {rejected} rejected)")
+    click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
+
+
+def _validation_config(ctx: click.Context) -> tuple[ValidationConfig, Any]:
+    config = load(ctx)
+    section = getattr(config, "validation", None)
+    return (section if isinstance(section, ValidationConfig) else ValidationConfig()), config
+
+
+def _print_report(report: Report) -> None:
+    data = report.to_dict()
+    click.echo("ПРОЙДЕНА" if report.passed else "ОТКЛОНЕНА")
+    signatures = data.get("signatures") or {}
+    entries = signatures.get("entries", [])
+    click.echo(f"  подписей: {len(entries)}, все действительны: {'да' if signatures.get('valid') else 'нет'}")
+    for item in data["flk"]:
+        where = f" — {item['field']}" if item.get("field") else ""
+        click.echo(f"  [{item['rule']}] {item['code']} ({item['category']}): {item['message']}{where}")
+    for item in data.get("warnings", []):
+        click.echo(f"  предупреждение [{item['rule']}] {item['code']}: {item['message']}")
+    for item in data.get("skipped", []):
+        click.echo(f"  пропущено [{item['rule']}]: {item['reason']}")
+
+
+def _schema_report(exc: SchemaViolation) -> Report:
+    """A submission that does not match the schema is a rejection with every problem listed."""
+    problems = exc.details.get("errors")
+    items = [p for p in problems if isinstance(p, dict)] if isinstance(problems, list) else []
+    findings = [
+        finding(
+            "submission", FlkCode.SUBMISSION_INVALID, "other", f"{p.get('field')}: {p.get('message')}", p.get("field")
+        )
+        for p in items
+    ]
+    return Report(findings=tuple(findings or [finding("submission", FlkCode.SUBMISSION_INVALID, "other", exc.message)]))
+
+
+@click.command("check")
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@click.option(
+    "--trust",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="trusted CA certificates, or a test PKI directory (default: validation.trust_dir)",
+)
+@click.option("--crl", "crls", multiple=True, help="CRL file, directory or URL (repeatable)")
+@click.option(
+    "--journal",
+    "journal_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="earlier submissions as a JSON list (e.g. samples' journal.json); without it the duplicate "
+    "and late-arrival rules are skipped",
+)
+@click.option(
+    "--packages",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="the ministry's XSD + schematron packages (default: validation.semd_packages_dir)",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    submission: Path,
+    as_json: bool,
+    trust: Path | None,
+    crls: tuple[str, ...],
+    journal_file: Path | None,
+    packages: Path | None,
+) -> None:
+    """Check SUBMISSION (canonical JSON) like the gateway does; exit 0 passes, 1 rejected, 2 unreadable."""
+    try:
+        data = json.loads(submission.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        click.echo(f"mse-gateway: {submission}: cannot be read as JSON: {exc}", err=True)
+        ctx.exit(EXIT_UNUSABLE)
+    validation, config = _validation_config(ctx)
+    updates: dict[str, Any] = {}
+    if trust is not None:
+        updates["trust_dir"] = str(trust)
+    if crls:
+        updates["crl_sources"] = list(crls)
+    if packages is not None:
+        updates["semd_packages_dir"] = str(packages)
+    validation = validation.model_copy(update=updates)
+    try:
+        journal = StaticJournalView.load(journal_file) if journal_file is not None else None
+        checker = FullChecker.from_config(
+            validation, journal=journal, router=load_routes(config.routes_path), data_dir=config.data_dir
+        )
+    except (ConfigError, OSError, ValueError) as exc:
+        message = exc.message if isinstance(exc, ConfigError) else str(exc)
+        click.echo(f"mse-gateway: {message}", err=True)
+        ctx.exit(EXIT_UNUSABLE)
+    try:
+        report = asyncio.run(checker.check(parse_submission(data)))
+    except SchemaViolation as exc:
+        report = _schema_report(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _print_report(report)
+    ctx.exit(EXIT_PASSED if report.passed else EXIT_REJECTED)

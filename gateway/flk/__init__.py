@@ -1,0 +1,47 @@
+"""Format-logical control (FLK): the gateway's full check of a submission.
+
+- :class:`FullChecker` (``checker.py``) implements :class:`gateway.validation.Checker`: structure,
+  the ministry's XSD + schematron, signature verification over the exact document bytes, the role
+  policy (``config/roles.toml``) and the FLK rules (``rules/``), as one report.
+- :class:`ValidationConfig` (``config.py``): the ``[validation]`` configuration section.
+- :class:`JournalView` (``journal_view.py``): the read-only journal queries of the duplicate and
+  late-arrival rules; :class:`JournalReader` answers them from the journal.
+- :func:`make_submission` (``samples.py``): one signed valid submission, fast; :func:`write_samples`
+  (``sample_set.py``): the vendors' sample set; :class:`SampleSigners` (``sample_pki.py``) holds the
+  sandbox test PKI.
+- :func:`build_return_notice` (``return_notice.py``): the kind-108 notice for a rejected referral.
+
+See docs/flk.md.
+"""
+
+from gateway.flk.checker import FullChecker
+from gateway.flk.codes import FlkCode
+from gateway.flk.config import RULE_NAMES, ReturnNoticeConfig, ValidationConfig
+from gateway.flk.findings import RuleFinding
+from gateway.flk.journal_view import JournalEntry, JournalReader, JournalView, StaticJournalView
+from gateway.flk.return_notice import NoticeSigner, ReturnNotice, build_return_notice
+from gateway.flk.roles import RolePolicy, load_role_policy
+from gateway.flk.sample_pki import SampleSigners
+from gateway.flk.sample_set import write_samples
+from gateway.flk.samples import make_submission
+
+__all__ = [
+    "RULE_NAMES",
+    "FlkCode",
+    "FullChecker",
+    "JournalEntry",
+    "JournalReader",
+    "JournalView",
+    "NoticeSigner",
+    "ReturnNotice",
+    "ReturnNoticeConfig",
+    "RolePolicy",
+    "RuleFinding",
+    "SampleSigners",
+    "StaticJournalView",
+    "ValidationConfig",
+    "build_return_notice",
+    "load_role_policy",
+    "make_submission",
+    "write_samples",
+]

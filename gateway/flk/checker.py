@@ -1,0 +1,362 @@
+"""The gateway's full checker: structure, signatures, role policy and FLK rules, as one report.
+
+:class:`FullChecker` implements :class:`gateway.validation.Checker`. One instance lives for the
+process (the verifier's caches, compiled schematrons and loaded tables are shared); CPU-bound work —
+parsing, signature verification, XSD/schematron — runs in worker threads, so the event loop only
+waits. Rules that need the journal (duplicate, late arrival) run when the checker has a
+:class:`~gateway.flk.journal_view.JournalView`; a dry run (``/api/v1/check``) uses
+:meth:`FullChecker.with_journal(None) <FullChecker.with_journal>` and the report lists them under
+``skipped``.
+
+Report: ``{passed, signatures, roles, flk, warnings, skipped, checked_at, document}`` — ``flk``
+holds the findings that fail the check, ordered by rule (:data:`~gateway.flk.config.RULE_NAMES`),
+so the first one is the rejection reason; ``warnings`` those that do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from gateway.documents import BUILTIN_PACKAGES_DIR, ParsedDocument, SemdPackages, ValidationReport
+from gateway.flk import rules
+from gateway.flk.codes import FlkCode
+from gateway.flk.config import RULE_NAMES, ValidationConfig
+from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.journal_view import JournalEntry, JournalView, document_sha256
+from gateway.flk.kz_nosologies import KzGroup, load_kz_nosologies
+from gateway.flk.roles import BUILTIN_POLICY, RolePolicy, check_roles, load_role_policy
+from gateway.flk.rules.journal import DECISION_KINDS, REFERRAL_KINDS
+from gateway.flk.signatures import (
+    SignatureCheck,
+    invalid_signature_findings,
+    signatures_present_findings,
+    signatures_report,
+    verify_entries,
+)
+from gateway.logs import get_logger
+from gateway.required_exams import ExamGroup, load_required_exams
+from gateway.routing import Router
+from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.signatures import Verifier, VerifyPolicy
+from gateway.submission import CanonicalSubmission
+from gateway.validation import Report
+
+__all__ = ["FullChecker", "resolve_trust"]
+
+_log: Final = get_logger(__name__)
+_ORDER: Final = {name: i for i, name in enumerate(RULE_NAMES)}
+
+
+def resolve_trust(path: Path | None, crls: Sequence[str] = ()) -> tuple[Path | None, list[str]]:
+    """A trust directory and CRL sources; a test-PKI directory (with ``pki.json``) stands for its
+    ``trust/`` directory and, when no CRLs are given, its ``crl/`` directory."""
+    if path is None:
+        return None, list(crls)
+    if (path / "pki.json").is_file():
+        return path / "trust", list(crls) or [str(path / "crl")]
+    return path, list(crls)
+
+
+class FullChecker:
+    """Checks one submission completely. Thread- and task-safe; share one per process."""
+
+    def __init__(
+        self,
+        *,
+        verifier: Verifier,
+        config: ValidationConfig | None = None,
+        policy: RolePolicy = BUILTIN_POLICY,
+        journal: JournalView | None = None,
+        packages: SemdPackages | None = None,
+        ru_exams: Sequence[ExamGroup] | None = None,
+        kz_groups: dict[str, KzGroup] | None = None,
+        router: Router | None = None,
+        clock: Callable[[], datetime] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.verifier = verifier
+        self.config = config or ValidationConfig()
+        self.policy = policy
+        self.journal = journal
+        self.packages = packages
+        self.builtin_packages = SemdPackages(BUILTIN_PACKAGES_DIR)
+        self.ru_exams = ru_exams
+        self.kz_groups = kz_groups
+        self.router = router
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ValidationConfig,
+        *,
+        journal: JournalView | None = None,
+        router: Router | None = None,
+        data_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> FullChecker:
+        """Build everything the configuration names (ConfigError / table errors at start, not per
+        document)."""
+        trust, crls = resolve_trust(Path(config.trust_dir) if config.trust_dir else None, config.crl_sources)
+        verifier = Verifier(
+            trust,
+            crls or None,
+            policy=VerifyPolicy(
+                single_signer=config.single_signer,
+                require_cades_bes=config.require_cades_bes,
+                require_revocation=config.require_revocation,
+            ),
+        )
+        packages = None
+        if config.semd_packages_dir:
+            cache = Path(config.schematron_cache_dir) if config.schematron_cache_dir else None
+            if cache is None and data_dir is not None:
+                cache = data_dir / "schematron"
+            if cache is not None:
+                cache.mkdir(parents=True, exist_ok=True)
+            packages = SemdPackages(Path(config.semd_packages_dir), cache_dir=cache)
+        ru_path = config.resolve(config.required_exams_ru_file, "required_exams_ru.tsv")
+        kz_path = config.resolve(config.kz_nosologies_file, "kz_nosologies.tsv")
+        return cls(
+            verifier=verifier,
+            config=config,
+            policy=load_role_policy(config.resolve(config.roles_file, "roles.toml")),
+            journal=journal,
+            packages=packages,
+            ru_exams=load_required_exams(ru_path) if ru_path is not None else None,
+            kz_groups=load_kz_nosologies(kz_path) if kz_path is not None else None,
+            router=router,
+            clock=clock,
+            max_bytes=max_bytes,
+        )
+
+    def with_journal(self, journal: JournalView | None) -> FullChecker:
+        """The same checker (sharing verifier, tables, schematrons) with another journal view;
+        None for dry runs."""
+        clone = copy.copy(self)
+        clone.journal = journal
+        return clone
+
+    # ------------------------------------------------------------------------------------- check
+
+    async def check(self, submission: CanonicalSubmission) -> Report:
+        run = _Run(self, submission)
+        return await run.execute()
+
+
+class _Run:
+    """The state of checking one submission (findings, skipped rules, warnings)."""
+
+    def __init__(self, checker: FullChecker, sub: CanonicalSubmission) -> None:
+        self.c = checker
+        self.sub = sub
+        self.now = checker.clock()
+        self.findings: list[RuleFinding] = []
+        self.skipped: list[dict[str, str]] = []
+
+    def on(self, rule: str) -> bool:
+        if self.c.config.rule_enabled(rule):
+            return True
+        self.skip(rule, "правило отключено в конфигурации")
+        return False
+
+    def skip(self, rule: str, reason: str) -> None:
+        self.skipped.append({"rule": rule, "reason": reason})
+
+    def crashed(self, rule: str, exc: BaseException) -> None:
+        """A defect in a rule holds the submission (FLK_INTERNAL_ERROR); it never lets it through."""
+        _log.error("flk rule failed", rule=rule, error=type(exc).__name__)
+        message = f"Внутренняя ошибка правила {rule}: проверка не выполнена"
+        self.findings.append(finding(rule, FlkCode.INTERNAL_ERROR, "other", message))
+
+    def guarded(self, rule: str, call: Callable[[], list[RuleFinding]]) -> None:
+        try:
+            self.findings.extend(call())
+        except Exception as exc:
+            self.crashed(rule, exc)
+
+    async def guarded_async(self, rule: str, call: Callable[[], Awaitable[list[RuleFinding]]]) -> None:
+        try:
+            self.findings.extend(await call())
+        except Exception as exc:
+            self.crashed(rule, exc)
+
+    async def _parse(self) -> tuple[ParsedDocument | None, list[RuleFinding]]:
+        try:
+            return await asyncio.to_thread(rules.parse_rule, self.sub, max_bytes=self.c.max_bytes)
+        except Exception as exc:
+            self.crashed("document", exc)
+            return None, []
+
+    async def _schema(self) -> tuple[ValidationReport | None, str | None]:
+        sets = [p for p in (self.c.packages, self.c.builtin_packages) if p is not None]
+        try:
+            report, reason = await asyncio.to_thread(rules.run_schema, sets, self.sub.kind, self.sub.document)
+        except Exception as exc:
+            self.crashed("semd-schema", exc)
+            return None, None
+        if report is None and reason is not None and self.c.packages is None:
+            reason += " (каталог пакетов министерства не настроен: validation.semd_packages_dir)"
+        return report, reason
+
+    async def _verify(self) -> list[SignatureCheck]:
+        if not self.sub.signatures:
+            return []
+        try:
+            return await verify_entries(self.c.verifier, self.sub, check_time=self.now)
+        except Exception as exc:  # the engine reports verdicts; an exception is a defect
+            self.crashed("invalid-signature", exc)
+            return []
+
+    async def execute(self) -> Report:
+        sub, cfg = self.sub, self.c.config
+        schema_on = self.on("semd-schema")
+        schema: Awaitable[tuple[ValidationReport | None, str | None]] = self._schema() if schema_on else _none_pair()
+        (doc, parse_findings), checks, (schema_report, schema_reason) = await asyncio.gather(
+            self._parse(), self._verify(), schema
+        )
+        self.findings.extend(parse_findings)
+        if self.on("signatures-present"):
+            self.guarded("signatures-present", lambda: signatures_present_findings(sub))
+        if self.on("invalid-signature"):
+            self.guarded("invalid-signature", lambda: invalid_signature_findings(checks))
+        roles_out: list[dict[str, Any]] = []
+        if self.on("role-policy"):
+
+            def roles_rule() -> list[RuleFinding]:
+                found, entries = check_roles(self.c.policy, sub, doc, checks)
+                roles_out.extend(entries)
+                return found
+
+            self.guarded("role-policy", roles_rule)
+        if self.on("dates"):
+            tolerance = timedelta(minutes=cfg.future_tolerance_minutes)
+            self.guarded("dates", lambda: rules.dates_findings(sub, checks, now=self.now, tolerance=tolerance))
+        if schema_on:
+            if schema_report is not None:
+                report = schema_report
+                self.guarded("semd-schema", lambda: rules.schema_findings(report))
+            elif schema_reason is not None:
+                self.skip("semd-schema", schema_reason)
+        await self._journal_rules(doc)
+        if doc is not None:
+            self._document_rules(doc)
+        else:
+            for rule in ("metadata", "wrong-region", "citizen-data", "examinations"):
+                if cfg.rule_enabled(rule):
+                    self.skip(rule, "документ не разобран")
+        return self._report(doc, checks, roles_out)
+
+    def _document_rules(self, doc: ParsedDocument) -> None:
+        sub, cfg = self.sub, self.c.config
+        if self.on("metadata"):
+            self.guarded("metadata", lambda: rules.metadata_findings(sub, doc))
+        if self.on("wrong-region"):
+            served = rules.served_regions(sub.kind, cfg.served_regions, self.c.router)
+            self.guarded("wrong-region", lambda: rules.wrong_region_findings(sub, doc, served))
+        if self.on("citizen-data"):
+            self.guarded(
+                "citizen-data",
+                lambda: rules.citizen_findings(
+                    sub, doc, max_age_years=cfg.max_age_years, adult_age_years=cfg.adult_age_years
+                ),
+            )
+        if self.on("examinations"):
+            self._examinations(doc)
+
+    def _examinations(self, doc: ParsedDocument) -> None:
+        cfg = self.c.config
+        ru, kz = self.c.ru_exams, self.c.kz_groups
+        if doc.kind.value in REFERRAL_KINDS:
+            if ru is None:
+                self.skip("examinations", "перечень обследований (required_exams_ru.tsv) не настроен")
+            else:
+                self.guarded(
+                    "examinations",
+                    lambda: rules.ru_examination_findings(
+                        doc,
+                        ru,
+                        adult_age_years=cfg.adult_age_years,
+                        unverified_severity=cfg.unverified_rows_severity,
+                    ),
+                )
+        elif doc.kind.value == "kz-031u":
+            if kz is None:
+                self.skip("examinations", "таблица нозологий (kz_nosologies.tsv) не настроена")
+            else:
+                self.guarded(
+                    "examinations",
+                    lambda: rules.kz_examination_findings(
+                        doc,
+                        kz,
+                        adult_age_years=cfg.adult_age_years,
+                        unverified_severity=cfg.unverified_rows_severity,
+                    ),
+                )
+
+    async def _journal_rules(self, doc: ParsedDocument | None) -> None:
+        sub = self.sub
+        journal = self.c.journal
+        wanted = [r for r in ("duplicate", "late-arrival") if self.on(r)]
+        if not wanted:
+            return
+        if journal is None:
+            for rule in wanted:
+                self.skip(rule, "нет доступа к журналу (пробная проверка)")
+            return
+        patient = sub.patient_id
+        if patient is None and doc is not None:
+            patient = doc.patient.snils or doc.patient.iin
+        view = journal
+        if "duplicate" in wanted:
+
+            async def duplicates() -> list[RuleFinding]:
+                entries: list[JournalEntry] = list(
+                    await view.by_local_uid(sub.kind, sub.organization_oid, sub.local_uid)
+                )
+                if doc is not None and doc.local_uid != sub.local_uid:
+                    entries += await view.by_local_uid(sub.kind, sub.organization_oid, doc.local_uid)
+                if patient is not None:
+                    entries += await view.by_patient(patient, [sub.kind])
+                return rules.duplicate_findings(sub, doc, entries, document_sha256(sub.document))
+
+            await self.guarded_async("duplicate", duplicates)
+        if "late-arrival" in wanted:
+            if sub.kind not in REFERRAL_KINDS:
+                return
+            if patient is None:
+                self.skip("late-arrival", "не указан СНИЛС/ИИН пациента")
+                return
+            pid = patient
+
+            async def late() -> list[RuleFinding]:
+                return rules.late_arrival_findings(sub, doc, await view.by_patient(pid, DECISION_KINDS))
+
+            await self.guarded_async("late-arrival", late)
+
+    def _report(self, doc: ParsedDocument | None, checks: list[SignatureCheck], roles: list[dict[str, Any]]) -> Report:
+        ordered = sorted(self.findings, key=lambda f: _ORDER.get(f.rule, len(_ORDER)))
+        errors = tuple(f for f in ordered if f.severity == "error")
+        warnings = [f.to_dict() for f in ordered if f.severity != "error"]
+        return Report(
+            findings=errors,
+            signatures=signatures_report(checks),
+            roles=tuple(roles),
+            extra={
+                "warnings": warnings,
+                "skipped": self.skipped,
+                "checked_at": self.now.isoformat(),
+                "document": None if doc is None else {"kind": doc.kind.value, "local_uid": doc.local_uid},
+            },
+        )
+
+
+async def _none_pair() -> tuple[ValidationReport | None, str | None]:
+    return None, None

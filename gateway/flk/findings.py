@@ -1,0 +1,43 @@
+"""Findings with a severity: what every rule returns.
+
+``gateway.validation.Finding`` has no severity and ``Report.passed`` is "no findings at all", so the
+checker puts only ``error`` findings into ``Report.findings`` (they fail the check) and reports
+``warning`` findings under ``warnings`` in the report (they do not). A rule never decides where its
+findings go; it says how serious they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway.validation import Category, Finding
+
+__all__ = ["RuleFinding", "Severity", "finding"]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFinding(Finding):
+    """A :class:`Finding` with a severity: ``error`` fails the check, ``warning`` is reported only."""
+
+    severity: Severity = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = Finding.to_dict(self)
+        data["severity"] = self.severity
+        return data
+
+
+def finding(
+    rule: str,
+    code: str,
+    category: Category,
+    message: str,
+    field: str | None = None,
+    *,
+    severity: Severity = "error",
+) -> RuleFinding:
+    """Shorthand used by the rules (codes are plain strings: REMD's, the verifier's or ours)."""
+    return RuleFinding(rule, str(code), category, message, field, severity)

@@ -1,0 +1,25 @@
+"""Rule ``document``: the document is readable XML of the declared kind (parsed into the model)."""
+
+from __future__ import annotations
+
+from gateway.documents import DocumentError, ParsedDocument, parse_document
+from gateway.flk.findings import RuleFinding, finding
+from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.submission import CanonicalSubmission
+
+__all__ = ["RULE", "parse_rule"]
+
+RULE = "document"
+
+
+def parse_rule(
+    sub: CanonicalSubmission, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[ParsedDocument | None, list[RuleFinding]]:
+    """Parse ``sub.document`` as the declared kind. A document that does not parse is a rejection
+    with the parser's code (``DOC_XML_MALFORMED``, ``DOC_KIND_MISMATCH``, ``DOC_MISSING_FIELD``…);
+    CPU-bound: call it from a worker thread in async code."""
+    try:
+        return parse_document(sub.document, kind=sub.kind, max_bytes=max_bytes), []
+    except DocumentError as exc:
+        field = f"document:{exc.field}" if exc.field else "document"
+        return None, [finding(RULE, str(exc.code), "other", exc.message_ru, field)]
