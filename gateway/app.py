@@ -20,19 +20,20 @@ from gateway.appkeys import (
     CLIENTS_KEY,
     CLOCK_KEY,
     CONFIG_KEY,
+    DRY_CHECKER_KEY,
     HTTP_KEY,
     JOURNAL_KEY,
     ROUTER_KEY,
     WORKERS_KEY,
 )
 from gateway.backoff import Backoff
-from gateway.checks import StructuralChecker
 from gateway.clients import ClientRegistry
 from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.stage import DeliveryStage
 from gateway.errors import GatewayError
+from gateway.flk import FullChecker, JournalReader
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
@@ -141,6 +142,31 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _checker_ctx(injected: Checker | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        """The full checker (signatures, roles, FLK) needs the journal for duplicate and late-arrival
+        look-ups, so it is built once the journal exists; configuration errors surface at start."""
+        if injected is not None:
+            app[CHECKER_KEY] = app[DRY_CHECKER_KEY] = injected
+        else:
+            config = app[CONFIG_KEY]
+            journal = app[JOURNAL_KEY]
+            checker = await asyncio.to_thread(
+                FullChecker.from_config,
+                config.validation,
+                journal=JournalReader(journal, limit=config.validation.journal_lookup_limit),
+                router=app[ROUTER_KEY],
+                data_dir=config.data_dir,
+                clock=journal.clock.now,
+                max_bytes=config.server.max_body_bytes,
+            )
+            app[CHECKER_KEY] = checker
+            app[DRY_CHECKER_KEY] = checker.with_journal(None)
+        yield
+
+    return ctx
+
+
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=app[CONFIG_KEY].notifications.timeout_seconds)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
@@ -240,8 +266,7 @@ def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Ch
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
     app[ROUTER_KEY] = load_routes(config.routes_path)
-    app[CHECKER_KEY] = checker or StructuralChecker(max_bytes=config.server.max_body_bytes)
-    app.cleanup_ctx.extend([_journal_ctx, _http_ctx, peers_ctx, _workers_ctx])
+    app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     setup_api(app)

@@ -20,6 +20,7 @@ __all__ = [
     "CLIENTS_KEY",
     "CLOCK_KEY",
     "CONFIG_KEY",
+    "DRY_CHECKER_KEY",
     "HTTP_KEY",
     "JOURNAL_KEY",
     "ROUTER_KEY",
@@ -31,6 +32,7 @@ JOURNAL_KEY: Final = web.AppKey("journal", Journal)
 CLOCK_KEY: Final = web.AppKey("clock", Clock)
 CLIENTS_KEY: Final = web.AppKey("clients", ClientRegistry)
 CHECKER_KEY: Final = web.AppKey("checker", Checker)
+DRY_CHECKER_KEY: Final = web.AppKey("dry_checker", Checker)  # /api/v1/check: no journal look-ups
 ROUTER_KEY: Final = web.AppKey("router", Router)
 HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])

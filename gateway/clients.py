@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,10 +75,21 @@ def _row(r: sa.Row[Any]) -> Client:
 
 
 class ClientRegistry:
-    def __init__(self, engine: AsyncEngine, secret: DeploymentSecret, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        secret: DeploymentSecret,
+        *,
+        clock: Clock | None = None,
+        cache_seconds: float = 10.0,
+    ) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self._codec = BodyCodec(secret.derive("client-keys"))
+        # Every API call authenticates: a short-lived cache saves a query per request. A revocation
+        # by another process takes effect within cache_seconds (this process's at once).
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Client, float]] = {}
 
     async def add(
         self,
@@ -119,15 +131,24 @@ class ClientRegistry:
         index, so timing reveals nothing about the token."""
         if not token.startswith(TOKEN_PREFIX):
             return None
+        digest = _token_digest(token)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(clients).where(
-                        clients.c.token_sha256 == _token_digest(token), clients.c.revoked_at.is_(None)
-                    )
+                    sa.select(clients).where(clients.c.token_sha256 == digest, clients.c.revoked_at.is_(None))
                 )
             ).first()
-        return _row(row) if row else None
+        if row is None:
+            self._cache.pop(digest, None)
+            return None
+        client = _row(row)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (client, time.monotonic() + self._cache_seconds)
+        return client
 
     async def by_entity_id(self, entity_id: str) -> Client | None:
         async with self.engine.connect() as conn:
@@ -154,6 +175,7 @@ class ClientRegistry:
             )
         if result.rowcount != 1:
             raise NotFound(f"no active client {source_system!r}")
+        self._cache.clear()
         return await self.get(source_system)
 
     async def rotate(self, source_system: str, *, token: str | None = None) -> str:
@@ -167,6 +189,7 @@ class ClientRegistry:
             )
         if result.rowcount != 1:
             raise NotFound(f"no client {source_system!r}")
+        self._cache.clear()
         return token
 
     async def callback_key(self, client_id: str) -> bytes:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import ConfigError
+from gateway.flk.config import ValidationConfig
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -165,6 +166,7 @@ class GatewayConfig(_Section):
     notifications: NotificationsConfig = NotificationsConfig()
     peers: PeersConfig = PeersConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     @property
     def routes_path(self) -> Path | None:

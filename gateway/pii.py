@@ -41,8 +41,13 @@ BODY_KEYS: Final = frozenset(
 
 # SNILS: 123-456-789 01 / 123-456-789-01 / 12345678901. IIN/BIN: 12 digits. Digit runs are matched
 # only when not part of a longer number, so OIDs and timestamps survive.
-_SNILS_FORMATTED = re.compile(r"(?<!\d)(\d{3})[- ]?(\d{3})[- ]?(\d{3})[- ]?(\d{2})(?!\d)")
-_TWELVE_DIGITS = re.compile(r"(?<![\d.])(\d{8})(\d{4})(?![\d.])")
+# Bounded by non-alphanumerics, so ids in hex (request ids, hashes) and OIDs are left alone.
+_SNILS_FORMATTED = re.compile(r"(?<![0-9A-Za-z.])(\d{3})[- ]?(\d{3})[- ]?(\d{3})[- ]?(\d{2})(?![0-9A-Za-z])")
+_TWELVE_DIGITS = re.compile(r"(?<![0-9A-Za-z.])(\d{8})(\d{4})(?![0-9A-Za-z.])")
+# Identifiers the gateway itself makes (UUIDs, hex ids): never personal data, never masked.
+SAFE_KEYS: Final = frozenset(
+    {"request_id", "submission_id", "local_uid", "relates_to", "message_id", "worker", "id", "timestamp", "emdr_id"}
+)
 _MAX_PLAIN_TEXT: Final = 2000
 
 
@@ -78,6 +83,8 @@ def _looks_like_body(text: str) -> bool:
 def mask_value(key: str | None, value: Any) -> Any:
     """Mask one logged value, recursing into mappings and sequences."""
     lowered = key.lower() if key else None
+    if lowered in SAFE_KEYS and isinstance(value, str) and len(value) <= 200:
+        return value
     if lowered in PII_KEYS and value is not None:
         if isinstance(value, str) and lowered in {"snils", "patient_snils"}:
             return mask_snils(value)

@@ -1,9 +1,10 @@
-"""Sandbox set-up: what `mse-gateway sandbox` prepares so a vendor can start testing at once —
-a client with a token (written to ``<data-dir>/sandbox-client.json``), and the organisations the
-sandbox's sample documents use."""
+"""Sandbox set-up: what `mse-gateway sandbox` (and `simulate`) prepares so a vendor can start testing
+at once — a test PKI whose CA the gateway trusts (``<data-dir>/pki``, generated once), and a client
+with a token written to ``<data-dir>/sandbox-client.json``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass
@@ -12,21 +13,15 @@ from typing import Final
 
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
+from gateway.flk.sample_pki import SampleSigners
 from gateway.storage import open_store
 
-__all__ = ["SANDBOX_CLIENT", "SANDBOX_ORGS", "SandboxClient", "prepare_sandbox_client"]
+__all__ = ["SANDBOX_CLIENT", "SANDBOX_ORGS", "SandboxClient", "prepare_sandbox", "prepare_sandbox_client"]
 
 SANDBOX_CLIENT: Final = "sandbox-mis"
-# FRMO-shaped OIDs (region code in the 10th arc) of the sandbox's fictitious organisations:
-# medical organisations in Moscow (77), Moscow region (50) and Tatarstan (16), an MSE bureau (77),
-# and a Kazakh clinic (KZ organisations have no FRMO OID; the sandbox uses a private arc).
-SANDBOX_ORGS: Final = (
-    "1.2.643.5.1.13.13.12.2.77.7973",
-    "1.2.643.5.1.13.13.12.2.50.5103",
-    "1.2.643.5.1.13.13.12.2.16.1601",
-    "1.2.643.5.1.13.13.12.2.77.9001",
-    "1.2.398.7.1.11.1.1",
-)
+# The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an
+# MSE bureau and Kazakh clinics with fresh identifiers. A production client lists its OIDs.
+SANDBOX_ORGS: Final = ("*",)
 
 
 @dataclass(frozen=True)
@@ -58,3 +53,13 @@ async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
     return SandboxClient(SANDBOX_CLIENT, token, SANDBOX_ORGS, path)
+
+
+async def prepare_sandbox(config: GatewayConfig) -> tuple[GatewayConfig, SandboxClient, SampleSigners]:
+    """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client."""
+    pki_dir = config.data_dir / "pki"
+    signers = await asyncio.to_thread(SampleSigners.open_or_create, pki_dir)
+    if not config.validation.trust_dir:
+        config = config.with_overrides(validation={"trust_dir": str(pki_dir)})
+    client = await prepare_sandbox_client(config)
+    return config, client, signers

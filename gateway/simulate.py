@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,13 +33,15 @@ from gateway.config import GatewayConfig, load_config
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import UtcDateTime, events, submissions
 from gateway.model import FINAL_STATES, State
-from gateway.sandbox import prepare_sandbox_client
+from gateway.sandbox import prepare_sandbox
 
 __all__ = [
     "BASELINE_2023",
     "Progress",
     "SimulationResult",
+    "generate_documents",
     "journal_figures",
+    "read_documents",
     "run_simulation",
     "submit_all",
     "twin_stats",
@@ -46,7 +49,53 @@ __all__ = [
 
 # Seed figures, results of MSE sent to REMD in 2023 (PROTOCOLS.md).
 BASELINE_2023: Final = {"registered": 0.484, "failed": 0.026, "no_answer": 0.490}
-Generator = Callable[[int], dict[str, Any]]
+KINDS: Final = ("35", "121")  # MSE results and referrals, alternating
+
+
+def _generate_chunk(args: tuple[str, int, int, int, tuple[str, ...]]) -> list[bytes]:
+    """One chunk of signed submissions, in a worker process (generation is CPU-bound Python)."""
+    from gateway.flk.sample_pki import SampleSigners
+    from gateway.flk.samples import make_submission
+    from gateway.sandbox import SANDBOX_CLIENT
+
+    pki_dir, seed, start, stop, kinds = args
+    signers = SampleSigners.open_or_create(pki_dir)
+    return [
+        json.dumps(
+            make_submission(kinds[i % len(kinds)], seed * 1_000_003 + i, signers, source_system=SANDBOX_CLIENT)
+        ).encode()
+        for i in range(start, stop)
+    ]
+
+
+async def generate_documents(
+    pki_dir: Path, count: int, seed: int, out: Path, progress: Progress, *, kinds: tuple[str, ...] = KINDS
+) -> None:
+    """Write ``count`` signed submissions as JSON lines, on every core but one's share."""
+    import concurrent.futures
+    import multiprocessing
+
+    progress.stage("generating", count)
+    chunk = 50
+    jobs = [(str(pki_dir), seed, i, min(i + chunk, count), kinds) for i in range(0, count, chunk)]
+    workers = max(1, min(4, (os.cpu_count() or 2)))
+    loop = asyncio.get_running_loop()
+    done = 0
+    with (
+        concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+        out.open("wb") as fh,
+    ):
+        for future in [loop.run_in_executor(pool, _generate_chunk, job) for job in jobs]:
+            for line in await future:
+                fh.write(line + b"\n")
+            done = min(count, done + chunk)
+            progress.update(done)
+
+
+def read_documents(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as fh:
+        for line in fh:
+            yield json.loads(line)
 
 
 @dataclass
@@ -72,6 +121,7 @@ class SimulationResult:
     speed: float
     wall_seconds: float
     intake_per_s: float
+    delivery_seconds: float  # from the first submission until every outcome was known
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,7 +268,6 @@ async def run_simulation(
     *,
     count: int,
     profile: str,
-    generator: Generator,
     seed: int = 1,
     speed: float = 600.0,
     concurrency: int = 32,
@@ -256,16 +305,19 @@ async def run_simulation(
         base.setdefault(section, {}).update(values)
     config: GatewayConfig = load_config(environ={}).with_overrides(**base)
     fault_profile = FaultProfile.load(profile)
-    client = await prepare_sandbox_client(config)
+    config, client, signers = await prepare_sandbox(config)
+    documents = workdir / "documents.jsonl"
+    await generate_documents(signers.directory, count, seed, documents, progress)
     gateway = create_app(config, clock=clock)
     twin = create_twin(fault_profile, clock, seed=seed)
     started = time.monotonic()
     async with _serve(twin, twin_port), _serve(gateway, gw_port):
         base_url = f"http://127.0.0.1:{gw_port}"
-        docs = (generator(i) for i in range(count))
+        docs = read_documents(documents)
         t0 = time.monotonic()
         uids, _ = await submit_all(base_url, client.token, docs, count, concurrency, progress)
         intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
+        settled_at = time.monotonic()
         journal = gateway[JOURNAL_KEY]
         progress.stage("settling", len(uids))
         deadline = time.monotonic() + settle_timeout
@@ -274,8 +326,9 @@ async def run_simulation(
             final = sum(counts[s] for s in FINAL_STATES)
             progress.update(final)
             if final >= len(uids):
+                settled_at = time.monotonic()
                 break
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.1)
         before = await journal_figures(config.database_url, uids)
         # Let every late callback arrive (up to the profile's cap) and check nothing regresses.
         clock.advance(timedelta(days=drain_days).total_seconds())
@@ -320,4 +373,5 @@ async def run_simulation(
         speed=speed,
         wall_seconds=round(time.monotonic() - started, 2),
         intake_per_s=round(intake_rate, 1),
+        delivery_seconds=settled_at - t0,
     )

@@ -64,7 +64,7 @@ def test_stdlib_loggers_are_masked_too(captured: io.StringIO) -> None:
 
 
 def test_oids_and_timestamps_survive_masking() -> None:
-    text = "kind 1.2.643.5.1.13.13.15.4.6 at 2026-11-25T12:00:00 id 20261125120000"
+    text = "kind 1.2.643.5.1.13.13.15.4.6 at 2026-11-25T12:00:00 id 20261125120000 req ec706cda80208118bf447233b10f4"
     assert mask_text(text) == text
 
 

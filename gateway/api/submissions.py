@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway.api.auth import current_client
 from gateway.api.views import submission_summary, submission_view
-from gateway.appkeys import CHECKER_KEY, CONFIG_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.appkeys import CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
 from gateway.errors import GatewayError, MalformedJson, NotFound, PayloadTooLarge
 from gateway.intake import accept, authorise
 from gateway.journal.store import SearchQuery
@@ -121,5 +121,5 @@ async def check_submission(request: web.Request) -> web.Response:
     """A dry run for vendors: the full report, nothing journalled."""
     data, _ = await _read_json(request)
     sub = parse_submission(data)
-    report = await request.app[CHECKER_KEY].check(sub)
+    report = await request.app[DRY_CHECKER_KEY].check(sub)
     return web.json_response(report.to_dict())

@@ -14,6 +14,8 @@ from gateway import __version__
 from gateway.cli._common import Context
 from gateway.cli.bench import bench as bench_cmd
 from gateway.cli.certs import certs as certs_cmd
+from gateway.cli.checking import check as check_cmd
+from gateway.cli.checking import samples as samples_cmd
 from gateway.cli.clients import clients as clients_cmd
 from gateway.cli.crypto_doctor import doctor as doctor_cmd
 from gateway.cli.db import db as db_cmd
@@ -23,6 +25,7 @@ from gateway.cli.serve import sandbox as sandbox_cmd
 from gateway.cli.serve import serve as serve_cmd
 from gateway.cli.signing import sign as sign_cmd
 from gateway.cli.signing import verify as verify_cmd
+from gateway.cli.simulate import simulate as simulate_cmd
 
 __all__ = ["main"]
 
@@ -54,5 +57,8 @@ for command in (
     verify_cmd,
     certs_cmd,
     bench_cmd,
+    samples_cmd,
+    check_cmd,
+    simulate_cmd,
 ):
     main.add_command(command)

@@ -13,7 +13,7 @@ from gateway.cli._common import data_dir_option, load
 from gateway.clock import Clock, SimulatedClock, SystemClock
 from gateway.config import GatewayConfig
 from gateway.runner import Served, serve_apps
-from gateway.sandbox import prepare_sandbox_client
+from gateway.sandbox import prepare_sandbox
 
 __all__ = ["sandbox", "serve"]
 
@@ -82,7 +82,7 @@ def sandbox(
     )
     clock = sandbox_clock(config)
     fault_profile = FaultProfile.load(config.sandbox.remd_fault_profile)
-    client = asyncio.run(prepare_sandbox_client(config))
+    config, client, signers = asyncio.run(prepare_sandbox(config))
     served = [
         Served("gateway", create_app(config, clock=clock), host, gw_port),
         Served("remd-twin", create_twin(fault_profile, clock), host, remd_port),
@@ -101,6 +101,7 @@ def sandbox(
         if not isinstance(clock, SystemClock):
             click.echo(f"  clock          simulated, x{config.sandbox.clock_speed:g}")
         click.echo(f"  data directory {config.data_dir.resolve()}")
+        click.echo(f"  test PKI       {signers.directory} (trusted; sign with `mse-gateway samples`)")
         click.echo(f"  sandbox client {client.source_system}, token in {client.path}")
         click.echo(f"                 Authorization: Bearer {client.token}")
 

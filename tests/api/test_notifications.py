@@ -36,7 +36,7 @@ class Receiver:
         return web.Response(status=204)
 
 
-async def _wait(predicate: Any, timeout: float = 10) -> None:
+async def _wait(predicate: Any, timeout: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -83,7 +83,7 @@ async def test_pending_notice_survives_a_restart(tmp_path: Path) -> None:
         sid = (await (await gw.client.post("/api/v1/submissions", json=body, headers=gw.auth)).json())["id"]
         await wait_state(gw, sid, "REJECTED")
         outbox = Outbox(gw.journal)
-        for _ in range(100):
+        for _ in range(600):  # generous: CI machines are shared
             if (await outbox.states(sid))[0][2] >= 1:
                 break
             await asyncio.sleep(0.05)
@@ -102,7 +102,7 @@ async def test_pending_notice_survives_a_restart(tmp_path: Path) -> None:
 
 async def _wait_delivered(gw: Gateway, sid: str) -> None:
     outbox = Outbox(gw.journal)
-    for _ in range(100):
+    for _ in range(600):
         if (await outbox.states(sid))[0][1] == "delivered":
             return
         await asyncio.sleep(0.05)

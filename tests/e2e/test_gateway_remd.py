@@ -4,12 +4,9 @@ delivery → REMD callback or reconciliation → notice; and the REMD-compatible
 from __future__ import annotations
 
 import asyncio
-import base64
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +19,11 @@ from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
 from gateway.clock import SimulatedClock
 from gateway.config import load_config
+from gateway.flk.samples import make_submission
 from gateway.journal.store import SearchQuery
-from gateway.model import State
-from gateway.sandbox import SANDBOX_CLIENT, SANDBOX_ORGS, prepare_sandbox_client
-
-ORG = SANDBOX_ORGS[3]  # the sandbox MSE bureau
+from gateway.model import State, Submission
+from gateway.sandbox import SANDBOX_CLIENT, prepare_sandbox
+from gateway.submission import parse_submission
 
 
 def _port() -> int:
@@ -56,7 +53,7 @@ async def stack(tmp_path: Path, profile: str, speed: float = 600.0) -> AsyncIter
         workers={"idle_sleep_seconds": 0.05},
         peers={"remd": {"url": f"http://127.0.0.1:{twin_port}", "public_url": f"http://127.0.0.1:{gw_port}"}},
     )
-    client = await prepare_sandbox_client(config)
+    config, client, signers = await prepare_sandbox(config)
     gateway = create_app(config, clock=clock)
     twin = create_twin(FaultProfile.load(profile), clock, seed=7)
     async with serve(twin, twin_port), serve(gateway, gw_port):
@@ -66,22 +63,13 @@ async def stack(tmp_path: Path, profile: str, speed: float = 600.0) -> AsyncIter
             "token": client.token,
             "journal": gateway[JOURNAL_KEY],
             "clock": clock,
+            "signers": signers,
         }
 
 
-def result_doc(i: int) -> dict[str, Any]:
-    doc = f'<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="{uuid.uuid4()}" extension="{i}"/></ClinicalDocument>'
-    return {
-        "source_system": SANDBOX_CLIENT,
-        "local_uid": str(uuid.uuid4()),
-        "kind": "35",
-        "organization_oid": ORG,
-        "creation_datetime": "2026-11-20T10:00:00+03:00",
-        "patient": {"snils": "112-233-445 95"},
-        "document": base64.b64encode(doc.encode()).decode(),
-        "document_mime": "application/xml",
-        "signatures": [{"type": "organization", "cms": base64.b64encode(b"not a real CMS").decode()}],
-    }
+def signed(env: dict[str, Any], i: int, kind: str = "35") -> dict[str, Any]:
+    """A real document of the sandbox samples, signed with the sandbox test PKI the gateway trusts."""
+    return make_submission(kind, 10_000 + i, env["signers"], source_system=SANDBOX_CLIENT)
 
 
 async def _wait_all_final(journal: Any, n: int, timeout: float = 60) -> dict[State, int]:
@@ -105,9 +93,9 @@ async def _post_all(env: dict[str, Any], docs: list[dict[str, Any]]) -> None:
 
 async def test_registered_through_callbacks(tmp_path: Path) -> None:
     async with stack(tmp_path, "none") as env:
-        await _post_all(env, [result_doc(i) for i in range(20)])
+        await _post_all(env, [signed(env, i, kind) for i, kind in enumerate(["35", "121"] * 10)])
         counts = await _wait_all_final(env["journal"], 20)
-        assert counts[State.REGISTERED] == 20
+        assert counts[State.REGISTERED] == 20, counts
         async with aiohttp.ClientSession() as http, http.get(f"{env['twin']}/_sandbox/stats") as resp:
             stats = await resp.json()
         assert stats["registrations"] == 20 and stats["duplicates_at_peer"] == 0
@@ -118,7 +106,7 @@ async def test_egisz_2023_profile_every_outcome_known(tmp_path: Path) -> None:
     """Half the callbacks are lost and some registrations time out: every submission still ends
     registered, none twice."""
     async with stack(tmp_path, "egisz-2023", speed=2000) as env:
-        await _post_all(env, [result_doc(i) for i in range(120)])
+        await _post_all(env, [signed(env, i) for i in range(120)])
         counts = await _wait_all_final(env["journal"], 120, timeout=120)
         assert counts[State.REGISTERED] == 120
         async with aiohttp.ClientSession() as http, http.get(f"{env['twin']}/_sandbox/stats") as resp:
@@ -134,7 +122,7 @@ async def test_mis_speaking_remd_soap_gets_remd_callback_through_the_gateway(tmp
     delivers to (the twin of) REMD, and the MIS receives registerDocumentResult at its ReplyTo with
     relatesToMessage = its own MessageID — as REMD would send it."""
     from adapters.remd import codec
-    from adapters.remd.messages import DocumentFile, Patient, RegisterDocumentRequest, SignatureData
+    from adapters.remd.mapping import to_register_request
     from adapters.remd.soap import Addressing, build_envelope, parse_envelope
 
     received: list[bytes] = []
@@ -147,17 +135,16 @@ async def test_mis_speaking_remd_soap_gets_remd_callback_through_the_gateway(tmp
     mis.router.add_post("/remd-callback", callback)
     mis_port = _port()
     async with serve(mis, mis_port), stack(tmp_path, "none") as env:
-        doc = f'<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="{uuid.uuid4()}"/></ClinicalDocument>'.encode()
-        req = RegisterDocumentRequest(
-            local_uid=str(uuid.uuid4()),
-            kind="35",
-            organization=ORG,
-            creation_datetime=datetime(2026, 11, 20, 7, tzinfo=UTC),
-            document=DocumentFile.of(doc),
-            patient=Patient(snils="11223344595"),
-            org_signature=SignatureData.of(b"0\x82\x01\x00 not a real CMS"),
-            personal_signatures=(),
-        )
+        data = signed(env, 1)
+        canonical = parse_submission(data)
+        record = Submission(
+            id="-", source_system=SANDBOX_CLIENT, local_uid=canonical.local_uid, kind=canonical.kind,
+            organization_oid=canonical.organization_oid, patient_key=None, region=None, destination=None,
+            state=State.RECEIVED, attempts=0, next_attempt_at=None, answer_deadline=None, outcome_code=None,
+            outcome_message=None, peer_registration_id=None, content_hash="", callback_url=None,
+            created_at=canonical.creation_datetime, updated_at=canonical.creation_datetime,
+        )  # fmt: skip
+        req = to_register_request(record, canonical)
         body = build_envelope(
             codec.build_register_document_request(req),
             addressing=Addressing(

@@ -1,0 +1,128 @@
+"""`simulate`: N signed documents through the sandbox under a fault profile, until every outcome is
+known, compared with the 2023 baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.cli._common import load
+from gateway.logs import configure_logging
+from gateway.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
+
+__all__ = ["simulate"]
+
+
+class _Bars(Progress):
+    """click progress bars on stderr, one per stage."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._done = 0
+
+    def stage(self, name: str, total: int) -> None:
+        self._close()
+        bar: Any = click.progressbar(length=total, label=f"{name:<10}", file=sys.stderr)
+        bar.__enter__()
+        self._bar = bar
+        self._done = 0
+
+    def update(self, done: int) -> None:
+        if self._bar is not None and done > self._done:
+            self._bar.update(done - self._done)
+            self._done = done
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def close(self) -> None:
+        self._close()
+
+
+def _table(r: SimulationResult) -> str:
+    n = max(1, r.count)
+
+    def pct(x: int) -> str:
+        return f"{x:>8}  {100 * x / n:6.2f}%"
+
+    rows = [
+        ("documents", f"{r.count:>8}", ""),
+        ("registered", pct(r.registered), f"{100 * BASELINE_2023['registered']:6.1f}%"),
+        ("  first try", pct(r.registered_first_try), ""),
+        ("  after retry", pct(r.registered_after_retry), ""),
+        ("  via reconciliation", pct(r.registered_via_reconciliation), ""),
+        ("failed (permanent code)", pct(r.failed_permanent), f"{100 * BASELINE_2023['failed']:6.1f}%"),
+        ("rejected by the gateway", pct(r.rejected), ""),
+        ("no known outcome", pct(r.unknown), f"{100 * BASELINE_2023['no_answer']:6.1f}%"),
+        ("  of them DEAD (operator)", pct(r.dead), ""),
+        ("duplicates at the peer", f"{r.duplicates_at_peer:>8}", ""),
+        ("lost by the gateway", f"{r.lost:>8}", ""),
+        ("late callbacks received", f"{r.late_callbacks:>8}", ""),
+        ("state regressions", f"{r.regressions:>8}", ""),
+        ("flagged contradictions", f"{r.contradictions:>8}", ""),
+    ]
+    out = [f"{'':28}{'this run':>18}  {'REMD 2023':>9}"]
+    out += [f"{label:<28}{value:>18}  {base:>9}" for label, value, base in rows]
+    p50 = f"{r.p50_final_s / 60:.1f} min" if r.p50_final_s is not None else "-"
+    p95 = f"{r.p95_final_s / 60:.1f} min" if r.p95_final_s is not None else "-"
+    out.append(f"time to final outcome (simulated): p50 {p50}, p95 {p95}")
+    out.append(f"profile {r.profile}, clock x{r.speed:g}, wall {r.wall_seconds:.1f} s, intake {r.intake_per_s:.0f}/s")
+    return "\n".join(out)
+
+
+@click.command()
+@click.option("--count", type=int, default=1000, show_default=True, help="Documents to submit.")
+@click.option("--profile", default="egisz-2023", show_default=True, help="REMD twin fault profile.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for documents and fault draws.")
+@click.option("--speed", type=float, default=600.0, show_default=True, help="Simulated seconds per real second.")
+@click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent submissions.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Journal directory (default: a new temporary one).")  # fmt: skip
+@click.option("--database-url", default="", help="Journal database (default: SQLite in the data directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    count: int,
+    profile: str,
+    seed: int,
+    speed: float,
+    concurrency: int,
+    data_dir: Path | None,
+    database_url: str,
+    as_json: bool,
+) -> None:
+    """Submit COUNT signed documents (referrals and results) through the REST front door against
+    the sandbox REMD twin, wait on the simulated clock until every outcome is known, and compare
+    with the 2023 baseline (49% of MSE results never answered)."""
+    load(ctx)  # configuration checks
+    configure_logging("warning")  # the progress bars and the table are the output; problems still show
+    bars = _Bars()
+    try:
+        result = asyncio.run(
+            run_simulation(
+                count=count,
+                profile=profile,
+                seed=seed,
+                speed=speed,
+                concurrency=concurrency,
+                data_dir=data_dir,
+                database_url=database_url,
+                progress=bars,
+            )
+        )
+    finally:
+        bars.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        click.echo(_table(result))
+    if result.unknown or result.lost or result.duplicates_at_peer or result.regressions:
+        ctx.exit(1)
