@@ -52,3 +52,79 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
         click.echo(f"{key:24} {shown:>10}{note}")
     click.echo(f"{'threads':24} {results['threads']:>10}")
     click.echo(f"{'streebog_mb_per_s':24} {results['streebog_mb_per_s']:>10,.1f}")
+
+
+@bench.command("verify-xml")
+@click.option("--seconds", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Wall time per figure.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
+def verify_xml(seconds: float, as_json: bool) -> None:
+    """SMEV-style GOST XMLDSig verification of a 50 KB envelope beside signxml's RSA verification."""
+    from gateway.signatures.xml.bench import bench_verify_xml
+
+    results = bench_verify_xml(seconds)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    click.echo(f"backend: {results['backend']}, document {results['document_bytes']:,} bytes")
+    for key in ("project_gost_ops_per_s", "signxml_rsa_ops_per_s", "project_rsa_ops_per_s"):
+        click.echo(f"{key:24} {results[key]:>10,.1f}")
+    ratio = results["project_gost_ops_per_s"] / results["signxml_rsa_ops_per_s"]
+    click.echo(f"{'gost / signxml rsa':24} {ratio:>10.2f}  (target >= 1: {'met' if ratio >= 1 else 'NOT met'})")
+    click.echo(f"load average before {results['loadavg_before']} after {results['loadavg_after']}")
+
+
+@bench.command("delivery")
+@click.option("--count", type=int, default=2000, show_default=True, help="Documents per database.")
+@click.option(
+    "--database",
+    "databases",
+    multiple=True,
+    default=("sqlite",),
+    show_default=True,
+    help="'sqlite' (a temporary file) or a PostgreSQL URL; repeat to compare.",
+)
+@click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent senders.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
+def delivery(count: int, databases: tuple[str, ...], concurrency: int, as_json: bool) -> None:
+    """Documents per second from REST intake to REMD registration with callbacks, no faults: signed
+    sample documents (generated beforehand, not timed), full validation, the REMD twin over loopback."""
+    import asyncio
+
+    from gateway.logs import configure_logging
+    from gateway.simulate import Progress, run_simulation
+
+    configure_logging("warning")
+    results = []
+    for database in databases:
+        url = "" if database == "sqlite" else database
+        r = asyncio.run(
+            run_simulation(
+                count=count,
+                profile="bench",
+                speed=1.0,
+                concurrency=concurrency,
+                database_url=url,
+                progress=Progress(),
+                drain_days=0.0,
+            )
+        )
+        results.append(
+            {
+                "database": "sqlite" if not url else "postgresql",
+                "documents": r.count,
+                "registered": r.registered,
+                "documents_per_s": round(r.registered / r.delivery_seconds, 1) if r.delivery_seconds else None,
+                "intake_per_s": r.intake_per_s,
+                "seconds": round(r.delivery_seconds, 2),
+                "p50_final_s": r.p50_final_s,
+                "p95_final_s": r.p95_final_s,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for row in results:
+        click.echo(
+            f"{row['database']:<11} {row['registered']}/{row['documents']} registered in {row['seconds']} s: "
+            f"{row['documents_per_s']} documents/s (intake {row['intake_per_s']}/s, p50 {row['p50_final_s']} s)"
+        )

@@ -1,14 +1,16 @@
-"""``mse-gateway sign`` and ``mse-gateway verify``: CMS / CAdES-BES signatures from the command line.
+"""``mse-gateway sign`` and ``mse-gateway verify``: CMS / CAdES-BES and XMLDSig / XAdES signatures.
 
 verify exits 0 when the container is valid, 1 when it is not, 2 when the input cannot be read as a
-CMS signature or the command is used wrongly (click's own usage errors are 2 as well).
+CMS signature or as XML or the command is used wrongly (click's own usage errors are 2 as well).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -69,6 +71,17 @@ def _read(path: Path, what: str) -> bytes:
 )
 @click.option("--pem", is_flag=True, help="Write PEM (-----BEGIN CMS-----) instead of DER.")
 @click.option("--no-signed-attributes", is_flag=True, help="Plain CMS without signed attributes (not CAdES-BES).")
+@click.option(
+    "--xml", "as_xml", is_flag=True, help="XMLDSig instead of CMS: FILE is an XML document (docs/xmldsig.md)."
+)
+@click.option(
+    "--style",
+    type=click.Choice(["smev", "enveloped"]),
+    default=None,
+    help="XML: 'smev' (element by Id, exc-c14n + SMEV transform) or 'enveloped' (default; NCA style).",
+)
+@click.option("--id", "reference_id", help="XML: Id of the element to sign (required for --style smev).")
+@click.option("--xades", is_flag=True, help="XML: add XAdES-BES SignedProperties (SigningTime, SigningCertificateV2).")
 def sign(
     file: Path,
     key_path: Path,
@@ -78,12 +91,25 @@ def sign(
     out_path: Path,
     pem: bool,
     no_signed_attributes: bool,
+    as_xml: bool,
+    style: str | None,
+    reference_id: str | None,
+    xades: bool,
 ) -> None:
-    """Sign FILE: CMS SignedData, CAdES-BES (contentType, signingTime, messageDigest, signingCertificateV2)."""
+    """Sign FILE: CMS SignedData, CAdES-BES (contentType, signingTime, messageDigest, signingCertificateV2).
+
+    With --xml: an XMLDSig signature inside the document (SMEV 3 or Kazakh NCA style)."""
     from gateway.signatures.certificates import load_certificates
     from gateway.signatures.keys import load_private_key
     from gateway.signatures.sign import sign_cms
 
+    if as_xml:
+        if attached or pem or no_signed_attributes:
+            raise click.UsageError("--attached, --pem and --no-signed-attributes are CMS options, not for --xml")
+        _sign_xml(file, key_path, cert_path, chain_paths, out_path, style or "enveloped", reference_id, xades)
+        return
+    if style or reference_id or xades:
+        raise click.UsageError("--style, --id and --xades need --xml")
     try:
         key = load_private_key(_read(key_path, "the key"))
         cert = load_certificates(_read(cert_path, "the certificate"))[0]
@@ -103,12 +129,47 @@ def sign(
     click.echo(f"{'attached' if attached else 'detached'} signature written to {out_path}", err=True)
 
 
+def _sign_xml(
+    file: Path,
+    key_path: Path,
+    cert_path: Path,
+    chain_paths: tuple[Path, ...],
+    out_path: Path,
+    style: str,
+    reference_id: str | None,
+    xades: bool,
+) -> None:
+    from gateway.safexml import XmlSecurityError, XmlSyntaxError
+    from gateway.signatures.certificates import load_certificates
+    from gateway.signatures.errors import UnsupportedAlgorithm
+    from gateway.signatures.keys import load_private_key
+    from gateway.signatures.xml.sign import XmlSignError, sign_xml
+
+    try:
+        key = load_private_key(_read(key_path, "the key"))
+        cert = load_certificates(_read(cert_path, "the certificate"))[0]
+        chain = [c for p in chain_paths for c in load_certificates(_read(p, "a chain file"))]
+        signed = sign_xml(
+            _read(file, "the document"),
+            key,
+            cert,
+            style="smev" if style == "smev" else "enveloped",
+            reference_id=reference_id,
+            chain=chain,
+            xades=xades,
+        )
+    except (XmlSignError, XmlSecurityError, XmlSyntaxError, UnsupportedAlgorithm, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    out_path.write_bytes(signed)
+    click.echo(f"{style} XML signature written to {out_path}", err=True)
+
+
 def _print_human(report: object) -> None:
     from gateway.signatures.report import VerificationReport
 
     assert isinstance(report, VerificationReport)
     click.echo(
-        f"{'VALID' if report.valid else 'INVALID'}: CMS, "
+        f"{'VALID' if report.valid else 'INVALID'}: {'CMS' if report.format == 'cms' else 'XMLDSig'}, "
         f"{'detached' if report.detached else 'attached'}, {len(report.signatures)} signature(s)"
     )
     for entry in report.errors:
@@ -161,6 +222,12 @@ def _print_human(report: object) -> None:
 @click.option("--single-signer", is_flag=True, help="More than one SignerInfo is an error (MULTIPLE_SIGNERS).")
 @click.option("--require-cades-bes", is_flag=True, help="Signed attributes with signingCertificate(V2) required.")
 @click.option("--require-revocation", is_flag=True, help="A certificate without a CRL is an error.")
+@click.option(
+    "--expect",
+    "expected",
+    multiple=True,
+    help="XML: XPath of an element the signatures must cover (repeatable); a reference elsewhere is an error.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report (docs/verify-report.md).")
 def verify(
     file: Path,
@@ -173,6 +240,7 @@ def verify(
     single_signer: bool,
     require_cades_bes: bool,
     require_revocation: bool,
+    expected: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Verify the CMS signature in FILE. Exit 0 valid, 1 invalid, 2 unreadable input or usage error."""
@@ -184,13 +252,12 @@ def verify(
     check_time = _parse_time(at, "--at")
     doc_time = _parse_time(document_time, "--document-time")
     data = _read(file, "the signature")
-    if data.lstrip()[:1] == b"<":
-        click.echo(
-            f"{file}: this is XML. XMLDSig signatures are not supported by 'verify' yet; "
-            "give a CMS signature (DER, PEM or base64).",
-            err=True,
-        )
+    is_xml = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<"
+    if is_xml and content_path is not None:
+        click.echo(f"{file}: XML signatures cover their own document; --content is for CMS", err=True)
         sys.exit(EXIT_UNREADABLE)
+    if expected and not is_xml:
+        raise click.UsageError("--expect is for XML signatures")
     content = _read(content_path, "the content") if content_path else None
     try:
         extra = [c for p in cert_paths for c in load_certificates(_read(p, "a certificate"))]
@@ -205,6 +272,8 @@ def verify(
         if not source.startswith(("http://", "https://")) and not Path(source).exists():
             raise click.BadParameter(f"no such file or directory: {source}", param_hint="--crl")
     verifier = Verifier(trust_dir, list(crls) or None, policy=policy)
+    if is_xml:
+        _verify_xml(file, data, verifier, extra, doc_time, check_time, expected, as_json)
     try:
         report = verifier.verify_cms(data, content, certificates=extra, document_time=doc_time, check_time=check_time)
     except MissingContentError:
@@ -218,5 +287,48 @@ def verify(
     if not report.signatures and any(e.code in unreadable for e in report.errors):
         if not as_json:
             click.echo(f"{file}: not a readable CMS signature", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
+
+
+def _verify_xml(
+    file: Path,
+    data: bytes,
+    verifier: object,
+    extra: Sequence[object],
+    doc_time: datetime | None,
+    check_time: datetime | None,
+    expected: tuple[str, ...],
+    as_json: bool,
+) -> NoReturn:
+    """The XML branch of ``verify``: same report (format "xmldsig") and exit codes as CMS."""
+    from gateway.signatures.certificates import Certificate
+    from gateway.signatures.codes import SignatureErrorCode
+    from gateway.signatures.verify import Verifier
+    from gateway.signatures.xml.verify import XmlVerifier
+
+    assert isinstance(verifier, Verifier)
+    certificates = [c for c in extra if isinstance(c, Certificate)]
+    try:
+        result = XmlVerifier(verifier).verify_xml(
+            data,
+            certificates=certificates,
+            document_time=doc_time,
+            check_time=check_time,
+            expected=list(expected) or None,
+        )
+    except ValueError as exc:  # an XPath given with --expect that does not compile
+        raise click.BadParameter(str(exc), param_hint="--expect") from None
+    report = result.report
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        _print_human(report)
+    if not report.signatures:
+        # not a signed XML document at all: unusable input, like garbage given as CMS
+        if not as_json:
+            unreadable = any(e.code is SignatureErrorCode.SIGNATURE_DECODING_ERROR for e in report.errors)
+            reason = "not readable XML (or refused: DTD, entities, size)" if unreadable else "no XMLDSig ds:Signature"
+            click.echo(f"{file}: {reason}", err=True)
         sys.exit(EXIT_UNREADABLE)
     sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)

@@ -108,6 +108,10 @@ class Verifier:
     def trust(self) -> TrustStore:
         return self._current_validator().trust
 
+    def path_validator(self) -> PathValidator:
+        """The current path validator (trust reloaded if due): shared with the XMLDSig verifier."""
+        return self._current_validator()
+
     def verify_cms(
         self,
         signature: bytes,
