@@ -79,6 +79,7 @@ _XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
 _REFERENCES: Final = frozenset("&<>\r")
 # Where the JDK's XMLEntityScanner.scanContent ends a run of content: a reference, a newline, "]".
 _RUN_STOPS: Final = frozenset("&<>\r\n]")
+_RUN_STOP_RE: Final = re.compile(r"[&<>\r\n\]]")
 # Java's String.trim() removes every char <= U+0020; in XML text those are tab, LF, CR and space.
 _NON_WHITESPACE: Final = re.compile(r"[^\t\n\r ]")
 
@@ -120,9 +121,8 @@ def _scan_run(text: str, i: int) -> int:
     n = len(text)
     while i < n and text[i] == "\n":
         i += 1
-    while i < n and text[i] not in _RUN_STOPS:
-        i += 1
-    return i
+    stop = _RUN_STOP_RE.search(text, i)  # a C-level scan instead of a Python loop per character
+    return stop.start() if stop else n
 
 
 def _skip_brackets(text: str, i: int) -> int:
@@ -156,6 +156,9 @@ def _jdk_events(text: str) -> Iterator[str]:
 
 
 def _jdk_text(text: str) -> str:
+    if _RUN_STOP_RE.search(text) is None:
+        # No markup, reference, line break or "]": the reader reports the whole run as one event.
+        return text.translate(_JDK_TEXT) if _NON_WHITESPACE.search(text) else ""
     return "".join(e.translate(_JDK_TEXT) for e in _jdk_events(text) if _NON_WHITESPACE.search(e))
 
 
@@ -217,12 +220,18 @@ class _Writer:
         uri, local = _split_name(str(element.tag))
         qname = f"{self._prefix_for(uri, scope)}:{local}"
 
+        rendered: list[str] = []
+        if not element.attrib:  # most elements: skip the sort machinery entirely
+            self.out.append(f"<{qname}")
+            self.out.extend(f' xmlns:{prefix}="{self.attr(bound)}"' for bound, prefix in scope)
+            self.out.append(">")
+            return qname
         attributes = [(*_split_name(str(key)), str(value)) for key, value in element.attrib.items()]
-        # Qualified attributes first (by URI, then local name), then unqualified ones by name.
-        attributes.sort(
-            key=lambda a: (0, _java_order(a[0]), _java_order(a[1])) if a[0] else (1, b"", _java_order(a[1]))
-        )
-        rendered = []
+        if len(attributes) > 1:
+            # Qualified attributes first (by URI, then local name), then unqualified ones by name.
+            attributes.sort(
+                key=lambda a: (0, _java_order(a[0]), _java_order(a[1])) if a[0] else (1, b"", _java_order(a[1]))
+            )
         for attr_uri, attr_local, value in attributes:
             name = f"{self._prefix_for(attr_uri, scope)}:{attr_local}" if attr_uri else attr_local
             rendered.append(f' {name}="{self.attr(value)}"')
