@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 import click
 
@@ -73,6 +75,38 @@ def verify_xml(seconds: float, as_json: bool) -> None:
     click.echo(f"load average before {results['loadavg_before']} after {results['loadavg_after']}")
 
 
+@contextlib.contextmanager
+def _scratch_database(url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server ``url`` names, dropped afterwards ("" = SQLite in
+    a temporary directory, made by the simulation itself)."""
+    if not url:
+        yield ""
+        return
+    import asyncio
+    import uuid
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from gateway.journal.engine import normalise_url
+
+    admin = make_url(normalise_url(url)).set(drivername="postgresql")
+    name = f"mseg_bench_{uuid.uuid4().hex[:10]}"
+
+    async def run(statement: str) -> None:
+        conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield normalise_url(admin.set(database=name).render_as_string(hide_password=False))
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @bench.command("delivery")
 @click.option("--count", type=int, default=2000, show_default=True, help="Documents per database.")
 @click.option(
@@ -97,17 +131,18 @@ def delivery(count: int, databases: tuple[str, ...], concurrency: int, as_json: 
     results = []
     for database in databases:
         url = "" if database == "sqlite" else database
-        r = asyncio.run(
-            run_simulation(
-                count=count,
-                profile="bench",
-                speed=1.0,
-                concurrency=concurrency,
-                database_url=url,
-                progress=Progress(),
-                drain_days=0.0,
+        with _scratch_database(url) as scratch:
+            r = asyncio.run(
+                run_simulation(
+                    count=count,
+                    profile="bench",
+                    speed=1.0,
+                    concurrency=concurrency,
+                    database_url=scratch,
+                    progress=Progress(),
+                    drain_days=0.0,
+                )
             )
-        )
         results.append(
             {
                 "database": "sqlite" if not url else "postgresql",
