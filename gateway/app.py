@@ -45,6 +45,7 @@ from gateway.peers import PEERS_KEY, mount_peers, notice_channels, peers_ctx
 from gateway.pipeline import ValidationStage
 from gateway.routing import load_routes
 from gateway.secrets import load_or_create_secret
+from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
 from gateway.validation import Checker
 
 __all__ = ["create_app", "error_middleware", "request_id_middleware"]
@@ -271,4 +272,7 @@ def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Ch
     app.router.add_get("/readyz", readyz)
     setup_api(app)
     mount_peers(app, config)
+    setup_ui(app)
+    setup_metrics(app)
+    app.cleanup_ctx.append(alerts_ctx())
     return app

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import ConfigError
 from gateway.flk.config import ValidationConfig
+from gateway.ui.config import AlertsConfig, UiConfig
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -167,6 +168,8 @@ class GatewayConfig(_Section):
     peers: PeersConfig = PeersConfig()
     sandbox: SandboxConfig = SandboxConfig()
     validation: ValidationConfig = ValidationConfig()
+    ui: UiConfig = UiConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def routes_path(self) -> Path | None:

@@ -4,6 +4,7 @@ same durable intake as the REST API, and a search over what the gateway register
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from gateway.clients import Client
 from gateway.intake import accept, authorise
 from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
+from gateway.metrics import observe_intake
 from gateway.model import State
 from gateway.submission import parse_submission
 
@@ -37,6 +39,7 @@ class FrontDoorService:
         data = dict(canonical_json)
         if reply_to:
             data["callback_url"] = reply_to
+        started = time.perf_counter()
         sub = parse_submission(data)
         authorise(client, sub)
         record, created = await accept(
@@ -47,6 +50,7 @@ class FrontDoorService:
             origin="remd-soap",
             origin_ref=message_id,
         )
+        observe_intake("remd-soap", time.perf_counter() - started)
         if created:
             await self.journal.note(
                 record.id,

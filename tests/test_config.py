@@ -45,7 +45,8 @@ def test_example_file_documents_every_key() -> None:
             continue
         assert path in blocks, f"[{path}] missing from the example"
         for key in keys:
-            assert f"\n{key} =" in blocks[path], f"{path}.{key} undocumented"
+            documented = f"\n{key} =" in blocks[path] or f"\n[[{path}.{key}]]" in text
+            assert documented, f"{path}.{key} undocumented"
 
 
 def test_env_overrides_file(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from gateway.appkeys import CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KE
 from gateway.errors import GatewayError, MalformedJson, NotFound, PayloadTooLarge
 from gateway.intake import accept, authorise
 from gateway.journal.store import SearchQuery
+from gateway.metrics import observe_intake
 from gateway.model import State
 from gateway.submission import SchemaViolation, parse_submission
 
@@ -44,11 +46,13 @@ async def _read_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
 @routes.post("/api/v1/submissions")
 async def create_submission(request: web.Request) -> web.Response:
     """Journal a signed document. Answers only after it is durable."""
+    started = time.perf_counter()
     client = current_client(request)
     data, body = await _read_json(request)
     sub = parse_submission(data)
     authorise(client, sub)
     record, created = await accept(request.app[JOURNAL_KEY], sub, data, payload=body)
+    observe_intake("rest", time.perf_counter() - started)
     if created:
         worker = request.app.get(WORKERS_KEY, {}).get("validation")
         if worker is not None:

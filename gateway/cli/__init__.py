@@ -26,6 +26,7 @@ from gateway.cli.serve import serve as serve_cmd
 from gateway.cli.signing import sign as sign_cmd
 from gateway.cli.signing import verify as verify_cmd
 from gateway.cli.simulate import simulate as simulate_cmd
+from gateway.cli.users import users as users_cmd
 
 __all__ = ["main"]
 
@@ -60,5 +61,6 @@ for command in (
     samples_cmd,
     check_cmd,
     simulate_cmd,
+    users_cmd,
 ):
     main.add_command(command)

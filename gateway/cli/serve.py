@@ -14,6 +14,7 @@ from gateway.clock import Clock, SimulatedClock, SystemClock
 from gateway.config import GatewayConfig
 from gateway.runner import Served, serve_apps
 from gateway.sandbox import prepare_sandbox
+from gateway.ui.demo import ensure_demo_operator
 
 __all__ = ["sandbox", "serve"]
 
@@ -83,6 +84,7 @@ def sandbox(
     clock = sandbox_clock(config)
     fault_profile = FaultProfile.load(config.sandbox.remd_fault_profile)
     config, client, signers = asyncio.run(prepare_sandbox(config))
+    operator, _password = ensure_demo_operator(config)
     served = [
         Served("gateway", create_app(config, clock=clock), host, gw_port),
         Served("remd-twin", create_twin(fault_profile, clock), host, remd_port),
@@ -95,6 +97,10 @@ def sandbox(
         click.echo(f"  health         {base}/healthz")
         click.echo(f"  readiness      {base}/readyz")
         click.echo(f"  API docs       {base}/api/v1/docs")
+        click.echo(
+            f"  monitoring UI  {base}/ui/  (user {operator}, password in {config.data_dir / 'sandbox-operator.json'})"
+        )
+        click.echo(f"  metrics        {base}/metrics")
         click.echo(f"  REMD front door {base}/remd/service (SOAP 1.2, clientEntityId + X-MSE-Token)")
         twin = urls["remd-twin"]
         click.echo(f"  REMD twin      {twin}/remd/service (profile {fault_profile.name}; {twin}/_sandbox/stats)")

@@ -20,6 +20,7 @@ from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Changes, EnvelopeIn, Journal
 from gateway.logs import get_logger
+from gateway.metrics import record_retry
 from gateway.model import State, Submission
 
 __all__ = ["CallbackRecorder", "apply_decision"]
@@ -76,6 +77,7 @@ async def apply_decision(
             Changes(outcome_code=code, outcome_message=text, count_attempt=count_attempt),
             f"gave up after {attempts} attempts: {decision.message}",
         )
+    record_retry(peer.name, decision.cause)
     wait = max(decision.min_wait, retry_after or 0.0)
     at = peer.backoff.next_at(now, max(1, attempts), at_least=wait)
     return await move(State.RETRY_WAIT, Changes(next_attempt_at=at, count_attempt=count_attempt), decision.message)

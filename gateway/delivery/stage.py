@@ -4,6 +4,7 @@ synchronous answer. One claim loop per peer, so a slow peer cannot starve anothe
 from __future__ import annotations
 
 import json
+import time
 from typing import Final
 
 from gateway.delivery.classify import classify_answer, classify_transport
@@ -12,6 +13,7 @@ from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
 from gateway.journal.store import Changes, Journal
 from gateway.logs import get_logger
+from gateway.metrics import observe_delivery
 from gateway.model import State, Submission
 from gateway.submission import parse_submission
 
@@ -45,7 +47,9 @@ class DeliveryStage:
             )
         await peer.limiter.acquire()
         canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+        started = time.perf_counter()
         answer = await peer.adapter.send(sub, canonical)
+        observe_delivery(peer.name, answer.kind.value, time.perf_counter() - started)
         now = self.journal.clock.now()
         envelopes = list(answer.envelopes)
         attempt = sub.attempts + 1

@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import gateway.ui.schema  # noqa: F401 - registers the UI's tables on the shared metadata
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.schema import metadata

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import gateway.ui.schema  # noqa: F401 - the UI's tables share the journal's metadata
 from gateway.journal.schema import metadata
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,123 @@
+"""`users add|passwd|list|role`: local accounts of the monitoring UI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from gateway.cli._common import data_dir_option, load
+from gateway.config import GatewayConfig
+from gateway.journal.engine import create_engine
+from gateway.journal.migrate import upgrade
+from gateway.ui.users import Role, UserExists, UserStore
+
+__all__ = ["users"]
+
+T = TypeVar("T")
+_ROLES = click.Choice([r.value for r in Role])
+
+
+def _run(config: GatewayConfig, action: Callable[[UserStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(config.database_url)
+        try:
+            if config.storage.auto_migrate:
+                await upgrade(engine)
+            return await action(UserStore(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@click.group()
+def users() -> None:
+    """Manage monitoring UI accounts (roles: viewer, operator, admin)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=_ROLES, default="viewer", show_default=True, help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@data_dir_option
+@click.pass_context
+def add(ctx: click.Context, username: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Create an account (the password is prompted for, or read with --password-stdin)."""
+    config = load(ctx, data_dir=data_dir)
+    password = _password(sys.stdin.readline().rstrip("\n") if password_stdin else None)
+    try:
+        _run(config, lambda store: store.add(username, password, Role(role)))
+    except UserExists:
+        raise click.ClickException(f"user {username} already exists (use `users passwd`)") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} created with role {role}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@data_dir_option
+@click.pass_context
+def passwd(ctx: click.Context, username: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Set a new password (ends the user's open sessions)."""
+    config = load(ctx, data_dir=data_dir)
+    password = _password(sys.stdin.readline().rstrip("\n") if password_stdin else None)
+    try:
+        found = _run(config, lambda store: store.set_password(username, password))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not found:
+        raise click.ClickException(f"no user {username}")
+    click.echo(f"password of {username} changed")
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role", type=_ROLES)
+@data_dir_option
+@click.pass_context
+def set_role(ctx: click.Context, username: str, role: str, data_dir: Path | None) -> None:
+    """Change a user's role."""
+    config = load(ctx, data_dir=data_dir)
+    if not _run(config, lambda store: store.set_role(username, Role(role))):
+        raise click.ClickException(f"no user {username}")
+    click.echo(f"{username} is now {role}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@data_dir_option
+@click.pass_context
+def list_users(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
+    """List accounts and their roles."""
+    config = load(ctx, data_dir=data_dir)
+    found = _run(config, lambda store: store.list_users())
+    if as_json:
+        rows = [
+            {
+                "username": u.username,
+                "role": str(u.role),
+                "created_at": u.created_at.isoformat(),
+                "disabled": u.disabled,
+            }
+            for u in found
+        ]
+        click.echo(json.dumps(rows))
+        return
+    for u in found:
+        suffix = "\t(disabled)" if u.disabled else ""
+        click.echo(f"{u.username}\t{u.role}{suffix}")

@@ -1,0 +1,284 @@
+"""Prometheus metrics: ``GET /metrics``.
+
+Two kinds of numbers:
+
+* **Gauges computed at scrape time from the journal** (submissions by state and kind, oldest
+  unanswered age, retry backlog, DEAD items, open SLA breaches, reconciliation outcomes, peer
+  errors by code): every scrape runs a few GROUP BY queries, so the counts can never be stale or
+  drift after a restart, and several gateway processes report the same truth.
+* **Counters and histograms of this process** (intake and delivery latency, retries by cause):
+  the core calls the small functions below at the moment something happens.
+
+Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
+from gateway.journal.schema import events, submissions
+from gateway.journal.store import Journal
+from gateway.model import State
+
+__all__ = [
+    "CONTENT_TYPE",
+    "REGISTRY",
+    "JournalSnapshot",
+    "metrics_handler",
+    "observe_delivery",
+    "observe_intake",
+    "record_retry",
+    "setup_metrics",
+    "snapshot",
+]
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_INTAKE: Final = Histogram(
+    "mse_gateway_intake_seconds",
+    "Time from a request's arrival to its durable acknowledgement, by intake channel.",
+    ["origin"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+_DELIVERY: Final = Histogram(
+    "mse_gateway_delivery_seconds",
+    "Duration of one send to a peer (request to answer), by peer and result.",
+    ["peer", "result"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+_RETRIES: Final = Counter(
+    "mse_gateway_retries",
+    "Sends scheduled for a retry (RETRY_WAIT), by peer and cause (error code or transport error class).",
+    ["peer", "cause"],
+    registry=REGISTRY,
+)
+
+
+def observe_intake(origin: str, seconds: float) -> None:
+    """Call when a submission was journalled and acknowledged (``origin``: rest, remd-soap, ...)."""
+    _INTAKE.labels(origin=origin).observe(seconds)
+
+
+def observe_delivery(peer: str, result: str, seconds: float) -> None:
+    """Call after one send attempt; ``result``: accepted | registered | failed | retry | error."""
+    _DELIVERY.labels(peer=peer, result=result).observe(seconds)
+
+
+def record_retry(peer: str, cause: str) -> None:
+    """Call when a send is put into RETRY_WAIT; ``cause`` is the peer's code or the error class."""
+    _RETRIES.labels(peer=peer, cause=cause[:80]).inc()
+
+
+# ------------------------------------------------------------------------- scrape-time gauges
+
+_S = submissions.c
+_E = events.c
+_AWAITING: Final = (str(State.SENT), str(State.RECONCILING))
+# What a reconciliation lookup concluded, named by the state it led to.
+_RECONCILE_OUTCOME: Final = {
+    str(State.REGISTERED): "found_registered",
+    str(State.QUEUED): "not_found_resubmitted",
+    str(State.SENT): "peer_unreachable_rescheduled",
+    str(State.FAILED): "found_refused",
+    str(State.DEAD): "gave_up",
+}
+
+
+# The SLA numbers need working-day arithmetic per submission (measured: ~0.6 s for 30,000
+# submissions on SQLite), so they are recomputed at most this often; everything else is read at
+# every scrape.
+SLA_CACHE_SECONDS: Final = 60.0
+_SLA_CACHE: dict[int, tuple[float, dict[str, int]]] = {}
+
+
+class JournalSnapshot:
+    """What one scrape read from the journal (plain values: the collector itself is sync)."""
+
+    def __init__(self) -> None:
+        self.by_state_kind: list[tuple[str, str, int]] = []
+        self.oldest_unanswered_seconds = 0.0
+        self.outcome_sources: list[tuple[str, int]] = []
+        self.peer_errors: list[tuple[str, str, int]] = []
+        self.sla_breaches: dict[str, int] = {}
+        self.breakers: list[tuple[str, str]] = []
+        self.reconciliation: list[tuple[str, int]] = []
+        self.retries: list[tuple[str, str, int]] = []
+
+
+async def snapshot(journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1)) -> JournalSnapshot:
+    """Read every scrape-time number in one read-only connection."""
+    from gateway.ui.queries import read, sla_report  # the UI package imports this module
+
+    now = journal.clock.now()
+    snap = JournalSnapshot()
+    async with read(journal.engine) as conn:
+        rows = await conn.execute(sa.select(_S.state, _S.kind, sa.func.count()).group_by(_S.state, _S.kind))
+        snap.by_state_kind = [(s, k, int(n)) for s, k, n in rows.all()]
+        oldest = (await conn.execute(sa.select(sa.func.min(_S.created_at)).where(_S.state.in_(_AWAITING)))).scalar()
+        snap.oldest_unanswered_seconds = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+        rows = await conn.execute(
+            sa.select(sa.func.coalesce(_S.outcome_source, "unknown"), sa.func.count())
+            .where(_S.state == str(State.REGISTERED))
+            .group_by(_S.outcome_source)
+        )
+        snap.outcome_sources = [(s, int(n)) for s, n in rows.all()]
+        rows = await conn.execute(
+            sa.select(sa.func.coalesce(_S.destination, "none"), sa.func.coalesce(_E.code, "none"), sa.func.count())
+            .select_from(events.join(submissions, _S.id == _E.submission_id))
+            .where(
+                _E.from_state.in_([str(State.QUEUED), str(State.SENT)]),
+                _E.to_state.in_([str(State.RETRY_WAIT), str(State.FAILED)]),
+                _E.at >= now - peer_error_window,
+            )
+            .group_by(_S.destination, _E.code)
+        )
+        snap.peer_errors = [(d, c, int(n)) for d, c, n in rows.all()]
+        rows = await conn.execute(
+            sa.select(_E.to_state, sa.func.count())
+            .where(_E.from_state == str(State.RECONCILING), _E.at >= now - timedelta(days=1))
+            .group_by(_E.to_state)
+        )
+        snap.reconciliation = [(_RECONCILE_OUTCOME.get(to, to.lower()), int(n)) for to, n in rows.all()]
+        rows = await conn.execute(
+            sa.select(sa.func.coalesce(_S.destination, "none"), sa.func.coalesce(_E.code, "none"), sa.func.count())
+            .select_from(events.join(submissions, _S.id == _E.submission_id))
+            .where(_E.to_state == str(State.RETRY_WAIT), _E.at >= now - peer_error_window)
+            .group_by(_S.destination, _E.code)
+        )
+        snap.retries = [(d, c, int(n)) for d, c, n in rows.all()]
+        cached = _SLA_CACHE.get(id(journal.engine))
+        if cached is not None and time.monotonic() - cached[0] < SLA_CACHE_SECONDS:
+            snap.sla_breaches = cached[1]
+        else:
+            sla = await sla_report(conn, since=now - timedelta(days=30), until=None, now=now, overdue_limit=0)
+            snap.sla_breaches = {str(stage): s.measured - s.within for stage, s in sla.stages.items()}
+            _SLA_CACHE[id(journal.engine)] = (time.monotonic(), snap.sla_breaches)
+    return snap
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, snap: JournalSnapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterable[Metric]:
+        s = self.snap
+        by_state = GaugeMetricFamily(
+            "mse_gateway_submissions",
+            "Submissions in the journal now, by state and document kind.",
+            labels=["state", "kind"],
+        )
+        present = {(st, k) for st, k, _ in s.by_state_kind}
+        kinds = sorted({k for _, k, _ in s.by_state_kind})
+        for st, k, n in s.by_state_kind:
+            by_state.add_metric([st, k], n)
+        for st in State:  # every state is present, zero or not: dashboards need no absent() tricks
+            for k in kinds or ["none"]:
+                if (str(st), k) not in present:
+                    by_state.add_metric([str(st), k], 0)
+        yield by_state
+        yield GaugeMetricFamily(
+            "mse_gateway_oldest_unanswered_seconds",
+            "Age of the oldest submission awaiting a peer's answer (SENT or RECONCILING).",
+            value=s.oldest_unanswered_seconds,
+        )
+        outcomes = GaugeMetricFamily(
+            "mse_gateway_registered_by_source",
+            "Registered submissions by how the outcome became known (peer, callback, reconciled, operator).",
+            labels=["source"],
+        )
+        for src, n in s.outcome_sources:
+            outcomes.add_metric([src], n)
+        yield outcomes
+        errors = GaugeMetricFamily(
+            "mse_gateway_peer_errors_last_hour",
+            "Sends that ended in RETRY_WAIT or FAILED during the last hour, by peer and code.",
+            labels=["peer", "code"],
+        )
+        for peer, code, n in s.peer_errors:
+            errors.add_metric([peer, code], n)
+        yield errors
+        sla = GaugeMetricFamily(
+            "mse_gateway_sla_breaches",
+            "Submissions of the last 30 days registered late or still open past their working-day deadline.",
+            labels=["stage"],
+        )
+        for stage, n in s.sla_breaches.items():
+            sla.add_metric([stage], n)
+        yield sla
+        rec = GaugeMetricFamily(
+            "mse_gateway_reconciliation_outcomes_last_day",
+            "Reconciliation lookups concluded during the last 24 hours, by outcome.",
+            labels=["outcome"],
+        )
+        for outcome, n in s.reconciliation:
+            rec.add_metric([outcome], n)
+        yield rec
+        retries = GaugeMetricFamily(
+            "mse_gateway_retries_last_hour",
+            "Sends put into RETRY_WAIT during the last hour, by peer and cause (the event's code).",
+            labels=["peer", "cause"],
+        )
+        for peer, cause, n in s.retries:
+            retries.add_metric([peer, cause], n)
+        yield retries
+        breakers = GaugeMetricFamily(
+            "mse_gateway_peer_circuit_open", "1 when the peer's circuit breaker is open or half-open.", labels=["peer"]
+        )
+        for peer, state in s.breakers:
+            breakers.add_metric([peer], 0 if state == "closed" else 1)
+        yield breakers
+
+
+def _allowed(request: web.Request, token: str) -> bool:
+    if token:
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _metrics_token(config: Any) -> str:
+    ui = getattr(config, "ui", None)
+    return str(getattr(ui, "metrics_token", "") or "")
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    token = request.app[_TOKEN_KEY]
+    if not _allowed(request, token):
+        return web.Response(status=401 if token else 403, text="metrics: not allowed\n")
+    snap = await snapshot(request.app[JOURNAL_KEY])
+    from gateway.peers import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
+
+    snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snap))
+    body = generate_latest(registry) + generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+_TOKEN_KEY: Final = web.AppKey("metrics_token", str)
+
+
+def setup_metrics(app: web.Application, *, token: str | None = None) -> None:
+    """Serve ``GET /metrics`` on ``app``. ``token`` (default: ``[ui] metrics_token``) requires
+    ``Authorization: Bearer <token>``; without one only loopback clients are answered."""
+    app[_TOKEN_KEY] = token if token is not None else _metrics_token(app[CONFIG_KEY])
+    app.router.add_get("/metrics", metrics_handler)

@@ -1,0 +1,209 @@
+"""Alert rules evaluated periodically against the journal: ONE notification when a condition
+starts, a reminder every ``renotify_minutes`` while it lasts, one "resolved" notice when it ends.
+
+The state of every rule is a row of ``alert_state``, so a restart neither re-sends an open alert
+nor forgets to resolve it. Delivery is a JSON webhook; a failed webhook call is retried at the next
+evaluation (the row keeps ``last_error``), never in a tight loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import aiohttp
+import sqlalchemy as sa
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.appkeys import CONFIG_KEY, HTTP_KEY, JOURNAL_KEY
+from gateway.delivery.limits import BreakerState
+from gateway.journal.store import Journal
+from gateway.logs import get_logger
+from gateway.peers import PEERS_KEY
+from gateway.ui import queries
+from gateway.ui.config import AlertRuleConfig, AlertsConfig
+from gateway.ui.queries import read
+from gateway.ui.schema import alert_state
+
+__all__ = ["AlertEvaluator", "Measurements", "Notify", "alert_rows", "alerts_ctx", "measure", "webhook_notifier"]
+
+_log: Final = get_logger(__name__)
+_SLA_WINDOW: Final = timedelta(days=30)
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurements:
+    oldest_unanswered_minutes: float
+    dead_items: int
+    circuit_open: int
+    sla_breaches: int
+    flagged: int
+
+    def value(self, condition: str) -> float:
+        return float(getattr(self, condition))
+
+
+async def measure(journal: Journal, open_circuits: int) -> Measurements:
+    """Everything the rules look at, from the journal now. SLA breaches are open submissions of
+    the last 30 days already past their working-day deadline."""
+    now = journal.clock.now()
+    async with read(journal.engine) as conn:
+        status = await queries.queue_status(conn, list_limit=0)
+        sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
+    return Measurements(
+        oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
+        dead_items=status.dead,
+        circuit_open=open_circuits,
+        sla_breaches=sum(s.open_overdue for s in sla.stages.values()),
+        flagged=status.flagged,
+    )
+
+
+class AlertEvaluator:
+    """Evaluates the rules and keeps their state; ``notify`` delivers one message (may raise)."""
+
+    def __init__(self, engine: AsyncEngine, config: AlertsConfig, notify: Notify | None) -> None:
+        self.engine = engine
+        self.config = config
+        self.notify = notify
+
+    async def evaluate(self, values: Measurements, now: datetime) -> list[dict[str, Any]]:
+        """Apply one round of measurements; returns the notifications sent (or attempted)."""
+        sent: list[dict[str, Any]] = []
+        async with self.engine.connect() as conn:
+            rows = {r.name: r for r in (await conn.execute(sa.select(alert_state))).all()}
+        renotify = timedelta(minutes=self.config.renotify_minutes)
+        for rule in self.config.rules:
+            value = values.value(rule.condition)
+            firing = value > rule.threshold
+            row = rows.get(rule.name)
+            was_firing = bool(row.firing) if row is not None else False
+            status: str | None = None
+            if firing and not was_firing:
+                status = "firing"
+            elif firing and row is not None:
+                last = row.last_notified_at
+                if last is None or (self.config.renotify_minutes > 0 and now - last >= renotify):
+                    status = "firing"
+            elif not firing and was_firing:
+                status = "resolved"
+            elif not firing and row is not None and row.last_error and row.resolved_at is None:
+                status = "resolved"  # the resolved notice failed last time: try again
+            error: str | None = None
+            if status is not None:
+                message = _message(rule, status, value, now, row.since if row is not None and was_firing else now)
+                sent.append(message)
+                error = await self._deliver(message)
+            await self._save(rule, firing, was_firing, value, now, row, status, error)
+        return sent
+
+    async def _deliver(self, message: dict[str, Any]) -> str | None:
+        if self.notify is None:
+            return None
+        try:
+            await self.notify(message)
+        except Exception as exc:  # the webhook is down: keep the state, try at the next round
+            _log.warning("alert webhook failed", alert=message["alert"], error=type(exc).__name__)
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None
+
+    async def _save(
+        self, rule: AlertRuleConfig, firing: bool, was_firing: bool, value: float, now: datetime,
+        row: Any, status: str | None, error: str | None,
+    ) -> None:  # fmt: skip
+        values: dict[str, Any] = {"firing": firing, "value": value, "updated_at": now, "last_error": error}
+        if firing and not was_firing:
+            values.update(since=now, resolved_at=None)
+        if not firing and was_firing:
+            values["resolved_at"] = None if error else now
+        if not firing and not was_firing and status == "resolved" and error is None:
+            values["resolved_at"] = now
+        if status == "firing" and error is None:
+            values["last_notified_at"] = now
+        elif status == "firing" and error is not None and not was_firing:
+            values["last_notified_at"] = None  # retried at the next round
+        async with self.engine.begin() as conn:
+            if row is None:
+                await conn.execute(alert_state.insert().values(name=rule.name, **values))
+            else:
+                await conn.execute(alert_state.update().where(alert_state.c.name == rule.name).values(**values))
+
+
+def _message(rule: AlertRuleConfig, status: str, value: float, now: datetime, since: datetime) -> dict[str, Any]:
+    return {
+        "alert": rule.name,
+        "status": status,
+        "condition": rule.condition,
+        "severity": rule.severity,
+        "value": value,
+        "threshold": rule.threshold,
+        "since": since.isoformat(),
+        "at": now.isoformat(),
+    }
+
+
+def webhook_notifier(session: aiohttp.ClientSession, url: str, timeout: float) -> Notify:
+    async def notify(message: dict[str, Any]) -> None:
+        async with session.post(url, json=message, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            if resp.status >= 300:
+                raise RuntimeError(f"webhook answered HTTP {resp.status}")
+
+    return notify
+
+
+async def alert_rows(engine: AsyncEngine, config: AlertsConfig) -> list[dict[str, Any]]:
+    """Every configured rule with its current state, for the UI."""
+    async with engine.connect() as conn:
+        rows = {r.name: r._mapping for r in (await conn.execute(sa.select(alert_state))).all()}
+    out = []
+    for rule in config.rules:
+        row = rows.get(rule.name)
+        out.append({"rule": rule, "state": dict(row) if row is not None else None})
+    return out
+
+
+def open_circuits(app: web.Application) -> int:
+    peers = app.get(PEERS_KEY, {})
+    return sum(1 for p in peers.values() if p.breaker.snapshot().state is not BreakerState.CLOSED)
+
+
+def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context (append it to ``app.cleanup_ctx`` after the journal, HTTP and peers
+    contexts) running the evaluator every ``interval_seconds``."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        cfg = config or getattr(app[CONFIG_KEY], "alerts", None) or AlertsConfig()
+        if not cfg.enabled:
+            yield
+            return
+        journal = app[JOURNAL_KEY]
+        notify = (
+            webhook_notifier(app[HTTP_KEY], cfg.webhook_url, cfg.webhook_timeout_seconds) if cfg.webhook_url else None
+        )
+        evaluator = AlertEvaluator(journal.engine, cfg, notify)
+
+        async def loop() -> None:
+            while True:
+                try:
+                    values = await measure(journal, open_circuits(app))
+                    await evaluator.evaluate(values, journal.clock.now())
+                except Exception:
+                    _log.exception("alert evaluation failed")
+                await asyncio.sleep(cfg.interval_seconds)
+
+        task = asyncio.create_task(loop(), name="ui:alerts")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return ctx

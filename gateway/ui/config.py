@@ -1,0 +1,74 @@
+"""Configuration of the monitoring UI and of alerting: the ``[ui]`` and ``[alerts]`` sections.
+
+Same conventions as :mod:`gateway.config`: strict types, unknown keys refused, frozen values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AlertRuleConfig", "AlertsConfig", "UiConfig"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class UiConfig(_Section):
+    # Serve the operator UI under /ui. Disable on API-only replicas.
+    enabled: bool = True
+    # Interface language when the user has not chosen one ("ru" or "en").
+    default_language: Literal["ru", "en"] = "ru"
+    # Idle session lifetime; every request within it extends the session.
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    # Absolute session lifetime, whatever the activity.
+    session_max_hours: float = Field(default=12.0, gt=0)
+    # Mark the session cookie Secure. "auto": when the request came over https (directly or via
+    # X-Forwarded-Proto from a trusted proxy, see trust_forwarded_proto).
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # Believe X-Forwarded-Proto (only behind a reverse proxy that sets it).
+    trust_forwarded_proto: bool = False
+    # Rows per page in the message browser.
+    page_size: int = Field(default=50, gt=0, le=500)
+    # Bearer token for /metrics. Empty: /metrics answers loopback clients only.
+    metrics_token: str = ""
+
+
+class AlertRuleConfig(_Section):
+    # Unique name, shown in the UI and in webhook payloads.
+    name: str = Field(min_length=1, max_length=80)
+    # What is measured: the oldest unanswered (SENT/RECONCILING) submission's age in minutes,
+    # the number of DEAD submissions, the number of peers with an open circuit, the number of
+    # open SLA breaches (overdue and not yet registered), or flagged contradictions.
+    condition: Literal["oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged"]
+    # The alert fires when the measured value is strictly greater than this.
+    threshold: float = 0.0
+    # "warning" or "critical"; passed through to the webhook.
+    severity: Literal["warning", "critical"] = "warning"
+
+
+def _default_rules() -> list[AlertRuleConfig]:
+    return [
+        AlertRuleConfig(name="oldest-unanswered", condition="oldest_unanswered_minutes", threshold=1440.0),
+        AlertRuleConfig(name="dead-items", condition="dead_items", threshold=0.0, severity="critical"),
+        AlertRuleConfig(name="circuit-open", condition="circuit_open", threshold=0.0, severity="critical"),
+        AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
+    ]
+
+
+class AlertsConfig(_Section):
+    # Evaluate the rules in this process (one process per deployment is enough: the state table
+    # makes several evaluators agree, but each would post its own webhook call).
+    enabled: bool = True
+    # How often the rules are evaluated.
+    interval_seconds: float = Field(default=60.0, gt=0)
+    # While a condition stays true, notify again after this long (0: never again).
+    renotify_minutes: float = Field(default=240.0, ge=0)
+    # Webhook receiving JSON {"alert", "status": "firing"|"resolved", ...}. Empty: UI only.
+    webhook_url: str = ""
+    # Webhook request timeout.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The rules. The default set covers the four conditions the operators asked for.
+    rules: list[AlertRuleConfig] = Field(default_factory=_default_rules)

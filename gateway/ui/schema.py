@@ -1,0 +1,92 @@
+"""Tables of the monitoring UI, on the journal's MetaData (one migration history, one drift test):
+operator accounts, their sessions, the operator audit trail and the alert state."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.journal.schema import UtcDateTime, events, metadata, submissions
+
+__all__ = ["alert_state", "ui_audit", "ui_dispositions", "ui_sessions", "ui_users"]
+
+ui_users = sa.Table(
+    "ui_users",
+    metadata,
+    sa.Column("username", sa.String(80), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, salted
+    sa.Column("role", sa.String(12), nullable=False),  # viewer | operator | admin
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("disabled_at", UtcDateTime()),
+)
+
+# Server-side sessions: the cookie carries a random token, the table only its SHA-256 (a stolen
+# database cannot be replayed as cookies), and logout or disabling a user takes effect at once.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(80), sa.ForeignKey("ui_users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+sa.Index("ix_ui_sessions_expires_at", ui_sessions.c.expires_at)
+
+# Who did what to which submission, when and why. Kept apart from the timeline so that it
+# survives a submission's deletion and can be exported for an audit on its own.
+ui_audit = sa.Table(
+    "ui_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),  # resend | resolve | cancel | login | ...
+    sa.Column("submission_id", sa.String(36)),
+    sa.Column("from_state", sa.String(20)),
+    sa.Column("to_state", sa.String(20)),
+    sa.Column("comment", sa.Text),
+    sa.Column("outcome", sa.String(20), nullable=False),  # ok | refused
+)
+sa.Index("ix_ui_audit_submission_id", ui_audit.c.submission_id, ui_audit.c.id)
+sa.Index("ix_ui_audit_at", ui_audit.c.at)
+
+# An operator's closing word on a submission the state machine cannot close itself: "resolved"
+# (handled outside the gateway) or "cancelled" (must not be sent). The journal state is left as it is
+# (DEAD/FAILED); dashboards and alerts leave such submissions out of what needs attention.
+ui_dispositions = sa.Table(
+    "ui_dispositions",
+    metadata,
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("disposition", sa.String(12), nullable=False),  # resolved | cancelled
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+)
+
+# One row per alert rule: the open/closed state and when it last notified, so a condition that
+# stays true sends one alert (and a re-notify after the interval), and its end one resolved notice.
+alert_state = sa.Table(
+    "alert_state",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("firing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("value", sa.Float),
+    sa.Column("since", UtcDateTime()),
+    sa.Column("last_notified_at", UtcDateTime()),
+    sa.Column("resolved_at", UtcDateTime()),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Indexes for the dashboard's aggregations over the journal's own tables.
+# Covering for the overview funnel: the GROUP BY reads the index only, never the table.
+sa.Index(
+    "ix_submissions_overview",
+    submissions.c.created_at,
+    submissions.c.kind,
+    submissions.c.region,
+    submissions.c.state,
+    submissions.c.outcome_source,
+)
+sa.Index("ix_events_to_state_at", events.c.to_state, events.c.at)

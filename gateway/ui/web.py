@@ -1,0 +1,468 @@
+"""The operator UI's pages (server-rendered with Jinja2, no script) as an aiohttp sub-application
+mounted at /ui, so the API's own middlewares and routes stay as they are."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import jinja2
+from aiohttp import web
+
+from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
+from gateway.errors import NotFound
+from gateway.journal.store import InvalidCursor, Journal, SearchQuery
+from gateway.model import State
+from gateway.peers import PEERS_KEY
+from gateway.pii import mask_iin, mask_snils, mask_text, normalise_person_id
+from gateway.ui import actions, queries
+from gateway.ui.alerts import alert_rows
+from gateway.ui.config import AlertsConfig
+from gateway.ui.i18n import translate
+from gateway.ui.queries import read
+from gateway.ui.render import masked_envelope, masked_json
+from gateway.ui.session import (
+    CSRF_FIELD,
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    PREFIX,
+    SESSION_COOKIE,
+    UI_KEY,
+    current_language,
+    current_session,
+    is_https,
+    require,
+)
+from gateway.ui.svg import bar_chart
+from gateway.ui.users import Role
+from gateway.validation import CATEGORIES
+
+__all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
+
+ALERTS_CONFIG_KEY: Final = web.AppKey("ui_alerts_config", AlertsConfig)
+_TEMPLATES: Final = Path(__file__).with_name("templates")
+STATIC_DIR: Final = Path(__file__).with_name("static")
+_ENV: Final = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_DEFAULT_DAYS: Final = 30
+_FUNNEL_FIELDS: Final = (
+    "received",
+    "registered",
+    "reconciled",
+    "failed",
+    "rejected",
+    "awaiting",
+    "in_progress",
+    "dead",
+)
+
+routes = web.RouteTableDef()
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _fmt_dt(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _fmt_share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _fmt_age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, rem = divmod(minutes, 1440)
+    hours, mins = divmod(rem, 60)
+    return f"{days} d {hours:02d}:{mins:02d}" if days else f"{hours:02d}:{mins:02d}"
+
+
+def render(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    lang = current_language(request)
+    session = current_session(request)
+    html = _ENV.get_template(template).render(
+        t=lambda key: translate(lang, key),
+        lang=lang,
+        session=session,
+        csrf_field=CSRF_FIELD,
+        csrf=session.csrf_token if session else context.pop("login_csrf", ""),
+        path=request.path_qs,
+        prefix=PREFIX,
+        fmt_dt=_fmt_dt,
+        fmt_share=_fmt_share,
+        fmt_age=_fmt_age,
+        is_operator=session is not None and session.role.at_least(Role.OPERATOR),
+        is_admin=session is not None and session.role.at_least(Role.ADMIN),
+        **context,
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def forbidden(request: web.Request, key: str) -> web.Response:
+    return render(request, "error.html", status=403, message_key=key)
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return render(request, "error.html", status=404, message_key="err.not_found")
+
+
+def _journal(request: web.Request) -> Journal:
+    return request.config_dict[JOURNAL_KEY]
+
+
+def _parse_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def period(request: web.Request) -> tuple[date, date, datetime, datetime]:
+    """The period the page covers: ``from``..``to`` (inclusive dates, UTC), by default the last
+    30 days up to today."""
+    today = _journal(request).clock.now().astimezone(UTC).date()
+    to = _parse_day(request.query.get("to")) or today
+    frm = _parse_day(request.query.get("from")) or to - timedelta(days=_DEFAULT_DAYS - 1)
+    if frm > to:
+        frm, to = to, frm
+    since = datetime.combine(frm, time.min, tzinfo=UTC)
+    until = datetime.combine(to + timedelta(days=1), time.min, tzinfo=UTC)
+    return frm, to, since, until
+
+
+def _clean(value: str | None, limit: int = 200) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] or None
+
+
+# ----------------------------------------------------------------------------------- sign in/out
+
+
+@routes.get("/")
+async def index(_: web.Request) -> web.Response:
+    raise web.HTTPFound(f"{PREFIX}/overview")
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.Response:
+    if current_session(request) is not None:
+        raise web.HTTPFound(f"{PREFIX}/overview")
+    return _login_page(request, failed=False)
+
+
+def _login_page(request: web.Request, *, failed: bool) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status=401 if failed else 200, failed=failed, login_csrf=token)
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, *, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PREFIX,
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request, request.config_dict[UI_KEY].config),
+    )
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", ""))[:80]
+    password = str(form.get("password", ""))
+    state = request.config_dict[UI_KEY]
+    store = state.user_store(request)
+    user = await store.verify(username, password) if username and password else None
+    journal = _journal(request)
+    await actions.audit(
+        journal.engine, journal, username=username or "?", action="login", outcome="ok" if user else "refused"
+    )
+    if user is None:
+        return _login_page(request, failed=True)
+    token, _ = await store.open_session(user)
+    response = web.HTTPSeeOther(f"{PREFIX}/overview")
+    _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(store.max_age.total_seconds()))
+    response.del_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await request.config_dict[UI_KEY].user_store(request).close_session(token)
+    response = web.HTTPSeeOther(f"{PREFIX}/login")
+    response.del_cookie(SESSION_COOKIE, path=PREFIX)
+    raise response
+
+
+@routes.get("/lang")
+async def switch_language(request: web.Request) -> web.Response:
+    lang = request.query.get("set", "ru")
+    target = request.query.get("next", f"{PREFIX}/overview")
+    if not target.startswith(f"{PREFIX}/") or target.startswith("//"):  # no open redirect
+        target = f"{PREFIX}/overview"
+    response = web.HTTPFound(target)
+    if lang in ("ru", "en"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=PREFIX, samesite="Strict", httponly=True)
+    raise response
+
+
+# ------------------------------------------------------------------------------------ dashboards
+
+
+@routes.get("/overview")
+async def overview_page(request: web.Request) -> web.Response:
+    frm, to, since, until = period(request)
+    kind = _clean(request.query.get("kind"), 40)
+    region = _clean(request.query.get("region"), 20)
+    async with read(_journal(request).engine) as conn:
+        data = await queries.overview(conn, since=since, until=until, kind=kind, region=region)
+    lang = current_language(request)
+    f = data.total
+    chart = bar_chart(
+        translate(lang, "funnel.chart"),
+        [(translate(lang, f"funnel.{name}"), getattr(f, name), f"bar-{name}") for name in _FUNNEL_FIELDS],
+        chart_id="funnel",
+    )
+    return render(
+        request, "overview.html", data=data, chart=chart, fields=_FUNNEL_FIELDS, frm=frm, to=to,
+        kind=kind or "", region=region or "",
+    )  # fmt: skip
+
+
+@routes.get("/rejections")
+async def rejections_page(request: web.Request) -> web.Response:
+    frm, to, since, until = period(request)
+    async with read(_journal(request).engine) as conn:
+        total, per_region = await queries.rejections(conn, since=since, until=until)
+        returns = await queries.returns_by_region(conn, since=since, until=until)
+    lang = current_language(request)
+    chart = bar_chart(
+        translate(lang, "rej.title"),
+        [(translate(lang, f"cat.{c}"), total[c], "bar-rejected") for c in CATEGORIES],
+        chart_id="rejections",
+    )
+    ranked = [r for r in returns if r.share is not None]
+    return render(
+        request, "rejections.html", total=total, per_region=per_region, categories=CATEGORIES, chart=chart,
+        returns=returns, highest=ranked[:5], lowest=list(reversed(ranked[-5:])), frm=frm, to=to,
+    )  # fmt: skip
+
+
+@routes.get("/sla")
+async def sla_page(request: web.Request) -> web.Response:
+    frm, to, since, until = period(request)
+    journal = _journal(request)
+    async with read(journal.engine) as conn:
+        report = await queries.sla_report(conn, since=since, until=until, now=journal.clock.now())
+    return render(request, "sla.html", report=report, frm=frm, to=to)
+
+
+@routes.get("/queues")
+async def queues_page(request: web.Request) -> web.Response:
+    journal = _journal(request)
+    now = journal.clock.now()
+    async with read(journal.engine) as conn:
+        qs = await queries.queue_status(conn)
+        errors = await queries.peer_errors(conn, since=now - timedelta(hours=1))
+    peers = []
+    for name, peer in sorted(request.config_dict.get(PEERS_KEY, {}).items()):
+        snap = peer.breaker.snapshot()
+        err = errors.get(name)
+        peers.append({"name": name, "snap": snap, "errors": err})
+    return render(
+        request, "queues.html", qs=qs, states=list(State), peers=peers, now=now,
+        oldest_age=qs.oldest_age_seconds(now),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- messages
+
+
+_PATIENT_LIMIT: Final = 500
+_SEARCH_FIELDS: Final = ("local_uid", "emdr_id", "organization", "kind", "state", "from", "to", "patient_id")
+
+
+@routes.get("/messages")
+async def messages_form(request: web.Request) -> web.Response:
+    """The search form and the newest submissions. Searches are POSTed: a SNILS/IIN must never
+    appear in a URL (URLs end up in access logs and browser history)."""
+    journal = _journal(request)
+    items, cursor = await journal.search(SearchQuery(limit=request.config_dict[UI_KEY].config.page_size))
+    return render(request, "messages.html", items=items, cursor=cursor, form=dict.fromkeys(_SEARCH_FIELDS, ""),
+                  states=list(State), searched=False)  # fmt: skip
+
+
+@routes.post("/messages")
+async def messages_search(request: web.Request) -> web.Response:
+    form_data = await request.post()
+    form = {k: str(form_data.get(k, "")).strip()[:200] for k in _SEARCH_FIELDS}
+    state = form["state"]
+    since_day, until_day = _parse_day(form["from"]), _parse_day(form["to"])
+    query = SearchQuery(
+        local_uid=form["local_uid"] or None,
+        peer_registration_id=form["emdr_id"] or None,
+        organization_oid=form["organization"] or None,
+        kind=form["kind"] or None,
+        states=(State(state),) if state in State.__members__ else (),
+        patient_id=form["patient_id"] or None,
+        since=datetime.combine(since_day, time.min, tzinfo=UTC) if since_day else None,
+        until=datetime.combine(until_day + timedelta(days=1), time.min, tzinfo=UTC) if until_day else None,
+        cursor=str(form_data.get("cursor", "")) or None,
+        # A patient has few documents: one page, so the identifier never travels in a form again.
+        limit=_PATIENT_LIMIT if form["patient_id"] else request.config_dict[UI_KEY].config.page_size,
+    )
+    try:
+        items, cursor = await _journal(request).search(query)
+    except InvalidCursor:  # a forged or stale cursor: an empty page, not an error page
+        items, cursor = [], None
+    # The identifier is searched for, never echoed back: the form comes back with it masked.
+    shown = dict(form)
+    shown["patient_id"] = ""
+    masked_id = _mask_person_id(form["patient_id"]) if form["patient_id"] else ""
+    if form["patient_id"]:
+        cursor = None
+    return render(request, "messages.html", items=items, cursor=cursor, form=shown, masked_id=masked_id,
+                  states=list(State), searched=True)  # fmt: skip
+
+
+def _mask_person_id(value: str) -> str:
+    digits = normalise_person_id(value)
+    return mask_iin(digits) if len(digits) == 12 else mask_snils(digits)
+
+
+def _report_of(events: list[Any]) -> dict[str, Any] | None:
+    for ev in reversed(events):
+        report = ev.details.get("report") if isinstance(ev.details, dict) else None
+        if isinstance(report, dict):
+            return report
+    return None
+
+
+@routes.get("/messages/{sid}")
+async def message_detail(request: web.Request) -> web.Response:
+    journal = _journal(request)
+    sid = request.match_info["sid"]
+    try:
+        sub = await journal.get(sid)
+    except NotFound:
+        return _not_found(request)
+    events = await journal.events(sid)
+    envelopes = await journal.envelopes(sid)
+    shown_envelopes = []
+    for env in envelopes:
+        body = await journal.envelope_body(env.id)
+        shown_envelopes.append({"meta": env, "text": masked_envelope(body, env.content_type)})
+    timeline = [
+        {
+            "ev": ev,
+            "message": mask_text(ev.message) if ev.message else "",
+            "details": masked_json(ev.details) if ev.details and "report" not in ev.details else "",
+        }
+        for ev in events
+    ]
+    report = _report_of(events)
+    findings = [
+        {k: mask_text(str(v)) if v is not None else "" for k, v in f.items()} for f in (report or {}).get("flk", [])
+    ]
+    report_rest = masked_json({k: v for k, v in report.items() if k != "flk"}) if report else ""
+    return render(
+        request, "detail.html", sub=sub, timeline=timeline, envelopes=shown_envelopes, findings=findings,
+        report=report, report_rest=report_rest, disposition=await actions.disposition(journal.engine, sid),
+        audit=await actions.audit_entries(journal.engine, submission_id=sid),
+        flash=request.query.get("done", ""), resendable=sub.state in actions.RESENDABLE,
+    )  # fmt: skip
+
+
+@routes.get("/messages/{sid}/envelopes/{eid}")
+async def envelope_download(request: web.Request) -> web.StreamResponse:
+    """The exact bytes exchanged, for operators (they hold personal data: downloads are audited)."""
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    journal = _journal(request)
+    sid = request.match_info["sid"]
+    try:
+        eid = int(request.match_info["eid"])
+    except ValueError:
+        return _not_found(request)
+    metas = {e.id: e for e in await journal.envelopes(sid)}
+    if eid not in metas:
+        return _not_found(request)
+    body = await journal.envelope_body(eid)
+    await actions.audit(
+        journal.engine, journal, username=session.username, action="download", outcome="ok", submission_id=sid,
+        comment=f"envelope {eid}",
+    )  # fmt: skip
+    ext = "json" if "json" in metas[eid].content_type else "xml"
+    return web.Response(
+        body=body,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="envelope-{eid}.{ext}"'},
+    )
+
+
+@routes.post("/messages/{sid}/{action}")
+async def message_action(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    try:
+        action = actions.Action(request.match_info["action"])
+    except ValueError:
+        return _not_found(request)
+    form = await request.post()
+    comment = str(form.get("comment", "")).strip()[:2000]
+    sid = request.match_info["sid"]
+    if not comment:
+        raise web.HTTPSeeOther(f"{PREFIX}/messages/{sid}?done=comment")
+    journal = _journal(request)
+    try:
+        result = await actions.perform(journal, sid, action, username=session.username, comment=comment)
+    except NotFound:
+        return _not_found(request)
+    except actions.ActionRefused:
+        raise web.HTTPSeeOther(f"{PREFIX}/messages/{sid}?done=refused") from None
+    if result.to_state is State.QUEUED:
+        sub = await journal.get(sid)
+        loop = request.config_dict[WORKERS_KEY].get(f"delivery:{sub.destination}") if sub.destination else None
+        if loop is not None:
+            loop.wake()
+    raise web.HTTPSeeOther(f"{PREFIX}/messages/{sid}?done={action}")
+
+
+# ------------------------------------------------------------------------------- alerts, audit
+
+
+@routes.get("/alerts")
+async def alerts_page(request: web.Request) -> web.Response:
+    rows = await alert_rows(_journal(request).engine, request.config_dict[ALERTS_CONFIG_KEY])
+    return render(request, "alerts.html", rows=rows)
+
+
+@routes.get("/audit")
+async def audit_page(request: web.Request) -> web.Response:
+    if require(request, Role.ADMIN) is None:
+        return forbidden(request, "err.forbidden")
+    entries = await actions.audit_entries(_journal(request).engine, limit=500)
+    return render(request, "audit.html", entries=entries)
+
+
+def build_ui_app(*, middlewares: list[Any]) -> web.Application:
+    """The /ui sub-application with its routes and static assets."""
+    app = web.Application(middlewares=middlewares)
+    app.router.add_routes(routes)
+    app.router.add_static("/static", STATIC_DIR, append_version=True)
+    return app

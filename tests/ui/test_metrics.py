@@ -1,0 +1,118 @@
+"""/metrics: parses as Prometheus text, is computed from the journal at scrape time (moves when
+documents flow), and is protected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.app import create_app
+from gateway.metrics import _allowed, observe_delivery, record_retry
+from gateway.model import State
+
+from .conftest import UiGateway, make_config
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+async def _scrape(gw: UiGateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    resp = await gw.client.get("/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    return _samples(await resp.text())
+
+
+def _by_state(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], state: State) -> float:
+    return sum(
+        v for (name, labels), v in samples.items() if name == "mse_gateway_submissions" and ("state", state) in labels
+    )
+
+
+async def test_metrics_match_the_journal_and_move(gw: UiGateway) -> None:
+    samples = await _scrape(gw)
+    counts = await gw.journal.counts_by_state()
+    for state in State:
+        assert _by_state(samples, state) == counts[state], state
+    assert samples[("mse_gateway_submissions", (("kind", "108"), ("state", "REGISTERED")))] == 3
+    assert samples[("mse_gateway_registered_by_source", (("source", "reconciled"),))] == 2
+    assert samples[("mse_gateway_oldest_unanswered_seconds", ())] > 0
+    assert samples[("mse_gateway_reconciliation_outcomes_last_day", (("outcome", "found_registered"),))] == 2
+    assert samples[("mse_gateway_retries_last_hour", (("cause", "TIMEOUT"), ("peer", "remd")))] == 1
+    err_key = ("mse_gateway_peer_errors_last_hour", (("code", "INVALID_SIGNATURE"), ("peer", "remd")))
+    errors_before = samples.get(err_key, 0.0)
+
+    # documents flow: the queued one is sent and registered, the received one validated
+    await walk_from_queued(gw)
+    record_retry("remd", "TIMEOUT")
+    observe_delivery("remd", "registered", 0.2)
+    after = await _scrape(gw)
+    assert _by_state(after, State.QUEUED) == counts[State.QUEUED] - 1
+    assert _by_state(after, State.REGISTERED) == counts[State.REGISTERED] + 1
+    assert after[err_key] == errors_before + 1
+    assert after[("mse_gateway_retries_total", (("cause", "TIMEOUT"), ("peer", "remd")))] >= 1
+    assert after[("mse_gateway_delivery_seconds_count", (("peer", "remd"), ("result", "registered")))] >= 1
+
+
+async def walk_from_queued(gw: UiGateway) -> None:
+    sid = gw.seeded.ids["queued-0"]
+    await gw.journal.transition(sid, State.SENT, actor="test")
+    await gw.journal.transition(sid, State.REGISTERED, actor="test")
+    await gw.journal.transition(gw.seeded.ids["sent-0"], State.FAILED, actor="test", code="INVALID_SIGNATURE")
+
+
+async def test_metrics_token_required_when_configured(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path).with_overrides(ui={"metrics_token": "s3cret-token"}))
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/metrics")).status == 401
+        bad = await client.get("/metrics", headers={"Authorization": "Bearer wrong"})
+        assert bad.status == 401
+        ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+        assert ok.status == 200
+        list(text_string_to_metric_families(await ok.text()))
+
+
+async def test_metrics_loopback_only_without_token(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))  # no metrics_token: loopback clients only
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        assert (await client.get("/metrics")).status == 200
+        # X-Forwarded-For is not trusted: the decision is on the socket's peer address
+        resp = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert resp.status == 200
+
+
+class _Transport:
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self.peer, 40000) if name == "peername" else default
+
+
+def test_loopback_rule() -> None:
+    for peer, allowed in (("127.0.0.1", True), ("::1", True), ("10.1.2.3", False), ("203.0.113.9", False)):
+        request = make_mocked_request("GET", "/metrics", transport=_Transport(peer))
+        assert _allowed(request, "") is allowed, peer
+
+
+async def test_grafana_dashboard_uses_only_exported_metrics(gw: UiGateway) -> None:
+    import json
+    import re
+
+    record_retry("remd", "X")
+    observe_delivery("remd", "accepted", 0.1)
+    from gateway.metrics import observe_intake
+
+    observe_intake("rest", 0.01)
+    text = await (await gw.client.get("/metrics")).text()
+    exported = {name for name, _ in _samples(text)} | {f.name for f in text_string_to_metric_families(text)}
+    dash = json.loads((Path(__file__).resolve().parents[2] / "config" / "grafana-dashboard.json").read_text())
+    used = {m for p in dash["panels"] for t in p["targets"] for m in re.findall(r"mse_gateway_\w+", t["expr"])}
+    assert used and used <= exported, used - exported
