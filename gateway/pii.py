@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from gateway.identifiers import mask_iin, mask_snils
+
 __all__ = [
     "BODY_KEYS",
     "PII_KEYS",
@@ -49,19 +51,6 @@ SAFE_KEYS: Final = frozenset(
     {"request_id", "submission_id", "local_uid", "relates_to", "message_id", "worker", "id", "timestamp", "emdr_id"}
 )
 _MAX_PLAIN_TEXT: Final = 2000
-
-
-def mask_snils(value: str) -> str:
-    """``123-456-789 45`` → ``***-***-*** 45`` (the last two digits are the checksum: enough for a
-    person to tell records apart, useless to identify anyone)."""
-    digits = re.sub(r"\D", "", value)
-    return f"***-***-*** {digits[-2:]}" if len(digits) >= 2 else "***"
-
-
-def mask_iin(value: str) -> str:
-    """``900101300123`` → ``********0123``."""
-    digits = re.sub(r"\D", "", value)
-    return "*" * 8 + digits[-4:] if len(digits) >= 4 else "***"
 
 
 def mask_text(text: str) -> str:
