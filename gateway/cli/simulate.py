@@ -86,6 +86,12 @@ def _table(r: SimulationResult) -> str:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Journal directory (default: a new temporary one).")  # fmt: skip
 @click.option("--database-url", default="", help="Journal database (default: SQLite in the data directory).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Real seconds to wait for every outcome after submitting (default: 600 or 0.5 s per document).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 def simulate(
@@ -97,6 +103,7 @@ def simulate(
     concurrency: int,
     data_dir: Path | None,
     database_url: str,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Submit COUNT signed documents (referrals and results) through the REST front door against
@@ -116,6 +123,7 @@ def simulate(
                 data_dir=data_dir,
                 database_url=database_url,
                 progress=bars,
+                settle_timeout=timeout if timeout is not None else max(600.0, 0.5 * count),
             )
         )
     finally:

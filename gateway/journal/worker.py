@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Generic, TypeVar
 
+from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Journal
 from gateway.logs import bind_ids, get_logger
 from gateway.model import State, Submission
@@ -96,6 +97,10 @@ class ClaimLoop(Generic[T]):
             await self._handler(item, self.owner)
         except asyncio.CancelledError:
             raise
+        except ConcurrentUpdate as exc:
+            # Someone moved the row first (a callback registered it while we waited, or our lease
+            # ran out and another worker took it): the expected race of many workers, not a fault.
+            _log.info("row moved by someone else", worker=self.owner, role=self.role, reason=exc.message)
         except Exception:
             # The lease is left to expire rather than released: a handler that crashes on an item
             # should not spin on it; it comes back after the lease.
