@@ -18,6 +18,7 @@ async code).
 
 from __future__ import annotations
 
+import copy as copy_module
 import hashlib
 import os
 import re
@@ -149,7 +150,7 @@ class CompiledSchematron:
 
 def strip_hl7_namespace(root: etree._Element) -> etree._Element:
     """A copy of ``root`` whose ``urn:hl7-org:v3`` elements have no namespace (see module doc)."""
-    copy = etree.fromstring(etree.tostring(root))
+    copy = copy_module.deepcopy(root)
     prefix = "{" + HL7_NS + "}"
     for element in copy.iter():
         tag = element.tag

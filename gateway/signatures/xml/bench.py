@@ -35,6 +35,7 @@ from signxml.algorithms import (
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
+from gateway.safexml import parse_xml
 from gateway.signatures import gost
 from gateway.signatures.certificates import load_certificates
 from gateway.signatures.pki import TestPki
@@ -116,7 +117,7 @@ def bench_verify_xml(seconds: float = 2.0) -> dict[str, Any]:
         key_pem = rsa_signer.key.to_pem()
         crypto_cert = crypto_x509.load_der_x509_certificate(rsa_signer.certificate.der)
         cert_pem = crypto_cert.public_bytes(serialization.Encoding.PEM)
-        root = etree.fromstring(document)
+        root = parse_xml(document)
         target = root.find(f".//{{{_SMEV}}}SenderProvidedRequestData")
         holder = root.find(f".//{{{_SMEV}}}CallerInformationSystemSignature")
         assert target is not None and holder is not None
