@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "SimulatedClock", "SystemClock", "utcnow"]
+__all__ = ["Clock", "SimulatedClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -46,7 +46,3 @@ class SimulatedClock:
 
     def real_seconds(self, simulated_seconds: float) -> float:
         return simulated_seconds / self.speed
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -13,7 +13,6 @@ from datetime import datetime
 __all__ = [
     "FINAL_STATES",
     "ErrorCode",
-    "Outcome",
     "State",
     "Submission",
     "SubmissionDraft",
@@ -40,7 +39,7 @@ FINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.REGISTERED, St
 
 class ErrorCode(enum.StrEnum):
     """Every code the gateway itself answers with. Peer codes (REMD, SMEV, ШЭП) are carried
-    verbatim in ``Outcome.code``; these are the gateway's own, stable for clients."""
+    verbatim in a submission's ``outcome_code``; these are the gateway's own, stable for clients."""
 
     CONFIG_INVALID = "CONFIG_INVALID"
     DUPLICATE_CONFLICT = "DUPLICATE_CONFLICT"
@@ -57,16 +56,6 @@ class ErrorCode(enum.StrEnum):
     MALFORMED_JSON = "MALFORMED_JSON"
     NO_ROUTE = "NO_ROUTE"
     DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a peer finally said (or what the gateway concluded)."""
-
-    code: str | None
-    message: str | None
-    peer_registration_id: str | None = None
-    source: str = "peer"  # "peer" (sync answer), "callback", "reconciled", "operator"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ others (the REMD SOAP front door registers ``remd-soap``, which turns the notice
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Final
@@ -107,8 +106,3 @@ class Notifier:
             await self.outbox.failed(notice, owner, str(exc), retry_at)
             return
         await self.outbox.delivered(notice, owner)
-
-
-def notice_id_of(body: bytes) -> str:
-    """The submission id inside a stored notice (for logs and tests)."""
-    return str(json.loads(body)["id"])

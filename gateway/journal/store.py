@@ -699,16 +699,6 @@ class Journal:
             result = await conn.execute(stmt.values(lease_owner=None, lease_until=None))
         return int(result.rowcount)
 
-    async def extend_lease(self, owner: str, submission_id: str, lease_seconds: float) -> bool:
-        now = self.clock.now()
-        async with self.writing() as conn:
-            result = await conn.execute(
-                submissions.update()
-                .where(_S.id == submission_id, _S.lease_owner == owner)
-                .values(lease_until=now + timedelta(seconds=lease_seconds))
-            )
-        return int(result.rowcount) == 1
-
     async def ping(self) -> None:
         async with self._reading() as conn:
             await conn.execute(sa.text("SELECT 1"))

@@ -15,10 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.appkeys import CLIENTS_KEY, JOURNAL_KEY
-from gateway.checks import StructuralChecker
 from gateway.clients import ClientExists
 from gateway.config import GatewayConfig, load_config
 from gateway.journal.store import Journal
+
+from .structural import StructuralChecker
 
 ORG = "1.2.643.5.1.13.13.12.2.77.7973"
 DOC = '<?xml version="1.0" encoding="UTF-8"?><ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1"/></ClinicalDocument>'

@@ -1,5 +1,6 @@
-"""The structural checker: what every submission must satisfy before signatures, roles and FLK
-(gateway/flk) look at it — the document is readable and it carries at least one signature."""
+"""A test double for the REST mechanics tests: only "the document is readable XML and something is
+signed", so the tests can post unsigned fixtures. The product validates with gateway.flk.FullChecker,
+whose "document" and "signatures-present" rules do the same checks with real signatures on top."""
 
 from __future__ import annotations
 
