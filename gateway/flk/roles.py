@@ -128,35 +128,25 @@ _MSE = (
     r"уполномоченн\w* (должностн\w* )?лиц",
 )
 
+
+def _vk_chair(description: str) -> KindPolicy:
+    """The MO's documents signed by the chair of the medical commission plus the MO itself."""
+    return KindPolicy(
+        description=description,
+        role="VK_CHAIR",
+        identity="snils",
+        title_patterns=_RU_CHAIR,
+        personal_org_match=True,
+        organization_min=1,
+        organization_max=1,
+    )
+
+
 BUILTIN_POLICY = RolePolicy(
     {
-        "121": KindPolicy(
-            description="Направление на МСЭ (ред. 6): председатель ВК + подпись МО",
-            role="VK_CHAIR",
-            identity="snils",
-            title_patterns=_RU_CHAIR,
-            personal_org_match=True,
-            organization_min=1,
-            organization_max=1,
-        ),
-        "109": KindPolicy(
-            description="Направление на МСЭ (ред. 5): председатель ВК + подпись МО",
-            role="VK_CHAIR",
-            identity="snils",
-            title_patterns=_RU_CHAIR,
-            personal_org_match=True,
-            organization_min=1,
-            organization_max=1,
-        ),
-        "257": KindPolicy(
-            description="Выписка из протокола ВК: председатель ВК + подпись МО",
-            role="VK_CHAIR",
-            identity="snils",
-            title_patterns=_RU_CHAIR,
-            personal_org_match=True,
-            organization_min=1,
-            organization_max=1,
-        ),
+        "121": _vk_chair("Направление на МСЭ (ред. 6): председатель ВК + подпись МО"),
+        "109": _vk_chair("Направление на МСЭ (ред. 5): председатель ВК + подпись МО"),
+        "257": _vk_chair("Выписка из протокола ВК: председатель ВК + подпись МО"),
         "35": KindPolicy(
             description="Сведения о результатах МСЭ: руководитель бюро или уполномоченное лицо + подпись бюро",
             role="BUREAU_HEAD",
