@@ -17,6 +17,7 @@ from gateway.journal.store import Journal
 from gateway.model import State, Submission
 from gateway.pipeline import ValidationStage
 from gateway.routing import DEFAULT_ROUTES, Router
+from gateway.secrets import DeploymentSecret
 
 Submit = Callable[..., dict[str, Any]]
 DocOf = Callable[..., ParsedDocument]
@@ -57,3 +58,28 @@ async def test_validation_stage_with_the_full_checker(
     assert decided.state is State.QUEUED
     late = await _run(journal, stage, submit(other))
     assert (late.state, late.outcome_code) == (State.REJECTED, "FLK_LATE_ARRIVAL")
+
+
+class _ReclaimingJournal(Journal):
+    """Does what the validation loop does when it wakes while a handler is between VALIDATED and
+    QUEUED: claims every due RECEIVED/VALIDATED row for the same owner."""
+
+    async def transition(self, submission_id: str, state: State, **kwargs: Any) -> Submission:
+        moved = await super().transition(submission_id, state, **kwargs)
+        if state is State.VALIDATED:
+            await self.claim_due("test-worker", [State.RECEIVED, State.VALIDATED], limit=10, lease_seconds=600)
+        return moved
+
+
+async def test_a_routed_submission_carries_no_lease_into_delivery(
+    secret: DeploymentSecret, journal: Journal, config: ValidationConfig, doc_of: DocOf, submit: Submit
+) -> None:
+    racing = _ReclaimingJournal(journal.engine, secret)
+    router = Router(DEFAULT_ROUTES)
+    checker = FullChecker.from_config(config, journal=JournalReader(racing), router=router, clock=lambda: NOW)
+    routed = await _run(racing, ValidationStage(racing, checker, router), submit(doc_of("121", 63)))
+    assert routed.state is State.QUEUED
+    # A lease left on the QUEUED row would hide it from the delivery loop until it expired.
+    assert (routed.lease_owner, routed.lease_until) == (None, None)
+    due = await racing.claim_due("delivery", [State.QUEUED], limit=10, lease_seconds=60)
+    assert [s.id for s in due] == [routed.id]
