@@ -87,6 +87,9 @@ sa.Index("ix_submissions_created_at", submissions.c.created_at)
 sa.Index("ix_submissions_org_kind", submissions.c.organization_oid, submissions.c.kind)
 sa.Index("ix_submissions_deadline", submissions.c.state, submissions.c.answer_deadline)
 sa.Index("ix_submissions_peer_key", submissions.c.destination, submissions.c.local_uid)
+# The duplicate rule looks documents up by (localUid, organisation, kind) on every validation; with
+# only (organisation, kind) indexed that was a scan of the organisation's whole history.
+sa.Index("ix_submissions_local_uid", submissions.c.local_uid, submissions.c.organization_oid, submissions.c.kind)
 
 # The submission as received (canonical JSON with the document and signatures), compressed and
 # encrypted. A separate table keeps the hot submissions rows narrow.
