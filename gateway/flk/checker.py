@@ -318,13 +318,14 @@ class _Run:
         if "duplicate" in wanted:
 
             async def duplicates() -> list[RuleFinding]:
+                me = (sub.source_system, sub.local_uid)
                 entries: list[JournalEntry] = list(
-                    await view.by_local_uid(sub.kind, sub.organization_oid, sub.local_uid)
+                    await view.by_local_uid(sub.kind, sub.organization_oid, sub.local_uid, exclude=me)
                 )
                 if doc is not None and doc.local_uid != sub.local_uid:
-                    entries += await view.by_local_uid(sub.kind, sub.organization_oid, doc.local_uid)
+                    entries += await view.by_local_uid(sub.kind, sub.organization_oid, doc.local_uid, exclude=me)
                 if patient is not None:
-                    entries += await view.by_patient(patient, [sub.kind])
+                    entries += await view.by_patient(patient, [sub.kind], exclude=me)
                 return rules.duplicate_findings(sub, doc, entries, document_sha256(sub.document))
 
             await self.guarded_async("duplicate", duplicates)

@@ -83,12 +83,21 @@ class JournalEntry:
         )
 
 
+# (source_system, local_uid) of the submission being checked: the rules skip its own entry anyway,
+# so a view may leave it out instead of loading and parsing its payload once more.
+Exclude = tuple[str, str] | None
+
+
 class JournalView(Protocol):
     """The read-only journal queries the FLK rules use."""
 
-    async def by_local_uid(self, kind: str, organization_oid: str, local_uid: str) -> Sequence[JournalEntry]: ...
+    async def by_local_uid(
+        self, kind: str, organization_oid: str, local_uid: str, *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]: ...
 
-    async def by_patient(self, patient_id: str, kinds: Sequence[str]) -> Sequence[JournalEntry]: ...
+    async def by_patient(
+        self, patient_id: str, kinds: Sequence[str], *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]: ...
 
 
 def document_sha256(document: bytes) -> str:
@@ -120,19 +129,29 @@ class StaticJournalView:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: malformed journal entry: {exc}") from None
 
-    async def by_local_uid(self, kind: str, organization_oid: str, local_uid: str) -> Sequence[JournalEntry]:
+    async def by_local_uid(
+        self, kind: str, organization_oid: str, local_uid: str, *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]:
         return [
             e
             for e in self.entries
-            if e.kind == kind and e.organization_oid == organization_oid and e.local_uid == local_uid
+            if e.kind == kind
+            and e.organization_oid == organization_oid
+            and e.local_uid == local_uid
+            and (e.source_system, e.local_uid) != exclude
         ]
 
-    async def by_patient(self, patient_id: str, kinds: Sequence[str]) -> Sequence[JournalEntry]:
+    async def by_patient(
+        self, patient_id: str, kinds: Sequence[str], *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]:
         wanted = normalise_person_id(patient_id)
         return [
             e
             for e in self.entries
-            if e.kind in kinds and e.patient_id is not None and normalise_person_id(e.patient_id) == wanted
+            if e.kind in kinds
+            and e.patient_id is not None
+            and normalise_person_id(e.patient_id) == wanted
+            and (e.source_system, e.local_uid) != exclude
         ]
 
 
@@ -193,15 +212,19 @@ class JournalReader:
             referral_uid=referral,
         )
 
-    async def by_local_uid(self, kind: str, organization_oid: str, local_uid: str) -> Sequence[JournalEntry]:
+    async def by_local_uid(
+        self, kind: str, organization_oid: str, local_uid: str, *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]:
         items, _ = await self.journal.search(
             SearchQuery(kind=kind, organization_oid=organization_oid, local_uid=local_uid, limit=self.limit)
         )
-        return [await self._entry(s) for s in items]
+        return [await self._entry(s) for s in items if (s.source_system, s.local_uid) != exclude]
 
-    async def by_patient(self, patient_id: str, kinds: Sequence[str]) -> Sequence[JournalEntry]:
+    async def by_patient(
+        self, patient_id: str, kinds: Sequence[str], *, exclude: Exclude = None
+    ) -> Sequence[JournalEntry]:
         found: list[JournalEntry] = []
         for kind in kinds:
             items, _ = await self.journal.search(SearchQuery(kind=kind, patient_id=patient_id, limit=self.limit))
-            found.extend([await self._entry(s) for s in items])
+            found.extend([await self._entry(s) for s in items if (s.source_system, s.local_uid) != exclude])
         return found

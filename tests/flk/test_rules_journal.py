@@ -17,6 +17,7 @@ from gateway.flk.rules import duplicate_findings, late_arrival_findings
 from gateway.intake import accept
 from gateway.journal.store import Journal
 from gateway.model import State
+from gateway.secrets import DeploymentSecret
 
 Submit = Callable[..., dict[str, Any]]
 DocOf = Callable[..., ParsedDocument]
@@ -135,6 +136,37 @@ async def test_journal_reader_over_the_real_journal(journal: Journal, doc_of: Do
     assert [(e.kind, e.referral_uid) for e in decisions] == [("35", referral.local_uid)]
     assert [f.code for f in late_arrival_findings(sub, referral, decisions)] == ["FLK_LATE_ARRIVAL"]
     assert await reader.by_patient("000-000-000 00", ["35"]) == []
+
+
+class _CountingJournal(Journal):
+    def __init__(self, journal: Journal, secret: DeploymentSecret) -> None:
+        super().__init__(journal.engine, secret)
+        self.payload_reads: list[str] = []
+
+    async def payload(self, submission_id: str) -> bytes:
+        self.payload_reads.append(submission_id)
+        return await super().payload(submission_id)
+
+
+async def test_journal_reader_leaves_out_the_submission_being_checked(
+    journal: Journal, secret: DeploymentSecret, doc_of: DocOf, submit: Submit
+) -> None:
+    """Its own entry is skipped by the rules anyway: it is not returned and its payload is not read
+    (and parsed) again."""
+    data = submit(doc_of("121", 13))
+    own = await _journalled(journal, data)
+    other = await _journalled(journal, {**data, "source_system": "regional-gis"}, State.VALIDATED)
+    counting = _CountingJournal(journal, secret)
+    reader = JournalReader(counting)
+    sub = canonical(data)
+    me = (sub.source_system, sub.local_uid)
+    same_uid = await reader.by_local_uid("121", sub.organization_oid, sub.local_uid, exclude=me)
+    assert [e.source_system for e in same_uid] == ["regional-gis"]
+    same_patient = await reader.by_patient(sub.patient_id or "", ["121"], exclude=me)
+    assert [e.source_system for e in same_patient] == ["regional-gis"]
+    assert own not in counting.payload_reads and counting.payload_reads == [other]
+    # Without exclude both come back.
+    assert len(await reader.by_local_uid("121", sub.organization_oid, sub.local_uid)) == 2
 
 
 async def test_journal_reader_survives_an_undecodable_payload(journal: Journal, doc_of: DocOf, submit: Submit) -> None:
