@@ -53,6 +53,9 @@ class ServerConfig(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Let several gateway processes listen on the same port (SO_REUSEPORT; the kernel spreads
+    # connections). Meant for a PostgreSQL journal; on SQLite the processes queue on one file lock.
+    reuse_port: bool = False
 
 
 class StorageConfig(_Section):

@@ -23,6 +23,7 @@ class Served:
     app: web.Application
     host: str
     port: int
+    reuse_port: bool = False
 
 
 async def serve_apps(
@@ -45,7 +46,7 @@ async def serve_apps(
             runner = web.AppRunner(served.app, shutdown_timeout=shutdown_timeout, handle_signals=False)
             await runner.setup()
             runners.append(runner)
-            site = web.TCPSite(runner, served.host, served.port)
+            site = web.TCPSite(runner, served.host, served.port, reuse_port=served.reuse_port or None)
             await site.start()
             host, port = runner.addresses[0][:2]
             urls[served.name] = f"http://{host}:{port}"

@@ -12,26 +12,39 @@ from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
 from gateway.clock import Clock, SimulatedClock, SystemClock
 from gateway.config import GatewayConfig
+from gateway.logs import get_logger
 from gateway.runner import Served, serve_apps
 from gateway.sandbox import prepare_sandbox
 from gateway.ui.demo import ensure_demo_operator
 
 __all__ = ["sandbox", "serve"]
 
+_log = get_logger(__name__)
+
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default from config: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default from config: 8080).")
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    default=None,
+    help="Share the port with other gateway processes (SO_REUSEPORT), e.g. one per core on PostgreSQL.",
+)
 @data_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None) -> None:
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, reuse_port: bool | None, data_dir: Path | None
+) -> None:
     """Run the gateway in the foreground until Ctrl-C / SIGTERM."""
-    config = load(ctx, data_dir=data_dir, host=host, port=port)
+    config = load(ctx, data_dir=data_dir, host=host, port=port, reuse_port=reuse_port)
+    if config.server.reuse_port and not config.storage.database_url:
+        _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
     clock = sandbox_clock(config)
     app = create_app(config, clock=clock)
     asyncio.run(
         serve_apps(
-            [Served("gateway", app, config.server.host, config.server.port)],
+            [Served("gateway", app, config.server.host, config.server.port, config.server.reuse_port)],
             shutdown_timeout=config.server.shutdown_grace_seconds,
         )
     )
