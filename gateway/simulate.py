@@ -16,7 +16,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,10 +39,13 @@ __all__ = [
     "BASELINE_2023",
     "Progress",
     "SimulationResult",
+    "free_port",
     "generate_documents",
     "journal_figures",
+    "percentile",
     "read_documents",
     "run_simulation",
+    "serve_app",
     "submit_all",
     "twin_stats",
 ]
@@ -135,7 +138,7 @@ class Progress:
     def update(self, done: int) -> None: ...
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -144,7 +147,8 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
+async def serve_app(app: web.Application, port: int) -> AsyncIterator[None]:
+    """Serve ``app`` on 127.0.0.1:``port`` for the duration of the block."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -155,7 +159,8 @@ async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile of sorted ``values`` (None when empty)."""
     if not values:
         return None
     if len(values) == 1:
@@ -220,8 +225,16 @@ async def journal_figures(url: str, run_uids: set[str]) -> dict[str, Any]:
 
 
 async def submit_all(
-    base: str, token: str, docs: Iterator[dict[str, Any]], count: int, concurrency: int, progress: Progress
+    base: str | Sequence[str],
+    token: str,
+    docs: Iterator[dict[str, Any]],
+    count: int,
+    concurrency: int,
+    progress: Progress,
 ) -> tuple[set[str], int]:
+    """POST every document to the REST front door (round robin over several gateway ``base``
+    URLs), resending until each is answered; returns the accepted local uids and the number sent."""
+    bases = [base] if isinstance(base, str) else list(base)
     accepted_uids: set[str] = set()
     done = 0
     sem = asyncio.Semaphore(concurrency)
@@ -230,13 +243,13 @@ async def submit_all(
     progress.stage("submitting", count)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as http:
 
-        async def one(body: dict[str, Any]) -> None:
+        async def one(body: dict[str, Any], target: str) -> None:
             nonlocal done
             data = json.dumps(body).encode()
             for _attempt in range(20):  # a sender resends until the gateway answers (it may be restarting)
                 async with sem:
                     try:
-                        async with http.post(f"{base}/api/v1/submissions", data=data, headers=headers) as resp:
+                        async with http.post(f"{target}/api/v1/submissions", data=data, headers=headers) as resp:
                             if resp.status in (200, 202):
                                 accepted_uids.add(body["local_uid"])
                                 break
@@ -247,8 +260,8 @@ async def submit_all(
             progress.update(done)
 
         tasks: set[asyncio.Task[None]] = set()
-        for body in docs:
-            task = asyncio.create_task(one(body))
+        for i, body in enumerate(docs):
+            task = asyncio.create_task(one(body, bases[i % len(bases)]))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             if len(tasks) >= concurrency * 4:
@@ -283,7 +296,7 @@ async def run_simulation(
 
     progress = progress or Progress()
     workdir = data_dir or Path(tempfile.mkdtemp(prefix="mse-simulate-"))
-    gw_port, twin_port = _free_port(), _free_port()
+    gw_port, twin_port = free_port(), free_port()
     clock = SimulatedClock(speed)
     base: dict[str, dict[str, Any]] = {
         "server": {"port": gw_port},
@@ -311,7 +324,7 @@ async def run_simulation(
     gateway = create_app(config, clock=clock)
     twin = create_twin(fault_profile, clock, seed=seed)
     started = time.monotonic()
-    async with _serve(twin, twin_port), _serve(gateway, gw_port):
+    async with serve_app(twin, twin_port), serve_app(gateway, gw_port):
         base_url = f"http://127.0.0.1:{gw_port}"
         docs = read_documents(documents)
         t0 = time.monotonic()
@@ -364,8 +377,8 @@ async def run_simulation(
         unknown=len(uids) - registered - failed - rejected,
         duplicates_at_peer=int(stats.get("duplicates_at_peer", 0)),
         lost=count - after["rows"],
-        p50_final_s=_pct(durations, 50),
-        p95_final_s=_pct(durations, 95),
+        p50_final_s=percentile(durations, 50),
+        p95_final_s=percentile(durations, 95),
         late_callbacks=int(stats.get("callbacks_late", 0)),
         contradictions=after["flagged"],
         regressions=regressions,

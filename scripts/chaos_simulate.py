@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ from aiohttp import web  # noqa: E402
 from adapters.remd.sandbox import FaultProfile, create_twin  # noqa: E402
 from gateway.clock import SimulatedClock  # noqa: E402
 from gateway.config import load_config  # noqa: E402
+from gateway.gateway_process import GatewayProcess  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
 from gateway.sandbox import prepare_sandbox  # noqa: E402
 from gateway.simulate import (  # noqa: E402
@@ -55,44 +54,8 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-class Gateway:
-    """The gateway as a real OS process."""
-
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
-        self.cmd = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-        self.env = env
-        self.port = port
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = open(data_dir / "gateway.log", "ab")  # noqa: SIM115 - kept open across restarts
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: ASYNC220 - fire-and-forget start; readiness is polled below
-            self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/readyz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError("gateway did not become ready")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-
-
 class KillAt(Progress):
-    def __init__(self, gateway: Gateway, points: list[int]) -> None:
+    def __init__(self, gateway: GatewayProcess, points: list[int]) -> None:
         self.gateway = gateway
         self.points = sorted(points)
         self.kills = 0
@@ -141,7 +104,7 @@ async def run(count: int, kills: int, profile: str, speed: float, seed: int, set
     runner = web.AppRunner(twin, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", twin_port).start()
-    gateway = Gateway(data_dir, gw_port, env)
+    gateway = GatewayProcess(data_dir, gw_port, env)
     await gateway.start()
     points = [count * (i + 1) // (kills + 1) for i in range(kills)]
     killer = KillAt(gateway, points)

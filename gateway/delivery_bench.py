@@ -1,0 +1,181 @@
+"""`mse-gateway bench delivery`: documents per second from REST intake to REMD registration.
+
+The gateway runs as it does in production — ``mse-gateway serve`` OS processes (one or several on
+a PostgreSQL journal) — while this process plays both neighbours: the MIS sending signed sample
+documents through the REST front door (generated beforehand, not timed) and the REMD twin with
+the ``bench`` profile (no faults, immediate callbacks). So the figures are the gateway's alone and
+the CPU it spent per document can be read from the kernel (``/proc``), which is what tells where
+the time goes. Several processes each get their own port and the sender spreads documents over
+them, as a load balancer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.clock import SystemClock
+from gateway.config import load_config
+from gateway.gateway_process import GatewayProcess
+from gateway.journal.engine import create_engine
+from gateway.journal.schema import submissions
+from gateway.model import FINAL_STATES, State
+from gateway.sandbox import prepare_sandbox
+from gateway.simulate import (
+    Progress,
+    free_port,
+    generate_documents,
+    journal_figures,
+    percentile,
+    read_documents,
+    serve_app,
+    submit_all,
+)
+
+__all__ = ["DeliveryBench", "run_delivery_bench"]
+
+
+@dataclass
+class DeliveryBench:
+    database: str
+    processes: int
+    documents: int
+    registered: int
+    documents_per_s: float | None
+    intake_per_s: float
+    seconds: float
+    p50_final_s: float | None
+    p95_final_s: float | None
+    # CPU the gateway processes used between the first submission and the last registration.
+    gateway_cpu_s: float | None
+    gateway_cpu_ms_per_document: float | None
+    # CPU of this process over the same span: the sender and the REMD twin (not the gateway).
+    peers_cpu_ms_per_document: float
+    loadavg_before: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _env(overrides: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | overrides
+
+
+async def _count_final(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(submissions.c.state.in_([str(s) for s in FINAL_STATES]))
+            return int((await conn.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def run_delivery_bench(
+    *,
+    count: int,
+    database_url: str = "",
+    processes: int = 1,
+    concurrency: int = 32,
+    seed: int = 1,
+    progress: Progress | None = None,
+    settle_timeout: float = 1800.0,
+) -> DeliveryBench:
+    """Run one benchmark against a fresh journal (``database_url`` empty: SQLite in a temporary
+    directory) and return its figures."""
+    from adapters.remd.sandbox import FaultProfile, create_twin
+
+    if processes < 1:
+        raise ValueError("processes must be at least 1")
+    progress = progress or Progress()
+    loadavg = [round(x, 2) for x in os.getloadavg()]
+    workdir = Path(tempfile.mkdtemp(prefix="mse-bench-delivery-"))
+    twin_port = free_port()
+    ports = [free_port() for _ in range(processes)]
+    common = {
+        "GATEWAY_LOGGING__LEVEL": '"warning"',
+        "GATEWAY_STORAGE__DATABASE_URL": f'"{database_url}"',
+        "GATEWAY_WORKERS__IDLE_SLEEP_SECONDS": "0.2",
+        "GATEWAY_WORKERS__VALIDATION_CONCURRENCY": "16",
+        "GATEWAY_PEERS__REMD__URL": f'"http://127.0.0.1:{twin_port}"',
+        "GATEWAY_PEERS__REMD__LIMITS__RATE_PER_SECOND": "100000.0",
+        "GATEWAY_PEERS__REMD__LIMITS__BURST": "100000",
+        "GATEWAY_PEERS__REMD__LIMITS__CONCURRENCY": "32",
+    }
+    config = load_config(environ=common).with_overrides(storage={"data_dir": str(workdir)})
+    config, client, signers = await prepare_sandbox(config)
+    documents = workdir / "documents.jsonl"
+    await generate_documents(signers.directory, count, seed, documents, progress)
+    gateways = [
+        GatewayProcess(
+            workdir,
+            port,
+            _env(
+                common
+                | {
+                    # Callbacks come back to the process that sent the document.
+                    "GATEWAY_PEERS__REMD__PUBLIC_URL": f'"http://127.0.0.1:{port}"',
+                    "GATEWAY_VALIDATION__TRUST_DIR": f'"{signers.directory}"',
+                }
+            ),
+            log_name=f"gateway-{i}.log",
+        )
+        for i, port in enumerate(ports)
+    ]
+    twin = create_twin(FaultProfile.load("bench"), SystemClock(), seed=seed)
+    try:
+        async with serve_app(twin, twin_port):
+            for gateway in gateways:
+                await gateway.start()
+            cpu_before = [g.cpu_seconds() for g in gateways]
+            own_before = time.process_time()
+            t0 = time.monotonic()
+            uids, _ = await submit_all(
+                [g.url for g in gateways], client.token, read_documents(documents), count, concurrency, progress
+            )
+            intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
+            progress.stage("registering", len(uids))
+            finished_at: float | None = None
+            deadline = time.monotonic() + settle_timeout
+            while time.monotonic() < deadline:
+                final = await _count_final(config.database_url)
+                progress.update(final)
+                if final >= len(uids):
+                    finished_at = time.monotonic()
+                    break
+                await asyncio.sleep(0.1)
+            cpu_after = [g.cpu_seconds() for g in gateways]
+            own_cpu = time.process_time() - own_before
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+    figures = await journal_figures(config.database_url, uids)
+    durations = sorted(figures["durations"])
+    registered = figures["states"].get(str(State.REGISTERED), 0)
+    seconds = (finished_at or time.monotonic()) - t0
+    spent = [a - b for a, b in zip(cpu_after, cpu_before, strict=True) if a is not None and b is not None]
+    gateway_cpu = sum(spent) if len(spent) == len(gateways) else None
+    return DeliveryBench(
+        database="postgresql" if database_url else "sqlite",
+        processes=processes,
+        documents=count,
+        registered=registered,
+        documents_per_s=round(registered / seconds, 1) if finished_at is not None else None,
+        intake_per_s=round(intake_rate, 1),
+        seconds=round(seconds, 2),
+        p50_final_s=percentile(durations, 50),
+        p95_final_s=percentile(durations, 95),
+        gateway_cpu_s=None if gateway_cpu is None else round(gateway_cpu, 2),
+        gateway_cpu_ms_per_document=None
+        if gateway_cpu is None or not registered
+        else round(1000 * gateway_cpu / registered, 2),
+        peers_cpu_ms_per_document=round(1000 * own_cpu / max(1, len(uids)), 2),
+        loadavg_before=loadavg,
+    )

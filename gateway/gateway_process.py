@@ -1,0 +1,78 @@
+"""The gateway as a real OS process, for tools that must measure or kill it from outside
+(``bench delivery``, ``scripts/chaos_simulate.py``): ``mse-gateway serve`` started with an
+environment of ``GATEWAY_*`` overrides, its output appended to a log file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+
+__all__ = ["GatewayProcess"]
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+class GatewayProcess:
+    """One ``serve`` process on ``port`` with ``data_dir``; start, SIGKILL, stop, CPU used."""
+
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str], *, log_name: str = "gateway.log") -> None:
+        self.cmd = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] = open(data_dir / log_name, "ab")  # noqa: SIM115 - kept open across restarts
+
+    async def start(self, *, ready_timeout: float = 60.0) -> None:
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child; readiness is polled below
+            self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=_ROOT
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ready_timeout
+        async with aiohttp.ClientSession() as http:
+            while loop.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"gateway exited with {self.proc.returncode}; see {self._log.name}")
+                try:
+                    async with http.get(f"{self.url}/readyz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"gateway did not become ready in {ready_timeout:.0f} s; see {self._log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, leases stay until they expire."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the running process has used (Linux /proc); None where unknown."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # After the command name: state is field 3, utime and stime are fields 14 and 15.
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,50 @@
+"""`bench delivery` for real: the gateway as `serve` processes on SQLite and on PostgreSQL (two
+processes sharing the journal), the REMD twin and the sender in the bench process. A handful of
+documents, so the test checks the plumbing and the figures' meaning, not the speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench(*args: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", "delivery", "--count", "8", "--json", *args],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows: list[dict[str, Any]] = json.loads(proc.stdout)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _assert_complete(row: dict[str, Any], database: str, processes: int) -> None:
+    assert (row["database"], row["processes"]) == (database, processes)
+    assert row["registered"] == row["documents"] == 8
+    assert row["documents_per_s"] > 0
+    # The gateway processes did the validation and delivery work, measurably, and separately
+    # from this process's sender and twin.
+    assert row["gateway_cpu_s"] > 0
+    assert row["gateway_cpu_ms_per_document"] == pytest.approx(1000 * row["gateway_cpu_s"] / 8, rel=0.01)
+    assert row["p50_final_s"] is not None and row["p50_final_s"] <= row["p95_final_s"]
+
+
+@pytest.mark.slow
+def test_bench_delivery_on_sqlite() -> None:
+    _assert_complete(_bench(), "sqlite", 1)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_bench_delivery_with_two_processes_on_postgresql(pg_dsn: str) -> None:
+    _assert_complete(_bench("--database", pg_dsn, "--processes", "2"), "postgresql", 2)
