@@ -34,6 +34,7 @@ from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.stage import DeliveryStage
 from gateway.errors import GatewayError
 from gateway.flk import FullChecker, JournalReader
+from gateway.flk.pool import PoolSettings, ValidationPool
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
@@ -149,9 +150,22 @@ def _checker_ctx(injected: Checker | None) -> Callable[[web.Application], AsyncI
         look-ups, so it is built once the journal exists; configuration errors surface at start."""
         if injected is not None:
             app[CHECKER_KEY] = app[DRY_CHECKER_KEY] = injected
-        else:
-            config = app[CONFIG_KEY]
-            journal = app[JOURNAL_KEY]
+            yield
+            return
+        config = app[CONFIG_KEY]
+        journal = app[JOURNAL_KEY]
+        pool = None
+        if config.workers.validation_processes:
+            settings = PoolSettings(
+                validation=config.validation,
+                router=app[ROUTER_KEY],
+                data_dir=config.data_dir,
+                max_bytes=config.server.max_body_bytes,
+                log_level=config.logging.level,
+                log_format=config.logging.format,
+            )
+            pool = ValidationPool(config.workers.validation_processes, settings)
+        try:
             checker = await asyncio.to_thread(
                 FullChecker.from_config,
                 config.validation,
@@ -160,10 +174,16 @@ def _checker_ctx(injected: Checker | None) -> Callable[[web.Application], AsyncI
                 data_dir=config.data_dir,
                 clock=journal.clock.now,
                 max_bytes=config.server.max_body_bytes,
+                pool=pool,
             )
+            if pool is not None:
+                await pool.warm_up()  # a broken configuration fails here, at start
             app[CHECKER_KEY] = checker
             app[DRY_CHECKER_KEY] = checker.with_journal(None)
-        yield
+            yield
+        finally:
+            if pool is not None:
+                await asyncio.to_thread(pool.close)
 
     return ctx
 

@@ -93,6 +93,9 @@ class WorkersConfig(_Section):
     # Run the background workers in this process. Disable on API-only replicas.
     enabled: bool = True
     validation_concurrency: int = Field(default=8, gt=0)
+    # Validate in this many worker processes (parsing and signature checks are CPU-bound and would
+    # otherwise share this process's one core's worth of Python). 0: in threads of this process.
+    validation_processes: int = Field(default=0, ge=0)
     notifier_concurrency: int = Field(default=8, gt=0)
     idle_sleep_seconds: float = Field(default=0.5, gt=0)
 

@@ -46,6 +46,7 @@ __all__ = ["DeliveryBench", "run_delivery_bench"]
 class DeliveryBench:
     database: str
     processes: int
+    validation_processes: int  # per gateway process
     documents: int
     registered: int
     documents_per_s: float | None
@@ -53,7 +54,8 @@ class DeliveryBench:
     seconds: float
     p50_final_s: float | None
     p95_final_s: float | None
-    # CPU the gateway processes used between the first submission and the last registration.
+    # CPU the gateway processes (and their validation workers) used between the first submission
+    # and the last registration.
     gateway_cpu_s: float | None
     gateway_cpu_ms_per_document: float | None
     # CPU of this process over the same span: the sender and the REMD twin (not the gateway).
@@ -83,6 +85,7 @@ async def run_delivery_bench(
     count: int,
     database_url: str = "",
     processes: int = 1,
+    validation_processes: int = 0,
     concurrency: int = 32,
     seed: int = 1,
     progress: Progress | None = None,
@@ -104,6 +107,7 @@ async def run_delivery_bench(
         "GATEWAY_STORAGE__DATABASE_URL": f'"{database_url}"',
         "GATEWAY_WORKERS__IDLE_SLEEP_SECONDS": "0.2",
         "GATEWAY_WORKERS__VALIDATION_CONCURRENCY": "16",
+        "GATEWAY_WORKERS__VALIDATION_PROCESSES": str(validation_processes),
         "GATEWAY_PEERS__REMD__URL": f'"http://127.0.0.1:{twin_port}"',
         "GATEWAY_PEERS__REMD__LIMITS__RATE_PER_SECOND": "100000.0",
         "GATEWAY_PEERS__REMD__LIMITS__BURST": "100000",
@@ -165,6 +169,7 @@ async def run_delivery_bench(
     return DeliveryBench(
         database="postgresql" if database_url else "sqlite",
         processes=processes,
+        validation_processes=validation_processes,
         documents=count,
         registered=registered,
         documents_per_s=round(registered / seconds, 1) if finished_at is not None else None,

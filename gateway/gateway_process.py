@@ -66,13 +66,34 @@ class GatewayProcess:
         self._log.close()
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU the running process has used (Linux /proc); None where unknown."""
+        """User + system CPU of the running process and its descendants (validation workers),
+        live or finished, from Linux /proc; None where unknown."""
         if self.proc is None or self.proc.poll() is not None:
             return None
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        stats = _proc_stats()
+        if self.proc.pid not in stats:
             return None
-        # After the command name: state is field 3, utime and stime are fields 14 and 15.
-        ticks = int(fields[11]) + int(fields[12])
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+        ticks, todo = 0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            ticks += stats[pid][1]
+            todo.extend(children.get(pid, ()))
         return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU ticks: own utime + stime and that of children it has waited for)."""
+    out: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Fields after the parenthesised command: state ppid ... utime(14) stime cutime cstime.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        out[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    return out

@@ -124,9 +124,23 @@ def _scratch_database(url: str) -> Iterator[str]:
     show_default=True,
     help="Gateway processes sharing the journal (more than one wants PostgreSQL).",
 )
+@click.option(
+    "--validation-processes",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Validation worker processes per gateway process (workers.validation_processes).",
+)
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent senders.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
-def delivery(count: int, databases: tuple[str, ...], processes: int, concurrency: int, as_json: bool) -> None:
+def delivery(
+    count: int,
+    databases: tuple[str, ...],
+    processes: int,
+    validation_processes: int,
+    concurrency: int,
+    as_json: bool,
+) -> None:
     """Documents per second from REST intake to REMD registration with callbacks, no faults: the
     gateway as `serve` processes (full validation), signed sample documents generated beforehand,
     the REMD twin and the sender in this process, over loopback. Also the gateway's CPU time per
@@ -140,6 +154,8 @@ def delivery(count: int, databases: tuple[str, ...], processes: int, concurrency
     configure_logging("warning")
     if processes < 1:
         raise click.BadParameter("at least 1", param_hint="--processes")
+    if validation_processes < 0:
+        raise click.BadParameter("0 or more", param_hint="--validation-processes")
     results = []
     for database in databases:
         url = "" if database == "sqlite" else database
@@ -149,6 +165,7 @@ def delivery(count: int, databases: tuple[str, ...], processes: int, concurrency
                     count=count,
                     database_url=scratch,
                     processes=processes,
+                    validation_processes=validation_processes,
                     concurrency=concurrency,
                     progress=Progress(),
                 )
@@ -159,7 +176,8 @@ def delivery(count: int, databases: tuple[str, ...], processes: int, concurrency
         return
     for row in results:
         click.echo(
-            f"{row['database']:<11} x{row['processes']} {row['registered']}/{row['documents']} registered in "
+            f"{row['database']:<11} x{row['processes']} (+{row['validation_processes']} validators each) "
+            f"{row['registered']}/{row['documents']} registered in "
             f"{row['seconds']} s: {row['documents_per_s']} documents/s (intake {row['intake_per_s']}/s, "
             f"p50 {row['p50_final_s']} s, gateway CPU {row['gateway_cpu_ms_per_document']} ms/document)"
         )

@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from gateway.documents import BUILTIN_PACKAGES_DIR, ParsedDocument, SemdPackages, ValidationReport
 from gateway.flk import rules
@@ -36,7 +37,7 @@ from gateway.flk.signatures import (
     invalid_signature_findings,
     signatures_present_findings,
     signatures_report,
-    verify_entries,
+    verify_entries_sync,
 )
 from gateway.logs import get_logger
 from gateway.required_exams import ExamGroup, load_required_exams
@@ -45,6 +46,9 @@ from gateway.safexml import DEFAULT_MAX_BYTES
 from gateway.signatures import Verifier, VerifyPolicy
 from gateway.submission import CanonicalSubmission
 from gateway.validation import Report
+
+if TYPE_CHECKING:
+    from gateway.flk.pool import ValidationPool
 
 __all__ = ["FullChecker", "resolve_trust"]
 
@@ -78,6 +82,7 @@ class FullChecker:
         router: Router | None = None,
         clock: Callable[[], datetime] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        pool: ValidationPool | None = None,
     ) -> None:
         self.verifier = verifier
         self.config = config or ValidationConfig()
@@ -90,6 +95,8 @@ class FullChecker:
         self.router = router
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_bytes = max_bytes
+        # Worker processes for the CPU-bound part; None: a thread of this process.
+        self.pool = pool
 
     @classmethod
     def from_config(
@@ -101,6 +108,7 @@ class FullChecker:
         data_dir: Path | None = None,
         clock: Callable[[], datetime] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        pool: ValidationPool | None = None,
     ) -> FullChecker:
         """Build everything the configuration names (ConfigError / table errors at start, not per
         document)."""
@@ -135,6 +143,7 @@ class FullChecker:
             router=router,
             clock=clock,
             max_bytes=max_bytes,
+            pool=pool,
         )
 
     def with_journal(self, journal: JournalView | None) -> FullChecker:
@@ -147,17 +156,35 @@ class FullChecker:
     # ------------------------------------------------------------------------------------- check
 
     async def check(self, submission: CanonicalSubmission) -> Report:
-        run = _Run(self, submission)
+        run = _Run(self, submission, self.clock())
         return await run.execute()
 
+    async def _offline(self, sub: CanonicalSubmission, now: datetime) -> OfflinePart:
+        if self.pool is not None:
+            return await self.pool.run(sub, now)
+        return await asyncio.to_thread(offline_check, self, sub, now)
 
-class _Run:
-    """The state of checking one submission (findings, skipped rules, warnings)."""
 
-    def __init__(self, checker: FullChecker, sub: CanonicalSubmission) -> None:
+@dataclass
+class OfflinePart:
+    """What a check finds without the journal: the parsed document, the findings and skipped
+    rules so far, and the report's signature and role sections. Picklable, so that a validation
+    worker process can compute it."""
+
+    doc: ParsedDocument | None
+    findings: list[RuleFinding]
+    skipped: list[dict[str, str]]
+    signatures: dict[str, Any]
+    roles: list[dict[str, Any]]
+
+
+class _Rules:
+    """Findings and skipped rules of one check, and how rules are switched and guarded."""
+
+    def __init__(self, checker: FullChecker, sub: CanonicalSubmission, now: datetime) -> None:
         self.c = checker
         self.sub = sub
-        self.now = checker.clock()
+        self.now = now
         self.findings: list[RuleFinding] = []
         self.skipped: list[dict[str, str]] = []
 
@@ -182,23 +209,25 @@ class _Run:
         except Exception as exc:
             self.crashed(rule, exc)
 
-    async def guarded_async(self, rule: str, call: Callable[[], Awaitable[list[RuleFinding]]]) -> None:
-        try:
-            self.findings.extend(await call())
-        except Exception as exc:
-            self.crashed(rule, exc)
 
-    async def _parse(self) -> tuple[ParsedDocument | None, list[RuleFinding]]:
+def offline_check(checker: FullChecker, sub: CanonicalSubmission, now: datetime) -> OfflinePart:
+    """Everything but the journal rules, synchronously: parsing, signatures, schema and the rules
+    over the document. CPU-bound; runs in a worker thread or a validation process."""
+    return _Offline(checker, sub, now).run()
+
+
+class _Offline(_Rules):
+    def _parse(self) -> tuple[ParsedDocument | None, list[RuleFinding]]:
         try:
-            return await asyncio.to_thread(rules.parse_rule, self.sub, max_bytes=self.c.max_bytes)
+            return rules.parse_rule(self.sub, max_bytes=self.c.max_bytes)
         except Exception as exc:
             self.crashed("document", exc)
             return None, []
 
-    async def _schema(self) -> tuple[ValidationReport | None, str | None]:
+    def _schema(self) -> tuple[ValidationReport | None, str | None]:
         sets = [p for p in (self.c.packages, self.c.builtin_packages) if p is not None]
         try:
-            report, reason = await asyncio.to_thread(rules.run_schema, sets, self.sub.kind, self.sub.document)
+            report, reason = rules.run_schema(sets, self.sub.kind, self.sub.document)
         except Exception as exc:
             self.crashed("semd-schema", exc)
             return None, None
@@ -206,22 +235,21 @@ class _Run:
             reason += " (каталог пакетов министерства не настроен: validation.semd_packages_dir)"
         return report, reason
 
-    async def _verify(self) -> list[SignatureCheck]:
+    def _verify(self) -> list[SignatureCheck]:
         if not self.sub.signatures:
             return []
         try:
-            return await verify_entries(self.c.verifier, self.sub, check_time=self.now)
+            return verify_entries_sync(self.c.verifier, self.sub, check_time=self.now)
         except Exception as exc:  # the engine reports verdicts; an exception is a defect
             self.crashed("invalid-signature", exc)
             return []
 
-    async def execute(self) -> Report:
+    def run(self) -> OfflinePart:
         sub, cfg = self.sub, self.c.config
         schema_on = self.on("semd-schema")
-        schema: Awaitable[tuple[ValidationReport | None, str | None]] = self._schema() if schema_on else _none_pair()
-        (doc, parse_findings), checks, (schema_report, schema_reason) = await asyncio.gather(
-            self._parse(), self._verify(), schema
-        )
+        doc, parse_findings = self._parse()
+        checks = self._verify()
+        schema_report, schema_reason = self._schema() if schema_on else (None, None)
         self.findings.extend(parse_findings)
         if self.on("signatures-present"):
             self.guarded("signatures-present", lambda: signatures_present_findings(sub))
@@ -245,14 +273,13 @@ class _Run:
                 self.guarded("semd-schema", lambda: rules.schema_findings(report))
             elif schema_reason is not None:
                 self.skip("semd-schema", schema_reason)
-        await self._journal_rules(doc)
         if doc is not None:
             self._document_rules(doc)
         else:
             for rule in ("metadata", "wrong-region", "citizen-data", "examinations"):
                 if cfg.rule_enabled(rule):
                     self.skip(rule, "документ не разобран")
-        return self._report(doc, checks, roles_out)
+        return OfflinePart(doc, self.findings, self.skipped, signatures_report(checks), roles_out)
 
     def _document_rules(self, doc: ParsedDocument) -> None:
         sub, cfg = self.sub, self.c.config
@@ -301,6 +328,27 @@ class _Run:
                     ),
                 )
 
+
+class _Run(_Rules):
+    """One check: the offline part (in a thread or a worker process), then the journal rules."""
+
+    async def guarded_async(self, rule: str, call: Callable[[], Awaitable[list[RuleFinding]]]) -> None:
+        try:
+            self.findings.extend(await call())
+        except Exception as exc:
+            self.crashed(rule, exc)
+
+    async def execute(self) -> Report:
+        try:
+            part = await self.c._offline(self.sub, self.now)
+        except Exception as exc:  # a worker process died: hold the submission, never let it through
+            self.crashed("document", exc)
+            part = OfflinePart(None, [], [], signatures_report([]), [])
+        self.findings.extend(part.findings)
+        self.skipped.extend(part.skipped)
+        await self._journal_rules(part.doc)
+        return self._report(part)
+
     async def _journal_rules(self, doc: ParsedDocument | None) -> None:
         sub = self.sub
         journal = self.c.journal
@@ -342,14 +390,15 @@ class _Run:
 
             await self.guarded_async("late-arrival", late)
 
-    def _report(self, doc: ParsedDocument | None, checks: list[SignatureCheck], roles: list[dict[str, Any]]) -> Report:
+    def _report(self, part: OfflinePart) -> Report:
         ordered = sorted(self.findings, key=lambda f: _ORDER.get(f.rule, len(_ORDER)))
         errors = tuple(f for f in ordered if f.severity == "error")
         warnings = [f.to_dict() for f in ordered if f.severity != "error"]
+        doc = part.doc
         return Report(
             findings=errors,
-            signatures=signatures_report(checks),
-            roles=tuple(roles),
+            signatures=part.signatures,
+            roles=tuple(part.roles),
             extra={
                 "warnings": warnings,
                 "skipped": self.skipped,
@@ -357,7 +406,3 @@ class _Run:
                 "document": None if doc is None else {"kind": doc.kind.value, "local_uid": doc.local_uid},
             },
         )
-
-
-async def _none_pair() -> tuple[ValidationReport | None, str | None]:
-    return None, None

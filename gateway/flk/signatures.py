@@ -27,6 +27,7 @@ __all__ = [
     "signatures_present_findings",
     "signatures_report",
     "verify_entries",
+    "verify_entries_sync",
 ]
 
 RULE_PRESENT = "signatures-present"
@@ -68,21 +69,29 @@ def entry_label(index: int, entry: SignatureEntry) -> str:
     return f"Подпись № {index + 1} ({kind})"
 
 
+def verify_entries_sync(
+    verifier: Verifier, sub: CanonicalSubmission, *, check_time: datetime | None = None
+) -> list[SignatureCheck]:
+    """Verify every CMS entry in turn, in the calling thread (a validation worker process or
+    thread). ``check_time`` is the checker's clock (the sandbox runs on a simulated one); None
+    means now."""
+    checks: list[SignatureCheck] = []
+    for index, entry in enumerate(sub.signatures):
+        if entry.cms is None:
+            checks.append(SignatureCheck(index, entry, None, "XMLDSig"))
+            continue
+        report = verifier.verify_cms(
+            entry.cms, sub.document, document_time=sub.creation_datetime, check_time=check_time
+        )
+        checks.append(SignatureCheck(index, entry, report))
+    return checks
+
+
 async def verify_entries(
     verifier: Verifier, sub: CanonicalSubmission, *, check_time: datetime | None = None
 ) -> list[SignatureCheck]:
-    """Verify every CMS entry concurrently (each in the default executor). ``check_time`` is the
-    checker's clock (the sandbox runs on a simulated one); None means now."""
-
-    async def one(index: int, entry: SignatureEntry) -> SignatureCheck:
-        if entry.cms is None:
-            return SignatureCheck(index, entry, None, "XMLDSig")
-        report = await verifier.verify_cms_async(
-            entry.cms, sub.document, document_time=sub.creation_datetime, check_time=check_time
-        )
-        return SignatureCheck(index, entry, report)
-
-    return list(await asyncio.gather(*(one(i, e) for i, e in enumerate(sub.signatures))))
+    """:func:`verify_entries_sync` without blocking the event loop (in the default executor)."""
+    return await asyncio.to_thread(verify_entries_sync, verifier, sub, check_time=check_time)
 
 
 def signatures_report(checks: Sequence[SignatureCheck]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """`bench delivery` for real: the gateway as `serve` processes on SQLite and on PostgreSQL (two
-processes sharing the journal), the REMD twin and the sender in the bench process. A handful of
-documents, so the test checks the plumbing and the figures' meaning, not the speed."""
+processes sharing the journal, each validating in a worker process), the REMD twin and the sender
+in the bench process. A handful of documents, so the test checks the plumbing and the figures'
+meaning, not the speed."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _bench(*args: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _assert_complete(row: dict[str, Any], database: str, processes: int) -> None:
-    assert (row["database"], row["processes"]) == (database, processes)
+def _assert_complete(row: dict[str, Any], database: str, processes: int, validators: int) -> None:
+    assert (row["database"], row["processes"], row["validation_processes"]) == (database, processes, validators)
     assert row["registered"] == row["documents"] == 8
     assert row["documents_per_s"] > 0
     # The gateway processes did the validation and delivery work, measurably, and separately
@@ -41,10 +42,12 @@ def _assert_complete(row: dict[str, Any], database: str, processes: int) -> None
 
 @pytest.mark.slow
 def test_bench_delivery_on_sqlite() -> None:
-    _assert_complete(_bench(), "sqlite", 1)
+    _assert_complete(_bench(), "sqlite", 1, 0)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_bench_delivery_with_two_processes_on_postgresql(pg_dsn: str) -> None:
-    _assert_complete(_bench("--database", pg_dsn, "--processes", "2"), "postgresql", 2)
+    """Two gateway processes, each validating in a worker process of its own."""
+    row = _bench("--database", pg_dsn, "--processes", "2", "--validation-processes", "1")
+    _assert_complete(row, "postgresql", 2, 1)

@@ -165,10 +165,10 @@ def test_schematron_runs_when_packages_are_configured(make_checker: Make, valid:
 def test_a_crashing_engine_holds_the_submission(
     base_checker: FullChecker, valid: Valid, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def boom(*args: Any, **kwargs: Any) -> Any:
+    def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("engine defect")
 
-    monkeypatch.setattr(base_checker.verifier, "verify_cms_async", boom)
+    monkeypatch.setattr(base_checker.verifier, "verify_cms", boom)
     monkeypatch.setattr("gateway.flk.rules.parse_rule", lambda *a, **k: 1 / 0)
     report = run_check(base_checker, valid("121", 36))
     assert not report.passed
