@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from gateway.clock import SystemClock
 from gateway.config import load_config
-from gateway.gateway_process import GatewayProcess
+from gateway.gateway_process import GatewayProcess, cpu_seconds_of
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
@@ -60,6 +60,9 @@ class DeliveryBench:
     gateway_cpu_ms_per_document: float | None
     # CPU of this process over the same span: the sender and the REMD twin (not the gateway).
     peers_cpu_ms_per_document: float
+    # PostgreSQL only: CPU of the local server's processes over the same span (None for SQLite,
+    # whose work is inside the gateway process, or when the server is not on this machine).
+    database_cpu_ms_per_document: float | None
     loadavg_before: list[float]
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +142,7 @@ async def run_delivery_bench(
             for gateway in gateways:
                 await gateway.start()
             cpu_before = [g.cpu_seconds() for g in gateways]
+            db_before = cpu_seconds_of("postgres") if database_url else None
             own_before = time.process_time()
             t0 = time.monotonic()
             uids, _ = await submit_all(
@@ -156,6 +160,7 @@ async def run_delivery_bench(
                     break
                 await asyncio.sleep(0.1)
             cpu_after = [g.cpu_seconds() for g in gateways]
+            db_after = cpu_seconds_of("postgres") if database_url else None
             own_cpu = time.process_time() - own_before
     finally:
         for gateway in gateways:
@@ -182,5 +187,10 @@ async def run_delivery_bench(
         if gateway_cpu is None or not registered
         else round(1000 * gateway_cpu / registered, 2),
         peers_cpu_ms_per_document=round(1000 * own_cpu / max(1, len(uids)), 2),
+        database_cpu_ms_per_document=(
+            round(1000 * (db_after - db_before) / max(1, len(uids)), 2)
+            if db_before is not None and db_after is not None and db_after > db_before
+            else None
+        ),
         loadavg_before=loadavg,
     )

@@ -14,7 +14,7 @@ from typing import IO
 
 import aiohttp
 
-__all__ = ["GatewayProcess"]
+__all__ = ["GatewayProcess", "cpu_seconds_of"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,6 +82,26 @@ class GatewayProcess:
             ticks += stats[pid][1]
             todo.extend(children.get(pid, ()))
         return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of(command: str) -> float | None:
+    """User + system CPU of every process whose command name is ``command`` (e.g. the local
+    PostgreSQL server's ``postgres`` processes); None where /proc is unavailable."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            _head, _, rest = (entry / "stat").read_text().partition(" (")
+            name, _, tail = rest.rpartition(") ")
+        except OSError:
+            continue
+        if name == command:
+            fields = tail.split()
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _proc_stats() -> dict[int, tuple[int, int]]:
