@@ -93,6 +93,14 @@ def test_woodstox_is_not_idempotent_across_pis() -> None:
     assert smev_transform(once, flavour="woodstox") == b'<ns1:a xmlns:ns1="urn:a">1></ns1:a>'
 
 
+def test_jdk_is_not_idempotent_across_pis() -> None:
+    """The Java reference on the JDK's StAX gives the same two outputs (checked by hand with
+    reference/SmevTransformRef.java, the root padded past the early buffer boundary)."""
+    once = smev_transform(b"<a xmlns='urn:a'>1<?pi?>\n1\n</a>", flavour="jdk")
+    assert once == b'<ns1:a xmlns:ns1="urn:a">1\n1\n</ns1:a>'
+    assert smev_transform(once, flavour="jdk") == b'<ns1:a xmlns:ns1="urn:a">1\n1</ns1:a>'
+
+
 def test_unknown_flavour() -> None:
     with pytest.raises(ValueError, match="flavour"):
         smev_transform(b"<a xmlns='urn:a'/>", flavour="xerces")  # type: ignore[arg-type]
@@ -312,9 +320,10 @@ def serialize(node: Node, rnd: st.DataObject | None = None, prefix_seed: int = 0
 
 
 clean_nodes = _node_strategy(unqualified=False, xml_attrs=False, raw_attr_ws=False)
-# A PI splits a text run in the first pass and is gone in the second, so a ">" that began a run
-# (escaped by Woodstox) is mid-run the second time (written raw): the Woodstox flavour is
-# idempotent only for documents without PIs.
+# A PI splits a text run in the first pass and is gone in the second, so neither flavour is
+# idempotent for documents with PIs: a ">" that began a run (escaped by Woodstox) is mid-run the
+# second time (written raw), and the JDK reader's events (which end at line breaks) fall differently
+# in the joined run, so a whitespace-only last line can survive the first pass and not the second.
 clean_nodes_no_pi = _node_strategy(unqualified=False, xml_attrs=False, raw_attr_ws=False, pis=False)
 any_nodes = _node_strategy(unqualified=True, xml_attrs=True, raw_attr_ws=True)
 
@@ -331,13 +340,13 @@ def _flatten(element: etree._Element) -> list[tuple[str, dict[str, str], str]]:
 FLAVOURS = st.sampled_from(["jdk", "woodstox"])
 
 
-@given(st.one_of(st.tuples(clean_nodes, st.just("jdk")), st.tuples(clean_nodes_no_pi, st.just("woodstox"))), st.data())
-def test_idempotent_and_well_formed(case: tuple[Node, Flavour], data: st.DataObject) -> None:
+@given(clean_nodes_no_pi, FLAVOURS, st.data())
+def test_idempotent_and_well_formed(node: Node, flavour: Flavour, data: st.DataObject) -> None:
     """For namespaced elements without xml:* attributes and without tab/LF/CR in attribute values
     (what the JDK flavour writes in a way that does not survive re-parsing, and what the Woodstox
     flavour refuses), the output is well-formed namespace XML and transforming it again changes
-    nothing (Woodstox: for documents without PIs, see clean_nodes_no_pi)."""
-    node, flavour = case
+    nothing (for documents without PIs, see clean_nodes_no_pi; outputs of documents with PIs are
+    parsed back by test_names_attributes_and_text_are_preserved)."""
     once = smev_transform(serialize(node, data), flavour=flavour)
     reparsed = etree.fromstring(once)  # raises if not well-formed
     assert reparsed is not None
