@@ -34,6 +34,10 @@ class UiConfig(_Section):
     page_size: int = Field(default=50, gt=0, le=500)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only.
     metrics_token: str = ""
+    # Failed logins allowed per username (four times as many per client address) within
+    # login_lockout_minutes; further attempts are refused (HTTP 429, audited) until it has passed.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
 
 
 class AlertRuleConfig(_Section):

@@ -35,6 +35,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "login.password": ("Пароль", "Password"),
     "login.submit": ("Войти", "Sign in"),
     "login.failed": ("Неверное имя пользователя или пароль.", "Wrong username or password."),
+    "login.throttled": (
+        "Слишком много неудачных попыток входа. Повторите через {minutes} мин.",
+        "Too many failed sign-in attempts. Try again in {minutes} min.",
+    ),
     # period form
     "period.from": ("С", "From"),
     "period.to": ("По (включительно)", "To (inclusive)"),

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Middleware
 from gateway.appkeys import JOURNAL_KEY
 from gateway.ui.config import UiConfig
 from gateway.ui.i18n import LANGUAGES, Language
+from gateway.ui.throttle import LoginThrottle
 from gateway.ui.users import Role, Session, UserStore
 
 __all__ = [
@@ -64,6 +65,7 @@ class UiState:
 
     config: UiConfig
     users: UserStore | None = None
+    throttle: LoginThrottle | None = None
 
     def user_store(self, request: web.Request) -> UserStore:
         if self.users is None:
@@ -75,6 +77,15 @@ class UiState:
                 max_age=timedelta(hours=self.config.session_max_hours),
             )
         return self.users
+
+    def login_throttle(self, request: web.Request) -> LoginThrottle:
+        if self.throttle is None:
+            self.throttle = LoginThrottle(
+                max_failures=self.config.login_max_failures,
+                window=timedelta(minutes=self.config.login_lockout_minutes),
+                clock=request.config_dict[JOURNAL_KEY].clock,
+            )
+        return self.throttle
 
 
 UI_KEY: Final = web.AppKey("ui_state", UiState)

@@ -3,6 +3,7 @@ mounted at /ui, so the API's own middlewares and routes stay as they are."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -157,9 +158,13 @@ async def login_form(request: web.Request) -> web.Response:
     return _login_page(request, failed=False)
 
 
-def _login_page(request: web.Request, *, failed: bool) -> web.Response:
+def _login_page(request: web.Request, *, failed: bool, retry_after: float | None = None) -> web.Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", status=401 if failed else 200, failed=failed, login_csrf=token)
+    status = 429 if retry_after is not None else 401 if failed else 200
+    minutes = None if retry_after is None else max(1, math.ceil(retry_after / 60))
+    response = render(request, "login.html", status=status, failed=failed, throttled_minutes=minutes, login_csrf=token)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -183,13 +188,21 @@ async def login(request: web.Request) -> web.Response:
     password = str(form.get("password", ""))
     state = request.config_dict[UI_KEY]
     store = state.user_store(request)
-    user = await store.verify(username, password) if username and password else None
+    throttle = state.login_throttle(request)
+    keys = throttle.keys(username, request.remote)
     journal = _journal(request)
+    retry_after = throttle.retry_after(keys)
+    if retry_after is not None:
+        await actions.audit(journal.engine, journal, username=username or "?", action="login", outcome="throttled")
+        return _login_page(request, failed=True, retry_after=retry_after)
+    user = await store.verify(username, password) if username and password else None
     await actions.audit(
         journal.engine, journal, username=username or "?", action="login", outcome="ok" if user else "refused"
     )
     if user is None:
+        throttle.failed(keys)
         return _login_page(request, failed=True)
+    throttle.succeeded(username)
     token, _ = await store.open_session(user)
     response = web.HTTPSeeOther(f"{PREFIX}/overview")
     _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(store.max_age.total_seconds()))

@@ -4,6 +4,7 @@ search by SNILS, operator actions and their audit trail."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -34,6 +35,42 @@ async def test_wrong_password_is_refused_and_audited(gw: UiGateway) -> None:
     async with gw.journal.engine.connect() as conn:
         rows = (await conn.execute(sa.select(ui_audit.c.username, ui_audit.c.outcome))).all()
     assert ("olga", "refused") in [tuple(r) for r in rows]
+
+
+async def _try_login(gw: UiGateway, username: str, password: str) -> Any:
+    csrf = csrf_of(await (await gw.client.get("/ui/login")).text())
+    return await gw.client.post(
+        "/ui/login", data={"username": username, "password": password, "csrf": csrf}, allow_redirects=False
+    )
+
+
+async def test_repeated_failures_throttle_the_account_until_the_window_passes(gw: UiGateway) -> None:
+    for _ in range(5):  # ui.login_max_failures
+        assert (await _try_login(gw, "olga", "nope-nope-nope")).status == 401
+    # Now even the right password is refused without being checked, and the refusal is audited.
+    blocked = await _try_login(gw, "Olga", PASSWORD)
+    assert blocked.status == 429
+    assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
+    assert "15 мин" in await blocked.text() or "15 min" in await blocked.text()
+    async with gw.journal.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(ui_audit.c.username, ui_audit.c.outcome))).all()
+    assert ("Olga", "throttled") in [tuple(r) for r in rows]
+    gw.clock.advance(minutes=15, seconds=1)  # ui.login_lockout_minutes
+    assert (await _try_login(gw, "olga", PASSWORD)).status == 303
+
+
+async def test_a_successful_login_clears_the_account_count(gw: UiGateway) -> None:
+    for _ in range(4):
+        assert (await _try_login(gw, "olga", "nope-nope-nope")).status == 401
+    assert (await _try_login(gw, "olga", PASSWORD)).status == 303
+    assert (await _try_login(gw, "olga", "nope-nope-nope")).status == 401
+    assert (await _try_login(gw, "olga", PASSWORD)).status == 303
+
+
+async def test_one_address_guessing_many_accounts_is_throttled(gw: UiGateway) -> None:
+    for i in range(20):  # 4 x ui.login_max_failures, each account below its own limit
+        assert (await _try_login(gw, f"guess-{i % 5}", "nope-nope-nope")).status == 401
+    assert (await _try_login(gw, "olga", PASSWORD)).status == 429
 
 
 async def test_session_cookie_flags_and_logout(gw: UiGateway) -> None:
