@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gateway.journal.sqlite_driver import connect as connect_sqlite
+
 __all__ = ["READ_ONLY", "create_engine", "normalise_url"]
 
 # Execution option marking a read-only transaction: on SQLite it begins DEFERRED instead of
@@ -38,7 +40,13 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000})
+        database = parsed.database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=connect_sqlite(database, timeout=sqlite_busy_timeout_ms / 1000),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
         _configure_sqlite(engine, sqlite_busy_timeout_ms, sqlite_synchronous)
         return engine
     # No pre-ping (a round trip per checkout, measured as a large share of a short transaction);
