@@ -49,12 +49,15 @@ def _skip_or_fail_without_gcrypt() -> None:
     _skip_or_fail("libgcrypt Streebog (the fallback)", gcrypt_reason())
 
 
-@pytest.fixture(params=["openssl", "pure"])
+@pytest.fixture(params=["openssl", "fallback", "pure"])
 def gost_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Runs the test with the OpenSSL engine and again with the pure-Python code."""
+    """Runs the test with the OpenSSL engine, with the fallback (libgcrypt Streebog, pure-Python
+    GOST R 34.10) and with everything in pure Python."""
     name: str = request.param
     if name == "openssl":
         _skip_or_fail_without_openssl()
+    elif name == "fallback":
+        _skip_or_fail_without_gcrypt()
     with use_backend(name):
         yield name
 
