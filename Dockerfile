@@ -1,11 +1,13 @@
 # mse-gateway: production image. Slim Debian Python, the GOST engine for OpenSSL (fast path for
-# Russian qualified signatures), a non-root user, and a health check on /healthz.
+# Russian qualified signatures), libgcrypt (Streebog for the fallback if the engine cannot load;
+# named so that it stays even if the base image stops pulling it in), a non-root user, and a
+# health check on /healthz.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libengine-gost-openssl \
+ && apt-get install -y --no-install-recommends libengine-gost-openssl libgcrypt20 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -28,17 +28,35 @@ def bench() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
 def verify(seconds: float, threads: int | None, as_json: bool) -> None:
-    """Detached CAdES-BES verification of a 50 KB GOST 2012-256 document, per backend."""
+    """Detached CAdES-BES verification of a 50 KB GOST 2012-256 document, per backend.
+
+    \b
+    Keys of --json (ops = full verifications per second, one thread):
+      project_ops_per_s      as configured (auto: the OpenSSL GOST engine when present);
+                             backend, backend_reason, backend_streebog, backend_gost3410 say what ran
+      fallback_ops_per_s     as it runs without the engine: libgcrypt Streebog + pure-Python
+                             GOST R 34.10 (pure Python where libgcrypt is unusable); fallback,
+                             fallback_reason, fallback_streebog, fallback_gost3410 say which
+      pure_python_ops_per_s  everything in pure Python
+      thread_pool_ops_per_s  the project's path on a pool of `threads` workers
+      gostcrypto_ops_per_s, openssl_cli_ops_per_s   naive gostcrypto; `openssl cms -verify` per process
+      streebog_mb_per_s, fallback_streebog_mb_per_s, pure_python_streebog_mb_per_s
+                             Streebog-256 MB/s of each
+      loadavg_before, loadavg_after   load averages around the run
+    See docs/verify-report.md ("Performance").
+    """
     from gateway.signatures.bench import bench_verify
 
     results = bench_verify(seconds, threads=threads)
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
-    click.echo(f"backend: {results['backend']} ({results['backend_reason']})")
+    click.echo(f"backend:  {results['backend']} ({results['backend_reason']})")
+    click.echo(f"fallback: {results['fallback']} ({results['fallback_reason']})")
     for key in (
         "project_ops_per_s",
         "fallback_ops_per_s",
+        "pure_python_ops_per_s",
         "gostcrypto_ops_per_s",
         "openssl_cli_ops_per_s",
         "thread_pool_ops_per_s",
@@ -51,9 +69,11 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
             if target is None or value is None
             else f"  (target {target:,.0f}: {'met' if value >= target else 'NOT met'})"
         )
-        click.echo(f"{key:24} {shown:>10}{note}")
-    click.echo(f"{'threads':24} {results['threads']:>10}")
-    click.echo(f"{'streebog_mb_per_s':24} {results['streebog_mb_per_s']:>10,.1f}")
+        click.echo(f"{key:30} {shown:>10}{note}")
+    click.echo(f"{'threads':30} {results['threads']:>10}")
+    for key in ("streebog_mb_per_s", "fallback_streebog_mb_per_s", "pure_python_streebog_mb_per_s"):
+        click.echo(f"{key:30} {results[key]:>10,.1f}")
+    click.echo(f"load average before/after: {results['loadavg_before']} / {results['loadavg_after']}")
 
 
 @bench.command("verify-xml")

@@ -1,4 +1,7 @@
-"""``mse-gateway doctor``: which GOST crypto backend this process would use, why, and does it work."""
+"""``mse-gateway doctor``: which GOST crypto backend this process would use, why, and does it work.
+
+It names the implementation of each primitive separately (Streebog, GOST R 34.10) since the
+fallback mixes them: libgcrypt's Streebog with the pure-Python signature code."""
 
 from __future__ import annotations
 
@@ -50,8 +53,11 @@ def _checks() -> dict[str, str]:
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def doctor(as_json: bool) -> None:
-    """Show the active GOST crypto backend (OpenSSL engine or pure Python) and why; self-check it.
+    """Show the active GOST crypto backend and why; self-check it.
 
+    Backends: openssl-gost (the OpenSSL GOST engine), libgcrypt-fallback (Streebog from libgcrypt,
+    GOST R 34.10 in pure Python: what runs without the engine) and pure-python. The implementation
+    of Streebog and of GOST R 34.10 is shown separately, each with the reason it was chosen.
     Exits with status 1 when a forced backend is unavailable or a self-check fails.
     """
     report: dict[str, object] = {"requested": os.environ.get(ENV_VAR, "") or "auto (default)"}
@@ -63,7 +69,15 @@ def doctor(as_json: bool) -> None:
         raise SystemExit(1) from None
     checks = _checks()
     ok = all(value == "ok" for value in checks.values())
-    report.update(ok=ok, backend=info.name, reason=info.reason, details=info.details, checks=checks)
+    report.update(
+        ok=ok,
+        backend=info.name,
+        reason=info.reason,
+        streebog={"implementation": info.streebog, "why": info.details.get("streebog_reason", "")},
+        gost3410={"implementation": info.gost3410, "why": info.details.get("gost3410_reason", "")},
+        details=info.details,
+        checks=checks,
+    )
     _emit(report, as_json)
     if not ok:
         raise SystemExit(1)
@@ -75,7 +89,11 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
         return
     click.echo(f"GOST backend: {report['backend'] or 'UNAVAILABLE'}")
     click.echo(f"why:          {report['reason']}")
-    click.echo(f"requested:    {report['requested']} (set {ENV_VAR}=auto|openssl|pure to force)")
+    for key, label in (("streebog", "Streebog:    "), ("gost3410", "GOST 34.10:  ")):
+        primitive = report.get(key)
+        if isinstance(primitive, dict):
+            click.echo(f"{label} {primitive['implementation']} ({primitive['why']})")
+    click.echo(f"requested:    {report['requested']} (set {ENV_VAR}=auto|openssl|fallback|pure to force)")
     details = report.get("details")
     if isinstance(details, dict):
         for key, value in details.items():

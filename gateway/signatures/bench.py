@@ -5,13 +5,22 @@ The workload is what REMD traffic looks like: a 50 KB document, detached CAdES-B
 is full verifications per second on one thread (parse CMS, hash the content, check signed
 attributes, verify the signature, validate the chain with revocation) for about ``seconds`` each:
 
-* ``project_ops_per_s``    — the project with the fast backend (OpenSSL GOST engine when present);
-* ``fallback_ops_per_s``   — the project with the pure-Python backend forced (``use_backend("pure")``);
+* ``project_ops_per_s``    — the project as configured here (``auto``: the OpenSSL GOST engine when
+  present); ``backend``/``backend_reason``/``backend_streebog``/``backend_gost3410`` say what ran;
+* ``fallback_ops_per_s``   — the fallback exactly as it runs on a machine without the engine: Streebog
+  from libgcrypt and GOST R 34.10 in pure Python (``use_backend("fallback")``), or everything in pure
+  Python where libgcrypt cannot be used here; ``fallback_backend``/``fallback_reason``/
+  ``fallback_streebog``/``fallback_gost3410`` say which;
+* ``pure_python_ops_per_s`` — everything in pure Python (``use_backend("pure")``), the floor;
 * ``gostcrypto_ops_per_s`` — a naive verification with ``gostcrypto`` (pure Python, no chain);
 * ``openssl_cli_ops_per_s`` — ``openssl cms -verify -engine gost`` as a subprocess, when available;
 * ``thread_pool_ops_per_s`` — the project's fast path on a thread pool of ``threads`` workers, to see
   whether ``verify_cms_async``'s executor gains from threads (it does only while the GIL is released);
-* ``streebog_mb_per_s``    — Streebog-256 throughput of the fast backend.
+* ``streebog_mb_per_s``    — Streebog-256 throughput of the project's backend (1 MiB updates);
+* ``fallback_streebog_mb_per_s`` — the same for the fallback's Streebog;
+* ``pure_python_streebog_mb_per_s`` — the same for the pure-Python Streebog (64 KiB updates);
+* ``loadavg_before``/``loadavg_after`` — the 1/5/15-minute load averages around the run (other
+  work on the machine lowers every figure).
 
 It switches backends process-wide (``use_backend``): run it from a tool, not inside a busy server.
 """
@@ -108,10 +117,42 @@ def _openssl_cli(workdir: Path, seconds: float) -> float | None:
     return _rate(seconds, run)
 
 
+def _streebog_mb_per_s(seconds: float, chunk: bytes) -> float:
+    """Streebog-256 throughput of the active backend, hashing ``chunk`` whole again and again."""
+    return _rate(seconds, lambda: gost.streebog256(chunk)) * len(chunk) / 1e6
+
+
+def _describe(results: dict[str, Any], prefix: str, info: gost.BackendInfo) -> None:
+    results[prefix] = info.name
+    results[f"{prefix}_reason"] = info.reason
+    results[f"{prefix}_streebog"] = info.streebog
+    results[f"{prefix}_gost3410"] = info.gost3410
+
+
+def _fallback_choice() -> str:
+    """What runs without the engine: the libgcrypt fallback, or pure Python where it cannot load."""
+    try:
+        with gost.use_backend("fallback"):  # raises on entry if libgcrypt is unusable here
+            return "fallback"
+    except gost.BackendUnavailable:
+        return "pure"
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[str, Any]:
     """Measure (see module docstring). Every number comes from a run on this machine; a path that
     cannot run here (no OpenSSL GOST engine, no gostcrypto) is reported as None."""
-    results: dict[str, Any] = {"document_bytes": DOCUMENT_SIZE, "seconds_per_figure": seconds}
+    results: dict[str, Any] = {
+        "document_bytes": DOCUMENT_SIZE,
+        "seconds_per_figure": seconds,
+        "loadavg_before": _loadavg(),
+    }
     workers = threads or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="mse-bench-") as tmp:
         workdir = Path(tmp)
@@ -128,18 +169,22 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
             if not report.valid:
                 raise RuntimeError(f"benchmark signature did not verify: {report.codes}")
 
-        info = gost.backend_info()
-        results["backend"] = info.name
-        results["backend_reason"] = info.reason
+        _describe(results, "backend", gost.backend_info())
         project()  # warm-up: parses, caches anchors, CRLs and the chain's link signatures
         results["project_ops_per_s"] = _rate(seconds, project)
         results["threads"] = workers
         results["thread_pool_ops_per_s"] = _threaded_rate(seconds, project, workers)
         chunk = os.urandom(1 << 20)
-        results["streebog_mb_per_s"] = _rate(seconds, lambda: gost.streebog256(chunk)) * len(chunk) / 1e6
-        with gost.use_backend("pure"):
+        results["streebog_mb_per_s"] = _streebog_mb_per_s(seconds, chunk)
+        with gost.use_backend(_fallback_choice()):
+            _describe(results, "fallback", gost.backend_info())
             project()
             results["fallback_ops_per_s"] = _rate(seconds, project)
+            results["fallback_streebog_mb_per_s"] = _streebog_mb_per_s(seconds, chunk)
+        with gost.use_backend("pure"):
+            project()
+            results["pure_python_ops_per_s"] = _rate(seconds, project)
+            results["pure_python_streebog_mb_per_s"] = _streebog_mb_per_s(seconds, chunk[: 1 << 16])
 
         point = issued.certificate.public_key.gost_point
         assert point is not None
@@ -150,4 +195,5 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
         except ImportError:
             results["gostcrypto_ops_per_s"] = None
         results["openssl_cli_ops_per_s"] = _openssl_cli(workdir, seconds)
+    results["loadavg_after"] = _loadavg()
     return results

@@ -101,7 +101,7 @@ def test_openssl_reads_project_gost_keys(
     )
 
 
-@pytest.mark.parametrize("backend", ["auto", "pure"])
+@pytest.mark.parametrize("backend", ["auto", "fallback", "pure"])
 @pytest.mark.parametrize("algorithm", RU_GOST)
 def test_project_verifies_openssl_cms_made_with_project_keys(
     algorithm: str,

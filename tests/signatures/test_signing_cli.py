@@ -178,7 +178,20 @@ def test_bench_verify_reports_measured_numbers(runner: CliRunner) -> None:
     result = runner.invoke(bench, ["verify", "--seconds", "0.1", "--json"])
     assert result.exit_code == 0, result.output
     numbers = json.loads(result.output)
-    for key in ("project_ops_per_s", "fallback_ops_per_s", "thread_pool_ops_per_s", "streebog_mb_per_s"):
-        assert numbers[key] > 0
-    assert numbers["backend"] in ("openssl-gost", "pure-python")
+    for key in (
+        "project_ops_per_s",
+        "fallback_ops_per_s",
+        "pure_python_ops_per_s",
+        "thread_pool_ops_per_s",
+        "streebog_mb_per_s",
+        "fallback_streebog_mb_per_s",
+        "pure_python_streebog_mb_per_s",
+    ):
+        assert numbers[key] > 0, key
+    assert numbers["backend"] in ("openssl-gost", "libgcrypt-fallback", "pure-python")
+    assert numbers["fallback"] in ("libgcrypt-fallback", "pure-python")
+    if numbers["fallback"] == "libgcrypt-fallback":
+        assert (numbers["fallback_streebog"], numbers["fallback_gost3410"]) == ("libgcrypt", "pure-python")
+    assert numbers["fallback_reason"]
     assert numbers["document_bytes"] == 50 * 1024
+    assert len(numbers["loadavg_before"]) == 3 and len(numbers["loadavg_after"]) == 3

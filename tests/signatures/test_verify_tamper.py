@@ -19,6 +19,7 @@ from gateway.signatures.verify import Verifier
 DOC = b"<ClinicalDocument>referral to MSE, test only</ClinicalDocument>\n" * 20
 CASES = [
     ("gost2012-256", "auto"),
+    ("gost2012-256", "fallback"),
     ("gost2012-256", "pure"),
     ("gost2012-512", "auto"),
     ("gost2015-kz-512", "auto"),

@@ -1,7 +1,9 @@
 """GOST primitives: Streebog (GOST R 34.11-2012) and GOST R 34.10-2012 signatures.
 
-Fast path: the system OpenSSL 3 with the GOST engine and provider (``libengine-gost-openssl``);
-fallback: pure Python, chosen automatically when the engine is missing (see :mod:`.backend`).
+Fast path: the system OpenSSL 3 with the GOST engine and provider (``libengine-gost-openssl``).
+Fallback, chosen automatically when the engine is missing: Streebog from the system libgcrypt
+(through ``ctypes``) and GOST R 34.10 in pure Python; everything in pure Python where libgcrypt is
+missing too, or when forced (see :mod:`.backend`).
 
 Byte conventions (the classic trap, see PROTOCOLS.md "Signatures and certificates"):
 

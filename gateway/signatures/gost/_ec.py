@@ -11,7 +11,13 @@ Speed comes from doing as little Python as possible per bit:
   from a key's third use on it gets its own comb table (width 5), because a signer's
   certificate - and above all a CA's - usually verifies many documents. The per-key cache is a
   small LRU (``_KEY_CACHE_SIZE`` keys);
-* the doubling uses the ``a = -3`` formula where the curve allows it (CryptoPro A-C, tc26 512 A/B).
+* the doubling uses the ``a = -3`` formula where the curve allows it (CryptoPro A-C, tc26 512 A/B);
+* where p is pseudo-Mersenne, ``p = 2^n - c`` with a small ``c`` (every parameter set but CryptoPro
+  C and the standard's 512-bit example), products are reduced by folding, ``t = (t >> n) * c +
+  (t & (2^n - 1))`` twice, instead of ``t % p``: CPython's long division is the most expensive
+  step of a field multiplication; with folds a verification ran 1.2-1.3x as fast on CryptoPro A
+  and 1.6-1.7x on tc26 512 A (measured, cold and hot keys). Folded values are congruent to the
+  canonical ones but not reduced (see :func:`_fold_params`), so zero tests there use ``% p``.
 
 All formulas handle the point at infinity and ``P == +-Q``, so hostile public keys (e.g. points of
 small order on the cofactor-4 Edwards curves) get the mathematically correct verdict - in practice
@@ -72,6 +78,75 @@ def _madd(X: int, Y: int, Z: int, x2: int, y2: int, p: int, a: int, am3: bool) -
     return x3, (r * (v - x3) - Y * hhh) % p, Z * h % p
 
 
+_FOLD_MAX_C = 1 << 16
+_fold_cache: dict[Curve, tuple[int, int] | None] = {}
+
+
+def _fold_params(curve: Curve) -> tuple[int, int] | None:
+    """``(n, c)`` with ``p = 2^n - c`` and ``|c| < 2^16`` (c may be negative), or None.
+
+    Since ``2^n = c (mod p)``, ``fold(t) = (t >> n) * c + (t & (2^n - 1))`` is congruent to t
+    (Python's ``>>`` floors, so this holds for negative t too). Bounds, for values kept in
+    ``|v| < 2^(n+1)``: every product below stays under ``2^(2n+6)`` in size; one fold leaves less
+    than ``2^(n+23)``, a second one a value in ``(-2^39, 2^n + 2^39)``, inside the bound again. So
+    two folds per product keep every coordinate within one bit of p; the table entries that
+    enter the formulas are in ``[0, p]`` (``p - 0`` for a negated point with y = 0).
+    """
+    try:
+        return _fold_cache[curve]
+    except KeyError:
+        pass
+    found = None
+    for n in (curve.p.bit_length(), curve.p.bit_length() - 1):
+        c = (1 << n) - curve.p
+        if abs(c) < _FOLD_MAX_C:
+            found = (n, c)
+            break
+    _fold_cache[curve] = found
+    return found
+
+
+def _madd_folded(X: int, Y: int, Z: int, x2: int, y2: int, curve: Curve, n: int, c: int, M: int) -> _Jacobian:
+    """:func:`_madd` with folded reductions (see :func:`_fold_params`); ``0 <= x2, y2 <= p``."""
+    if not Z:
+        return x2, y2, 1
+    t = Z * Z
+    t = (t >> n) * c + (t & M)
+    zz = (t >> n) * c + (t & M)
+    t = Z * zz
+    t = (t >> n) * c + (t & M)
+    zzz = (t >> n) * c + (t & M)
+    t = x2 * zz - X
+    t = (t >> n) * c + (t & M)
+    h = (t >> n) * c + (t & M)
+    t = y2 * zzz - Y
+    t = (t >> n) * c + (t & M)
+    r = (t >> n) * c + (t & M)
+    p = curve.p
+    if not h % p:
+        if not r % p:
+            return _dbl(X % p, Y % p, Z % p, p, curve.a, (curve.a + 3) % p == 0)
+        return _INFINITY
+    t = h * h
+    t = (t >> n) * c + (t & M)
+    hh = (t >> n) * c + (t & M)
+    t = h * hh
+    t = (t >> n) * c + (t & M)
+    hhh = (t >> n) * c + (t & M)
+    t = X * hh
+    t = (t >> n) * c + (t & M)
+    v = (t >> n) * c + (t & M)
+    t = r * r - hhh - v - v
+    t = (t >> n) * c + (t & M)
+    x3 = (t >> n) * c + (t & M)
+    t = r * (v - x3) - Y * hhh
+    t = (t >> n) * c + (t & M)
+    y3 = (t >> n) * c + (t & M)
+    t = Z * h
+    t = (t >> n) * c + (t & M)
+    return x3, y3, (t >> n) * c + (t & M)
+
+
 def _to_affine_many(points: list[_Jacobian], p: int) -> list[_Affine | None]:
     """Normalise many points with one inversion (Montgomery's trick); infinity becomes None."""
     prefix: list[int] = []
@@ -128,9 +203,10 @@ class _Comb:
         self.rows = [[pt for pt in flat[i * half : (i + 1) * half] if pt is not None] for i in range(windows)]
 
     def add_mult(self, acc: _Jacobian, curve: Curve, k: int) -> _Jacobian:
-        """Return ``acc + k*P`` for 0 <= k < q."""
+        """Return ``acc + k*P`` for 0 <= k < q (folded, not reduced, where p allows it)."""
         p, a = curve.p, curve.a
         am3 = (a + 3) % p == 0
+        fold = _fold_params(curve)
         rows = self.rows
         w = self.w
         full = 1 << w
@@ -150,7 +226,10 @@ class _Comb:
                 else:
                     x2, y2 = rows[i][-d - 1]
                     y2 = p - y2
-                X, Y, Z = _madd(X, Y, Z, x2, y2, p, a, am3)
+                if fold is None:
+                    X, Y, Z = _madd(X, Y, Z, x2, y2, p, a, am3)
+                else:
+                    X, Y, Z = _madd_folded(X, Y, Z, x2, y2, curve, fold[0], fold[1], (1 << fold[0]) - 1)
             i += 1
         return X, Y, Z
 
@@ -258,6 +337,65 @@ def _wnaf(k: int) -> list[int]:
 def _var_mult(curve: Curve, table: tuple[_Affine | None, ...], k: int) -> _Jacobian:
     """``k*Q`` in Jacobian form (k >= 0) by wNAF; doubling and addition are inlined because
     this loop runs once per bit of k and dominates the cost of a cold verification."""
+    fold = _fold_params(curve)
+    if fold is not None:
+        return _var_mult_folded(curve, table, k, *fold)
+    return _var_mult_generic(curve, table, k)
+
+
+def _var_mult_folded(curve: Curve, table: tuple[_Affine | None, ...], k: int, n: int, c: int) -> _Jacobian:
+    """:func:`_var_mult_generic` with every ``% p`` replaced by two folds (see
+    :func:`_fold_params`). Z is exactly 0 for the point at infinity and never congruent to 0
+    otherwise (each new Z is a product of factors checked nonzero mod p), so ``if Z`` still tells
+    infinity; Y and h, r are tested mod p."""
+    p, a = curve.p, curve.a
+    am3 = (a + 3) % p == 0
+    M = (1 << n) - 1
+    X, Y, Z = _INFINITY
+    for d in reversed(_wnaf(k)):
+        if Z:
+            if Y % p:
+                t = Y * Y
+                t = (t >> n) * c + (t & M)
+                yy = (t >> n) * c + (t & M)
+                t = Z * Z
+                t = (t >> n) * c + (t & M)
+                zz = (t >> n) * c + (t & M)
+                if am3:
+                    t = (X - zz) * (X + zz) * 3
+                else:
+                    t = zz * zz
+                    t = (t >> n) * c + (t & M)
+                    t = 3 * X * X + a * ((t >> n) * c + (t & M))
+                t = (t >> n) * c + (t & M)
+                m = (t >> n) * c + (t & M)
+                t = X * yy * 4
+                t = (t >> n) * c + (t & M)
+                s = (t >> n) * c + (t & M)
+                t = Y * Z * 2
+                t = (t >> n) * c + (t & M)
+                Z = (t >> n) * c + (t & M)
+                t = m * m - s - s
+                t = (t >> n) * c + (t & M)
+                X = (t >> n) * c + (t & M)
+                t = m * (s - X) - yy * yy * 8
+                t = (t >> n) * c + (t & M)
+                Y = (t >> n) * c + (t & M)
+            else:  # a point of order 2 doubles to infinity
+                X, Y, Z = _INFINITY
+        if d:
+            pt = table[(d if d > 0 else -d) >> 1]
+            if pt is None:
+                continue
+            x2, y2 = pt
+            if d < 0:
+                y2 = p - y2
+            X, Y, Z = _madd_folded(X, Y, Z, x2, y2, curve, n, c, M)
+    return X, Y, Z
+
+
+def _var_mult_generic(curve: Curve, table: tuple[_Affine | None, ...], k: int) -> _Jacobian:
+    """The wNAF loop with plain ``% p`` reductions, for primes of no special form."""
     p, a = curve.p, curve.a
     am3 = (a + 3) % p == 0
     X, Y, Z = _INFINITY

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from gateway.signatures.gost._der import pkcs8_private_key, subject_public_key_info
+from gateway.signatures.gost._procmaps import mapped_path
 from gateway.signatures.gost.curves import CURVES, TEST_CURVES, Curve, curve_by_oid
 from gateway.signatures.gost.errors import BackendUnavailable
 
@@ -146,19 +147,6 @@ class _Crypto:
         return None
 
 
-def _mapped_path(fragment: str) -> str:
-    """Path of a shared object mapped into this process (Linux), for reporting only."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                path = line.split(maxsplit=5)[-1].strip()
-                if fragment in os.path.basename(path):
-                    return path
-    except OSError:
-        pass
-    return "unknown"
-
-
 def _open_libcrypto() -> tuple[_Crypto, str, bool]:
     """The libcrypto that ``_hashlib`` uses if possible; (lib, how it was found, shared with hashlib)."""
     try:
@@ -171,7 +159,7 @@ def _open_libcrypto() -> tuple[_Crypto, str, bool]:
         try:
             # dlsym on the _hashlib handle also searches its dependencies: its libcrypto.
             crypto = _Crypto(ctypes.CDLL(hashlib_so))
-            return crypto, _mapped_path("libcrypto"), True
+            return crypto, mapped_path("libcrypto"), True
         except (OSError, AttributeError):
             pass
     name = ctypes.util.find_library("crypto")
@@ -181,7 +169,7 @@ def _open_libcrypto() -> tuple[_Crypto, str, bool]:
         crypto = _Crypto(ctypes.CDLL(name))
     except (OSError, AttributeError) as exc:
         raise BackendUnavailable(f"cannot use libcrypto {name}: {exc}") from exc
-    return crypto, _mapped_path("libcrypto"), False
+    return crypto, mapped_path("libcrypto"), False
 
 
 class _HashlibStreebog:

@@ -1,7 +1,8 @@
 """Micro-benchmark of the GOST primitives on this machine, per backend.
 
-``bench_primitives`` is what ``mse-gateway bench verify`` reports: raw verifications per second
-(256-bit, CryptoPro A, digest already computed) and Streebog-256 throughput. Each figure runs for
+``bench_primitives`` measures the primitives alone (``mse-gateway bench verify`` measures whole
+documents): raw verifications per second (256-bit, CryptoPro A, digest already computed) and
+Streebog-256 throughput. Each figure runs for
 about ``seconds`` of wall time on one thread. It switches backends with :func:`use_backend`,
 which is process-wide: run it from a tool, not inside a busy server.
 """
@@ -75,18 +76,20 @@ def bench_primitives(seconds: float = 1.0) -> dict[str, float]:
     operations per second (``verify256_*``) or megabytes per second (``streebog256_*_mbps``).
 
     ``verify256_pure`` verifies one key again and again (the key gets its cached comb table, as a
-    busy signer's certificate would); ``verify256_pure_cold_key`` uses a new key each time.
-    Backends that cannot load here are left out.
+    busy signer's certificate would); ``verify256_pure_cold_key`` uses a new key each time. The
+    fallback's GOST R 34.10 is that same pure-Python code, so only its Streebog is measured
+    (``streebog256_fallback_mbps``, libgcrypt). Backends that cannot load here are left out.
     """
     results: dict[str, float] = {}
     digest = os.urandom(_CURVE.size)
-    for name in ("openssl", "pure"):
+    for name in ("openssl", "fallback", "pure"):
         try:
             with use_backend(name):
-                results[f"verify256_{name}"] = _verify_rate(seconds, digest)
+                if name != "fallback":
+                    results[f"verify256_{name}"] = _verify_rate(seconds, digest)
                 if name == "pure":
                     results["verify256_pure_cold_key"] = _cold_verify_rate(seconds, digest)
-                chunk = os.urandom(1 << 20 if name == "openssl" else 1 << 14)
+                chunk = os.urandom(1 << 14 if name == "pure" else 1 << 20)
                 results[f"streebog256_{name}_mbps"] = _streebog_mbps(seconds, chunk)
         except BackendUnavailable:
             continue

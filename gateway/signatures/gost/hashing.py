@@ -1,4 +1,4 @@
-"""Streebog (GOST R 34.11-2012) through the active backend.
+"""Streebog (GOST R 34.11-2012) through the active backend: OpenSSL, else libgcrypt, else pure Python.
 
 Digests are byte strings exactly as ``openssl dgst -md_gost12_256`` prints them (the standard's
 examples are written right to left; see tests/vectors/gost/README.md). Signature code reads those
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gateway.signatures.gost.backend import active_openssl
+from gateway.signatures.gost.backend import active_gcrypt, active_openssl
 from gateway.signatures.gost.streebog_pure import PureStreebog
 
 __all__ = ["Hasher", "new_streebog", "streebog256", "streebog512"]
@@ -40,8 +40,13 @@ def new_streebog(bits: int, data: bytes = b"") -> Hasher:
     """Return a fresh Streebog-``bits`` hasher (256 or 512), optionally fed ``data``."""
     if bits not in (256, 512):
         raise ValueError(f"Streebog has 256- and 512-bit variants, not {bits}")
-    backend = active_openssl()
-    hasher: Hasher = backend.new_hash(bits) if backend is not None else PureStreebog(bits)
+    hasher: Hasher
+    if (openssl := active_openssl()) is not None:
+        hasher = openssl.new_hash(bits)
+    elif (gcrypt := active_gcrypt()) is not None:
+        hasher = gcrypt.new_hash(bits)
+    else:
+        hasher = PureStreebog(bits)
     if data:
         hasher.update(data)
     return hasher

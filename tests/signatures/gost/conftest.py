@@ -1,7 +1,8 @@
 """Fixtures for the GOST primitives: run a test once per backend.
 
-Without the OpenSSL GOST engine the OpenSSL half of the tests skips locally with the reason, and
-fails when CI=true: .ci/run installs libengine-gost-openssl, so CI must never pass by skipping.
+Without the OpenSSL GOST engine (or libgcrypt) the tests of that backend skip locally with the
+reason, and fail when CI=true: .ci/run installs libengine-gost-openssl and libgcrypt20, so CI must
+never pass by skipping.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.signatures.gost import BackendUnavailable, _openssl, use_backend
+from gateway.signatures.gost import BackendUnavailable, _gcrypt, _openssl, use_backend
 
 
 def openssl_reason() -> str | None:
@@ -23,20 +24,40 @@ def openssl_reason() -> str | None:
     return None
 
 
-def _skip_or_fail_without_openssl() -> None:
-    if (reason := openssl_reason()) is not None:
-        message = f"OpenSSL GOST backend unavailable: {reason}"
+def gcrypt_reason() -> str | None:
+    """None if libgcrypt's Streebog loads here (and passes its self-test), else why not."""
+    try:
+        _gcrypt.load()
+    except BackendUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _skip_or_fail(what: str, reason: str | None) -> None:
+    if reason is not None:
+        message = f"{what} unavailable: {reason}"
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(message)
         pytest.skip(message)
 
 
-@pytest.fixture(params=["openssl", "pure"])
+def _skip_or_fail_without_openssl() -> None:
+    _skip_or_fail("OpenSSL GOST backend", openssl_reason())
+
+
+def _skip_or_fail_without_gcrypt() -> None:
+    _skip_or_fail("libgcrypt Streebog (the fallback)", gcrypt_reason())
+
+
+@pytest.fixture(params=["openssl", "fallback", "pure"])
 def gost_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Runs the test with the OpenSSL engine and again with the pure-Python code."""
+    """Runs the test with the OpenSSL engine, with the fallback (libgcrypt Streebog, pure-Python
+    GOST R 34.10) and with everything in pure Python."""
     name: str = request.param
     if name == "openssl":
         _skip_or_fail_without_openssl()
+    elif name == "fallback":
+        _skip_or_fail_without_gcrypt()
     with use_backend(name):
         yield name
 
@@ -44,3 +65,8 @@ def gost_backend(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def require_openssl() -> None:
     _skip_or_fail_without_openssl()
+
+
+@pytest.fixture
+def require_gcrypt() -> None:
+    _skip_or_fail_without_gcrypt()
