@@ -3,7 +3,8 @@
 The workload is what REMD traffic looks like: a 50 KB document, detached CAdES-BES, GOST R 34.10-2012
 256-bit, signer certificate issued by an intermediate CA, trust anchor + CRLs configured. Each figure
 is full verifications per second on one thread (parse CMS, hash the content, check signed
-attributes, verify the signature, validate the chain with revocation) for about ``seconds`` each:
+attributes, verify the signature, validate the chain with revocation): the median of ``rounds``
+rounds sharing about ``seconds`` (gateway.signatures.timing):
 
 * ``project_ops_per_s``    — the project as configured here (``auto``: the OpenSSL GOST engine when
   present); ``backend``/``backend_reason``/``backend_streebog``/``backend_gost3410`` say what ran;
@@ -40,23 +41,12 @@ from typing import Any
 from gateway.signatures import gost
 from gateway.signatures.pki import TestPki
 from gateway.signatures.sign import sign_cms
+from gateway.signatures.timing import ROUNDS, median_rate
 from gateway.signatures.verify import Verifier
 
 __all__ = ["DOCUMENT_SIZE", "bench_verify"]
 
 DOCUMENT_SIZE = 50 * 1024
-
-
-def _rate(seconds: float, op: Callable[[], object]) -> float:
-    done = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        op()
-        done += 1
-        now = time.perf_counter()
-        if now >= deadline and done >= 3:
-            return done / (now - start)
 
 
 def _threaded_rate(seconds: float, op: Callable[[], object], workers: int) -> float:
@@ -114,12 +104,12 @@ def _openssl_cli(workdir: Path, seconds: float) -> float | None:
     def run() -> None:
         subprocess.run(cmd, capture_output=True, check=True, timeout=30)
 
-    return _rate(seconds, run)
+    return median_rate(seconds, run)
 
 
 def _streebog_mb_per_s(seconds: float, chunk: bytes) -> float:
     """Streebog-256 throughput of the active backend, hashing ``chunk`` whole again and again."""
-    return _rate(seconds, lambda: gost.streebog256(chunk)) * len(chunk) / 1e6
+    return median_rate(seconds, lambda: gost.streebog256(chunk)) * len(chunk) / 1e6
 
 
 def _describe(results: dict[str, Any], prefix: str, info: gost.BackendInfo) -> None:
@@ -151,6 +141,7 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
     results: dict[str, Any] = {
         "document_bytes": DOCUMENT_SIZE,
         "seconds_per_figure": seconds,
+        "rounds": ROUNDS,
         "loadavg_before": _loadavg(),
     }
     workers = threads or os.cpu_count() or 1
@@ -171,7 +162,7 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
 
         _describe(results, "backend", gost.backend_info())
         project()  # warm-up: parses, caches anchors, CRLs and the chain's link signatures
-        results["project_ops_per_s"] = _rate(seconds, project)
+        results["project_ops_per_s"] = median_rate(seconds, project)
         results["threads"] = workers
         results["thread_pool_ops_per_s"] = _threaded_rate(seconds, project, workers)
         chunk = os.urandom(1 << 20)
@@ -179,11 +170,11 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
         with gost.use_backend(_fallback_choice()):
             _describe(results, "fallback", gost.backend_info())
             project()
-            results["fallback_ops_per_s"] = _rate(seconds, project)
+            results["fallback_ops_per_s"] = median_rate(seconds, project)
             results["fallback_streebog_mb_per_s"] = _streebog_mb_per_s(seconds, chunk)
         with gost.use_backend("pure"):
             project()
-            results["pure_python_ops_per_s"] = _rate(seconds, project)
+            results["pure_python_ops_per_s"] = median_rate(seconds, project)
             results["pure_python_streebog_mb_per_s"] = _streebog_mb_per_s(seconds, chunk[: 1 << 16])
 
         point = issued.certificate.public_key.gost_point
@@ -191,7 +182,9 @@ def bench_verify(seconds: float = 2.0, *, threads: int | None = None) -> dict[st
         try:
             if not _gostcrypto_verify(signature, content, point):
                 raise RuntimeError("gostcrypto did not verify the benchmark signature")
-            results["gostcrypto_ops_per_s"] = _rate(seconds, lambda: _gostcrypto_verify(signature, content, point))
+            results["gostcrypto_ops_per_s"] = median_rate(
+                seconds, lambda: _gostcrypto_verify(signature, content, point)
+            )
         except ImportError:
             results["gostcrypto_ops_per_s"] = None
         results["openssl_cli_ops_per_s"] = _openssl_cli(workdir, seconds)

@@ -9,9 +9,8 @@ which is process-wide: run it from a tool, not inside a busy server.
 
 from __future__ import annotations
 
+import itertools
 import os
-import time
-from collections.abc import Callable
 
 from gateway.signatures.gost.backend import use_backend
 from gateway.signatures.gost.curves import CURVES
@@ -23,28 +22,16 @@ from gateway.signatures.gost.gost3410 import (
     verify_digest,
 )
 from gateway.signatures.gost.hashing import new_streebog
+from gateway.signatures.timing import median_rate
 
 __all__ = ["bench_primitives"]
 
 _CURVE = CURVES["id-GostR3410-2001-CryptoPro-A-ParamSet"]
 
 
-def _rate(seconds: float, op: Callable[[int], None]) -> float:
-    """Calls per second of ``op(i)`` over about ``seconds`` (at least a few calls)."""
-    done = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        op(done)
-        done += 1
-        now = time.perf_counter()
-        if now >= deadline and done >= 3:
-            return done / (now - start)
-
-
 def _streebog_mbps(seconds: float, chunk: bytes) -> float:
     hasher = new_streebog(256)
-    rate = _rate(seconds, lambda _: hasher.update(chunk))
+    rate = median_rate(seconds, lambda: hasher.update(chunk))
     hasher.digest()
     return rate * len(chunk) / 1e6
 
@@ -54,7 +41,7 @@ def _verify_rate(seconds: float, digest: bytes) -> float:
     public = public_key_from_private(_CURVE, private)
     signature = sign_digest(_CURVE, private, digest)
     verify_digest(_CURVE, public, digest, signature)  # warm-up: tables, caches
-    return _rate(seconds, lambda _: verify_digest(_CURVE, public, digest, signature))
+    return median_rate(seconds, lambda: verify_digest(_CURVE, public, digest, signature))
 
 
 def _cold_verify_rate(seconds: float, digest: bytes) -> float:
@@ -64,11 +51,13 @@ def _cold_verify_rate(seconds: float, digest: bytes) -> float:
         private = generate_private_key(_CURVE)
         keys.append((public_key_from_private(_CURVE, private), sign_digest(_CURVE, private, digest)))
 
-    def verify(i: int) -> None:
-        public, signature = keys[i % len(keys)]
+    calls = itertools.count()
+
+    def verify() -> None:
+        public, signature = keys[next(calls) % len(keys)]
         verify_digest(_CURVE, public, digest, signature)
 
-    return _rate(seconds, verify)
+    return median_rate(seconds, verify)
 
 
 def bench_primitives(seconds: float = 1.0) -> dict[str, float]:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +37,7 @@ from gateway.safexml import parse_xml
 from gateway.signatures import gost
 from gateway.signatures.certificates import load_certificates
 from gateway.signatures.pki import TestPki
+from gateway.signatures.timing import ROUNDS, interleaved
 from gateway.signatures.xml.sign import sign_xml
 from gateway.signatures.xml.verify import XmlVerifier
 
@@ -74,17 +73,6 @@ def smev_envelope(size: int = DOCUMENT_SIZE) -> bytes:
     return text.encode("utf-8")
 
 
-def _rate(seconds: float, op: Callable[[], object]) -> float:
-    done = 0
-    start = time.perf_counter()
-    while True:
-        op()
-        done += 1
-        now = time.perf_counter()
-        if now - start >= seconds and done >= 3:
-            return done / (now - start)
-
-
 def bench_verify_xml(seconds: float = 2.0) -> dict[str, Any]:
     """Measure on this machine; returns the figures above plus the document size and backend."""
     from cryptography import x509 as crypto_x509
@@ -110,7 +98,6 @@ def bench_verify_xml(seconds: float = 2.0) -> dict[str, Any]:
         if not check.valid:
             raise RuntimeError(f"benchmark signature does not verify: {check.report.codes}")
         results["signed_bytes"] = len(signed)
-        results["project_gost_ops_per_s"] = _rate(seconds, lambda: verifier.verify_xml(signed))
 
         rsa_pki = TestPki.init(Path(tmp) / "rsa", "rsa")
         rsa_signer = rsa_pki.issue("vk-chair")
@@ -131,17 +118,23 @@ def bench_verify_xml(seconds: float = 2.0) -> dict[str, Any]:
         rsa_signed = etree.tostring(root)
         xml_verifier = XMLVerifier()
         xml_verifier.verify(rsa_signed, x509_cert=crypto_cert)
-        results["signxml_rsa_ops_per_s"] = _rate(
-            seconds, lambda: xml_verifier.verify(rsa_signed, x509_cert=crypto_cert)
-        )
         rsa_chain = load_certificates(rsa_pki.chain_path.read_bytes())
         rsa_verifier = XmlVerifier(trust=rsa_pki.trust_dir, crls=[rsa_pki.crl_path.parent])
         rsa_check = rsa_verifier.verify_xml(rsa_signed, certificates=rsa_chain)
         if not rsa_check.valid:
             raise RuntimeError(f"signxml's signature does not verify here: {rsa_check.report.codes}")
-        results["project_rsa_ops_per_s"] = _rate(
-            seconds, lambda: rsa_verifier.verify_xml(rsa_signed, certificates=rsa_chain)
+        # Rounds alternate between the three, so the ratio compares them on the same machine.
+        rates = interleaved(
+            seconds,
+            {
+                "project_gost_ops_per_s": lambda: verifier.verify_xml(signed),
+                "signxml_rsa_ops_per_s": lambda: xml_verifier.verify(rsa_signed, x509_cert=crypto_cert),
+                "project_rsa_ops_per_s": lambda: rsa_verifier.verify_xml(rsa_signed, certificates=rsa_chain),
+            },
         )
+        results.update(rates)
+        results["gost_to_signxml_ratio"] = round(rates["project_gost_ops_per_s"] / rates["signxml_rsa_ops_per_s"], 3)
+        results["rounds"] = ROUNDS
     results["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     results["cpu_count"] = os.cpu_count()
     return results
