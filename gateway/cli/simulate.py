@@ -92,6 +92,13 @@ def _table(r: SimulationResult) -> str:
     default=None,
     help="Real seconds to wait for every outcome after submitting (default: 600 or 0.5 s per document).",
 )
+@click.option(
+    "--validation-processes",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Validate in this many worker processes (workers.validation_processes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 def simulate(
@@ -104,6 +111,7 @@ def simulate(
     data_dir: Path | None,
     database_url: str,
     timeout: float | None,
+    validation_processes: int,
     as_json: bool,
 ) -> None:
     """Submit COUNT signed documents (referrals and results) through the REST front door against
@@ -124,6 +132,7 @@ def simulate(
                 database_url=database_url,
                 progress=bars,
                 settle_timeout=timeout if timeout is not None else max(600.0, 0.5 * count),
+                config_overrides={"workers": {"validation_processes": validation_processes}},
             )
         )
     finally:
