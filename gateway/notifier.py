@@ -77,14 +77,11 @@ class Notifier:
         async def claim(owner: str, limit: int) -> list[PendingNotice]:
             return await self.outbox.claim(owner, limit=limit, lease_seconds=lease_seconds)
 
-        async def release(owner: str) -> int:
-            return 0  # notice leases are short; an unfinished one simply comes back
-
         self.loop: ClaimLoop[PendingNotice] = ClaimLoop(
             role="notifier",
             claim=claim,
             handler=self._handle,
-            release=release,
+            release=self.outbox.release,
             key=lambda n: n.submission_id,
             concurrency=concurrency,
             idle_sleep=idle_sleep,

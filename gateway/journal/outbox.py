@@ -68,6 +68,18 @@ class Outbox:
             for r in rows
         ]
 
+    async def release(self, owner: str) -> int:
+        """Give back the pending notices ``owner`` holds (a notifier shutting down), so another
+        process sends them now rather than after the lease."""
+        stmt = (
+            notifications.update()
+            .where(_N.lease_owner == owner, _N.state == "pending")
+            .values(lease_owner=None, lease_until=None)
+        )
+        async with self.journal.writing() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
     async def _finish(self, notice: PendingNotice, owner: str, values: dict[str, object], message: str) -> None:
         j = self.journal
         now = j.clock.now()

@@ -71,6 +71,12 @@ class ClaimLoop(Generic[T]):
                     claimed = await self._claim(self.owner, free)
                 except Exception:
                     _log.exception("claim failed", worker=self.owner)
+            if claimed and self._stopping.is_set():
+                # stop() began while this claim was under way, and may already have released this
+                # owner's leases: give these back too rather than start work on resources that are
+                # being closed (a handler failing on them would keep its lease until expiry).
+                await self._release_quietly()
+                break
             for item in claimed:
                 key = self._key(item)
                 if key in self._inflight:
@@ -118,6 +124,9 @@ class ClaimLoop(Generic[T]):
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        await self._release_quietly()
+
+    async def _release_quietly(self) -> None:
         try:
             released = await self._release(self.owner)
         except Exception:  # the store is down: the leases will expire on their own

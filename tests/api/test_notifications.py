@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,11 @@ async def test_pending_notice_survives_a_restart(tmp_path: Path) -> None:
     await server.start_server()
     url, port = str(server.make_url("/cb")), server.port
     await server.close()  # the MIS is down while the outcome is reached
+    # Hold the port without listening (connections are refused, as to a host that is down) so the
+    # gateway's own test server cannot be given it meanwhile and answer the notice itself.
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", port))
     async with start_gateway(tmp_path) as gw:
         body = submission(document="<broken", callback_url=url)
         sid = (await (await gw.client.post("/api/v1/submissions", json=body, headers=gw.auth)).json())["id"]
@@ -90,6 +96,7 @@ async def test_pending_notice_survives_a_restart(tmp_path: Path) -> None:
         _, state, attempts = (await outbox.states(sid))[0]
         assert state == "pending" and attempts >= 1
     # The MIS comes back on the same address; a new gateway process on the same journal delivers.
+    holder.close()
     server = TestServer(receiver.app, port=port)
     await server.start_server()
     try:

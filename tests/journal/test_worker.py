@@ -49,6 +49,35 @@ async def test_stop_releases_leases_of_unfinished_work(journal: Journal) -> None
     assert {s.id for s in again} == ids
 
 
+async def test_rows_claimed_while_stopping_are_given_back_not_started(journal: Journal) -> None:
+    """stop() can begin while a claim is under way; what that claim returns must not be handed to
+    handlers (their resources are being closed) and must not stay leased until expiry."""
+    ids = await seed_due(journal, 3)
+    claiming, stopped = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handler(sub: Submission, owner: str) -> None:
+        handled.append(sub.id)
+
+    loop = submission_loop(journal, role="late", states=[State.QUEUED], handler=handler, concurrency=3, idle_sleep=0.05)
+    claim = loop._claim
+
+    async def slow_claim(owner: str, limit: int) -> list[Submission]:
+        claiming.set()
+        await stopped.wait()  # the claim commits only after stop() has released this owner's leases
+        return await claim(owner, limit)
+
+    loop._claim = slow_claim
+    task = asyncio.create_task(loop.run())
+    await asyncio.wait_for(claiming.wait(), 5)
+    await loop.stop(grace=0.1)
+    stopped.set()
+    await asyncio.wait_for(task, 5)
+    assert handled == []
+    again = await journal.claim_due("next", [State.QUEUED], limit=10, lease_seconds=60)
+    assert {s.id for s in again} == ids
+
+
 async def test_crashing_handler_does_not_stop_the_loop(journal: Journal) -> None:
     await seed_due(journal, 2)
     calls = 0
