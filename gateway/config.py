@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import ConfigError
 from gateway.flk.config import ValidationConfig
+from gateway.shipped import shipped
 from gateway.ui.config import AlertsConfig, UiConfig
 
 __all__ = [
@@ -181,8 +182,7 @@ class GatewayConfig(_Section):
     def routes_path(self) -> Path | None:
         if self.routing.routes_file:
             return Path(self.routing.routes_file)
-        default = Path("config/routes.toml")
-        return default if default.exists() else None
+        return shipped("config/routes.toml")
 
     @property
     def data_dir(self) -> Path:

@@ -2,9 +2,9 @@
 
 zeep is given a transport that refuses every non-file URL, so loading can never reach the network
 (the files import each other by relative path only). The directory is found in this order: the
-``MSE_GATEWAY_WSDL_DIR`` environment variable (a directory holding ``remd/``), the source tree next
-to this package (development, editable installs), ``./wsdl`` (the Docker image's working
-directory).
+``MSE_GATEWAY_WSDL_DIR`` environment variable (a directory holding ``remd/``), then ``wsdl/remd``
+under the working directory, the checkout, and an installed wheel's share directory
+(gateway.shipped).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from lxml import etree
 from zeep.transports import Transport
 
 from gateway.safexml import make_parser
+from gateway.shipped import search_bases
 
 __all__ = [
     "CALLBACK_WSDL",
@@ -55,8 +56,7 @@ def wsdl_dir() -> Path:
     candidates: list[Path] = []
     if os.environ.get(_ENV_VAR):
         candidates.append(Path(os.environ[_ENV_VAR]) / "remd")
-    candidates.append(Path(__file__).resolve().parents[2] / "wsdl" / "remd")
-    candidates.append(Path.cwd() / "wsdl" / "remd")
+    candidates.extend(base / "wsdl" / "remd" for base in search_bases())
     for path in candidates:
         if (path / SERVICE_WSDL).is_file():
             return path

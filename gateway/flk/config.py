@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.shipped import shipped
+
 __all__ = ["RULE_NAMES", "ReturnNoticeConfig", "ValidationConfig"]
 
 # Every FLK rule, in the order its findings are reported (the first finding is the rejection code).
@@ -119,8 +121,9 @@ class ValidationConfig(_Section):
         return self.rules.get(name, True)
 
     def resolve(self, configured: str, default_name: str) -> Path | None:
-        """The configured path, else ``config/<default_name>`` when it exists, else None."""
+        """The configured path, else the shipped ``config/<default_name>`` (the working directory's
+        first, see gateway.shipped), else None."""
         if configured:
             return Path(configured)
-        candidate = Path("config") / default_name
-        return candidate if candidate.is_file() else None
+        candidate = shipped(Path("config") / default_name)
+        return candidate if candidate is not None and candidate.is_file() else None

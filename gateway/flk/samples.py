@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from gateway.documents import DocumentKind, ParsedDocument, build_document
@@ -30,6 +29,7 @@ from gateway.documents.model import (
 from gateway.documents.samples import sample_document
 from gateway.flk.sample_pki import SampleSigners
 from gateway.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, load_required_exams
+from gateway.shipped import shipped
 
 __all__ = [
     "ORGANISATION_ROLE",
@@ -62,10 +62,10 @@ _T = TypeVar("_T")
 
 @cache
 def default_exam_groups() -> tuple[ExamGroup, ...]:
-    """The shipped Russian required-examinations table (``config/required_exams_ru.tsv`` in the
-    working directory), or nothing when it is not there."""
-    path = Path("config/required_exams_ru.tsv")
-    if not path.is_file():
+    """The shipped Russian required-examinations table (``config/required_exams_ru.tsv``, see
+    gateway.shipped), or nothing when it is not there."""
+    path = shipped("config/required_exams_ru.tsv")
+    if path is None or not path.is_file():
         return ()
     try:
         return tuple(load_required_exams(path))

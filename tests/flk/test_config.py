@@ -45,10 +45,13 @@ def test_resolve_prefers_the_configured_path_then_config_dir(tmp_path: Path, mon
     config = ValidationConfig()
     assert config.resolve("/x/roles.toml", "roles.toml") == Path("/x/roles.toml")
     monkeypatch.chdir(tmp_path)
-    assert config.resolve("", "roles.toml") is None
+    # Not in the working directory: the shipped file (here, the checkout's).
+    checkout = Path(__file__).resolve().parents[2]
+    assert config.resolve("", "roles.toml") == checkout / "config" / "roles.toml"
+    assert config.resolve("", "no-such-table.tsv") is None
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "roles.toml").write_text("")
-    assert config.resolve("", "roles.toml") == Path("config/roles.toml")
+    assert config.resolve("", "roles.toml") == tmp_path / "config" / "roles.toml"
 
 
 def test_the_model_is_frozen() -> None:

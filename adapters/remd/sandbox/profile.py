@@ -23,6 +23,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
+from gateway.shipped import search_bases
 
 __all__ = ["Delay", "Fate", "FaultProfile", "Probabilities", "SyncFault", "profile_search_path"]
 
@@ -104,8 +105,9 @@ class SyncFault(enum.StrEnum):
 
 
 def profile_search_path() -> list[Path]:
-    """Where profile names are looked up: ./config/faults, then the source tree's config/faults."""
-    return [Path.cwd() / "config" / "faults", Path(__file__).resolve().parents[3] / "config" / "faults"]
+    """Where profile names are looked up: config/faults under the working directory, the checkout
+    and the installed share directory (gateway.shipped)."""
+    return [base / "config" / "faults" for base in search_bases()]
 
 
 class FaultProfile(_Model):
