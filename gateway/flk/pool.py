@@ -96,7 +96,8 @@ class ValidationPool:
                 self._executor = self._new_executor()
 
     async def warm_up(self) -> None:
-        """Start every worker and build its checker now rather than on the first document."""
+        """Hand each worker slot a no-op, so the workers start and build their checkers (and a
+        broken configuration fails) now rather than on the first document."""
         loop = asyncio.get_running_loop()
         executor = self._executor
         await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self.processes)))
