@@ -1,15 +1,15 @@
 """Verifying every signature of a submission over the exact document bytes, and the findings.
 
 Each ``signatures[i]`` entry of the canonical submission is a detached CMS (CAdES-BES) over
-``document`` as received: verification goes to the project's engine (:class:`Verifier`), which
-runs in a worker thread (``verify_cms_async``) so the event loop never waits on crypto. XMLDSig
+``document`` as received: verification goes to the project's engine (:class:`Verifier`), called
+from the checker's offline part, which runs in a worker thread or a validation process so the
+event loop never waits on crypto. XMLDSig
 entries cannot be verified yet (the engine does CMS only): they are reported as
 WRONG_SIGNATURE_FORMAT rather than silently accepted.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,6 @@ __all__ = [
     "invalid_signature_findings",
     "signatures_present_findings",
     "signatures_report",
-    "verify_entries",
     "verify_entries_sync",
 ]
 
@@ -85,13 +84,6 @@ def verify_entries_sync(
         )
         checks.append(SignatureCheck(index, entry, report))
     return checks
-
-
-async def verify_entries(
-    verifier: Verifier, sub: CanonicalSubmission, *, check_time: datetime | None = None
-) -> list[SignatureCheck]:
-    """:func:`verify_entries_sync` without blocking the event loop (in the default executor)."""
-    return await asyncio.to_thread(verify_entries_sync, verifier, sub, check_time=check_time)
 
 
 def signatures_report(checks: Sequence[SignatureCheck]) -> dict[str, Any]:

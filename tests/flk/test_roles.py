@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from gateway.flk.fastsign import CmsTemplate
 from gateway.flk.roles import BUILTIN_POLICY, RolePolicy, check_roles, load_role_policy, normalise_title
 from gateway.flk.sample_pki import SampleSigners
 from gateway.flk.samples import sign_document
-from gateway.flk.signatures import SignatureCheck, verify_entries
+from gateway.flk.signatures import SignatureCheck, verify_entries_sync
 from gateway.identifiers import is_valid_iin
 from gateway.signatures import Verifier
 from gateway.submission import CanonicalSubmission
@@ -26,7 +25,7 @@ from gateway.submission import CanonicalSubmission
 
 def _checks(verifier: Verifier, data: dict[str, Any]) -> tuple[CanonicalSubmission, list[SignatureCheck]]:
     sub = canonical(data)
-    return sub, asyncio.run(verify_entries(verifier, sub, check_time=NOW))
+    return sub, verify_entries_sync(verifier, sub, check_time=NOW)
 
 
 def _codes(found: list[Any]) -> list[str]:

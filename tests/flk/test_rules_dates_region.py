@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from gateway.documents import ParsedDocument
 from gateway.documents.model import Coded, ReferralDetails
 from gateway.flk.rules import dates_findings, served_regions, wrong_region_findings
 from gateway.flk.samples import shift_dates
-from gateway.flk.signatures import verify_entries
+from gateway.flk.signatures import verify_entries_sync
 from gateway.routing import DEFAULT_ROUTES, Route, Router
 from gateway.signatures import Verifier
 
@@ -22,7 +21,7 @@ DocOf = Callable[..., ParsedDocument]
 
 def _dates(verifier: Verifier, data: dict[str, Any]) -> list[str]:
     sub = canonical(data)
-    checks = asyncio.run(verify_entries(verifier, sub, check_time=NOW))
+    checks = verify_entries_sync(verifier, sub, check_time=NOW)
     return [f.code for f in dates_findings(sub, checks, now=NOW)]
 
 
@@ -52,7 +51,7 @@ def test_certificate_expired_on_the_creation_date(verifier: Verifier, doc_of: Do
     doc = shift_dates(doc_of("kz-031u"), 500)  # after the 15-month certificate lifetime
     data = submit(doc, signing_time=NOW)
     sub = canonical(data)
-    checks = asyncio.run(verify_entries(verifier, sub, check_time=NOW))
+    checks = verify_entries_sync(verifier, sub, check_time=NOW)
     found = dates_findings(sub, checks, now=doc.created + timedelta(days=1))
     assert [f.code for f in found] == ["PERSONAL_SIG_CERT_NOT_ACTUAL_ON_DOC_CREATION_DT"]
     assert "окончания" in found[0].message
