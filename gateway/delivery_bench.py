@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from gateway.clock import SystemClock
 from gateway.config import load_config
-from gateway.gateway_process import GatewayProcess, cpu_seconds_of
-from gateway.journal.engine import create_engine
+from gateway.gateway_process import GatewayProcess, cpu_seconds_of, gateway_env
+from gateway.journal.engine import READ_ONLY, create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
 from gateway.sandbox import prepare_sandbox
@@ -69,18 +69,7 @@ class DeliveryBench:
         return asdict(self)
 
 
-def _env(overrides: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | overrides
-
-
-async def _count_final(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            query = sa.select(sa.func.count()).where(submissions.c.state.in_([str(s) for s in FINAL_STATES]))
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
+_FINAL_COUNT = sa.select(sa.func.count()).where(submissions.c.state.in_([str(s) for s in FINAL_STATES]))
 
 
 async def run_delivery_bench(
@@ -124,7 +113,7 @@ async def run_delivery_bench(
         GatewayProcess(
             workdir,
             port,
-            _env(
+            gateway_env(
                 common
                 | {
                     # Callbacks come back to the process that sent the document.
@@ -152,13 +141,21 @@ async def run_delivery_bench(
             progress.stage("registering", len(uids))
             finished_at: float | None = None
             deadline = time.monotonic() + settle_timeout
-            while time.monotonic() < deadline:
-                final = await _count_final(config.database_url)
-                progress.update(final)
-                if final >= len(uids):
-                    finished_at = time.monotonic()
-                    break
-                await asyncio.sleep(0.1)
+            watcher = create_engine(config.database_url)  # one connection for the whole watch
+            try:
+                async with watcher.connect() as conn:
+                    # Read-only: on SQLite a deferred BEGIN, never the write lock the gateway needs.
+                    conn = await conn.execution_options(**{READ_ONLY: True})
+                    while time.monotonic() < deadline:
+                        final = int((await conn.execute(_FINAL_COUNT)).scalar_one())
+                        await conn.rollback()  # end the read so the next one sees new commits
+                        progress.update(final)
+                        if final >= len(uids):
+                            finished_at = time.monotonic()
+                            break
+                        await asyncio.sleep(0.1)
+            finally:
+                await watcher.dispose()
             cpu_after = [g.cpu_seconds() for g in gateways]
             db_after = cpu_seconds_of("postgres") if database_url else None
             own_cpu = time.process_time() - own_before

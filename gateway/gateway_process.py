@@ -10,11 +10,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import aiohttp
 
-__all__ = ["GatewayProcess", "cpu_seconds_of"]
+__all__ = ["GatewayProcess", "cpu_seconds_of", "gateway_env"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,14 +74,20 @@ class GatewayProcess:
         if self.proc.pid not in stats:
             return None
         children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in stats.items():
-            children.setdefault(ppid, []).append(pid)
+        for pid, stat in stats.items():
+            children.setdefault(stat.ppid, []).append(pid)
         ticks, todo = 0, [self.proc.pid]
         while todo:
             pid = todo.pop()
-            ticks += stats[pid][1]
+            ticks += stats[pid].ticks
             todo.extend(children.get(pid, ()))
         return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def gateway_env(overrides: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its own ``GATEWAY_*`` settings, plus ``overrides``:
+    what a gateway started by a tool should see."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | overrides
 
 
 def cpu_seconds_of(command: str) -> float | None:
@@ -89,31 +95,28 @@ def cpu_seconds_of(command: str) -> float | None:
     PostgreSQL server's ``postgres`` processes); None where /proc is unavailable."""
     if not Path("/proc/self/stat").exists():
         return None
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            _head, _, rest = (entry / "stat").read_text().partition(" (")
-            name, _, tail = rest.rpartition(") ")
-        except OSError:
-            continue
-        if name == command:
-            fields = tail.split()
-            ticks += sum(int(f) for f in fields[11:15])
+    ticks = sum(stat.ticks for stat in _proc_stats().values() if stat.command == command)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _proc_stats() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, CPU ticks: own utime + stime and that of children it has waited for)."""
-    out: dict[int, tuple[int, int]] = {}
+class _Stat(NamedTuple):
+    command: str
+    ppid: int
+    ticks: int  # own utime + stime and that of the children it has waited for
+
+
+def _proc_stats() -> dict[int, _Stat]:
+    """pid -> its /proc/<pid>/stat essentials, for every process visible now."""
+    out: dict[int, _Stat] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            # Fields after the parenthesised command: state ppid ... utime(14) stime cutime cstime.
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            # "pid (command) state ppid ...": the command may hold spaces and parentheses.
+            head, _, rest = (entry / "stat").read_text().rpartition(")")
+            fields = rest.split()
+            # After the command: state ppid ... utime(14) stime cutime cstime (1-based in proc(5)).
+            out[int(entry.name)] = _Stat(head.partition("(")[2], int(fields[1]), sum(int(f) for f in fields[11:15]))
+        except (OSError, IndexError, ValueError):
             continue  # the process ended meanwhile
-        out[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
     return out

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from aiohttp import web  # noqa: E402
 from adapters.remd.sandbox import FaultProfile, create_twin  # noqa: E402
 from gateway.clock import SimulatedClock  # noqa: E402
 from gateway.config import load_config  # noqa: E402
-from gateway.gateway_process import GatewayProcess  # noqa: E402
+from gateway.gateway_process import GatewayProcess, gateway_env  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
 from gateway.sandbox import prepare_sandbox  # noqa: E402
 from gateway.simulate import (  # noqa: E402
@@ -93,7 +92,7 @@ async def run(count: int, kills: int, profile: str, speed: float, seed: int, set
         # Leases run on the simulated clock: 5 real seconds, so a killed process's rows return soon.
         "GATEWAY_JOURNAL__LEASE_SECONDS": repr(5.0 * speed),
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | overrides
+    env = gateway_env(overrides)
     config = load_config(environ=overrides).with_overrides(storage={"data_dir": str(data_dir)})
     config, client, signers = await prepare_sandbox(config)
     documents = data_dir / "documents.jsonl"
