@@ -1,9 +1,11 @@
 """The gateway's full checker: structure, signatures, role policy and FLK rules, as one report.
 
 :class:`FullChecker` implements :class:`gateway.validation.Checker`. One instance lives for the
-process (the verifier's caches, compiled schematrons and loaded tables are shared); CPU-bound work —
-parsing, signature verification, XSD/schematron — runs in worker threads, so the event loop only
-waits. Rules that need the journal (duplicate, late arrival) run when the checker has a
+process (the verifier's caches, compiled schematrons and loaded tables are shared). The CPU-bound
+part of a check — parsing, signature verification, XSD/schematron and the rules over the document
+(:func:`offline_check`) — runs in a worker thread, or in validation worker processes when the
+checker has a :class:`~gateway.flk.pool.ValidationPool`, so the event loop only waits. Rules that
+need the journal (duplicate, late arrival) run when the checker has a
 :class:`~gateway.flk.journal_view.JournalView`; a dry run (``/api/v1/check``) uses
 :meth:`FullChecker.with_journal(None) <FullChecker.with_journal>` and the report lists them under
 ``skipped``.
