@@ -26,28 +26,28 @@ from gateway.appkeys import (
     ROUTER_KEY,
     WORKERS_KEY,
 )
-from gateway.backoff import Backoff
-from gateway.clients import ClientRegistry
-from gateway.clock import Clock, SystemClock
+from gateway.common.backoff import Backoff
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.logs import bind_ids, get_logger
+from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
 from gateway.delivery.reconciler import Reconciler
+from gateway.delivery.routing import load_routes
 from gateway.delivery.stage import DeliveryStage
 from gateway.errors import GatewayError
 from gateway.flk import FullChecker, JournalReader
 from gateway.flk.pool import PoolSettings, ValidationPool
+from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
-from gateway.logs import bind_ids, get_logger
 from gateway.model import State
-from gateway.notifier import Notifier, rest_sender
-from gateway.peers import PEERS_KEY, mount_peers, notice_channels, peers_ctx
-from gateway.pipeline import ValidationStage
-from gateway.routing import load_routes
-from gateway.secrets import load_or_create_secret
+from gateway.notices.notifier import Notifier, rest_sender
+from gateway.peers.mount import PEERS_KEY, mount_peers, notice_channels, peers_ctx
 from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
-from gateway.validation import Checker
+from gateway.validation.contract import Checker
+from gateway.validation.stage import ValidationStage
 
 __all__ = ["create_app", "error_middleware", "request_id_middleware"]
 

@@ -7,13 +7,13 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
-from gateway.clients import ClientRegistry
-from gateway.clock import Clock
+from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
+from gateway.delivery.routing import Router
+from gateway.intake.clients import ClientRegistry
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
-from gateway.routing import Router
-from gateway.validation import Checker
+from gateway.validation.contract import Checker
 
 __all__ = [
     "CHECKER_KEY",

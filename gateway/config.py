@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.common.shipped import shipped
 from gateway.errors import ConfigError
 from gateway.flk.config import ValidationConfig
-from gateway.shipped import shipped
 from gateway.ui.config import AlertsConfig, UiConfig
 
 __all__ = [

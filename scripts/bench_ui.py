@@ -32,7 +32,7 @@ from gateway.config import load_config
 from gateway.journal.schema import events, submissions
 from gateway.model import State
 from gateway.ui.users import Role, UserStore
-from gateway.validation import CATEGORIES
+from gateway.validation.contract import CATEGORIES
 
 KINDS = ["121", "121", "121", "109", "108", "35", "kz-031u"]
 REGIONS = [f"{n:02d}" for n in range(1, 90)] + ["KZ"]

@@ -30,12 +30,12 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from adapters.remd.sandbox import FaultProfile, create_twin  # noqa: E402
-from gateway.clock import SimulatedClock  # noqa: E402
+from gateway.bench.process import GatewayProcess, gateway_env  # noqa: E402
+from gateway.common.clock import SimulatedClock  # noqa: E402
 from gateway.config import load_config  # noqa: E402
-from gateway.gateway_process import GatewayProcess, gateway_env  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
-from gateway.sandbox import prepare_sandbox  # noqa: E402
-from gateway.simulate import (  # noqa: E402
+from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
+from gateway.sandbox.simulate import (  # noqa: E402
     Progress,
     generate_documents,
     journal_figures,

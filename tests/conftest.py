@@ -18,10 +18,10 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from gateway.common.secrets import DeploymentSecret
 from gateway.journal.engine import create_engine, normalise_url
 from gateway.journal.migrate import upgrade
 from gateway.journal.store import Journal
-from gateway.secrets import DeploymentSecret
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PG_ENV = "GATEWAY_TEST_PG_DSN"

@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import request_id_middleware
-from gateway.logs import bind_ids, configure_logging, get_logger
-from gateway.pii import mask_text
+from gateway.common.logs import bind_ids, configure_logging, get_logger
+from gateway.common.pii import mask_text
 
 SNILS = "112-233-445 95"
 SNILS_DIGITS = "11223344595"

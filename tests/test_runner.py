@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.runner import Served, serve_apps
+from gateway.cli.runner import Served, serve_apps
 
 
 def _app(name: str) -> web.Application:

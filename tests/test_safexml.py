@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.shipped import SHARE_NAME, shipped
+from gateway.common.shipped import SHARE_NAME, shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 

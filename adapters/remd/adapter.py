@@ -11,13 +11,13 @@ from aiohttp import web
 from adapters.remd.callbacks import CALLBACK_PATH, DocumentSource, callback_routes
 from adapters.remd.client import RemdClient
 from adapters.remd.mapping import PEER
-from gateway.clock import Clock, SystemClock
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.logs import get_logger
 from gateway.config import RemdPeerConfig
 from gateway.delivery.contract import Answer, CallbackSink, LookupResult
-from gateway.logs import get_logger
+from gateway.intake.submission import CanonicalSubmission
 from gateway.model import Submission
-from gateway.safexml import DEFAULT_MAX_BYTES
-from gateway.submission import CanonicalSubmission
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["SERVICE_PATH", "Adapter", "endpoint_url"]
 

@@ -25,12 +25,12 @@ from adapters.remd.soap import (
     parse_envelope,
 )
 from adapters.remd.webutil import fault_response, read_body, soap_response
+from gateway.common.logs import get_logger
+from gateway.common.pii import summarise_body
 from gateway.delivery.contract import CallbackSink
 from gateway.errors import GatewayError
 from gateway.journal.store import EnvelopeIn
-from gateway.logs import get_logger
-from gateway.pii import summarise_body
-from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["CALLBACK_PATH", "GET_DOCUMENT_FILE_PATH", "DocumentSource", "callback_routes"]
 

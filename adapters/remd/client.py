@@ -1,7 +1,7 @@
 """The REMD client: registerDocument and searchRegistryItem over the shared aiohttp session.
 
 zeep builds the requests from the reconstructed WSDL (``create_message``) and decodes the answers
-(``process_reply``) after gateway.safexml has parsed them; the HTTP exchange itself goes through
+(``process_reply``) after gateway.wire.safexml has parsed them; the HTTP exchange itself goes through
 the gateway's one aiohttp session (adapters.remd.transport). Every envelope sent and received is
 returned with the answer, and nothing a peer or the network does raises out of here.
 """
@@ -29,12 +29,12 @@ from adapters.remd.messages import (
 from adapters.remd.soap import SOAP12_CONTENT_TYPE, Envelope
 from adapters.remd.transport import HttpReply, TransportError, post_soap
 from adapters.remd.wsdl import service_zeep_client
-from gateway.clock import Clock, SystemClock
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.logs import get_logger
 from gateway.delivery.contract import Answer, AnswerKind, LookupResult
+from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.store import EnvelopeIn
-from gateway.logs import get_logger
 from gateway.model import Submission
-from gateway.submission import CanonicalSubmission
 
 __all__ = [
     "RemdClient",

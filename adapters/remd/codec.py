@@ -1,7 +1,7 @@
 """XML ⇄ message values for every REMD body element (built with lxml, parsed by local names).
 
 Parsers take an element that came out of :func:`adapters.remd.soap.parse_envelope` (so it already
-went through gateway.safexml) and raise :class:`MessageError` — coded, never an lxml or
+went through gateway.wire.safexml) and raise :class:`MessageError` — coded, never an lxml or
 ValueError — when a required field is missing or garbled. They match children by local name, so a
 peer that qualifies nested elements differently is still understood; builders always qualify
 (elementFormDefault="qualified" in the reconstructed XSD).

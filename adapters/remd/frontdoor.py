@@ -27,11 +27,11 @@ from adapters.remd.mapping import MappingError, canonical_from_request
 from adapters.remd.messages import RegistryMatch, SearchRegistryItemResponse, StatusResponse
 from adapters.remd.soap import WSA_ANONYMOUS, Envelope, EnvelopeError, SoapFault, parse_envelope
 from adapters.remd.webutil import fault_response, read_body, soap_response
-from gateway.clients import Client
+from gateway.common.logs import get_logger
 from gateway.errors import GatewayError
-from gateway.logs import get_logger
+from gateway.intake.clients import Client
 from gateway.model import ErrorCode
-from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["SERVICE_PATH", "TOKEN_HEADER", "ClientDirectory", "FrontDoor", "FrontDoorCore"]
 
@@ -69,7 +69,7 @@ class FrontDoorCore(Protocol):
 
 
 class ClientDirectory(Protocol):
-    """The two lookups of gateway.clients.ClientRegistry the front door uses."""
+    """The two lookups of gateway.intake.clients.ClientRegistry the front door uses."""
 
     async def by_entity_id(self, entity_id: str) -> Client | None: ...
 

@@ -33,12 +33,12 @@ from adapters.remd.messages import (
     StatusResponse,
 )
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, build_envelope, parse_envelope
+from gateway.common.logs import get_logger
+from gateway.common.pii import normalise_person_id
 from gateway.delivery.contract import Answer, AnswerKind, LookupResult, PeerOutcome
+from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.store import EnvelopeIn
-from gateway.logs import get_logger
 from gateway.model import Submission
-from gateway.pii import normalise_person_id
-from gateway.submission import CanonicalSubmission
 
 __all__ = [
     "ACTION_REGISTER",
@@ -332,7 +332,7 @@ _FINAL_ERROR_DEFAULTS: Final = {"FAILED": "RUNTIME_ERROR", "REJECTED": "VALIDATI
 
 
 def result_from_notice(notice: Mapping[str, Any]) -> RegisterDocumentResult:
-    """An outcome notice (gateway/notices.py) as REMD's registerDocumentResult for the MIS that
+    """An outcome notice (gateway/notices/build.py) as REMD's registerDocumentResult for the MIS that
     submitted through the SOAP front door: ``relatesToMessage`` is the MIS's own MessageID
     (``origin_ref``). REGISTERED → success with registryItem (emdrId = the peer's registration
     id, registrationDateTime = when the gateway learnt it); FAILED/REJECTED → error with the

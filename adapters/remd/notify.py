@@ -23,7 +23,7 @@ from adapters.remd.mapping import (
 )
 from adapters.remd.transport import TransportError, post_soap
 from gateway.journal.outbox import PendingNotice
-from gateway.notifier import ChannelSender, DeliveryError
+from gateway.notices.notifier import ChannelSender, DeliveryError
 
 __all__ = ["CHANNEL", "notice_message_id", "remd_soap_sender"]
 
@@ -38,7 +38,7 @@ def notice_message_id(notice: PendingNotice) -> str:
 
 
 def remd_soap_sender(*, timeout_seconds: float = 15.0) -> ChannelSender:
-    """A :data:`gateway.notifier.ChannelSender` for the ``remd-soap`` channel. Raises
+    """A :data:`gateway.notices.notifier.ChannelSender` for the ``remd-soap`` channel. Raises
     DeliveryError on a network failure, a non-2xx answer, or a notice that cannot be expressed
     (the outbox then retries and finally shows it to an operator)."""
 

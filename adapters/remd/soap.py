@@ -1,7 +1,7 @@
 """SOAP 1.2 envelopes as REMD exchanges them: WS-Addressing headers, the EGISZ transport header,
 and SOAP 1.2 faults.
 
-Everything that arrives from outside is parsed here through :func:`gateway.safexml.parse_xml` and
+Everything that arrives from outside is parsed here through :func:`gateway.wire.safexml.parse_xml` and
 turned into a coded :class:`EnvelopeError` when it is not a usable SOAP 1.2 envelope, so no handler
 ever sees an lxml exception. Building is plain lxml.
 """
@@ -14,7 +14,7 @@ from typing import Final
 from lxml import etree
 
 from gateway.model import ErrorCode
-from gateway.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.wire.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = [
     "CALLBACK_NS",

@@ -16,7 +16,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from adapters.remd.soap import content_type
-from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["MAX_TRIES", "HttpReply", "TransportError", "is_connection_refused_or_reset", "post_soap"]
 

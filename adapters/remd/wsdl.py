@@ -4,7 +4,7 @@ zeep is given a transport that refuses every non-file URL, so loading can never 
 (the files import each other by relative path only). The directory is found in this order: the
 ``MSE_GATEWAY_WSDL_DIR`` environment variable (a directory holding ``remd/``), then ``wsdl/remd``
 under the working directory, the checkout, and an installed wheel's share directory
-(gateway.shipped).
+(gateway.common.shipped).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import zeep
 from lxml import etree
 from zeep.transports import Transport
 
-from gateway.safexml import make_parser
-from gateway.shipped import search_bases
+from gateway.common.shipped import search_bases
+from gateway.wire.safexml import make_parser
 
 __all__ = [
     "CALLBACK_WSDL",

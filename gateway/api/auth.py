@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from gateway.appkeys import CLIENTS_KEY
-from gateway.clients import Client
+from gateway.intake.clients import Client
 
 __all__ = ["CLIENT", "client_auth_middleware", "current_client"]
 

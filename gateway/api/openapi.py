@@ -11,9 +11,9 @@ import jinja2
 from aiohttp import web
 
 from gateway import __version__
+from gateway.intake.submission import load_schema
 from gateway.model import State
-from gateway.submission import load_schema
-from gateway.validation import CATEGORIES
+from gateway.validation.contract import CATEGORIES
 
 __all__ = ["openapi_document", "routes"]
 

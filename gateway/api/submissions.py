@@ -13,11 +13,11 @@ from gateway.api.auth import current_client
 from gateway.api.views import submission_summary, submission_view
 from gateway.appkeys import CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
 from gateway.errors import GatewayError, MalformedJson, NotFound, PayloadTooLarge
-from gateway.intake import accept, authorise
+from gateway.intake.service import accept, authorise
+from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
-from gateway.metrics import observe_intake
 from gateway.model import State
-from gateway.submission import SchemaViolation, parse_submission
+from gateway.monitoring.metrics import observe_intake
 
 __all__ = ["routes"]
 

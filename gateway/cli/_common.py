@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from gateway.common.logs import configure_logging
 from gateway.config import GatewayConfig, load_config
 from gateway.errors import ConfigError
-from gateway.logs import configure_logging
 
 __all__ = ["Context", "data_dir_option", "load"]
 

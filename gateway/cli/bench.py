@@ -167,9 +167,9 @@ def delivery(
     document, read from the kernel."""
     import asyncio
 
-    from gateway.delivery_bench import run_delivery_bench
-    from gateway.logs import configure_logging
-    from gateway.simulate import Progress
+    from gateway.bench.delivery import run_delivery_bench
+    from gateway.common.logs import configure_logging
+    from gateway.sandbox.simulate import Progress
 
     configure_logging("warning")
     if processes < 1:

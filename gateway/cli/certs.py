@@ -106,7 +106,7 @@ def issue(
     unchecked: bool,
 ) -> None:
     """Issue a certificate and a PKCS#8 key for PROFILE from the PKI in DIRECTORY."""
-    from gateway import identifiers as ids
+    from gateway.documents import identifiers as ids
     from gateway.signatures.pki import PROFILES, TestPki
 
     checks = {

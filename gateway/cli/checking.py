@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from gateway.cli._common import load
+from gateway.delivery.routing import load_routes
 from gateway.errors import ConfigError
 from gateway.flk.checker import FullChecker
 from gateway.flk.codes import FlkCode
@@ -32,9 +33,8 @@ from gateway.flk.config import ValidationConfig
 from gateway.flk.findings import finding
 from gateway.flk.journal_view import StaticJournalView
 from gateway.flk.sample_set import write_samples
-from gateway.routing import load_routes
-from gateway.submission import SchemaViolation, parse_submission
-from gateway.validation import Report
+from gateway.intake.submission import SchemaViolation, parse_submission
+from gateway.validation.contract import Report
 
 __all__ = ["check", "samples"]
 

@@ -10,11 +10,11 @@ import click
 from sqlalchemy.engine import make_url
 
 from gateway.cli._common import data_dir_option, load
+from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
-from gateway.secrets import load_or_create_secret
 
 __all__ = ["db", "status"]
 

@@ -17,7 +17,7 @@ import click
 from gateway.documents import DocumentError, DocumentKind, SemdPackageError, SemdPackages, build_document
 from gateway.documents.parse import detect_kind, parse_document
 from gateway.documents.samples import sample_document
-from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["documents"]
 

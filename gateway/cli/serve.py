@@ -10,11 +10,11 @@ import click
 
 from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
-from gateway.clock import Clock, SimulatedClock, SystemClock
+from gateway.cli.runner import Served, serve_apps
+from gateway.common.clock import Clock, SimulatedClock, SystemClock
+from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
-from gateway.logs import get_logger
-from gateway.runner import Served, serve_apps
-from gateway.sandbox import prepare_sandbox
+from gateway.sandbox.setup import prepare_sandbox
 from gateway.ui.demo import ensure_demo_operator
 
 __all__ = ["sandbox", "serve"]

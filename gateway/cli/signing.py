@@ -139,11 +139,11 @@ def _sign_xml(
     reference_id: str | None,
     xades: bool,
 ) -> None:
-    from gateway.safexml import XmlSecurityError, XmlSyntaxError
     from gateway.signatures.certificates import load_certificates
     from gateway.signatures.errors import UnsupportedAlgorithm
     from gateway.signatures.keys import load_private_key
     from gateway.signatures.xml.sign import XmlSignError, sign_xml
+    from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError
 
     try:
         key = load_private_key(_read(key_path, "the key"))

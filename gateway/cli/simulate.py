@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from gateway.cli._common import load
-from gateway.logs import configure_logging
-from gateway.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
+from gateway.common.logs import configure_logging
+from gateway.sandbox.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
 
 __all__ = ["simulate"]
 

@@ -15,9 +15,9 @@ from typing import Protocol
 
 from aiohttp import web
 
+from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.store import EnvelopeIn
 from gateway.model import Submission
-from gateway.submission import CanonicalSubmission
 
 __all__ = [
     "Answer",

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.clock import Clock
+from gateway.common.clock import Clock
 
 __all__ = ["BreakerState", "CircuitBreaker", "TokenBucket"]
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from gateway.common.logs import get_logger
 from gateway.delivery.classify import Decision, Verdict, classify_answer
 from gateway.delivery.contract import PeerOutcome
 from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Changes, EnvelopeIn, Journal
-from gateway.logs import get_logger
-from gateway.metrics import record_retry
 from gateway.model import State, Submission
+from gateway.monitoring.metrics import record_retry
 
 __all__ = ["CallbackRecorder", "apply_decision"]
 

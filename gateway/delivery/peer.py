@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.backoff import Backoff
-from gateway.clock import Clock
+from gateway.common.backoff import Backoff
+from gateway.common.clock import Clock
 from gateway.config import RemdPeerConfig
 from gateway.delivery.contract import DeliveryAdapter
 from gateway.delivery.limits import CircuitBreaker, TokenBucket

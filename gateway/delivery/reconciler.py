@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from gateway.common.logs import get_logger
 from gateway.delivery.peer import Peer
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import Changes, Journal
-from gateway.logs import get_logger
 from gateway.model import State, Submission
-from gateway.submission import parse_submission
 
 __all__ = ["Reconciler"]
 

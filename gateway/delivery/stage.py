@@ -7,15 +7,15 @@ import json
 import time
 from typing import Final
 
+from gateway.common.logs import get_logger
 from gateway.delivery.classify import classify_answer, classify_transport
 from gateway.delivery.contract import AnswerKind
 from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import Changes, Journal
-from gateway.logs import get_logger
-from gateway.metrics import observe_delivery
 from gateway.model import State, Submission
-from gateway.submission import parse_submission
+from gateway.monitoring.metrics import observe_delivery
 
 __all__ = ["DeliveryStage"]
 

@@ -2,7 +2,7 @@
 
 Detection: a CDA document (``urn:hl7-org:v3`` ``ClinicalDocument``) by its ``templateId``; the
 Kazakh 031/у by its root element in this project's namespace. Everything from outside goes through
-:func:`gateway.safexml.parse_xml`, so DTDs, entities and oversize input are refused before any
+:func:`gateway.wire.safexml.parse_xml`, so DTDs, entities and oversize input are refused before any
 field is read; those refusals are re-raised as coded :class:`DocumentError`.
 """
 
@@ -14,7 +14,7 @@ from gateway.documents._xml import HL7, Reader
 from gateway.documents.codes import KINDS
 from gateway.documents.errors import DocumentError, DocumentErrorCode
 from gateway.documents.model import DocumentKind, ParsedDocument
-from gateway.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.wire.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["detect_kind", "parse_document"]
 

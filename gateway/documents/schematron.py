@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 from lxml import etree
 
 from gateway.documents.errors import SemdPackageError
-from gateway.safexml import parse_xml
+from gateway.wire.safexml import parse_xml
 
 __all__ = [
     "DYNAMIC_ERROR_RULE_ID",
@@ -116,7 +116,7 @@ class CompiledSchematron:
     def validate(self, document: etree._Element | bytes) -> tuple[SchematronFailure, ...]:
         """Apply the rules to ``document`` and return every failure (empty when it passes).
 
-        Bytes are parsed with :func:`gateway.safexml.parse_xml` first; an element is used as is
+        Bytes are parsed with :func:`gateway.wire.safexml.parse_xml` first; an element is used as is
         (it is copied, never modified).
         """
         root = parse_xml(document) if isinstance(document, bytes) else document

@@ -27,7 +27,7 @@ from lxml import etree
 
 from gateway.documents.errors import SemdPackageError
 from gateway.documents.schematron import CompiledSchematron, SchematronFailure, compile_schematron
-from gateway.safexml import make_parser, parse_xml
+from gateway.wire.safexml import make_parser, parse_xml
 
 __all__ = [
     "BUILTIN_PACKAGES_DIR",

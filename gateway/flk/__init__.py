@@ -1,6 +1,6 @@
 """Format-logical control (FLK): the gateway's full check of a submission.
 
-- :class:`FullChecker` (``checker.py``) implements :class:`gateway.validation.Checker`: structure,
+- :class:`FullChecker` (``checker.py``) implements :class:`gateway.validation.contract.Checker`: structure,
   the ministry's XSD + schematron, signature verification over the exact document bytes, the role
   policy (``config/roles.toml``) and the FLK rules (``rules/``), as one report.
 - :class:`ValidationConfig` (``config.py``): the ``[validation]`` configuration section.

@@ -1,6 +1,6 @@
 """The gateway's full checker: structure, signatures, role policy and FLK rules, as one report.
 
-:class:`FullChecker` implements :class:`gateway.validation.Checker`. One instance lives for the
+:class:`FullChecker` implements :class:`gateway.validation.contract.Checker`. One instance lives for the
 process (the verifier's caches, compiled schematrons and loaded tables are shared). The CPU-bound
 part of a check — parsing, signature verification, XSD/schematron and the rules over the document
 (:func:`offline_check`) — runs in a worker thread, or in validation worker processes when the
@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from gateway.common.logs import get_logger
+from gateway.delivery.routing import Router
 from gateway.documents import BUILTIN_PACKAGES_DIR, ParsedDocument, SemdPackages, ValidationReport
 from gateway.flk import rules
 from gateway.flk.codes import FlkCode
@@ -32,6 +34,7 @@ from gateway.flk.config import RULE_NAMES, ValidationConfig
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import JournalEntry, JournalView, document_sha256
 from gateway.flk.kz_nosologies import KzGroup, load_kz_nosologies
+from gateway.flk.required_exams import ExamGroup, load_required_exams
 from gateway.flk.roles import BUILTIN_POLICY, RolePolicy, check_roles, load_role_policy
 from gateway.flk.rules.journal import DECISION_KINDS, REFERRAL_KINDS
 from gateway.flk.signatures import (
@@ -41,13 +44,10 @@ from gateway.flk.signatures import (
     signatures_report,
     verify_entries_sync,
 )
-from gateway.logs import get_logger
-from gateway.required_exams import ExamGroup, load_required_exams
-from gateway.routing import Router
-from gateway.safexml import DEFAULT_MAX_BYTES
+from gateway.intake.submission import CanonicalSubmission
 from gateway.signatures import Verifier, VerifyPolicy
-from gateway.submission import CanonicalSubmission
-from gateway.validation import Report
+from gateway.validation.contract import Report
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
     from gateway.flk.pool import ValidationPool

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.shipped import shipped
+from gateway.common.shipped import shipped
 
 __all__ = ["RULE_NAMES", "ReturnNoticeConfig", "ValidationConfig"]
 
@@ -122,7 +122,7 @@ class ValidationConfig(_Section):
 
     def resolve(self, configured: str, default_name: str) -> Path | None:
         """The configured path, else the shipped ``config/<default_name>`` (the working directory's
-        first, see gateway.shipped), else None."""
+        first, see gateway.common.shipped), else None."""
         if configured:
             return Path(configured)
         candidate = shipped(Path("config") / default_name)

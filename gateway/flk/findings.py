@@ -1,6 +1,6 @@
 """Findings with a severity: what every rule returns.
 
-``gateway.validation.Finding`` has no severity and ``Report.passed`` is "no findings at all", so the
+``gateway.validation.contract.Finding`` has no severity and ``Report.passed`` is "no findings at all", so the
 checker puts only ``error`` findings into ``Report.findings`` (they fail the check) and reports
 ``warning`` findings under ``warnings`` in the report (they do not). A rule never decides where its
 findings go; it says how serious they are.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gateway.validation import Category, Finding
+from gateway.validation.contract import Category, Finding
 
 __all__ = ["RuleFinding", "Severity", "finding"]
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.documents import DocumentError, parse_document
+from gateway.documents.identifiers import IdentifierError, normalise_snils
 from gateway.documents.model import ResultDetails, ReturnDetails
-from gateway.identifiers import IdentifierError, normalise_snils
 from gateway.journal.store import Journal, SearchQuery
 from gateway.model import State, Submission
 

@@ -1,7 +1,7 @@
 """The Kazakh pilot's nosology groups and their mandatory examinations (``config/kz_nosologies.tsv``).
 
 Format and provenance: config/README-kz-nosologies.md. ICD-10 codes and ranges are read with the
-same matcher as the Russian list (:class:`gateway.required_exams.Icd10Range`).
+same matcher as the Russian list (:class:`gateway.flk.required_exams.Icd10Range`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from gateway.required_exams import Icd10Range, RequiredExamsError, normalise_icd10
+from gateway.flk.required_exams import Icd10Range, RequiredExamsError, normalise_icd10
 
 __all__ = ["KZ_COLUMNS", "KzGroup", "KzNosologyError", "load_kz_nosologies"]
 

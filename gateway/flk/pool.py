@@ -24,11 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from gateway.common.logs import configure_logging, get_logger
+from gateway.delivery.routing import Router
 from gateway.flk.checker import FullChecker, OfflinePart, offline_check
 from gateway.flk.config import ValidationConfig
-from gateway.logs import configure_logging, get_logger
-from gateway.routing import Router
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["PoolSettings", "ValidationPool"]
 

@@ -27,7 +27,7 @@ from gateway.documents.model import Coded, Practitioner, ReferralDetails, Return
 from gateway.flk.config import ReturnNoticeConfig
 from gateway.flk.sample_pki import SampleSigners
 from gateway.signatures import Certificate, PrivateKey, load_certificates, load_private_key, sign_cms
-from gateway.validation import Category, Report
+from gateway.validation.contract import Category, Report
 
 __all__ = ["REASONS", "NoticeSigner", "ReturnNotice", "build_return_notice", "return_reasons"]
 

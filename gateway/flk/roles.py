@@ -36,8 +36,8 @@ from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import normalise_person_id
 from gateway.flk.signatures import SignatureCheck, entry_label
+from gateway.intake.submission import CanonicalSubmission
 from gateway.signatures import SignerIdentity
-from gateway.submission import CanonicalSubmission
 
 __all__ = [
     "BUILTIN_POLICY",

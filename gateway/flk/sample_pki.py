@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from gateway import identifiers as ids
+from gateway.documents import identifiers as ids
 from gateway.flk.fastsign import CmsTemplate
 from gateway.signatures import Certificate, PrivateKey, SignerIdentity, load_certificates, load_private_key
 from gateway.signatures.pki import IssuedCertificate, TestPki

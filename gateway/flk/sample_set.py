@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from gateway import identifiers as ids
 from gateway.documents import ParsedDocument, build_document
+from gateway.documents import identifiers as ids
 from gateway.documents.model import Coded, IdentityDocument, ReferralDetails
 from gateway.flk.journal_view import JournalEntry, document_sha256
 from gateway.flk.sample_pki import SampleSigners

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, Final, TypeVar
 
+from gateway.common.shipped import shipped
 from gateway.documents import DocumentKind, ParsedDocument, build_document
 from gateway.documents.model import (
     Examination,
@@ -27,9 +28,8 @@ from gateway.documents.model import (
     ReferralDetails,
 )
 from gateway.documents.samples import sample_document
+from gateway.flk.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, load_required_exams
 from gateway.flk.sample_pki import SampleSigners
-from gateway.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, load_required_exams
-from gateway.shipped import shipped
 
 __all__ = [
     "ORGANISATION_ROLE",
@@ -63,7 +63,7 @@ _T = TypeVar("_T")
 @cache
 def default_exam_groups() -> tuple[ExamGroup, ...]:
     """The shipped Russian required-examinations table (``config/required_exams_ru.tsv``, see
-    gateway.shipped), or nothing when it is not there."""
+    gateway.common.shipped), or nothing when it is not there."""
     path = shipped("config/required_exams_ru.tsv")
     if path is None or not path.is_file():
         return ()

@@ -17,8 +17,8 @@ from typing import Any
 
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.intake.submission import CanonicalSubmission, SignatureEntry
 from gateway.signatures import SignatureReport, VerificationReport, Verifier
-from gateway.submission import CanonicalSubmission, SignatureEntry
 
 __all__ = [
     "SignatureCheck",

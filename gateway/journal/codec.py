@@ -1,7 +1,7 @@
 """How stored bodies (payloads and envelopes) are sealed: zlib, then AES-256-GCM.
 
 Envelopes carry personal data; a database dump or backup must not expose it. The key is derived
-from the deployment's secret (see :mod:`gateway.secrets`), the submission id is bound in as
+from the deployment's secret (see :mod:`gateway.common.secrets`), the submission id is bound in as
 associated data so a body cannot be swapped between rows unnoticed.
 """
 

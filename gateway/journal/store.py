@@ -21,16 +21,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.clock import Clock, SystemClock
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.pii import patient_key
+from gateway.common.secrets import DeploymentSecret
 from gateway.errors import ConcurrentUpdate, DuplicateConflict, GatewayError, NotFound
 from gateway.journal.codec import CODEC_NAME, BodyCodec
 from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import clients, envelopes, events, notifications, payloads, submissions
 from gateway.journal.states import check_transition
 from gateway.model import State, Submission, SubmissionDraft
-from gateway.notices import build_notice, encode_notice
-from gateway.pii import patient_key
-from gateway.secrets import DeploymentSecret
+from gateway.notices.build import build_notice, encode_notice
 
 __all__ = [
     "UNCHANGED",

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Generic, TypeVar
 
+from gateway.common.logs import bind_ids, get_logger
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Journal
-from gateway.logs import bind_ids, get_logger
 from gateway.model import State, Submission
 
 __all__ = ["ClaimLoop", "submission_loop", "worker_id"]

@@ -21,10 +21,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.appkeys import CONFIG_KEY, HTTP_KEY, JOURNAL_KEY
+from gateway.common.logs import get_logger
 from gateway.delivery.limits import BreakerState
 from gateway.journal.store import Journal
-from gateway.logs import get_logger
-from gateway.peers import PEERS_KEY
+from gateway.peers.mount import PEERS_KEY
 from gateway.ui import queries
 from gateway.ui.config import AlertRuleConfig, AlertsConfig
 from gateway.ui.queries import read

@@ -16,12 +16,12 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.common.workdays import STAGE_RULES, Stage, deadline_for, default_calendar
 from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import events, submissions
 from gateway.model import State
 from gateway.ui.schema import ui_dispositions
-from gateway.validation import CATEGORIES
-from gateway.workdays import STAGE_RULES, Stage, deadline_for, default_calendar
+from gateway.validation.contract import CATEGORIES
 
 __all__ = [
     "AWAITING",

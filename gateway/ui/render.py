@@ -1,6 +1,6 @@
 """What the UI shows of stored bodies and reports: pretty-printed, with personal data masked.
 
-Envelopes are parsed only with :mod:`gateway.safexml`. Elements whose name says they hold personal
+Envelopes are parsed only with :mod:`gateway.wire.safexml`. Elements whose name says they hold personal
 data (family, given, snils, …) lose their text; SNILS/IIN-shaped numbers anywhere are masked.
 """
 
@@ -12,8 +12,8 @@ from typing import Any, Final
 
 from lxml import etree
 
-from gateway.pii import PII_KEYS, mask_text, mask_value, summarise_body
-from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
+from gateway.common.pii import PII_KEYS, mask_text, mask_value, summarise_body
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["MAX_SHOWN_BYTES", "masked_envelope", "masked_json"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.appkeys import CONFIG_KEY
-from gateway.metrics import setup_metrics
+from gateway.monitoring.metrics import setup_metrics
 from gateway.ui.alerts import alerts_ctx
 from gateway.ui.config import AlertsConfig, UiConfig
 from gateway.ui.demo import ensure_demo_operator

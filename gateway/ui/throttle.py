@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from gateway.clock import Clock
+from gateway.common.clock import Clock
 
 __all__ = ["ADDRESS_FACTOR", "LoginThrottle"]
 

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.clock import Clock, SystemClock
+from gateway.common.clock import Clock, SystemClock
 from gateway.ui.schema import ui_sessions, ui_users
 
 __all__ = ["Role", "Session", "User", "UserExists", "UserStore"]

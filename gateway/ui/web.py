@@ -13,11 +13,11 @@ import jinja2
 from aiohttp import web
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
+from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person_id
 from gateway.errors import NotFound
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
-from gateway.peers import PEERS_KEY
-from gateway.pii import mask_iin, mask_snils, mask_text, normalise_person_id
+from gateway.peers.mount import PEERS_KEY
 from gateway.ui import actions, queries
 from gateway.ui.alerts import alert_rows
 from gateway.ui.config import AlertsConfig
@@ -38,7 +38,7 @@ from gateway.ui.session import (
 )
 from gateway.ui.svg import bar_chart
 from gateway.ui.users import Role
-from gateway.validation import CATEGORIES
+from gateway.validation.contract import CATEGORIES
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
 

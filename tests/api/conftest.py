@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.appkeys import CLIENTS_KEY, JOURNAL_KEY
-from gateway.clients import ClientExists
 from gateway.config import GatewayConfig, load_config
+from gateway.intake.clients import ClientExists
 from gateway.journal.store import Journal
 
 from .structural import StructuralChecker

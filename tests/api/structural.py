@@ -4,9 +4,9 @@ whose "document" and "signatures-present" rules do the same checks with real sig
 
 from __future__ import annotations
 
-from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
-from gateway.submission import CanonicalSubmission
-from gateway.validation import Finding, Report
+from gateway.intake.submission import CanonicalSubmission
+from gateway.validation.contract import Finding, Report
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["StructuralChecker", "structural_findings"]
 

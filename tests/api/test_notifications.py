@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.appkeys import CLIENTS_KEY
-from gateway.clients import sign_notice
+from gateway.intake.clients import sign_notice
 from gateway.journal.outbox import Outbox
 
 from .conftest import Gateway, start_gateway, submission

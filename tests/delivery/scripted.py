@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.clock import Clock
+from gateway.common.clock import Clock
 from gateway.config import RemdPeerConfig
 from gateway.delivery.contract import Answer, AnswerKind, CallbackSink, LookupResult
 from gateway.delivery.peer import Peer
+from gateway.intake.submission import CanonicalSubmission, content_hash
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission, SubmissionDraft
-from gateway.submission import CanonicalSubmission, content_hash
 
 
 @dataclass

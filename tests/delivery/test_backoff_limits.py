@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.backoff import Backoff
+from gateway.common.backoff import Backoff
 from gateway.delivery.limits import BreakerState, CircuitBreaker, TokenBucket
 
 

@@ -7,7 +7,7 @@ from lxml import etree
 
 from gateway.documents import BUILTIN_PACKAGES_DIR, DocumentKind, SemdPackages, build_document
 from gateway.documents.samples import iin_checksum_ok, sample_document
-from gateway.safexml import parse_xml
+from gateway.wire.safexml import parse_xml
 
 NS = "{urn:mse-gateway:kz:031u:1}"
 

@@ -12,7 +12,7 @@ from gateway.documents import DocumentKind, build_document
 from gateway.documents.samples import sample_document
 from gateway.documents.schematron import DYNAMIC_ERROR_RULE_ID, compile_schematron
 from gateway.documents.semd_package import SemdPackages
-from gateway.safexml import parse_xml
+from gateway.wire.safexml import parse_xml
 
 H = "{urn:hl7-org:v3}"
 

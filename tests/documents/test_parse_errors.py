@@ -9,7 +9,7 @@ from lxml import etree
 
 from gateway.documents import DocumentError, DocumentErrorCode, DocumentKind, build_document, parse_document
 from gateway.documents.samples import sample_document
-from gateway.safexml import parse_xml
+from gateway.wire.safexml import parse_xml
 
 H = "{urn:hl7-org:v3}"
 

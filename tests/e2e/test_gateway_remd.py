@@ -17,13 +17,13 @@ from aiohttp import web
 from adapters.remd.sandbox import FaultProfile, create_twin
 from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
-from gateway.clock import SimulatedClock
+from gateway.common.clock import SimulatedClock
 from gateway.config import load_config
 from gateway.flk.samples import make_submission
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State, Submission
-from gateway.sandbox import SANDBOX_CLIENT, prepare_sandbox
-from gateway.submission import parse_submission
+from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
 
 
 def _port() -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.flk.checker import FullChecker
-from gateway.submission import CanonicalSubmission, parse_submission
-from gateway.validation import Report
+from gateway.intake.submission import CanonicalSubmission, parse_submission
+from gateway.validation.contract import Report
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"

@@ -14,14 +14,14 @@ from flk.helpers import NOW, run_check
 from gateway.documents import build_document
 from gateway.flk.checker import FullChecker
 from gateway.flk.journal_view import StaticJournalView
-from gateway.validation import CATEGORIES, Checker
+from gateway.validation.contract import CATEGORIES, Checker
 
 Valid = Callable[..., dict[str, Any]]
 Make = Callable[..., FullChecker]
 
 
 def test_it_is_the_gateways_checker(base_checker: FullChecker) -> None:
-    checker: Checker = base_checker  # the protocol gateway.validation.Checker
+    checker: Checker = base_checker  # the protocol gateway.validation.contract.Checker
     assert hasattr(checker, "check")
 
 

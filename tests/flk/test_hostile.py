@@ -17,7 +17,7 @@ from gateway.flk.roles import BUILTIN_POLICY
 from gateway.flk.rules import citizen_findings, duplicate_findings
 from gateway.flk.sample_pki import SampleSigners
 from gateway.flk.samples import make_submission, prepare_document
-from gateway.validation import CATEGORIES
+from gateway.validation.contract import CATEGORIES
 
 _SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -11,7 +11,7 @@ from flk.helpers import NOW, canonical
 from gateway.documents import parse_document
 from gateway.flk.sample_pki import ROLES, SampleSigners
 from gateway.flk.samples import make_submission
-from gateway.submission import content_hash
+from gateway.intake.submission import content_hash
 
 
 @pytest.mark.parametrize("kind", ["121", "109", "35", "108", "kz-031u"])

@@ -8,16 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 from flk.helpers import NOW, canonical, replace
+from gateway.common.secrets import DeploymentSecret
+from gateway.delivery.routing import DEFAULT_ROUTES, Router
 from gateway.documents import ParsedDocument
 from gateway.flk.checker import FullChecker
 from gateway.flk.config import ValidationConfig
 from gateway.flk.journal_view import JournalReader
-from gateway.intake import accept
+from gateway.intake.service import accept
 from gateway.journal.store import Journal
 from gateway.model import State, Submission
-from gateway.pipeline import ValidationStage
-from gateway.routing import DEFAULT_ROUTES, Router
-from gateway.secrets import DeploymentSecret
+from gateway.validation.stage import ValidationStage
 
 Submit = Callable[..., dict[str, Any]]
 DocOf = Callable[..., ParsedDocument]

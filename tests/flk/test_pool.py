@@ -17,8 +17,8 @@ from flk.helpers import NOW, canonical
 from gateway.flk.checker import FullChecker
 from gateway.flk.config import ValidationConfig
 from gateway.flk.pool import PoolSettings, ValidationPool
-from gateway.safexml import DEFAULT_MAX_BYTES
-from gateway.validation import Report
+from gateway.validation.contract import Report
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 Valid = Callable[[str, int], dict[str, Any]]
 

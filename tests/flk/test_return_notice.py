@@ -17,7 +17,7 @@ from gateway.flk.config import ReturnNoticeConfig
 from gateway.flk.journal_view import StaticJournalView
 from gateway.flk.return_notice import REASONS, NoticeSigner, build_return_notice, return_reasons
 from gateway.flk.sample_pki import SampleSigners
-from gateway.validation import CATEGORIES, Report
+from gateway.validation.contract import CATEGORIES, Report
 
 
 def _rejected(checker: FullChecker, data: dict[str, Any]) -> tuple[ParsedDocument, Report]:

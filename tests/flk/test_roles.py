@@ -11,6 +11,7 @@ import pytest
 
 from flk.helpers import NOW, ROOT, canonical, replace, run_check
 from gateway.documents import ParsedDocument
+from gateway.documents.identifiers import is_valid_iin
 from gateway.errors import ConfigError
 from gateway.flk.checker import FullChecker
 from gateway.flk.fastsign import CmsTemplate
@@ -18,9 +19,8 @@ from gateway.flk.roles import BUILTIN_POLICY, RolePolicy, check_roles, load_role
 from gateway.flk.sample_pki import SampleSigners
 from gateway.flk.samples import sign_document
 from gateway.flk.signatures import SignatureCheck, verify_entries_sync
-from gateway.identifiers import is_valid_iin
+from gateway.intake.submission import CanonicalSubmission
 from gateway.signatures import Verifier
-from gateway.submission import CanonicalSubmission
 
 
 def _checks(verifier: Verifier, data: dict[str, Any]) -> tuple[CanonicalSubmission, list[SignatureCheck]]:

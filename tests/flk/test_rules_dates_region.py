@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from flk.helpers import NOW, canonical, replace
+from gateway.delivery.routing import DEFAULT_ROUTES, Route, Router
 from gateway.documents import ParsedDocument
 from gateway.documents.model import Coded, ReferralDetails
 from gateway.flk.rules import dates_findings, served_regions, wrong_region_findings
 from gateway.flk.samples import shift_dates
 from gateway.flk.signatures import verify_entries_sync
-from gateway.routing import DEFAULT_ROUTES, Route, Router
 from gateway.signatures import Verifier
 
 Submit = Callable[..., dict[str, Any]]

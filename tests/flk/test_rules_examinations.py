@@ -13,8 +13,8 @@ from flk.helpers import REFERENCE, ROOT, replace
 from gateway.documents import ParsedDocument
 from gateway.documents.model import Coded, Diagnosis, Examination
 from gateway.flk.kz_nosologies import KzGroup, KzNosologyError, load_kz_nosologies
+from gateway.flk.required_exams import ExamGroup, load_required_exams
 from gateway.flk.rules import kz_examination_findings, ru_examination_findings
-from gateway.required_exams import ExamGroup, load_required_exams
 
 DocOf = Callable[..., ParsedDocument]
 RU_TABLE = ROOT / "config" / "required_exams_ru.tsv"

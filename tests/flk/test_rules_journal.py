@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from flk.helpers import canonical, replace
+from gateway.common.secrets import DeploymentSecret
 from gateway.documents import ParsedDocument
 from gateway.flk.journal_view import JournalEntry, JournalReader, StaticJournalView, document_sha256
 from gateway.flk.rules import duplicate_findings, late_arrival_findings
-from gateway.intake import accept
+from gateway.intake.service import accept
 from gateway.journal.store import Journal
 from gateway.model import State
-from gateway.secrets import DeploymentSecret
 
 Submit = Callable[..., dict[str, Any]]
 DocOf = Callable[..., ParsedDocument]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gateway import identifiers as ids
-from gateway.identifiers import (
+from gateway.documents import identifiers as ids
+from gateway.documents.identifiers import (
     IdentifierError,
     IdentifierKind,
     InvalidChecksum,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.required_exams import (
+from gateway.flk.required_exams import (
     COLUMNS,
     ExamGroup,
     Icd10Range,

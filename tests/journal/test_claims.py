@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from gateway.common.secrets import DeploymentSecret
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import submissions
 from gateway.journal.store import Journal
 from gateway.model import State
-from gateway.secrets import DeploymentSecret
 
 
 class FrozenClock:

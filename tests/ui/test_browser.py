@@ -18,7 +18,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
 from gateway.model import State
-from gateway.peers import PEERS_KEY
+from gateway.peers.mount import PEERS_KEY
 from gateway.ui.users import Role, UserStore
 
 from .conftest import PASSWORD, make_config

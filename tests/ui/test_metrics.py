@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from gateway.metrics import _allowed, observe_delivery, record_retry
 from gateway.model import State
+from gateway.monitoring.metrics import _allowed, observe_delivery, record_retry
 
 from .conftest import UiGateway, make_config
 
@@ -108,7 +108,7 @@ async def test_grafana_dashboard_uses_only_exported_metrics(gw: UiGateway) -> No
 
     record_retry("remd", "X")
     observe_delivery("remd", "accepted", 0.1)
-    from gateway.metrics import observe_intake
+    from gateway.monitoring.metrics import observe_intake
 
     observe_intake("rest", 0.01)
     text = await (await gw.client.get("/metrics")).text()

@@ -7,14 +7,14 @@ import hashlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from gateway.common.secrets import DeploymentSecret
+from gateway.common.workdays import Stage
 from gateway.journal.engine import create_engine
 from gateway.journal.store import Journal
-from gateway.metrics import snapshot
 from gateway.model import State, SubmissionDraft
-from gateway.secrets import DeploymentSecret
+from gateway.monitoring.metrics import snapshot
 from gateway.ui import queries
 from gateway.ui.queries import read
-from gateway.workdays import Stage
 
 from .seed import PLAN, StepClock, seed, start_time
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gateway.workdays import (
+from gateway.common.workdays import (
     KZ_DRAFT_CUTOFF,
     Counting,
     Stage,

@@ -22,8 +22,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.common.shipped import search_bases
 from gateway.errors import ConfigError
-from gateway.shipped import search_bases
 
 __all__ = ["Delay", "Fate", "FaultProfile", "Probabilities", "SyncFault", "profile_search_path"]
 
@@ -106,7 +106,7 @@ class SyncFault(enum.StrEnum):
 
 def profile_search_path() -> list[Path]:
     """Where profile names are looked up: config/faults under the working directory, the checkout
-    and the installed share directory (gateway.shipped)."""
+    and the installed share directory (gateway.common.shipped)."""
     return [base / "config" / "faults" for base in search_bases()]
 
 

@@ -44,12 +44,12 @@ from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, b
 from adapters.remd.transport import TransportError, post_soap
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from adapters.remd.wsdl import service_schema
-from gateway.clock import Clock
+from gateway.common.clock import Clock
+from gateway.common.logs import get_logger
+from gateway.common.pii import normalise_person_id
 from gateway.errors import GatewayError
-from gateway.logs import get_logger
-from gateway.pii import normalise_person_id
-from gateway.safexml import DEFAULT_MAX_BYTES
-from gateway.submission import CanonicalSubmission, parse_submission
+from gateway.intake.submission import CanonicalSubmission, parse_submission
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = [
     "NOT_UNIQUE_MESSAGE",

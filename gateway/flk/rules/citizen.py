@@ -1,7 +1,7 @@
 """Rule ``citizen-data``: the citizen's data is complete and plausible.
 
 The seed's «insufficient / incorrect citizen data»: name, identifiers (SNILS in Russia, IIN in
-Kazakhstan, with their check digits — :mod:`gateway.identifiers`), a birth date that makes sense,
+Kazakhstan, with their check digits — :mod:`gateway.documents.identifiers`), a birth date that makes sense,
 an address with a region code, an identity document, and a legal representative for a minor. The
 submission's own patient metadata, when given, must say the same as the document.
 
@@ -15,12 +15,19 @@ from __future__ import annotations
 from datetime import date
 
 from gateway.documents import DocumentKind, ParsedDocument
+from gateway.documents.identifiers import (
+    IdentifierError,
+    decode_iin,
+    is_valid_iin,
+    is_valid_snils,
+    normalise_snils,
+    validate_iin,
+)
+from gateway.documents.identifiers import Sex as IinSex
 from gateway.documents.model import LegalRepresentative, Patient, Sex
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
-from gateway.identifiers import IdentifierError, decode_iin, is_valid_iin, is_valid_snils, normalise_snils, validate_iin
-from gateway.identifiers import Sex as IinSex
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["APPLIES_TO", "RULE", "age_on", "citizen_findings"]
 

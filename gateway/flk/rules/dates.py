@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.signatures import SignatureCheck, entry_label
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "dates_findings"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gateway.documents import DocumentError, ParsedDocument, parse_document
 from gateway.flk.findings import RuleFinding, finding
-from gateway.safexml import DEFAULT_MAX_BYTES
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
+from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["RULE", "parse_rule"]
 

@@ -1,7 +1,7 @@
 """Rule ``examinations``: the examinations the diagnosis requires are in the document.
 
 - Russia (referrals 121/109): the list of joint order 402н/631н, ``config/required_exams_ru.tsv``
-  (:mod:`gateway.required_exams`), by the main diagnosis and the patient's age section.
+  (:mod:`gateway.flk.required_exams`), by the main diagnosis and the patient's age section.
 - Kazakhstan (031/у): the pilot's nosology groups, ``config/kz_nosologies.tsv``: the declared group
   must cover the main diagnosis, and its mandatory examinations must be present.
 
@@ -20,8 +20,8 @@ from gateway.documents.model import Kz031Details
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, Severity, finding
 from gateway.flk.kz_nosologies import KzGroup
+from gateway.flk.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, missing_exams, normalise_icd10
 from gateway.flk.rules.citizen import age_on
-from gateway.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, missing_exams, normalise_icd10
 
 __all__ = ["RULE", "kz_examination_findings", "ru_examination_findings"]
 

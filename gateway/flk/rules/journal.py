@@ -22,8 +22,8 @@ from gateway.documents import ParsedDocument
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import JournalEntry
+from gateway.intake.submission import CanonicalSubmission
 from gateway.model import State
-from gateway.submission import CanonicalSubmission
 
 __all__ = [
     "DECISION_KINDS",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gateway.documents import ParsedDocument
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "metadata_findings"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gateway.delivery.routing import Router, region_from_org_oid
 from gateway.documents import ParsedDocument
 from gateway.documents.model import ReferralDetails
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
-from gateway.routing import Router, region_from_org_oid
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "normalise_region", "served_regions", "wrong_region_findings"]
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from gateway.documents import SemdPackageError, SemdPackages, ValidationReport
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
-from gateway.safexml import XmlSecurityError, XmlSyntaxError
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError
 
 __all__ = ["MAX_XSD_FINDINGS", "RULE", "run_schema", "schema_findings"]
 

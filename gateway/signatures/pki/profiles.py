@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from gateway import identifiers as ids
+from gateway.documents import identifiers as ids
 from gateway.signatures import oids
 
 __all__ = ["PROFILES", "Profile", "SubjectFields"]

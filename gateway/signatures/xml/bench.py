@@ -33,13 +33,13 @@ from signxml.algorithms import (
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
-from gateway.safexml import parse_xml
 from gateway.signatures import gost
 from gateway.signatures.certificates import load_certificates
 from gateway.signatures.pki import TestPki
 from gateway.signatures.timing import ROUNDS, interleaved
 from gateway.signatures.xml.sign import sign_xml
 from gateway.signatures.xml.verify import XmlVerifier
+from gateway.wire.safexml import parse_xml
 
 __all__ = ["DOCUMENT_SIZE", "bench_verify_xml", "smev_envelope"]
 

@@ -28,13 +28,13 @@ from asn1crypto import cms, x509
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from lxml import etree
 
-from gateway.safexml import parse_xml
 from gateway.signatures import algorithms
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import KeyKind, PrivateKey
 from gateway.signatures.xml import uris
 from gateway.signatures.xml.transforms import Transform, apply_transforms, canonicalize
 from gateway.signatures.xml.xades import SIGNED_PROPERTIES_TYPE
+from gateway.wire.safexml import parse_xml
 
 __all__ = ["SignStyle", "XmlSignError", "sign_xml"]
 

@@ -52,7 +52,7 @@ escapes ``>`` at the start of its internal text segments, which appear after run
 references (e.g. ``111&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&gt;`` keeps ``&gt;``); here that ``>`` is
 written raw.
 
-Input is parsed with ``gateway.safexml.parse_xml`` (no DTD, no entities, no network, size limit).
+Input is parsed with ``gateway.wire.safexml.parse_xml`` (no DTD, no entities, no network, size limit).
 The output is UTF-8 bytes, meant for digesting, not for parsing back.
 """
 
@@ -64,7 +64,7 @@ from typing import Final, Literal
 
 from lxml import etree
 
-from gateway.safexml import DEFAULT_MAX_BYTES, parse_xml
+from gateway.wire.safexml import DEFAULT_MAX_BYTES, parse_xml
 
 __all__ = ["ALGORITHM_URN", "DEFAULT_FLAVOUR", "Flavour", "SmevTransformError", "smev_transform"]
 
@@ -366,7 +366,7 @@ def smev_transform(
     bytes the reference Java implementation returns, with the given StAX ``flavour``, for the
     exc-c14n form of the same element (see the module docstring for the one known divergence).
 
-    Raises ``gateway.safexml.XmlSecurityError`` / ``XmlSyntaxError`` for refused or malformed
+    Raises ``gateway.wire.safexml.XmlSecurityError`` / ``XmlSyntaxError`` for refused or malformed
     input and ``SmevTransformError`` for trees that cannot be transformed."""
     if flavour not in ("jdk", "woodstox"):
         raise ValueError(f"unknown flavour {flavour!r}: expected 'jdk' or 'woodstox'")

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.safexml import parse_xml
 from gateway.signatures.errors import UnsupportedAlgorithm
 from gateway.signatures.xml import uris
 from gateway.signatures.xml.smev_transform import DEFAULT_FLAVOUR, Flavour, smev_transform
+from gateway.wire.safexml import parse_xml
 
 __all__ = ["Transform", "apply_transforms", "canonicalize"]
 

@@ -2,7 +2,7 @@
 
 ``XmlVerifier`` wraps a CMS ``Verifier`` and shares its trust store, CRLs, path validator and policy,
 so chain, revocation, time and identity checks are the ones CMS signatures get (docs/verify-report.md)
-and only the XML-specific part lives here: parsing through ``gateway.safexml`` (a DTD or entity is
+and only the XML-specific part lives here: parsing through ``gateway.wire.safexml`` (a DTD or entity is
 refused before any crypto), reference resolution with the wrapping rules of ``xmldsig``, digests,
 SignatureValue, XAdES.
 
@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from gateway.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 from gateway.signatures import algorithms
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.chain import PathValidator
@@ -45,6 +44,7 @@ from gateway.signatures.trust import TrustStore
 from gateway.signatures.verify import Verifier, VerifyPolicy
 from gateway.signatures.xml import xades, xmldsig
 from gateway.signatures.xml.xmldsig import ParsedSignature, SignatureWrappingError, SignedReference
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["XmlVerification", "XmlVerifier", "verify_xml"]
 

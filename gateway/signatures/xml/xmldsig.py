@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
-from gateway.safexml import parse_xml
 from gateway.signatures import algorithms
 from gateway.signatures.certificates import Certificate, certificate_from_der
 from gateway.signatures.codes import SignatureErrorCode
@@ -35,6 +34,7 @@ from gateway.signatures.keys import KeyKind
 from gateway.signatures.xml import uris
 from gateway.signatures.xml.smev_transform import Flavour, SmevTransformError
 from gateway.signatures.xml.transforms import Transform, apply_transforms, canonicalize
+from gateway.wire.safexml import parse_xml
 
 __all__ = [
     "XADES_NAMESPACES",

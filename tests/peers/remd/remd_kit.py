@@ -26,8 +26,8 @@ from adapters.remd.sandbox import TWIN_KEY, FaultProfile, RemdTwin, create_twin
 from adapters.remd.sandbox.twin import Verifier
 from gateway.config import RemdPeerConfig
 from gateway.delivery.contract import PeerOutcome
+from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.model import State, Submission
-from gateway.submission import CanonicalSubmission, parse_submission
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 ORG = "1.2.643.5.1.13.13.12.2.77.7973"

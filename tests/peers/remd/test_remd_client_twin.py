@@ -24,7 +24,7 @@ from adapters.remd.soap import build_envelope, parse_envelope
 from gateway.config import RemdPeerConfig
 from gateway.delivery.classify import RATE_LIMIT_MIN_WAIT, Verdict, classify_answer, classify_transport
 from gateway.delivery.contract import Answer, AnswerKind, DeliveryAdapter
-from gateway.submission import CanonicalSubmission
+from gateway.intake.submission import CanonicalSubmission
 
 
 def _profile(**probabilities: float) -> FaultProfile:

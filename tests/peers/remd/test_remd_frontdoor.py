@@ -34,12 +34,12 @@ from adapters.remd.messages import (
 )
 from adapters.remd.soap import WSA_ANONYMOUS, Addressing, build_envelope, parse_envelope
 from adapters.remd.wsdl import wsdl_dir
-from gateway.clients import Client, ClientRegistry
+from gateway.common.secrets import DeploymentSecret
 from gateway.errors import DuplicateConflict, StoreError
+from gateway.intake.clients import Client, ClientRegistry
+from gateway.intake.submission import parse_submission
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import upgrade
-from gateway.secrets import DeploymentSecret
-from gateway.submission import parse_submission
 
 ENTITY = "9b2e7c1a-4f3d-4e5a-8b6c-1d2e3f4a5b6c"
 OTHER_ORG = "1.2.643.5.1.13.13.12.2.16.1601"

@@ -22,10 +22,10 @@ from adapters.remd.messages import (
 from adapters.remd.soap import Addressing, SoapFault, build_envelope, build_fault, parse_envelope
 from gateway.delivery.classify import Verdict, classify_answer, classify_transport
 from gateway.delivery.contract import AnswerKind
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import EnvelopeIn
 from gateway.model import State
-from gateway.notices import build_notice
-from gateway.submission import parse_submission
+from gateway.notices.build import build_notice
 
 T0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 

@@ -22,8 +22,8 @@ from adapters.remd.soap import parse_envelope
 from adapters.remd.wsdl import callback_schema
 from gateway.journal.outbox import PendingNotice
 from gateway.model import State
-from gateway.notices import build_notice, encode_notice
-from gateway.notifier import DeliveryError
+from gateway.notices.build import build_notice, encode_notice
+from gateway.notices.notifier import DeliveryError
 
 T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 

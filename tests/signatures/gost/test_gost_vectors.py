@@ -24,7 +24,6 @@ from _gost_vectors import (
 from asn1crypto import cms
 from lxml import etree
 
-from gateway.safexml import parse_xml
 from gateway.signatures.gost import (
     TEST_CURVES,
     Curve,
@@ -35,6 +34,7 @@ from gateway.signatures.gost import (
     public_key_from_private,
     verify_digest,
 )
+from gateway.wire.safexml import parse_xml
 
 TK26_KEYS = load_json("tk26/keys.json")
 TK26_NAMES = sorted(k for k in TK26_KEYS if not k.startswith("_"))

@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 from lxml import etree
 
-from gateway.safexml import DEFAULT_MAX_BYTES, parse_xml
+from gateway.wire.safexml import DEFAULT_MAX_BYTES, parse_xml
 
 __all__ = ["smev_transform"]
 
@@ -247,7 +247,7 @@ def smev_transform(
     bytes the reference Java implementation returns, with the given StAX ``flavour``, for the
     exc-c14n form of the same element (see the module docstring for the one known divergence).
 
-    Raises ``gateway.safexml.XmlSecurityError`` / ``XmlSyntaxError`` for refused or malformed
+    Raises ``gateway.wire.safexml.XmlSecurityError`` / ``XmlSyntaxError`` for refused or malformed
     input and ``SmevTransformError`` for trees that cannot be transformed."""
     if flavour not in ("jdk", "woodstox"):
         raise ValueError(f"unknown flavour {flavour!r}: expected 'jdk' or 'woodstox'")

@@ -10,13 +10,13 @@ import json
 from collections.abc import Callable
 from typing import Final
 
+from gateway.common.logs import get_logger
+from gateway.delivery.routing import NO_ROUTE, Router
 from gateway.errors import ConcurrentUpdate, GatewayError
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import Changes, Journal
-from gateway.logs import get_logger
 from gateway.model import ErrorCode, State, Submission
-from gateway.routing import NO_ROUTE, Router
-from gateway.submission import parse_submission
-from gateway.validation import Checker, Finding, Report
+from gateway.validation.contract import Checker, Finding, Report
 
 __all__ = ["ValidationStage"]
 

@@ -15,15 +15,15 @@ from typing import Any, Final
 from aiohttp import web
 
 from gateway.appkeys import CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
-from gateway.clients import Client
+from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.delivery.contract import PeerOutcome
 from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.peer import Peer
-from gateway.frontdoor import FrontDoorService
-from gateway.logs import get_logger
-from gateway.notifier import ChannelSender
-from gateway.submission import parse_submission
+from gateway.intake.clients import Client
+from gateway.intake.frontdoor import FrontDoorService
+from gateway.intake.submission import parse_submission
+from gateway.notices.notifier import ChannelSender
 
 __all__ = ["PEERS_KEY", "RECORDER_KEY", "mount_peers", "notice_channels", "peers_ctx", "public_url"]
 

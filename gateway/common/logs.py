@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from gateway.pii import mask_value
+from gateway.common.pii import mask_value
 
 __all__ = ["bind_ids", "configure_logging", "get_logger", "mask_processor"]
 

@@ -28,12 +28,12 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
-from gateway.clock import SimulatedClock
+from gateway.common.clock import SimulatedClock
 from gateway.config import GatewayConfig, load_config
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import UtcDateTime, events, submissions
 from gateway.model import FINAL_STATES, State
-from gateway.sandbox import prepare_sandbox
+from gateway.sandbox.setup import prepare_sandbox
 
 __all__ = [
     "BASELINE_2023",
@@ -59,7 +59,7 @@ def _generate_chunk(args: tuple[str, int, int, int, tuple[str, ...]]) -> list[by
     """One chunk of signed submissions, in a worker process (generation is CPU-bound Python)."""
     from gateway.flk.sample_pki import SampleSigners
     from gateway.flk.samples import make_submission
-    from gateway.sandbox import SANDBOX_CLIENT
+    from gateway.sandbox.setup import SANDBOX_CLIENT
 
     pki_dir, seed, start, stop, kinds = args
     signers = SampleSigners.open_or_create(pki_dir)

@@ -21,14 +21,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.clock import SystemClock
+from gateway.bench.process import GatewayProcess, cpu_seconds_of, gateway_env
+from gateway.common.clock import SystemClock
 from gateway.config import load_config
-from gateway.gateway_process import GatewayProcess, cpu_seconds_of, gateway_env
 from gateway.journal.engine import READ_ONLY, create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
-from gateway.sandbox import prepare_sandbox
-from gateway.simulate import (
+from gateway.sandbox.setup import prepare_sandbox
+from gateway.sandbox.simulate import (
     Progress,
     free_port,
     generate_documents,

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.clock import Clock, SystemClock
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.secrets import DeploymentSecret
 from gateway.errors import GatewayError, NotFound
 from gateway.journal.codec import BodyCodec
 from gateway.journal.schema import clients
 from gateway.model import ErrorCode
-from gateway.secrets import DeploymentSecret
 
 __all__ = ["TOKEN_PREFIX", "Client", "ClientExists", "ClientRegistry", "sign_notice"]
 

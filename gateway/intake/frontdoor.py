@@ -8,13 +8,13 @@ import time
 from datetime import datetime
 from typing import Any
 
-from gateway.clients import Client
-from gateway.intake import accept, authorise
+from gateway.intake.clients import Client
+from gateway.intake.service import accept, authorise
+from gateway.intake.submission import parse_submission
 from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
-from gateway.metrics import observe_intake
 from gateway.model import State
-from gateway.submission import parse_submission
+from gateway.monitoring.metrics import observe_intake
 
 __all__ = ["FrontDoorService"]
 

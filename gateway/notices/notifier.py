@@ -13,12 +13,12 @@ from typing import Final
 
 import aiohttp
 
-from gateway.backoff import Backoff
-from gateway.clients import ClientRegistry, sign_notice
+from gateway.common.backoff import Backoff
+from gateway.common.logs import get_logger
+from gateway.intake.clients import ClientRegistry, sign_notice
 from gateway.journal.outbox import Outbox, PendingNotice
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
-from gateway.logs import get_logger
 
 __all__ = ["ChannelSender", "DeliveryError", "Notifier", "rest_sender"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.logs import get_logger
+from gateway.common.logs import get_logger
 
 __all__ = ["Served", "serve_apps"]
 

@@ -265,7 +265,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
     if not _allowed(request, token):
         return web.Response(status=401 if token else 403, text="metrics: not allowed\n")
     snap = await snapshot(request.app[JOURNAL_KEY])
-    from gateway.peers import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
+    from gateway.peers.mount import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
 
     snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
     registry = CollectorRegistry(auto_describe=False)

@@ -14,7 +14,7 @@ from typing import Final
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
 from gateway.flk.sample_pki import SampleSigners
-from gateway.storage import open_store
+from gateway.journal.opening import open_store
 
 __all__ = ["SANDBOX_CLIENT", "SANDBOX_ORGS", "SandboxClient", "prepare_sandbox", "prepare_sandbox_client"]
 

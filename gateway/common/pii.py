@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from gateway.identifiers import mask_iin, mask_snils
+from gateway.documents.identifiers import mask_iin, mask_snils
 
 __all__ = [
     "BODY_KEYS",

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from gateway.clients import ClientRegistry
+from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
+from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import upgrade
 from gateway.journal.store import Journal
-from gateway.secrets import load_or_create_secret
 
 __all__ = ["open_store"]
 

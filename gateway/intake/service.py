@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.clients import Client
+from gateway.delivery.routing import region_from_org_oid
 from gateway.errors import Forbidden
+from gateway.intake.clients import Client
+from gateway.intake.submission import CanonicalSubmission, content_hash
 from gateway.journal.store import Journal
 from gateway.model import Submission, SubmissionDraft
-from gateway.routing import region_from_org_oid
-from gateway.submission import CanonicalSubmission, content_hash
 
 __all__ = ["accept", "authorise"]
 

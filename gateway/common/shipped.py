@@ -20,7 +20,7 @@ SHARE_NAME: Final = "mse-gateway"
 
 def search_bases() -> list[Path]:
     """Where shipped files are looked for, in order."""
-    return [Path.cwd(), Path(__file__).resolve().parents[1], Path(sys.prefix) / "share" / SHARE_NAME]
+    return [Path.cwd(), Path(__file__).resolve().parents[2], Path(sys.prefix) / "share" / SHARE_NAME]
 
 
 def shipped(relative: str | Path) -> Path | None:

@@ -16,7 +16,7 @@ import aiohttp
 
 __all__ = ["GatewayProcess", "cpu_seconds_of", "gateway_env"]
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 class GatewayProcess:

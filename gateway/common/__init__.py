@@ -1,0 +1,1 @@
+"""Small pieces every stage uses: clock, backoff, logging and masking, secrets, shipped files, working days."""

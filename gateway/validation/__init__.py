@@ -1,0 +1,1 @@
+"""Validation: the stage that checks a received document (signatures, roles, FLK) and routes it."""
