@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -44,7 +44,9 @@ from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.model import State
 from gateway.notices.notifier import Notifier, rest_sender
+from gateway.peers.contract import PeerPlugin
 from gateway.peers.mount import PEERS_KEY, mount_peers, notice_channels, peers_ctx
+from gateway.peers.registry import check_routes, resolve_peers
 from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
 from gateway.validation.contract import Checker
 from gateway.validation.stage import ValidationStage
@@ -237,6 +239,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
             concurrency=peer.config.limits.concurrency,
             **common,
         )
+        if not peer.capabilities.lookup:
+            continue  # the peer cannot be asked: overdue SENT rows wait for its answer (and show as stuck)
         loops[f"reconcile:{name}"] = submission_loop(
             journal,
             role=f"reconcile:{name}",
@@ -260,7 +264,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         app[HTTP_KEY],
         {
             "rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat()),
-            **notice_channels(config),
+            **notice_channels(app),
         },
         backoff=Backoff(base=n.backoff_base_seconds, cap=n.backoff_cap_seconds),
         max_age=timedelta(hours=n.max_age_hours),
@@ -277,21 +281,38 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Checker | None = None) -> web.Application:
+def create_app(
+    config: GatewayConfig,
+    *,
+    clock: Clock | None = None,
+    checker: Checker | None = None,
+    plugins: Mapping[str, PeerPlugin] | None = None,
+) -> web.Application:
     """Build the gateway application. Resources (database engine, HTTP client, workers) are
-    opened in cleanup contexts, in order, and closed in reverse on shutdown."""
+    opened in cleanup contexts, in order, and closed in reverse on shutdown.
+
+    Peer instances are validated and routes checked here, before anything starts: a route to a
+    peer that is not configured raises ConfigError. ``plugins`` replaces the installed plug-ins
+    (tests drive the core with peers written only against the contract)."""
+    if plugins is None:
+        from gateway.peers.installed import installed_plugins
+
+        plugins = installed_plugins()
+    instances = resolve_peers(config.peers, plugins)
+    router = load_routes(config.routes_path)
+    check_routes(router, instances)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
         middlewares=[request_id_middleware(), error_middleware(), client_auth_middleware(public=PUBLIC_PATHS)],
     )
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
-    app[ROUTER_KEY] = load_routes(config.routes_path)
+    app[ROUTER_KEY] = router
     app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     setup_api(app)
-    mount_peers(app, config)
+    mount_peers(app, instances)
     setup_ui(app)
     setup_metrics(app)
     app.cleanup_ctx.append(alerts_ctx())

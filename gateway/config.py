@@ -29,9 +29,6 @@ __all__ = [
     "JournalConfig",
     "LoggingConfig",
     "NotificationsConfig",
-    "PeerLimitsConfig",
-    "PeersConfig",
-    "RemdPeerConfig",
     "RoutingConfig",
     "SandboxConfig",
     "SecurityConfig",
@@ -54,6 +51,9 @@ class ServerConfig(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Public base URL of this gateway as peers call it back (callbacks, files served to peers);
+    # a peer's own peers.<name>.public_url wins. Empty: http://<host>:<port>.
+    public_url: str = ""
     # Let several gateway processes listen on the same port (SO_REUSEPORT; the kernel spreads
     # connections). Meant for a PostgreSQL journal; on SQLite the processes queue on one file lock.
     reuse_port: bool = False
@@ -109,47 +109,6 @@ class NotificationsConfig(_Section):
     max_age_hours: float = Field(default=168.0, gt=0)
 
 
-class PeerLimitsConfig(_Section):
-    # Token bucket per peer: sustained sends per second and burst size.
-    rate_per_second: float = Field(default=50.0, gt=0)
-    burst: int = Field(default=100, gt=0)
-    # Concurrent sends to this peer from one process.
-    concurrency: int = Field(default=16, gt=0)
-    # Circuit breaker: open after this many consecutive transport failures (network, 5xx,
-    # timeouts), stay open this long, then let one probe through.
-    breaker_failures: int = Field(default=10, gt=0)
-    breaker_open_seconds: float = Field(default=30.0, gt=0)
-
-
-class RemdPeerConfig(_Section):
-    enabled: bool = True
-    # REMD EGISZ service endpoint (SOAP 1.2). Empty in the sandbox: the REMD twin's address is used.
-    url: str = ""
-    # This gateway's clientEntityId (GUID) registered at REMD.
-    client_entity_id: str = "00000000-0000-4000-8000-000000000001"
-    # Public base URL of this gateway as REMD sees it: callbacks (registerDocumentResult) and
-    # getDocumentFile are served under it. Empty: http://<server.host>:<server.port>.
-    public_url: str = ""
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    limits: PeerLimitsConfig = PeerLimitsConfig()
-    # Retries across time for transient failures (persisted): exponential with jitter.
-    backoff_base_seconds: float = Field(default=60.0, gt=0)
-    backoff_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
-    # Give up (DEAD, for an operator) after this many send attempts or this age.
-    max_attempts: int = Field(default=20, gt=0)
-    max_age_hours: float = Field(default=15 * 24.0, gt=0)
-    # Reconciliation: minutes after acceptance (and between further lookups) before asking REMD
-    # with searchRegistryItem; the last value repeats. After max_lookups without an answer: DEAD.
-    reconcile_schedule_minutes: list[float] = Field(default=[15.0, 60.0, 240.0, 720.0, 1440.0], min_length=1)
-    max_lookups: int = Field(default=20, gt=0)
-    # "Not found" by REMD after the answer deadline: resubmit with the same localUid at most this often.
-    max_resubmits: int = Field(default=5, ge=0)
-
-
-class PeersConfig(_Section):
-    remd: RemdPeerConfig = RemdPeerConfig()
-
-
 class SandboxConfig(_Section):
     # Simulated clock for the sandbox: how many simulated seconds pass per real second (1 = real
     # time). The gateway and the sandbox peers share it, so days of REMD behaviour take seconds.
@@ -157,10 +116,12 @@ class SandboxConfig(_Section):
     # Wall-clock Unix time at which the simulated clock starts (0: when the process starts). Set the
     # same value in several processes (gateway, peers, a restarted gateway) to share one clock.
     clock_epoch: float = Field(default=0.0, ge=0)
-    # Fault profile of the REMD twin: a name from config/faults/ or a path to a TOML file.
-    remd_fault_profile: str = "none"
-    # Port of the REMD twin (0: next to the gateway's port).
-    remd_port: int = Field(default=0, ge=0, le=65535)
+    # Fault profile of every sandbox twin: a name its plug-in knows (config/faults/) or a TOML path.
+    fault_profile: str = "none"
+    # Per peer instance: {gis-77 = "flaky"} overrides fault_profile for that twin.
+    fault_profiles: dict[str, str] = {}
+    # Port of the first twin (0: next to the gateway's port); further twins take the next ports.
+    twin_port: int = Field(default=0, ge=0, le=65535)
 
 
 class GatewayConfig(_Section):
@@ -172,7 +133,9 @@ class GatewayConfig(_Section):
     routing: RoutingConfig = RoutingConfig()
     workers: WorkersConfig = WorkersConfig()
     notifications: NotificationsConfig = NotificationsConfig()
-    peers: PeersConfig = PeersConfig()
+    # Peer instances by name: [peers.<name>] with protocol = "<plug-in>" (default: the name) and
+    # that protocol's settings, validated by gateway.peers.registry when the app is built.
+    peers: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"remd": {"protocol": "remd"}})
     sandbox: SandboxConfig = SandboxConfig()
     validation: ValidationConfig = ValidationConfig()
     ui: UiConfig = UiConfig()

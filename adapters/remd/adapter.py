@@ -1,23 +1,23 @@
-"""``Adapter``: REMD EGISZ as a :class:`gateway.delivery.contract.DeliveryAdapter`."""
+"""``Adapter``: one REMD-protocol peer instance (REMD itself, or a regional GIS that speaks the
+REMD protocol) as a :class:`gateway.peers.contract.DeliveryAdapter`."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Final
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
 
-from adapters.remd.callbacks import CALLBACK_PATH, DocumentSource, callback_routes
+from adapters.remd.callbacks import CALLBACK_PATH
 from adapters.remd.client import RemdClient
 from adapters.remd.mapping import PEER
+from adapters.remd.settings import RemdSettings
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
-from gateway.config import RemdPeerConfig
-from gateway.delivery.contract import Answer, CallbackSink, LookupResult
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import Submission
-from gateway.wire.safexml import DEFAULT_MAX_BYTES
+from gateway.peers.contract import Answer, LookupResult
 
 __all__ = ["SERVICE_PATH", "Adapter", "endpoint_url"]
 
@@ -36,39 +36,35 @@ def endpoint_url(base_url: str) -> str:
 
 
 class Adapter:
-    """Delivers submissions to REMD and receives its callbacks.
+    """Delivers submissions to one REMD-protocol endpoint.
 
-    ``base_url``: the REMD endpoint (falls back to ``config.url``). Callbacks are requested at
-    ``<public_url>/remd/callback`` (``public_url`` argument, else ``config.public_url``).
-    ``document_source`` serves REMD's getDocumentFile. ``clock`` dates the reconciliation window
-    (pass the sandbox's simulated clock there). ``inline_document=False`` sends only the checksum
-    and lets REMD pull the file.
+    ``base_url``: the endpoint (falls back to ``config.url``). Callbacks are requested at
+    ``<public_url><callback_path>`` (``public_url`` argument, else ``config.public_url``).
+    ``clock`` dates the reconciliation window (pass the sandbox's simulated clock there).
+    ``inline_document=False`` sends only the checksum and lets the peer pull the file.
     """
-
-    name: str = PEER
 
     def __init__(
         self,
-        config: RemdPeerConfig,
+        config: RemdSettings,
         session: aiohttp.ClientSession,
         *,
         base_url: str | None = None,
-        document_source: DocumentSource | None = None,
         clock: Clock | None = None,
         public_url: str | None = None,
         inline_document: bool = True,
-        max_body_bytes: int = DEFAULT_MAX_BYTES,
+        name: str = PEER,
+        callback_path: str = CALLBACK_PATH,
     ) -> None:
         base = base_url or config.url
         if not base:
-            raise ValueError("the REMD endpoint is not configured (peers.remd.url or base_url)")
+            raise ValueError(f"the endpoint of peer {name!r} is not configured (peers.{name}.url or base_url)")
         public = (public_url if public_url is not None else config.public_url).rstrip("/")
-        self.callback_url: str | None = public + CALLBACK_PATH if public else None
+        self.name = name
+        self.callback_url: str | None = public + callback_path if public else None
         if self.callback_url is None:
             _log.warning("REMD adapter without a public URL: requests carry no ReplyTo, callbacks cannot arrive")
         self.config = config
-        self.document_source = document_source
-        self.max_body_bytes = max_body_bytes
         self.client = RemdClient(
             session,
             endpoint=endpoint_url(base),
@@ -77,17 +73,18 @@ class Adapter:
             reply_to=self.callback_url,
             clock=clock or SystemClock(),
             inline_document=inline_document,
+            peer=name,
         )
 
     @property
     def endpoint(self) -> str:
         return self.client.endpoint
 
-    async def send(self, sub: Submission, canonical: CanonicalSubmission) -> Answer:
-        return await self.client.register(sub, canonical)
+    def new_message_id(self) -> str:
+        return str(uuid.uuid4())
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
+        return await self.client.register(sub, canonical, message_id=message_id)
 
     async def lookup(self, sub: Submission, canonical: CanonicalSubmission) -> LookupResult:
         return await self.client.search(sub, canonical)
-
-    def routes(self, sink: CallbackSink) -> web.RouteTableDef:
-        return callback_routes(sink, document_source=self.document_source, max_bytes=self.max_body_bytes)

@@ -27,15 +27,24 @@ from adapters.remd.soap import (
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from gateway.common.logs import get_logger
 from gateway.common.pii import summarise_body
-from gateway.delivery.contract import CallbackSink
 from gateway.errors import GatewayError
 from gateway.journal.store import EnvelopeIn
+from gateway.peers.contract import CallbackSink
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
-__all__ = ["CALLBACK_PATH", "GET_DOCUMENT_FILE_PATH", "DocumentSource", "callback_routes"]
+__all__ = [
+    "CALLBACK_PATH",
+    "CALLBACK_SUFFIX",
+    "GET_DOCUMENT_FILE_PATH",
+    "GET_DOCUMENT_FILE_SUFFIX",
+    "DocumentSource",
+    "callback_routes",
+]
 
-CALLBACK_PATH: Final = "/remd/callback"
-GET_DOCUMENT_FILE_PATH: Final = "/remd/getDocumentFile"
+CALLBACK_SUFFIX: Final = "/callback"
+GET_DOCUMENT_FILE_SUFFIX: Final = "/getDocumentFile"
+CALLBACK_PATH: Final = "/remd" + CALLBACK_SUFFIX  # the instance named "remd"
+GET_DOCUMENT_FILE_PATH: Final = "/remd" + GET_DOCUMENT_FILE_SUFFIX
 
 DocumentSource = Callable[[str, str], Awaitable[bytes | None]]
 """``(local_uid, organization_oid) -> document bytes`` (None: the gateway does not have it)."""
@@ -43,7 +52,7 @@ DocumentSource = Callable[[str, str], Awaitable[bytes | None]]
 _log: Final = get_logger(__name__)
 
 
-async def _on_result(env: Envelope, raw: bytes, request_type: str, sink: CallbackSink) -> web.Response:
+async def _on_result(env: Envelope, raw: bytes, request_type: str, sink: CallbackSink, peer: str) -> web.Response:
     assert env.body is not None
     try:
         result = codec.parse_register_document_result(env.body)
@@ -61,10 +70,10 @@ async def _on_result(env: Envelope, raw: bytes, request_type: str, sink: Callbac
         ),
     )
     envelopes = (
-        EnvelopeIn("in", mapping.PEER, request_type or SOAP12_CONTENT_TYPE, raw),
-        EnvelopeIn("out", mapping.PEER, SOAP12_CONTENT_TYPE, ack),
+        EnvelopeIn("in", peer, request_type or SOAP12_CONTENT_TYPE, raw),
+        EnvelopeIn("out", peer, SOAP12_CONTENT_TYPE, ack),
     )
-    outcome = mapping.outcome_from_result(result, envelopes=envelopes)
+    outcome = mapping.outcome_from_result(result, envelopes=envelopes, peer=peer)
     try:
         await sink(outcome)
     except GatewayError as exc:
@@ -113,10 +122,16 @@ async def _on_get_file(env: Envelope, document_source: DocumentSource | None) ->
 
 
 def callback_routes(
-    sink: CallbackSink, *, document_source: DocumentSource | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    sink: CallbackSink,
+    *,
+    document_source: DocumentSource | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    prefix: str = "/remd",
+    peer: str = mapping.PEER,
 ) -> web.RouteTableDef:
-    """POST /remd/callback and POST /remd/getDocumentFile. Malformed or hostile bodies get a
-    SOAP 1.2 fault with a code; their content is never logged (only size and hash)."""
+    """POST <prefix>/callback and POST <prefix>/getDocumentFile (``/remd/...`` for the instance
+    named ``remd``). Malformed or hostile bodies get a SOAP 1.2 fault with a code; their content
+    is never logged (only size and hash)."""
     routes = web.RouteTableDef()
 
     async def handle(request: web.Request) -> web.Response:
@@ -127,7 +142,7 @@ def callback_routes(
             _log.warning("REMD endpoint refused a body", path=request.path, code=exc.code, error=exc.message[:200])
             return fault_response(exc)
         if env.operation == "registerDocumentResult":
-            return await _on_result(env, raw, request.headers.get("Content-Type", ""), sink)
+            return await _on_result(env, raw, request.headers.get("Content-Type", ""), sink, peer)
         if env.operation == "getDocumentFileRequest":
             return await _on_get_file(env, document_source)
         _log.warning(
@@ -138,6 +153,6 @@ def callback_routes(
             relates_to=env.addressing.message_id,
         )
 
-    routes.post(CALLBACK_PATH)(handle)
-    routes.post(GET_DOCUMENT_FILE_PATH)(handle)
+    routes.post(prefix + CALLBACK_SUFFIX)(handle)
+    routes.post(prefix + GET_DOCUMENT_FILE_SUFFIX)(handle)
     return routes

@@ -31,10 +31,10 @@ from adapters.remd.transport import HttpReply, TransportError, post_soap
 from adapters.remd.wsdl import service_zeep_client
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
-from gateway.delivery.contract import Answer, AnswerKind, LookupResult
 from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.store import EnvelopeIn
 from gateway.model import Submission
+from gateway.peers.contract import Answer, AnswerKind, LookupResult
 
 __all__ = [
     "RemdClient",
@@ -191,11 +191,11 @@ def decode_search_response(env: Envelope) -> SearchRegistryItemResponse:
     return SearchRegistryItemResponse(success=status == "success", matches=tuple(matches), errors=_errors(body.errors))
 
 
-def _reply_envelopes(out: bytes, reply: HttpReply | None, attempts: int) -> tuple[EnvelopeIn, ...]:
-    sent = tuple(EnvelopeIn("out", mapping.PEER, SOAP12_CONTENT_TYPE, out) for _ in range(max(1, attempts)))
+def _reply_envelopes(peer: str, out: bytes, reply: HttpReply | None, attempts: int) -> tuple[EnvelopeIn, ...]:
+    sent = tuple(EnvelopeIn("out", peer, SOAP12_CONTENT_TYPE, out) for _ in range(max(1, attempts)))
     if reply is None:
         return sent
-    return (*sent, EnvelopeIn("in", mapping.PEER, reply.content_type or "application/octet-stream", reply.body))
+    return (*sent, EnvelopeIn("in", peer, reply.content_type or "application/octet-stream", reply.body))
 
 
 class RemdClient:
@@ -211,7 +211,9 @@ class RemdClient:
         reply_to: str | None,
         clock: Clock | None = None,
         inline_document: bool = True,
+        peer: str = mapping.PEER,
     ) -> None:
+        self.peer = peer
         self.session = session
         self.endpoint = endpoint
         self.client_entity_id = client_entity_id
@@ -220,10 +222,13 @@ class RemdClient:
         self.clock: Clock = clock or SystemClock()
         self.inline_document = inline_document
 
-    async def register(self, sub: Submission, canonical: CanonicalSubmission) -> Answer:
-        """registerDocument for one submission (a resend reuses ``sub.local_uid``; the MessageID is
-        new on every attempt, as WS-Addressing requires)."""
-        message_id = str(uuid.uuid4())
+    async def register(
+        self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str | None = None
+    ) -> Answer:
+        """registerDocument for one submission. A resend reuses ``sub.local_uid`` (REMD's
+        idempotency key) and the core's persisted ``message_id``, so a callback's RelatesTo
+        matches whichever attempt REMD answers."""
+        message_id = message_id or str(uuid.uuid4())
         try:
             req = mapping.to_register_request(sub, canonical, inline_document=self.inline_document)
             out = zeep_register_envelope(
@@ -242,11 +247,13 @@ class RemdClient:
             )
         except TransportError as exc:
             _log.info("REMD registerDocument: no answer", local_uid=sub.local_uid, error=str(exc))
-            return Answer(AnswerKind.NO_ANSWER, error=str(exc), envelopes=_reply_envelopes(out, None, exc.attempts))
+            return Answer(
+                AnswerKind.NO_ANSWER, error=str(exc), envelopes=_reply_envelopes(self.peer, out, None, exc.attempts)
+            )
         answer = mapping.register_answer(
             reply.status,
             reply.body,
-            envelopes=_reply_envelopes(out, reply, reply.attempts),
+            envelopes=_reply_envelopes(self.peer, out, reply, reply.attempts),
             retry_after=reply.retry_after,
             decode=decode_status_response,
         )
@@ -275,14 +282,14 @@ class RemdClient:
                 self.session, self.endpoint, out, action=mapping.ACTION_SEARCH, timeout_seconds=self.timeout_seconds
             )
         except TransportError as exc:
-            return LookupResult(None, error=str(exc), envelopes=_reply_envelopes(out, None, exc.attempts))
+            return LookupResult(None, error=str(exc), envelopes=_reply_envelopes(self.peer, out, None, exc.attempts))
         decode = functools.partial(
             mapping.lookup_from_reply,
             reply.status,
             reply.body,
             local_uid=sub.local_uid,
             organization=sub.organization_oid,
-            envelopes=_reply_envelopes(out, reply, reply.attempts),
+            envelopes=_reply_envelopes(self.peer, out, reply, reply.attempts),
             decode=decode_search_response,
         )
         # A search without a patient SNILS can list a whole organisation's day (1,000 matches take

@@ -35,7 +35,8 @@ from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["SERVICE_PATH", "TOKEN_HEADER", "ClientDirectory", "FrontDoor", "FrontDoorCore"]
 
-SERVICE_PATH: Final = "/remd/service"
+SERVICE_SUFFIX: Final = "/service"
+SERVICE_PATH: Final = "/remd" + SERVICE_SUFFIX
 TOKEN_HEADER: Final = "X-MSE-Token"  # noqa: S105 - a header name, not a secret
 SUBMISSION_HEADER: Final = "X-MSE-Submission-Id"
 _log: Final = get_logger(__name__)
@@ -119,9 +120,9 @@ class FrontDoor:
         self.require_token = require_token
         self.max_body_bytes = max_body_bytes
 
-    def routes(self) -> web.RouteTableDef:
+    def routes(self, prefix: str = "/remd") -> web.RouteTableDef:
         routes = web.RouteTableDef()
-        routes.post(SERVICE_PATH)(self.handle)
+        routes.post(prefix + SERVICE_SUFFIX)(self.handle)
         return routes
 
     async def handle(self, request: web.Request) -> web.Response:

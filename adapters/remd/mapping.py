@@ -35,10 +35,10 @@ from adapters.remd.messages import (
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, build_envelope, parse_envelope
 from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
-from gateway.delivery.contract import Answer, AnswerKind, LookupResult, PeerOutcome
 from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.store import EnvelopeIn
 from gateway.model import Submission
+from gateway.peers.contract import Answer, AnswerKind, LookupResult, PeerOutcome
 
 __all__ = [
     "ACTION_REGISTER",
@@ -299,7 +299,9 @@ def lookup_from_reply(
 # -- callbacks -----------------------------------------------------------------------------------
 
 
-def outcome_from_result(result: RegisterDocumentResult, *, envelopes: Sequence[EnvelopeIn] = ()) -> PeerOutcome:
+def outcome_from_result(
+    result: RegisterDocumentResult, *, envelopes: Sequence[EnvelopeIn] = (), peer: str = PEER
+) -> PeerOutcome:
     """registerDocumentResult → PeerOutcome. An error result without errors/item still carries a
     code, so the core never classifies an empty list."""
     codes = result.errors
@@ -307,7 +309,7 @@ def outcome_from_result(result: RegisterDocumentResult, *, envelopes: Sequence[E
         codes = (("UNKNOWN", "REMD answered status=error without errors/item"),)
     item = result.registry_item
     return PeerOutcome(
-        peer=PEER,
+        peer=peer,
         local_uid=result.local_uid,
         organization_oid=result.organization or None,
         success=result.success,

@@ -38,6 +38,7 @@ from gateway.sandbox.simulate import (
     serve_app,
     submit_all,
 )
+from gateway.sandbox.twins import plan_twins
 
 __all__ = ["DeliveryBench", "run_delivery_bench"]
 
@@ -85,14 +86,11 @@ async def run_delivery_bench(
 ) -> DeliveryBench:
     """Run one benchmark against a fresh journal (``database_url`` empty: SQLite in a temporary
     directory) and return its figures."""
-    from adapters.remd.sandbox import FaultProfile, create_twin
-
     if processes < 1:
         raise ValueError("processes must be at least 1")
     progress = progress or Progress()
     loadavg = [round(x, 2) for x in os.getloadavg()]
     workdir = Path(tempfile.mkdtemp(prefix="mse-bench-delivery-"))
-    twin_port = free_port()
     ports = [free_port() for _ in range(processes)]
     common = {
         "GATEWAY_LOGGING__LEVEL": '"warning"',
@@ -100,12 +98,16 @@ async def run_delivery_bench(
         "GATEWAY_WORKERS__IDLE_SLEEP_SECONDS": "0.2",
         "GATEWAY_WORKERS__VALIDATION_CONCURRENCY": "16",
         "GATEWAY_WORKERS__VALIDATION_PROCESSES": str(validation_processes),
-        "GATEWAY_PEERS__REMD__URL": f'"http://127.0.0.1:{twin_port}"',
         "GATEWAY_PEERS__REMD__LIMITS__RATE_PER_SECOND": "100000.0",
         "GATEWAY_PEERS__REMD__LIMITS__BURST": "100000",
         "GATEWAY_PEERS__REMD__LIMITS__CONCURRENCY": "32",
     }
-    config = load_config(environ=common).with_overrides(storage={"data_dir": str(workdir)})
+    config = load_config(environ=common).with_overrides(
+        storage={"data_dir": str(workdir)}, sandbox={"fault_profile": "bench"}
+    )
+    # The bench measures the gateway against REMD's twin: one REMD-protocol peer.
+    config, (twin,) = plan_twins(config, SystemClock(), seed=seed)
+    common["GATEWAY_PEERS__REMD__URL"] = f'"{twin.url}"'
     config, client, signers = await prepare_sandbox(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)
@@ -125,9 +127,8 @@ async def run_delivery_bench(
         )
         for i, port in enumerate(ports)
     ]
-    twin = create_twin(FaultProfile.load("bench"), SystemClock(), seed=seed)
     try:
-        async with serve_app(twin, twin_port):
+        async with serve_app(twin.app, twin.port):
             for gateway in gateways:
                 await gateway.start()
             cpu_before = [g.cpu_seconds() for g in gateways]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import click
+from aiohttp import web
 
 from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
@@ -14,7 +14,9 @@ from gateway.cli.runner import Served, serve_apps
 from gateway.common.clock import Clock, SimulatedClock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
-from gateway.sandbox.setup import prepare_sandbox
+from gateway.errors import ConfigError
+from gateway.sandbox.setup import prepare_sandbox, sandbox_defaults
+from gateway.sandbox.twins import free_port, plan_twins
 from gateway.ui.demo import ensure_demo_operator
 
 __all__ = ["sandbox", "serve"]
@@ -41,7 +43,7 @@ def serve(
     if config.server.reuse_port and not config.storage.database_url:
         _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
     clock = sandbox_clock(config)
-    app = create_app(config, clock=clock)
+    app = build_app(config, clock)
     asyncio.run(
         serve_apps(
             [Served("gateway", app, config.server.host, config.server.port, config.server.reuse_port)],
@@ -59,49 +61,44 @@ def sandbox_clock(config: GatewayConfig) -> Clock:
     return SimulatedClock(sb.clock_speed, real_epoch=sb.clock_epoch or None)
 
 
-def free_port(host: str, preferred: int) -> int:
-    """``preferred`` if it can be bound, else any free port."""
-    for candidate in (preferred, 0):
-        with socket.socket() as s:
-            try:
-                s.bind((host, candidate))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise click.ClickException("no free port")
+def build_app(config: GatewayConfig, clock: Clock) -> web.Application:
+    """The app, or exit 2 with one line naming what is wrong (an unknown protocol, a route to a
+    peer that is not configured, a malformed code table)."""
+    try:
+        return create_app(config, clock=clock)
+    except ConfigError as exc:
+        click.echo(f"mse-gateway: {exc.message}", err=True)
+        raise SystemExit(2) from None
 
 
 @click.command()
-@click.option("--port", type=int, default=None, help="Gateway port (default 8080); peers take the next free ports.")
-@click.option("--profile", default=None, help="REMD twin fault profile (none, flaky, egisz-2023 or a TOML path).")
+@click.option("--port", type=int, default=None, help="Gateway port (default 8080); twins take the next free ports.")
+@click.option("--profile", default=None, help="Twins' fault profile (none, flaky, egisz-2023 or a TOML path).")
 @click.option("--speed", type=float, default=None, help="Simulated clock speed (simulated seconds per second).")
 @data_dir_option
 @click.pass_context
 def sandbox(
     ctx: click.Context, port: int | None, profile: str | None, speed: float | None, data_dir: Path | None
 ) -> None:
-    """Run the gateway and its sandbox peers (the REMD twin) on the embedded SQLite journal, print
-    their URLs, and stay in the foreground until Ctrl-C."""
-    from adapters.remd.sandbox import FaultProfile, create_twin
-
-    config = load(ctx, data_dir=data_dir, port=port)
+    """Run the gateway and a sandbox twin for every configured peer without a URL (by default REMD
+    and the regional GIS relay gis-77), print their URLs, and stay in the foreground until Ctrl-C."""
+    config = sandbox_defaults(load(ctx, data_dir=data_dir, port=port))
     host = config.server.host
     gw_port = free_port(host, config.server.port)
-    remd_port = free_port(host, config.sandbox.remd_port or gw_port + 1)
-    remd_url = f"http://{host}:{remd_port}"
     config = config.with_overrides(
-        server={"port": gw_port},
-        sandbox={"clock_speed": speed, "remd_fault_profile": profile},
-        peers={"remd": {"url": config.peers.remd.url or remd_url, "public_url": f"http://{host}:{gw_port}"}},
+        server={"port": gw_port, "public_url": config.server.public_url or f"http://{host}:{gw_port}"},
+        sandbox={"clock_speed": speed, "fault_profile": profile},
     )
     clock = sandbox_clock(config)
-    fault_profile = FaultProfile.load(config.sandbox.remd_fault_profile)
+    try:
+        config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
+    except ConfigError as exc:
+        click.echo(f"mse-gateway: {exc.message}", err=True)
+        raise SystemExit(2) from None
     config, client, signers = asyncio.run(prepare_sandbox(config))
     operator, _password = ensure_demo_operator(config)
-    served = [
-        Served("gateway", create_app(config, clock=clock), host, gw_port),
-        Served("remd-twin", create_twin(fault_profile, clock), host, remd_port),
-    ]
+    served = [Served("gateway", build_app(config, clock), host, gw_port)]
+    served += [Served(f"twin:{twin.name}", twin.app, host, twin.port) for twin in twins]
 
     def started(urls: dict[str, str]) -> None:
         base = urls["gateway"]
@@ -114,9 +111,14 @@ def sandbox(
             f"  monitoring UI  {base}/ui/  (user {operator}, password in {config.data_dir / 'sandbox-operator.json'})"
         )
         click.echo(f"  metrics        {base}/metrics")
-        click.echo(f"  REMD front door {base}/remd/service (SOAP 1.2, clientEntityId + X-MSE-Token)")
-        twin = urls["remd-twin"]
-        click.echo(f"  REMD twin      {twin}/remd/service (profile {fault_profile.name}; {twin}/_sandbox/stats)")
+        for name, settings in config.peers.items():
+            if settings.get("front_door", True) and settings.get("enabled", True):
+                click.echo(f"  front door     {base}/{name}/service (SOAP 1.2, clientEntityId + X-MSE-Token)")
+        for twin in twins:
+            twin_url = urls[f"twin:{twin.name}"]
+            click.echo(f"  twin {twin.name:<9} {twin_url} ({twin.protocol}, profile {twin.fault_profile})")
+        if config.routing.routes_file:
+            click.echo(f"  routes         {config.routing.routes_file}")
         if not isinstance(clock, SystemClock):
             click.echo(f"  clock          simulated, x{config.sandbox.clock_speed:g}")
         click.echo(f"  data directory {config.data_dir.resolve()}")

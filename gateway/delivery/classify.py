@@ -1,32 +1,25 @@
 """Classification of every delivery failure, in one place: what the peer said → what to do.
 
-Inputs are the peer's raw codes *and* message texts (the seed's most common failure, «Не удалось
+Inputs are the peer's raw codes *and* message texts (REMD's most common failure, «Не удалось
 зарегистрировать документ за отведенное время», arrives with varying codes, so the text counts),
-the HTTP status and transport errors. The retry class of each REMD code comes from the shipped
-NSI 305 table (gateway/data/remd-error-codes.tsv).
+the HTTP status and transport errors. What each code means comes from the answering peer's own
+code table (:class:`gateway.peers.codes.CodeTable`, brought by its plug-in); the rules that
+combine them live here, so they are tested once for every protocol.
 """
 
 from __future__ import annotations
 
-import csv
 import enum
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Final
 
-__all__ = [
-    "RATE_LIMIT_MIN_WAIT",
-    "Decision",
-    "Verdict",
-    "classify_answer",
-    "classify_transport",
-    "remd_code_classes",
-]
+from gateway.peers.codes import CodeClass, CodeRule, CodeTable
 
-RATE_LIMIT_MIN_WAIT: Final = 60.0  # REMD: «просьба повторить через минуту или позже»
+__all__ = ["RATE_LIMIT_MIN_WAIT", "Decision", "Verdict", "classify_answer", "classify_transport"]
+
+# HTTP 429 without a Retry-After: wait at least this long (REMD asks for «через минуту или позже»).
+RATE_LIMIT_MIN_WAIT: Final = 60.0
 
 
 class Verdict(enum.StrEnum):
@@ -44,48 +37,34 @@ class Decision:
     min_wait: float = 0.0  # seconds the next attempt must wait at least
 
 
-# The seed's registration timeout, matched by text whatever code it comes with.
-_REGISTRATION_TIMEOUT = re.compile(r"не\s+удалось\s+зарегистрировать\s+документ\s+за\s+отведенн?ое\s+время", re.I)
-# Codes classified by the project where the NSI table is silent or the text is what matters.
-_EXTRA: Final[Mapping[str, str]] = {"SOAP_FAULT": "transient"}
-
-
-@cache
-def remd_code_classes() -> dict[str, str]:
-    text = resources.files("gateway.data").joinpath("remd-error-codes.tsv").read_text("utf-8")
-    rows = csv.DictReader(text.splitlines(), delimiter="\t")
-    classes = {row["code"]: row["class"] for row in rows}
-    # REMD's own spelling differs from the code list for the recipient checks.
-    for code, cls in list(classes.items()):
-        if code.startswith("RECEPIENT_"):
-            classes["RECIPIENT_" + code.removeprefix("RECEPIENT_")] = cls
-    return {**classes, **_EXTRA}
-
-
 def _normalise_text(message: str) -> str:
     return message.replace("ё", "е").replace("Ё", "Е")
 
 
-def classify_answer(codes: Iterable[tuple[str, str]]) -> Decision:
-    """Classify a peer's error answer (one or more (code, message) pairs).
+def _retry(code: str, message: str, rule: CodeRule, cause: str) -> Decision:
+    wait = rule.wait_seconds if rule.cls is CodeClass.RATE_LIMIT else 0.0
+    return Decision(Verdict.RETRY, code, message, "rate-limit" if rule.cls is CodeClass.RATE_LIMIT else cause, wait)
+
+
+def classify_answer(codes: Iterable[tuple[str, str]], table: CodeTable) -> Decision:
+    """Classify a peer's error answer (one or more (code, message) pairs) with its code table.
 
     Precedence: "already there" wins (never resend what exists), then any transient cause (a
-    retry may succeed), else permanent. Unknown codes are permanent: retrying what we do not
-    understand hides it from operators, while FAILED puts it in front of them.
+    retry may succeed), else permanent. A code missing from the table takes the table's
+    ``unknown`` class (permanent unless the plug-in says otherwise).
     """
     pairs = [(c.strip(), m.strip()) for c, m in codes] or [("UNKNOWN", "ответ без кода ошибки")]
-    classes = remd_code_classes()
     transient: Decision | None = None
     for code, message in pairs:
-        cls = classes.get(code.upper())
-        if cls == "already-registered":
+        rule = table.lookup(code) or CodeRule(table.unknown)
+        if rule.cls is CodeClass.ALREADY_THERE:
             return Decision(Verdict.ALREADY_THERE, code, message, "already-registered")
-        if _REGISTRATION_TIMEOUT.search(_normalise_text(message)):
-            transient = transient or Decision(Verdict.RETRY, code, message, "registration-timeout")
-        elif cls == "transient":
-            wait = RATE_LIMIT_MIN_WAIT if code.upper() == "RATE_LIMIT" else 0.0
-            cause = "rate-limit" if wait else code.lower().replace("_", "-")
-            transient = transient or Decision(Verdict.RETRY, code, message, cause, min_wait=wait)
+        text = _normalise_text(message)
+        by_text = next((t for t in table.texts if t.pattern.search(text)), None)
+        if by_text is not None and by_text.rule.cls is not CodeClass.PERMANENT:
+            transient = transient or _retry(code, message, by_text.rule, by_text.cause)
+        elif rule.cls in (CodeClass.TRANSIENT, CodeClass.RATE_LIMIT):
+            transient = transient or _retry(code, message, rule, code.lower().replace("_", "-"))
     if transient is not None:
         return transient
     code, message = pairs[0]

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from gateway.common.logs import get_logger
-from gateway.delivery.classify import Decision, Verdict, classify_answer
-from gateway.delivery.contract import PeerOutcome
+from gateway.delivery.classify import Decision, Verdict
 from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Changes, EnvelopeIn, Journal
 from gateway.model import State, Submission
 from gateway.monitoring.metrics import record_retry
+from gateway.peers.contract import PeerOutcome, Progress
 
 __all__ = ["CallbackRecorder", "apply_decision"]
 
@@ -103,6 +103,22 @@ class CallbackRecorder:
                 continue
         _log.error("callback could not be applied after retries", peer=outcome.peer)
 
+    async def progress(self, progress: Progress) -> None:
+        """An intermediate status: a timeline entry, never a state change."""
+        sub = await self.journal.find_by_peer(progress.peer, progress.local_uid, progress.organization_oid)
+        if sub is None:
+            _log.warning("progress about an unknown document", peer=progress.peer, status=progress.status)
+            return
+        await self.journal.note(
+            sub.id,
+            kind="progress",
+            actor=f"{progress.peer}:progress",
+            code=progress.status,
+            message=progress.message or progress.status,
+            details=dict(progress.details),
+            envelopes_in=list(progress.envelopes),
+        )
+
     async def _apply(self, sub: Submission, outcome: PeerOutcome) -> None:
         actor = f"{outcome.peer}:callback"
         envelopes = list(outcome.envelopes)
@@ -141,9 +157,14 @@ class CallbackRecorder:
                 why="success callback for a submission that is already " + str(sub.state),
             )
             return
-        decision = classify_answer(outcome.codes)
+        peer = self.peers.get(outcome.peer)
+        if peer is None:  # configured elsewhere, or disabled here: keep it on the timeline
+            await self._late(
+                sub, actor, details, envelopes, contradiction=False, why="error callback from a peer not running here"
+            )
+            return
+        decision = peer.classify(outcome.codes)
         if sub.state in (State.SENT, State.RECONCILING):
-            peer = self.peers[outcome.peer]
             await apply_decision(
                 self.journal,
                 peer,

@@ -1,15 +1,19 @@
-"""Everything the core keeps per peer: its adapter, settings, rate limit, breaker and schedules."""
+"""Everything the core keeps per peer instance: its adapter, settings, code table, capabilities,
+rate limit, breaker and schedules."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gateway.common.backoff import Backoff
 from gateway.common.clock import Clock
-from gateway.config import RemdPeerConfig
-from gateway.delivery.contract import DeliveryAdapter
+from gateway.delivery.classify import Decision, classify_answer
 from gateway.delivery.limits import CircuitBreaker, TokenBucket
+from gateway.peers.codes import CodeTable
+from gateway.peers.contract import Capabilities, DeliveryAdapter
+from gateway.peers.settings import PeerSettings
 
 __all__ = ["Peer"]
 
@@ -18,8 +22,10 @@ __all__ = ["Peer"]
 class Peer:
     name: str
     adapter: DeliveryAdapter
-    config: RemdPeerConfig
+    config: PeerSettings
     clock: Clock
+    codes: CodeTable
+    capabilities: Capabilities = field(default_factory=Capabilities)
     limiter: TokenBucket = field(init=False)
     breaker: CircuitBreaker = field(init=False)
     backoff: Backoff = field(init=False)
@@ -31,6 +37,10 @@ class Peer:
             self.clock, failures=limits.breaker_failures, open_seconds=limits.breaker_open_seconds
         )
         self.backoff = Backoff(base=self.config.backoff_base_seconds, cap=self.config.backoff_cap_seconds)
+
+    def classify(self, codes: Iterable[tuple[str, str]]) -> Decision:
+        """This peer's error answer, classified with its own code table."""
+        return classify_answer(codes, self.codes)
 
     def answer_deadline(self, now: datetime, lookups_done: int) -> datetime:
         """When to ask the peer if no answer has come: the escalating reconciliation schedule."""

@@ -49,9 +49,10 @@ class _RouteFile(BaseModel):
     routes: tuple[Route, ...]
 
 
+# Used when no routes file is found. Kazakh documents have no route until a ШЭП peer exists: they
+# are rejected with NO_ROUTE rather than routed to a peer that is not there.
 DEFAULT_ROUTES: tuple[Route, ...] = (
-    Route(name="ru-mse-documents-to-remd", kinds=("121", "109", "35", "108", "257"), destination="remd"),
-    Route(name="kz-031u-to-shep", kinds=("kz-031u",), destination="shep"),
+    Route(name="ru-mse-documents-to-remd", kinds=("121", "109", "35", "108"), destination="remd"),
 )
 
 

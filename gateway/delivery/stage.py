@@ -8,14 +8,14 @@ import time
 from typing import Final
 
 from gateway.common.logs import get_logger
-from gateway.delivery.classify import classify_answer, classify_transport
-from gateway.delivery.contract import AnswerKind
+from gateway.delivery.classify import classify_transport
 from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
 from gateway.intake.submission import parse_submission
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission
 from gateway.monitoring.metrics import observe_delivery
+from gateway.peers.contract import AnswerKind
 
 __all__ = ["DeliveryStage"]
 
@@ -48,7 +48,7 @@ class DeliveryStage:
         await peer.limiter.acquire()
         canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
         started = time.perf_counter()
-        answer = await peer.adapter.send(sub, canonical)
+        answer = await peer.adapter.send(sub, canonical, message_id=peer.adapter.new_message_id())
         observe_delivery(peer.name, answer.kind.value, time.perf_counter() - started)
         now = self.journal.clock.now()
         envelopes = list(answer.envelopes)
@@ -93,7 +93,7 @@ class DeliveryStage:
             )
             return
         if answer.kind is AnswerKind.REFUSED:
-            decision = classify_answer(answer.codes)
+            decision = peer.classify(answer.codes)
         else:
             decision = classify_transport(http_status=answer.http_status, error=answer.error)
         _log.info(

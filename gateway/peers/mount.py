@@ -1,5 +1,6 @@
-"""Composition of peers into the gateway app: adapters are built here (the one place in the core
-that names adapter packages), their HTTP endpoints mounted, and their workers described.
+"""Composition of peer instances into the gateway app: each configured instance's routes are
+mounted under ``/<name>``, its adapter built at start-up, its notice channels collected — all
+through the :class:`~gateway.peers.contract.PeerPlugin` contract, without naming a protocol.
 
 Endpoints must be mounted when the app is created, while the journal and HTTP session exist only
 after start-up; the small forwarding objects below bridge that gap.
@@ -8,7 +9,7 @@ after start-up; the small forwarding objects below bridge that gap.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -17,16 +18,26 @@ from aiohttp import web
 from gateway.appkeys import CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
-from gateway.delivery.contract import PeerOutcome
 from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.peer import Peer
 from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
-from gateway.notices.notifier import ChannelSender
+from gateway.peers.contract import ChannelSender, DocumentSource, PeerContext, PeerOutcome, Progress
+from gateway.peers.registry import PeerInstance
 
-__all__ = ["PEERS_KEY", "RECORDER_KEY", "mount_peers", "notice_channels", "peers_ctx", "public_url"]
+__all__ = [
+    "INSTANCES_KEY",
+    "PEERS_KEY",
+    "RECORDER_KEY",
+    "mount_peers",
+    "notice_channels",
+    "peer_context",
+    "peers_ctx",
+    "public_url",
+]
 
+INSTANCES_KEY: Final = web.AppKey("peer_instances", dict[str, PeerInstance])
 PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])
 RECORDER_KEY: Final = web.AppKey("callback_recorder", CallbackRecorder)
 _log: Final = get_logger(__name__)
@@ -34,27 +45,34 @@ _log: Final = get_logger(__name__)
 
 def public_url(config: GatewayConfig) -> str:
     """This gateway's base URL as peers should call it back."""
-    if config.peers.remd.public_url:
-        return config.peers.remd.public_url.rstrip("/")
+    if config.server.public_url:
+        return config.server.public_url.rstrip("/")
     host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::", "") else config.server.host  # noqa: S104
     return f"http://{host}:{config.server.port}"
 
 
 class _Sink:
+    """The core's PeerSink, forwarding to the recorder once the journal exists."""
+
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
     async def __call__(self, outcome: PeerOutcome) -> None:
         await self.app[RECORDER_KEY](outcome)
-        self.app[WORKERS_KEY].get("notifier", _NoLoop()).wake()
+        self._wake_notifier()
+
+    async def progress(self, progress: Progress) -> None:
+        await self.app[RECORDER_KEY].progress(progress)
+
+    def _wake_notifier(self) -> None:
+        notifier = self.app[WORKERS_KEY].get("notifier")
+        if notifier is not None:
+            notifier.wake()
 
 
-class _NoLoop:
-    def wake(self) -> None:
-        return None
+class _Intake:
+    """The core's IntakePort for plug-ins' front doors."""
 
-
-class _Clients:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
@@ -63,11 +81,6 @@ class _Clients:
 
     async def authenticate(self, token: str) -> Client | None:
         return await self.app[CLIENTS_KEY].authenticate(token)
-
-
-class _FrontDoorCore:
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
 
     def _service(self) -> FrontDoorService:
         return FrontDoorService(self.app[JOURNAL_KEY], self.app[WORKERS_KEY])
@@ -91,7 +104,7 @@ class _FrontDoorCore:
         return await self._service().search(client, organization, kind, begin, end, snils)
 
 
-def _document_source(app: web.Application, peer: str) -> Any:
+def _document_source(app: web.Application, peer: str) -> DocumentSource:
     async def source(local_uid: str, organization: str) -> bytes | None:
         journal = app[JOURNAL_KEY]
         sub = await journal.find_by_peer(peer, local_uid, organization or None)
@@ -102,50 +115,50 @@ def _document_source(app: web.Application, peer: str) -> Any:
     return source
 
 
-def mount_peers(app: web.Application, config: GatewayConfig) -> None:
-    """Mount every enabled peer's endpoints (callbacks, getDocumentFile, the REMD front door)."""
-    if config.peers.remd.enabled:
-        from adapters.remd.callbacks import callback_routes
-        from adapters.remd.frontdoor import FrontDoor
+def peer_context(app: web.Application, instance: PeerInstance) -> PeerContext:
+    config = app[CONFIG_KEY]
+    return PeerContext(
+        name=instance.name,
+        settings=instance.settings,
+        public_url=(instance.settings.public_url or public_url(config)).rstrip("/"),
+        path_prefix=f"/{instance.name}",
+        max_body_bytes=config.server.max_body_bytes,
+        sink=_Sink(app),
+        documents=_document_source(app, instance.name),
+        intake=_Intake(app),
+        notice_timeout_seconds=config.notifications.timeout_seconds,
+    )
 
-        max_bytes = config.server.max_body_bytes
-        app.router.add_routes(
-            callback_routes(_Sink(app), document_source=_document_source(app, "remd"), max_bytes=max_bytes)
-        )
-        app.router.add_routes(FrontDoor(_FrontDoorCore(app), _Clients(app), max_body_bytes=max_bytes).routes())
+
+def mount_peers(app: web.Application, instances: Mapping[str, PeerInstance]) -> None:
+    """Mount every enabled instance's endpoints under /<name>."""
+    app[INSTANCES_KEY] = dict(instances)
+    for instance in instances.values():
+        if instance.settings.enabled:
+            app.router.add_routes(instance.plugin.routes(peer_context(app, instance)))
 
 
-def notice_channels(config: GatewayConfig) -> dict[str, ChannelSender]:
-    """Notice senders contributed by peers (the REMD front door answers MIS the way REMD does)."""
+def notice_channels(app: web.Application) -> dict[str, ChannelSender]:
+    """Notice senders contributed by enabled instances (a front door answers MIS its own way)."""
     channels: dict[str, ChannelSender] = {}
-    if config.peers.remd.enabled:
-        from adapters.remd.notify import CHANNEL, remd_soap_sender
-
-        channels[CHANNEL] = remd_soap_sender(timeout_seconds=config.notifications.timeout_seconds)
+    for instance in app[INSTANCES_KEY].values():
+        if instance.settings.enabled:
+            channels.update(instance.plugin.notice_channels(peer_context(app, instance)))
     return channels
 
 
 async def peers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build adapters once the HTTP session exists; the callback recorder once the journal does."""
-    config = app[CONFIG_KEY]
     peers: dict[str, Peer] = {}
-    remd = config.peers.remd
-    if remd.enabled:
-        if not remd.url:
-            _log.error("peers.remd.url is not set: submissions routed to REMD will wait in QUEUED")
-        else:
-            from adapters.remd import Adapter
-
-            adapter = Adapter(
-                remd,
-                app[HTTP_KEY],
-                base_url=remd.url,
-                document_source=_document_source(app, "remd"),
-                clock=app[CLOCK_KEY],
-                public_url=public_url(config),
-                max_body_bytes=config.server.max_body_bytes,
-            )
-            peers["remd"] = Peer("remd", adapter, remd, app[CLOCK_KEY])
+    for name, instance in app[INSTANCES_KEY].items():
+        why = instance.usable
+        if why is not None:
+            _log.error("peer not usable: submissions routed to it wait", peer=name, reason=why)
+            continue
+        adapter = instance.plugin.build(peer_context(app, instance), app[HTTP_KEY], app[CLOCK_KEY])
+        peers[name] = Peer(
+            name, adapter, instance.settings, app[CLOCK_KEY], instance.codes, instance.plugin.capabilities
+        )
     app[PEERS_KEY] = peers
     app[RECORDER_KEY] = CallbackRecorder(app[JOURNAL_KEY], peers)
     yield

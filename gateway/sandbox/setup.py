@@ -11,12 +11,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from gateway.common.shipped import shipped
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
 from gateway.flk.sample_pki import SampleSigners
 from gateway.journal.opening import open_store
 
-__all__ = ["SANDBOX_CLIENT", "SANDBOX_ORGS", "SandboxClient", "prepare_sandbox", "prepare_sandbox_client"]
+__all__ = [
+    "SANDBOX_CLIENT",
+    "SANDBOX_ORGS",
+    "SANDBOX_PEERS",
+    "SandboxClient",
+    "prepare_sandbox",
+    "prepare_sandbox_client",
+    "sandbox_defaults",
+]
+
+# The sandbox's peers when the configuration names none of its own: REMD, and the Moscow regional
+# GIS as a relay that speaks the REMD protocol (MIS → regional GIS → REMD, as in the 2020 order on
+# MSE information exchange). config/routes.sandbox.toml sends region-77 referrals through it.
+SANDBOX_PEERS: Final = {
+    "remd": {"protocol": "remd"},
+    "gis-77": {"protocol": "remd", "front_door": False},
+}
 
 SANDBOX_CLIENT: Final = "sandbox-mis"
 # The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an
@@ -30,6 +47,16 @@ class SandboxClient:
     token: str
     organization_oids: tuple[str, ...]
     path: Path
+
+
+def sandbox_defaults(config: GatewayConfig) -> GatewayConfig:
+    """The sandbox's peers and routes, unless the configuration chose its own."""
+    if config.peers != GatewayConfig().peers or config.routing.routes_file:
+        return config
+    routes = shipped("config/routes.sandbox.toml")
+    return config.with_overrides(
+        peers=SANDBOX_PEERS, routing={"routes_file": str(routes) if routes is not None else ""}
+    )
 
 
 async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:

@@ -34,6 +34,7 @@ from gateway.journal.engine import create_engine
 from gateway.journal.schema import UtcDateTime, events, submissions
 from gateway.model import FINAL_STATES, State
 from gateway.sandbox.setup import prepare_sandbox
+from gateway.sandbox.twins import free_port, plan_twins
 
 __all__ = [
     "BASELINE_2023",
@@ -136,14 +137,6 @@ class Progress:
     def stage(self, name: str, total: int) -> None: ...
 
     def update(self, done: int) -> None: ...
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -292,39 +285,32 @@ async def run_simulation(
     config_overrides: dict[str, dict[str, Any]] | None = None,
 ) -> SimulationResult:
     """Run one simulation in this process and return its figures."""
-    from adapters.remd.sandbox import FaultProfile, create_twin
-
     progress = progress or Progress()
     workdir = data_dir or Path(tempfile.mkdtemp(prefix="mse-simulate-"))
-    gw_port, twin_port = free_port(), free_port()
+    gw_port = free_port()
     clock = SimulatedClock(speed)
     base: dict[str, dict[str, Any]] = {
-        "server": {"port": gw_port},
         "storage": {"data_dir": str(workdir), "database_url": database_url},
         "workers": {"idle_sleep_seconds": 0.2, "validation_concurrency": 16},
         # Leases run on the (simulated) clock: give handlers 10 real seconds.
         "journal": {"lease_seconds": 10.0 * speed},
         "logging": {"level": "warning"},
-        "sandbox": {"clock_speed": speed, "remd_fault_profile": profile},
-        "peers": {
-            "remd": {
-                "url": f"http://127.0.0.1:{twin_port}",
-                "public_url": f"http://127.0.0.1:{gw_port}",
-                "limits": {"rate_per_second": 100000.0, "burst": 100000, "concurrency": 32},
-            }
-        },
+        "server": {"port": gw_port, "public_url": f"http://127.0.0.1:{gw_port}"},
+        "sandbox": {"clock_speed": speed, "fault_profile": profile},
+        "peers": {"remd": {"limits": {"rate_per_second": 100000.0, "burst": 100000, "concurrency": 32}}},
     }
     for section, values in (config_overrides or {}).items():
         base.setdefault(section, {}).update(values)
     config: GatewayConfig = load_config(environ={}).with_overrides(**base)
-    fault_profile = FaultProfile.load(profile)
+    config, twins = plan_twins(config, clock, seed=seed)
+    (twin,) = twins  # simulate replays REMD's behaviour: one REMD-protocol peer, its twin's figures
+    twin_port = twin.port
     config, client, signers = await prepare_sandbox(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)
     gateway = create_app(config, clock=clock)
-    twin = create_twin(fault_profile, clock, seed=seed)
     started = time.monotonic()
-    async with serve_app(twin, twin_port), serve_app(gateway, gw_port):
+    async with serve_app(twin.app, twin_port), serve_app(gateway, gw_port):
         base_url = f"http://127.0.0.1:{gw_port}"
         docs = read_documents(documents)
         t0 = time.monotonic()
@@ -382,7 +368,7 @@ async def run_simulation(
         late_callbacks=int(stats.get("callbacks_late", 0)),
         contradictions=after["flagged"],
         regressions=regressions,
-        profile=fault_profile.name,
+        profile=twin.fault_profile,
         speed=speed,
         wall_seconds=round(time.monotonic() - started, 2),
         intake_per_s=round(intake_rate, 1),

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
-
+from adapters.remd.codes import remd_code_table
+from adapters.remd.settings import RemdSettings
 from gateway.common.clock import Clock
-from gateway.config import RemdPeerConfig
-from gateway.delivery.contract import Answer, AnswerKind, CallbackSink, LookupResult
 from gateway.delivery.peer import Peer
 from gateway.intake.submission import CanonicalSubmission, content_hash
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission, SubmissionDraft
+from gateway.peers.contract import Answer, AnswerKind, LookupResult
 
 
 @dataclass
@@ -29,15 +28,15 @@ class ScriptedAdapter:
     lookups: deque[LookupResult] = field(default_factory=deque)
     sent_local_uids: list[str] = field(default_factory=list)
 
-    async def send(self, sub: Submission, canonical: CanonicalSubmission) -> Answer:
+    def new_message_id(self) -> str:
+        return str(uuid.uuid4())
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
         self.sent_local_uids.append(canonical.local_uid)
         return self.answers.popleft()
 
     async def lookup(self, sub: Submission, canonical: CanonicalSubmission) -> LookupResult:
         return self.lookups.popleft()
-
-    def routes(self, sink: CallbackSink) -> web.RouteTableDef:
-        return web.RouteTableDef()
 
 
 def accepted() -> Answer:
@@ -53,8 +52,8 @@ def no_answer(status: int | None = None) -> Answer:
 
 
 def make_peer(adapter: ScriptedAdapter, clock: Clock, **cfg: Any) -> Peer:
-    config = RemdPeerConfig.model_validate({"backoff_base_seconds": 60.0, **cfg})
-    return Peer("remd", adapter, config, clock)
+    config = RemdSettings.model_validate({"backoff_base_seconds": 60.0, **cfg})
+    return Peer("remd", adapter, config, clock, remd_code_table())
 
 
 def canonical_json(local_uid: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Every class of failure, table-driven: REMD codes, message texts, transport errors."""
+"""Every class of failure, table-driven: codes (with REMD's table, the richest one), message texts,
+transport errors; and the code-table format every plug-in's table is read with."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.delivery.classify import (
-    RATE_LIMIT_MIN_WAIT,
-    Verdict,
-    classify_answer,
-    classify_transport,
-    remd_code_classes,
-)
+from adapters.remd.codes import remd_code_table
+from gateway.delivery.classify import RATE_LIMIT_MIN_WAIT, Verdict, classify_answer, classify_transport
+from gateway.errors import ConfigError
+from gateway.peers.codes import CodeClass, CodeTable
 
 TIMEOUT_TEXT = "Не удалось зарегистрировать документ за отведенное время"
 
@@ -43,12 +41,12 @@ TIMEOUT_TEXT = "Не удалось зарегистрировать докум�
     ],
 )
 def test_answers(codes: list[tuple[str, str]], verdict: Verdict, cause: str) -> None:
-    decision = classify_answer(codes)
+    decision = classify_answer(codes, remd_code_table())
     assert (decision.verdict, decision.cause) == (verdict, cause)
 
 
 def test_rate_limit_waits_at_least_a_minute() -> None:
-    decision = classify_answer([("RATE_LIMIT", "Достигнут защитный лимит")])
+    decision = classify_answer([("RATE_LIMIT", "Достигнут защитный лимит")], remd_code_table())
     assert decision.verdict is Verdict.RETRY and decision.min_wait >= 60 == RATE_LIMIT_MIN_WAIT
 
 
@@ -86,6 +84,50 @@ def test_shipped_table_matches_the_reference() -> None:
         pytest.skip("reference data not present")
     with reference.open(encoding="utf-8") as fh:
         rows = {r["code"]: r["class"] for r in csv.DictReader(fh, delimiter="\t")}
-    shipped = remd_code_classes()
-    assert all(shipped[code] == cls for code, cls in rows.items())
+    table = remd_code_table()
+    # The reference's classes, in the contract's vocabulary (signature failures are permanent).
+    vocabulary = {"signature": CodeClass.PERMANENT, "already-registered": CodeClass.ALREADY_THERE}
+    for code, cls in rows.items():
+        rule = table.lookup(code)
+        assert rule is not None, code
+        expected = vocabulary.get(cls) or CodeClass(cls)
+        if code == "RATE_LIMIT":
+            assert rule.cls is CodeClass.RATE_LIMIT and rule.wait_seconds == RATE_LIMIT_MIN_WAIT
+        else:
+            assert rule.cls is expected, code
     assert {"transient", "permanent", "signature", "already-registered"} == set(rows.values())
+
+
+SMALL = "code\tclass\twait_seconds\nBUSY\ttransient\t\nSLOW_DOWN\trate-limit\t30\nHAVE_IT\talready-there\t\n"
+
+
+def test_another_peers_table_decides_for_that_peer() -> None:
+    """The same code means what the answering peer's table says: REMD's INTERNAL_ERROR is
+    transient, a peer whose table does not list it gets the table's unknown class."""
+    small = CodeTable.from_tsv(SMALL, source="small.tsv")
+    assert classify_answer([("BUSY", "")], small).verdict is Verdict.RETRY
+    slow = classify_answer([("SLOW_DOWN", "")], small)
+    assert (slow.verdict, slow.cause, slow.min_wait) == (Verdict.RETRY, "rate-limit", 30.0)
+    assert classify_answer([("HAVE_IT", "")], small).verdict is Verdict.ALREADY_THERE
+    assert classify_answer([("INTERNAL_ERROR", "")], small).verdict is Verdict.FAIL
+    assert classify_answer([("INTERNAL_ERROR", "")], remd_code_table()).verdict is Verdict.RETRY
+    # REMD's registration-timeout text is REMD's rule, not every peer's.
+    assert classify_answer([("X", TIMEOUT_TEXT)], small).verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("code\nA\n", "lacks the column(s) class"),
+        ("code\tclass\nA\tsometimes\n", "line 2: class 'sometimes' of A is not one of"),
+        ("code\tclass\nA\ttransient\na\tpermanent\n", "line 3: code A appears twice"),
+        ("code\tclass\twait_seconds\nA\trate-limit\tsoon\n", "line 2: wait_seconds 'soon' is not a number"),
+        ("code\tclass\twait_seconds\nA\trate-limit\t-1\n", "line 2: wait_seconds must be >= 0"),
+        ("code\tclass\n\ttransient\n", "line 2: empty code"),
+        ("code\tclass\n", "has no rows"),
+    ],
+)
+def test_a_malformed_table_names_the_row(text: str, says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        CodeTable.from_tsv(text, source="peer.tsv")
+    assert "peer.tsv" in info.value.message and says in info.value.message

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.delivery.contract import LookupResult, PeerOutcome
 from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.stage import DeliveryStage
 from gateway.journal.outbox import Outbox
 from gateway.journal.store import Journal
 from gateway.model import State, Submission
+from gateway.peers.contract import LookupResult, PeerOutcome
 
 from .scripted import ScriptedAdapter, accepted, make_peer, no_answer, queued, refused
 

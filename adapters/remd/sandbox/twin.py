@@ -449,8 +449,10 @@ class RemdTwin:
             return self.pull_url
         if not reply_to:
             return None
-        suffix = "/remd/callback"
-        return reply_to[: -len(suffix)] + "/remd/getDocumentFile" if reply_to.endswith(suffix) else reply_to
+        # The gateway serves getDocumentFile beside the callback of the same peer instance
+        # (/remd/callback → /remd/getDocumentFile, /gis-77/callback → /gis-77/getDocumentFile).
+        suffix = "/callback"
+        return reply_to[: -len(suffix)] + "/getDocumentFile" if reply_to.endswith(suffix) else reply_to
 
     @staticmethod
     def _check_structure(req: RegisterDocumentRequest, data: bytes) -> list[tuple[str, str]]:

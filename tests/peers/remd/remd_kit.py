@@ -21,13 +21,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from adapters.remd import Adapter
-from adapters.remd.callbacks import DocumentSource
+from adapters.remd.callbacks import DocumentSource, callback_routes
 from adapters.remd.sandbox import TWIN_KEY, FaultProfile, RemdTwin, create_twin
 from adapters.remd.sandbox.twin import Verifier
-from gateway.config import RemdPeerConfig
-from gateway.delivery.contract import PeerOutcome
+from adapters.remd.settings import RemdSettings as RemdPeerConfig
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.model import State, Submission
+from gateway.peers.contract import PeerOutcome
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 ORG = "1.2.643.5.1.13.13.12.2.77.7973"
@@ -215,13 +215,12 @@ async def harness() -> AsyncIterator[HarnessFactory]:
             config,
             session,
             base_url=twin_url,
-            document_source=document_source,
             clock=clock,
             inline_document=inline_document,
         )
         sink = Sink()
         app = web.Application()
-        app.add_routes(adapter.routes(sink))
+        app.add_routes(callback_routes(sink, document_source=document_source))
         gateway_server = TestServer(app, host="127.0.0.1", port=port)
         await gateway_server.start_server()
         cleanups.append(gateway_server.close)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,14 +18,15 @@ from remd_kit import ORG, HarnessFactory, free_port, make_submission
 
 from adapters.remd import Adapter, codec
 from adapters.remd.client import RemdClient
+from adapters.remd.codes import remd_code_table
 from adapters.remd.messages import RegistryMatch, SearchRegistryItemResponse
 from adapters.remd.sandbox import Delay, FaultProfile, Probabilities
 from adapters.remd.sandbox.twin import RATE_LIMIT_MESSAGE, TIMEOUT_MESSAGE
+from adapters.remd.settings import RemdSettings as RemdPeerConfig
 from adapters.remd.soap import build_envelope, parse_envelope
-from gateway.config import RemdPeerConfig
 from gateway.delivery.classify import RATE_LIMIT_MIN_WAIT, Verdict, classify_answer, classify_transport
-from gateway.delivery.contract import Answer, AnswerKind, DeliveryAdapter
 from gateway.intake.submission import CanonicalSubmission
+from gateway.peers.contract import Answer, AnswerKind, DeliveryAdapter
 
 
 def _profile(**probabilities: float) -> FaultProfile:
@@ -41,7 +43,7 @@ def _message_id(answer: Answer) -> str:
 async def test_accepted_then_the_callback_reaches_the_sink(harness: HarnessFactory) -> None:
     h = await harness()
     sub, canonical = make_submission()
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     assert answer.kind is AnswerKind.ACCEPTED, answer
     assert answer.http_status == 200
     assert [e.direction for e in answer.envelopes] == ["out", "in"]
@@ -64,12 +66,12 @@ async def test_accepted_then_the_callback_reaches_the_sink(harness: HarnessFacto
 async def test_a_second_registration_is_not_unique(harness: HarnessFactory) -> None:
     h = await harness()
     sub, canonical = make_submission()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     await h.sink.wait(1)
-    again = await h.adapter.send(sub, canonical)  # the same localUid: a resend
+    again = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))  # the same localUid: a resend
     assert again.kind is AnswerKind.REFUSED
     assert again.codes[0][0] == "NOT_UNIQUE_PROVIDED_ID"
-    assert classify_answer(again.codes).verdict is Verdict.ALREADY_THERE
+    assert classify_answer(again.codes, remd_code_table()).verdict is Verdict.ALREADY_THERE
     stats = h.twin.stats_json()
     assert stats["registrations"] == 1 and stats["duplicates_at_peer"] == 0
     assert stats["errors"] == {"NOT_UNIQUE_PROVIDED_ID": 1}
@@ -78,10 +80,10 @@ async def test_a_second_registration_is_not_unique(harness: HarnessFactory) -> N
 async def test_rate_limit_is_a_refusal_the_core_retries_after_a_minute(harness: HarnessFactory) -> None:
     h = await harness(_profile(rate_limit=1.0))
     sub, canonical = make_submission()
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     assert answer.kind is AnswerKind.REFUSED
     assert answer.codes == (("RATE_LIMIT", RATE_LIMIT_MESSAGE),)
-    decision = classify_answer(answer.codes)
+    decision = classify_answer(answer.codes, remd_code_table())
     assert (decision.verdict, decision.min_wait) == (Verdict.RETRY, RATE_LIMIT_MIN_WAIT)
     assert h.twin.stats_json()["registrations"] == 0
 
@@ -89,7 +91,7 @@ async def test_rate_limit_is_a_refusal_the_core_retries_after_a_minute(harness: 
 async def test_http_5xx_is_no_answer(harness: HarnessFactory) -> None:
     h = await harness(_profile(http_5xx=1.0))
     sub, canonical = make_submission()
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     assert answer.kind is AnswerKind.NO_ANSWER
     assert answer.http_status == 503
     assert answer.error and "not a SOAP 1.2 answer" in answer.error
@@ -106,7 +108,7 @@ async def test_a_slow_answer_beyond_the_timeout_is_no_answer(harness: HarnessFac
     h = await harness(slow, timeout_seconds=0.4)
     sub, canonical = make_submission()
     started = time.monotonic()
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     elapsed = time.monotonic() - started
     assert answer.kind is AnswerKind.NO_ANSWER
     assert answer.http_status is None
@@ -123,7 +125,7 @@ async def test_a_slow_answer_within_the_timeout_is_accepted(harness: HarnessFact
     )
     h = await harness(slow, timeout_seconds=3.0)
     sub, canonical = make_submission()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     assert h.twin.stats_json()["slow_answers"] == 1
 
 
@@ -148,7 +150,7 @@ async def test_lookup_found_and_not_found(harness: HarnessFactory) -> None:
     lost = FaultProfile(name="lost", probabilities=Probabilities(lost_callback=1.0))
     h = await harness(lost)
     sub, canonical = make_submission()
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     assert answer.kind is AnswerKind.ACCEPTED
     await _until(lambda: h.twin.stats_json()["registrations"] == 1)
     result = await h.adapter.lookup(sub, canonical)
@@ -178,14 +180,14 @@ async def test_lookup_without_an_answer_is_unknown() -> None:
 async def test_registration_timeout_error_callback_then_resend_registers(harness: HarnessFactory) -> None:
     h = await harness(_profile(registration_timeout=1.0))
     sub, canonical = make_submission()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     (outcome,) = await h.sink.wait(1)
     assert not outcome.success
     assert outcome.codes == (("ASYNC_RESPONSE_TIMEOUT", TIMEOUT_MESSAGE),)
-    assert classify_answer(outcome.codes).cause == "registration-timeout"
+    assert classify_answer(outcome.codes, remd_code_table()).cause == "registration-timeout"
     assert h.twin.stats_json()["registrations"] == 0
     h.twin.profile = FaultProfile()  # REMD recovers; the core resends with the same localUid
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     outcomes = await h.sink.wait(2)
     assert outcomes[1].success and outcomes[1].local_uid == sub.local_uid
     assert h.twin.stats_json()["duplicates_at_peer"] == 0
@@ -200,7 +202,7 @@ async def test_late_callback_arrives_days_later_on_the_simulated_clock(harness: 
     h = await harness(late, speed=400_000.0)  # two simulated days ≈ 0.43 s
     sub, canonical = make_submission()
     sent_at = h.clock.now()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     (outcome,) = await h.sink.wait(1, timeout=10)
     assert outcome.success
     assert h.clock.now() - sent_at >= timedelta(days=2)
@@ -218,7 +220,7 @@ async def test_the_twin_pulls_the_document_with_get_document_file(harness: Harne
     h = await harness(document_source=source, inline_document=False)
     sub, canonical = make_submission()
     store[sub.local_uid] = canonical.document
-    answer = await h.adapter.send(sub, canonical)
+    answer = await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     assert answer.kind is AnswerKind.ACCEPTED
     body = parse_envelope(answer.envelopes[0].body).body
     assert body is not None and codec.parse_register_document_request(body).document.data is None
@@ -227,7 +229,9 @@ async def test_the_twin_pulls_the_document_with_get_document_file(harness: Harne
     assert served == [(sub.local_uid, ORG)]
     assert h.twin.stats_json()["document_pulls"] == 1
     missing_sub, missing_canonical = make_submission()  # not in the store: FILE_WAS_NOT_SENT
-    assert (await h.adapter.send(missing_sub, missing_canonical)).kind is AnswerKind.ACCEPTED
+    assert (
+        await h.adapter.send(missing_sub, missing_canonical, message_id=str(uuid.uuid4()))
+    ).kind is AnswerKind.ACCEPTED
     outcomes = await h.sink.wait(2)
     assert not outcomes[1].success and outcomes[1].codes[0][0] == "FILE_WAS_NOT_SENT"
 
@@ -241,10 +245,10 @@ async def test_the_injected_verifier_decides(harness: HarnessFactory) -> None:
 
     h = await harness(verifier=verifier)
     sub, canonical = make_submission()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     (outcome,) = await h.sink.wait(1)
     assert outcome.codes == (("SIGNATURE_VERIFICATION_ERROR", "Подпись не верна"),)
-    assert classify_answer(outcome.codes).verdict is Verdict.FAIL
+    assert classify_answer(outcome.codes, remd_code_table()).verdict is Verdict.FAIL
     assert seen[0].document == canonical.document
     assert {s.cms for s in seen[0].signatures} == {s.cms for s in canonical.signatures}
     assert h.twin.stats_json()["registrations"] == 0
@@ -255,10 +259,10 @@ async def test_duplicates_at_peer_counts_a_resend_under_a_new_local_uid(harness:
     under a fresh localUid (what a gateway that forgot the localUid would do) is counted."""
     h = await harness()
     sub, canonical = make_submission()
-    assert (await h.adapter.send(sub, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     await h.sink.wait(1)
     careless = replace(sub, local_uid="a-brand-new-uid")
-    assert (await h.adapter.send(careless, canonical)).kind is AnswerKind.ACCEPTED
+    assert (await h.adapter.send(careless, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
     await h.sink.wait(2)
     assert h.twin.stats_json()["duplicates_at_peer"] == 1
 
@@ -266,7 +270,7 @@ async def test_duplicates_at_peer_counts_a_resend_under_a_new_local_uid(harness:
 async def test_sandbox_endpoints(harness: HarnessFactory) -> None:
     h = await harness()
     sub, canonical = make_submission()
-    await h.adapter.send(sub, canonical)
+    await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))
     await h.sink.wait(1)
     async with h.session.get(f"{h.twin_url}/_sandbox/stats") as resp:
         stats = await resp.json()

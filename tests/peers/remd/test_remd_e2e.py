@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from remd_kit import HarnessFactory, make_submission
 
+from adapters.remd.codes import remd_code_table
 from adapters.remd.sandbox import FaultProfile
 from gateway.delivery.classify import Verdict, classify_answer
-from gateway.delivery.contract import AnswerKind
+from gateway.peers.contract import AnswerKind
 
 BATCH = 150
 
@@ -23,7 +25,7 @@ BATCH = 150
 async def test_every_submission_ends_known_with_egisz_2023(harness: HarnessFactory, seed: int) -> None:
     h = await harness(FaultProfile.load("egisz-2023"), speed=1_000_000.0, seed=seed)
     subs = [make_submission(patient_snils=f"{70_000_000_000 + i:011d}") for i in range(BATCH)]
-    answers = await asyncio.gather(*(h.adapter.send(s, c) for s, c in subs))
+    answers = await asyncio.gather(*(h.adapter.send(s, c, message_id=str(uuid.uuid4())) for s, c in subs))
     assert {a.kind for a in answers} == {AnswerKind.ACCEPTED}
     started = h.clock.now()
     deadline = time.monotonic() + 20
@@ -38,7 +40,7 @@ async def test_every_submission_ends_known_with_egisz_2023(harness: HarnessFacto
         (s, c)
         for s, c in subs
         if s.local_uid in outcomes
-        and classify_answer(outcomes[s.local_uid].codes).verdict is Verdict.RETRY
+        and classify_answer(outcomes[s.local_uid].codes, remd_code_table()).verdict is Verdict.RETRY
         and not outcomes[s.local_uid].success
     ]
     unanswered = [(s, c) for s, c in subs if s.local_uid not in outcomes]
@@ -49,7 +51,7 @@ async def test_every_submission_ends_known_with_egisz_2023(harness: HarnessFacto
     assert missing == []  # egisz-2023 never loses a registration, only its callback
 
     h.twin.profile = FaultProfile()  # resends go to a REMD that behaves
-    resent = await asyncio.gather(*(h.adapter.send(s, c) for s, c in to_resend))
+    resent = await asyncio.gather(*(h.adapter.send(s, c, message_id=str(uuid.uuid4())) for s, c in to_resend))
     assert {a.kind for a in resent} <= {AnswerKind.ACCEPTED}
     await h.sink.wait(len(outcomes) + len(to_resend), timeout=10)
     late_registered = {o.local_uid for o in h.sink.outcomes[len(outcomes) :] if o.success}

@@ -10,6 +10,7 @@ import pytest
 from remd_kit import ORG, cms_bytes, document_bytes, make_submission
 
 from adapters.remd import codec, mapping
+from adapters.remd.codes import remd_code_table
 from adapters.remd.messages import (
     DocumentFile,
     RegisterDocumentResult,
@@ -21,11 +22,11 @@ from adapters.remd.messages import (
 )
 from adapters.remd.soap import Addressing, SoapFault, build_envelope, build_fault, parse_envelope
 from gateway.delivery.classify import Verdict, classify_answer, classify_transport
-from gateway.delivery.contract import AnswerKind
 from gateway.intake.submission import parse_submission
 from gateway.journal.store import EnvelopeIn
 from gateway.model import State
 from gateway.notices.build import build_notice
+from gateway.peers.contract import AnswerKind
 
 T0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 
@@ -126,7 +127,7 @@ def test_register_answer(
     assert answer.http_status == status
     assert answer.envelopes == envelopes
     if verdict is not None:
-        assert classify_answer(answer.codes).verdict is verdict
+        assert classify_answer(answer.codes, remd_code_table()).verdict is verdict
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def test_outcome_from_callback() -> None:
         )
     )
     assert timeout.relates_to is None and timeout.organization_oid is None
-    decision = classify_answer(timeout.codes)
+    decision = classify_answer(timeout.codes, remd_code_table())
     assert (decision.verdict, decision.cause) == (Verdict.RETRY, "registration-timeout")
 
 

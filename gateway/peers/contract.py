@@ -1,0 +1,289 @@
+"""The contract between the core and a peer plug-in.
+
+A plug-in (one per ``adapters/<protocol>/`` package) brings everything a protocol needs: its
+settings model, how to build its adapter, its HTTP routes (callbacks, files served to the peer, a
+front door), its error-code table, its sandbox twin and its notice channels. The core knows
+states, retries, deadlines, reconciliation and the journal; it discovers plug-ins through
+:mod:`gateway.peers.installed` and never names a protocol.
+
+Two styles of peer share one adapter contract:
+
+- **push** (REMD, a regional GIS, ШЭП SyncChannel): ``send`` answers synchronously; asynchronous
+  answers arrive on the plug-in's routes and are handed to the :class:`PeerSink`;
+- **polling** (SMEV 3 GetResponse/Ack, ШЭП AsyncChannel): the adapter also implements
+  :class:`PollingAdapter`; one leased receiver per instance calls ``receive``, which hands each
+  message to the sink and acknowledges it to the peer only after the sink has returned (the sink
+  returns only once the message is durable, and raises otherwise).
+
+An adapter reports *what the peer said*, raw (codes, texts, HTTP status, the exact envelopes); the
+core classifies it with the plug-in's code table and decides what happens next.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import aiohttp
+from aiohttp import web
+
+from gateway.common.clock import Clock
+from gateway.journal.store import EnvelopeIn
+from gateway.model import Submission
+from gateway.peers.codes import CodeTable
+from gateway.peers.settings import PeerSettings
+
+if TYPE_CHECKING:
+    from gateway.intake.clients import Client
+    from gateway.intake.submission import CanonicalSubmission
+    from gateway.journal.outbox import PendingNotice
+
+__all__ = [
+    "Answer",
+    "AnswerKind",
+    "CallbackSink",
+    "Capabilities",
+    "ChannelSender",
+    "DeliveryAdapter",
+    "DocumentSource",
+    "IntakePort",
+    "LookupResult",
+    "PeerContext",
+    "PeerOutcome",
+    "PeerPlugin",
+    "PeerSink",
+    "PollingAdapter",
+    "Progress",
+    "TwinContext",
+]
+
+
+class AnswerKind(enum.StrEnum):
+    ACCEPTED = "accepted"  # taken for asynchronous processing: await a callback or a polled answer
+    REGISTERED = "registered"  # registered synchronously (ШЭП SCSS001)
+    REFUSED = "refused"  # the peer answered with error codes; classification decides
+    NO_ANSWER = "no_answer"  # network error, timeout, HTTP 5xx, unparseable answer
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one send attempt produced."""
+
+    kind: AnswerKind
+    codes: tuple[tuple[str, str], ...] = ()  # (code, message) as the peer spelled them
+    http_status: int | None = None
+    peer_registration_id: str | None = None
+    error: str | None = None  # transport-level description for NO_ANSWER
+    envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
+    retry_after_seconds: float | None = None  # the peer's own hint (Retry-After), if any
+    # The peer refused the message id as stale (SMEV StaleMessageId): the next attempt must carry
+    # a new one. The core retires the persisted id; the verdict still comes from ``codes``.
+    renew_message_id: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """What reconciliation learned from the peer about one submission."""
+
+    found: bool | None  # True registered, False the peer does not have it, None could not ask
+    peer_registration_id: str | None = None
+    registered_at: datetime | None = None
+    error: str | None = None
+    envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerOutcome:
+    """A peer's final answer about one submission (callback or polled message), in canonical terms."""
+
+    peer: str
+    local_uid: str
+    organization_oid: str | None
+    success: bool
+    codes: tuple[tuple[str, str], ...] = ()
+    peer_registration_id: str | None = None
+    registered_at: datetime | None = None
+    relates_to: str | None = None  # the message id of our request, when the peer echoes it
+    envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
+    peer_message_id: str | None = None  # the id of the peer's own message (dedup of redeliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """An intermediate status from a peer (queued at SMEV, registered at the MSE bureau, invited):
+    recorded on the timeline and shown, never final."""
+
+    peer: str
+    local_uid: str
+    organization_oid: str | None
+    status: str  # the peer's status code, e.g. "queued", "registered-at-bureau"
+    message: str = ""
+    relates_to: str | None = None
+    peer_message_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
+
+
+class CallbackSink(Protocol):
+    """Where an adapter hands a peer's final answer. Returns once the answer is durable."""
+
+    async def __call__(self, outcome: PeerOutcome) -> None: ...
+
+
+@runtime_checkable
+class PeerSink(CallbackSink, Protocol):
+    """The core's sink for everything a peer sends back: final outcomes and progress. Both
+    return only after the journal has committed what they were given, and raise otherwise; an
+    adapter acknowledges a message to its peer only after the sink returned."""
+
+    async def progress(self, progress: Progress) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the core may ask of a protocol."""
+
+    # The peer can be asked about a submission (reconciliation: REMD searchRegistryItem).
+    lookup: bool = True
+    # Sending the same submission again is safe (REMD: the same localUid is recognised). When
+    # False, the core never resends a submission whose earlier send may have arrived; it asks
+    # (lookup) or waits for an answer, and puts it in front of an operator otherwise.
+    idempotent_resend: bool = True
+    # Answers come by polling (the adapter is a PollingAdapter): the core runs one leased receiver.
+    polling: bool = False
+
+
+class DeliveryAdapter(Protocol):
+    """A built peer instance the gateway delivers to."""
+
+    name: str
+
+    def new_message_id(self) -> str:
+        """A fresh id for one outgoing message (REMD: a UUID; SMEV: a UUID version 1). The core
+        persists it before the first send and passes it on every resend until renewed."""
+        ...
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
+        """Send (or resend) one submission under ``message_id``. Never raises for peer or
+        transport problems: they are answers too."""
+        ...
+
+    async def lookup(self, sub: Submission, canonical: CanonicalSubmission) -> LookupResult:
+        """Ask the peer whether it registered this submission (reconciliation). Called only when
+        the plug-in's capabilities say ``lookup``."""
+        ...
+
+
+class PollingAdapter(DeliveryAdapter, Protocol):
+    async def receive(self, sink: PeerSink) -> int:
+        """Poll the peer's queue until it is empty (or a batch is done): hand each message to
+        ``sink`` and acknowledge it to the peer only after the sink returned. Returns how many
+        messages were taken; raises only for what should back the receiver off (transport)."""
+        ...
+
+
+DocumentSource = Callable[[str, str], Awaitable[bytes | None]]
+"""(localUid, organisation OID) → the signed document, for a peer that pulls files."""
+
+ChannelSender = Callable[["PendingNotice", aiohttp.ClientSession], Awaitable[None]]
+"""Sends one outcome notice to a sender over a protocol's own channel."""
+
+
+class IntakePort(Protocol):
+    """What a plug-in's front door (a peer protocol spoken *towards* MIS) may do with the core."""
+
+    async def by_entity_id(self, entity_id: str) -> Client | None: ...
+
+    async def authenticate(self, token: str) -> Client | None: ...
+
+    async def accept(
+        self, client: Client, canonical_json: dict[str, Any], *, envelope: bytes, message_id: str, reply_to: str | None
+    ) -> tuple[str, bool]: ...
+
+    async def search(
+        self,
+        client: Client,
+        organization: str,
+        kind: str,
+        begin: datetime | None,
+        end: datetime | None,
+        snils: str | None,
+    ) -> list[tuple[str, str, datetime]]: ...
+
+
+@dataclass(frozen=True)
+class PeerContext:
+    """Everything the core gives a plug-in about one configured instance.
+
+    Routes are mounted when the app is created, before the journal or the HTTP session exist, so
+    ``sink``, ``documents`` and ``intake`` forward to the core objects once they do.
+    """
+
+    name: str  # the instance name: "remd", "gis-77"
+    settings: PeerSettings  # the plug-in's own settings model, validated
+    public_url: str  # this gateway's base URL as the peer calls it back
+    path_prefix: str  # where this instance's routes live: "/<name>"
+    max_body_bytes: int
+    sink: PeerSink
+    documents: DocumentSource
+    intake: IntakePort
+    notice_timeout_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class TwinContext:
+    """What a plug-in's sandbox twin is started with."""
+
+    name: str
+    settings: PeerSettings
+    clock: Clock
+    fault_profile: str  # a profile name or a TOML path, as the plug-in understands it
+    seed: int | None = None  # reproducible fault draws (simulate, benchmarks)
+
+
+class PeerPlugin(Protocol):
+    """One protocol. Exported as ``PLUGIN`` by its ``adapters/<protocol>/`` package."""
+
+    @property
+    def protocol(self) -> str:
+        """The name configurations use: ``protocol = "remd"``."""
+        ...
+
+    @property
+    def settings_model(self) -> type[PeerSettings]:
+        """The instance settings: :class:`PeerSettings` plus the protocol's own keys."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def code_table(self) -> CodeTable:
+        """The protocol's error codes and what each means (loaded once; malformed → ConfigError)."""
+        ...
+
+    def build(self, ctx: PeerContext, session: aiohttp.ClientSession, clock: Clock) -> DeliveryAdapter:
+        """The adapter for one instance (called at start-up, when the HTTP session exists)."""
+        ...
+
+    def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
+        """HTTP endpoints of one instance (callbacks, files served to the peer, a front door),
+        each under ``ctx.path_prefix``."""
+        ...
+
+    def notice_channels(self, ctx: PeerContext) -> Mapping[str, ChannelSender]:
+        """Notice channels this protocol offers senders that came in through its front door."""
+        ...
+
+    def twin(self, ctx: TwinContext) -> web.Application:
+        """The sandbox twin: a simulated peer speaking this protocol, with fault injection."""
+        ...
+
+    def fault_profiles(self) -> Sequence[str]:
+        """Names of the twin's built-in fault profiles (for help texts and the sandbox page)."""
+        ...
