@@ -43,6 +43,7 @@ from gateway.sandbox.simulate import (  # noqa: E402
     submit_all,
     twin_stats,
 )
+from gateway.sandbox.twins import twin_identity  # noqa: E402
 
 
 def _port() -> int:
@@ -99,7 +100,11 @@ async def run(count: int, kills: int, profile: str, speed: float, seed: int, set
     await generate_documents(signers.directory, count, seed, documents, Progress())
     # The gateway process must trust the same test PKI.
     env["GATEWAY_VALIDATION__TRUST_DIR"] = f'"{signers.directory}"'
-    twin = create_twin(FaultProfile.load(profile), clock, seed=seed)
+    # The twin signs its callbacks; the gateway pins its certificate and accepts loopback only.
+    key, cert, cert_path = twin_identity(data_dir / "twins", "remd")
+    env["GATEWAY_PEERS__REMD__AUTH__ALLOW_ADDRESSES"] = '["127.0.0.0/8"]'
+    env["GATEWAY_PEERS__REMD__AUTH__SIGNER_CERTIFICATES"] = json.dumps([str(cert_path)])
+    twin = create_twin(FaultProfile.load(profile), clock, seed=seed, identity=(key, cert))
     runner = web.AppRunner(twin, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", twin_port).start()

@@ -29,7 +29,8 @@ from gateway.common.logs import get_logger
 from gateway.common.pii import summarise_body
 from gateway.errors import GatewayError
 from gateway.journal.store import EnvelopeIn
-from gateway.peers.contract import CallbackSink
+from gateway.peers.auth import PeerGuard, Refusal
+from gateway.peers.contract import CallbackSink, RefusalLog
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = [
@@ -47,6 +48,7 @@ CALLBACK_PATH: Final = "/remd" + CALLBACK_SUFFIX  # the instance named "remd"
 GET_DOCUMENT_FILE_PATH: Final = "/remd" + GET_DOCUMENT_FILE_SUFFIX
 
 DocumentSource = Callable[[str, str], Awaitable[bytes | None]]
+
 """``(local_uid, organization_oid) -> document bytes`` (None: the gateway does not have it)."""
 
 _log: Final = get_logger(__name__)
@@ -128,19 +130,37 @@ def callback_routes(
     max_bytes: int = DEFAULT_MAX_BYTES,
     prefix: str = "/remd",
     peer: str = mapping.PEER,
+    guard: PeerGuard | None = None,
+    on_refusal: RefusalLog | None = None,
 ) -> web.RouteTableDef:
     """POST <prefix>/callback and POST <prefix>/getDocumentFile (``/remd/...`` for the instance
     named ``remd``). Malformed or hostile bodies get a SOAP 1.2 fault with a code; their content
-    is never logged (only size and hash)."""
+    is never logged (only size and hash). With a ``guard``, the caller is authenticated (address,
+    client certificate) before the body is read, and the peer's signature checked once it is
+    parsed; a refusal is answered with a fault and reported to ``on_refusal``."""
     routes = web.RouteTableDef()
 
+    async def refuse(request: web.Request, refusal: Refusal, relates_to: str | None = None) -> web.Response:
+        _log.warning("REMD endpoint: caller not authenticated", peer=peer, path=request.path, code=refusal.code)
+        if on_refusal is not None:
+            await on_refusal(peer, request.path, request.remote, refusal)
+        fault = SoapFault("Sender", refusal.reason, subcode=refusal.code)
+        return fault_response(fault, relates_to=relates_to, status=403)
+
     async def handle(request: web.Request) -> web.Response:
+        refusal = guard.check_request(request) if guard is not None else None
+        if refusal is not None:
+            return await refuse(request, refusal)
         try:
             raw = await read_body(request, max_bytes)
             env = parse_envelope(raw, max_bytes=max_bytes)
         except EnvelopeError as exc:
             _log.warning("REMD endpoint refused a body", path=request.path, code=exc.code, error=exc.message[:200])
             return fault_response(exc)
+        if guard is not None and env.root is not None:
+            refusal = guard.check_message(env.root)
+            if refusal is not None:
+                return await refuse(request, refusal, env.addressing.message_id)
         if env.operation == "registerDocumentResult":
             return await _on_result(env, raw, request.headers.get("Content-Type", ""), sink, peer)
         if env.operation == "getDocumentFileRequest":

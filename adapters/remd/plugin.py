@@ -62,6 +62,8 @@ class RemdPlugin:
                 max_bytes=ctx.max_body_bytes,
                 prefix=ctx.path_prefix,
                 peer=ctx.name,
+                guard=ctx.guard,
+                on_refusal=ctx.on_refusal,
             )
         )
         if settings.front_door:
@@ -77,7 +79,8 @@ class RemdPlugin:
     def twin(self, ctx: TwinContext) -> web.Application:
         from adapters.remd.sandbox import FaultProfile, create_twin
 
-        return create_twin(FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed)
+        identity = (ctx.key, ctx.certificate) if ctx.key is not None and ctx.certificate is not None else None
+        return create_twin(FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity)
 
     def fault_profiles(self) -> Sequence[str]:
         return ("none", "flaky", "egisz-2023", "bench")

@@ -96,6 +96,7 @@ class Envelope:
     client_entity_id: str | None
     body: etree._Element | None
     fault: SoapFault | None = None
+    root: etree._Element | None = None  # the whole envelope, for checking a peer's signature
 
     @property
     def operation(self) -> str | None:
@@ -236,8 +237,8 @@ def parse_envelope(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelo
         raise EnvelopeError(ErrorCode.XML_MALFORMED, "empty env:Body")
     first = content[0]
     if etree.QName(first).namespace == SOAP12_NS and local_name(first) == "Fault":
-        return Envelope(addressing, entity, None, _parse_fault(first))
-    return Envelope(addressing, entity, first, None)
+        return Envelope(addressing, entity, None, _parse_fault(first), root)
+    return Envelope(addressing, entity, first, None, root)
 
 
 def _text_el(parent: etree._Element, tag: str, text: str) -> etree._Element:

@@ -38,7 +38,7 @@ from gateway.sandbox.simulate import (
     serve_app,
     submit_all,
 )
-from gateway.sandbox.twins import plan_twins
+from gateway.sandbox.twins import auth_env, plan_twins
 
 __all__ = ["DeliveryBench", "run_delivery_bench"]
 
@@ -108,6 +108,7 @@ async def run_delivery_bench(
     # The bench measures the gateway against REMD's twin: one REMD-protocol peer.
     config, (twin,) = plan_twins(config, SystemClock(), seed=seed)
     common["GATEWAY_PEERS__REMD__URL"] = f'"{twin.url}"'
+    common |= auth_env(config, "remd")
     config, client, signers = await prepare_sandbox(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)

@@ -15,6 +15,8 @@ from gateway.common.clock import Clock, SimulatedClock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
+from gateway.peers.installed import installed_plugins
+from gateway.peers.registry import resolve_peers, unauthenticated_peers
 from gateway.sandbox.setup import prepare_sandbox, sandbox_defaults
 from gateway.sandbox.twins import free_port, plan_twins
 from gateway.ui.demo import ensure_demo_operator
@@ -42,6 +44,7 @@ def serve(
     config = load(ctx, data_dir=data_dir, host=host, port=port, reuse_port=reuse_port)
     if config.server.reuse_port and not config.storage.database_url:
         _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
+    refuse_unauthenticated_peers(config)
     clock = sandbox_clock(config)
     app = build_app(config, clock)
     asyncio.run(
@@ -59,6 +62,26 @@ def sandbox_clock(config: GatewayConfig) -> Clock:
     if sb.clock_speed == 1.0 and not sb.clock_epoch:
         return SystemClock()
     return SimulatedClock(sb.clock_speed, real_epoch=sb.clock_epoch or None)
+
+
+def refuse_unauthenticated_peers(config: GatewayConfig) -> None:
+    """Outside the sandbox, every peer's endpoints must authenticate their callers (or say
+    explicitly that they need not): a forged callback must not be able to mark an undelivered
+    document as registered."""
+    try:
+        names = unauthenticated_peers(resolve_peers(config.peers, installed_plugins()))
+    except ConfigError as exc:
+        click.echo(f"mse-gateway: {exc.message}", err=True)
+        raise SystemExit(2) from None
+    for name in names:
+        click.echo(
+            f"mse-gateway: peers.{name}.auth: the endpoints of peer {name!r} would accept anyone's calls; "
+            f"configure allow_addresses, client_cert_fingerprints or signer_certificates, "
+            f"or set peers.{name}.auth.allow_unauthenticated = true (docs/security.md)",
+            err=True,
+        )
+    if names:
+        raise SystemExit(2)
 
 
 def build_app(config: GatewayConfig, clock: Clock) -> web.Application:

@@ -39,6 +39,7 @@ __all__ = [
     "metrics_handler",
     "observe_delivery",
     "observe_intake",
+    "record_peer_refusal",
     "record_retry",
     "setup_metrics",
     "snapshot",
@@ -68,6 +69,17 @@ _RETRIES: Final = Counter(
     ["peer", "cause"],
     registry=REGISTRY,
 )
+
+_PEER_REFUSALS: Final = Counter(
+    "mse_gateway_peer_calls_refused",
+    "Calls to a peer instance's endpoints refused by its authentication, by peer and code.",
+    ["peer", "code"],
+    registry=REGISTRY,
+)
+
+
+def record_peer_refusal(peer: str, code: str) -> None:
+    _PEER_REFUSALS.labels(peer=peer, code=code).inc()
 
 
 def observe_intake(origin: str, seconds: float) -> None:

@@ -33,8 +33,11 @@ from aiohttp import web
 from gateway.common.clock import Clock
 from gateway.journal.store import EnvelopeIn
 from gateway.model import Submission
+from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.codes import CodeTable
 from gateway.peers.settings import PeerSettings
+from gateway.signatures.certificates import Certificate
+from gateway.signatures.keys import PrivateKey
 
 if TYPE_CHECKING:
     from gateway.intake.clients import Client
@@ -57,6 +60,7 @@ __all__ = [
     "PeerSink",
     "PollingAdapter",
     "Progress",
+    "RefusalLog",
     "TwinContext",
 ]
 
@@ -231,6 +235,14 @@ class PeerContext:
     documents: DocumentSource
     intake: IntakePort
     notice_timeout_seconds: float = 15.0
+    # Authenticates callers of this instance's endpoints (gateway.peers.auth); plug-ins check
+    # every request with it and report refusals to ``on_refusal`` (security events for operators).
+    guard: PeerGuard | None = None
+    on_refusal: RefusalLog | None = None
+
+
+RefusalLog = Callable[[str, str, "str | None", Refusal], Awaitable[None]]
+"""(peer, path, remote address, refusal) → recorded as a security event."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +254,10 @@ class TwinContext:
     clock: Clock
     fault_profile: str  # a profile name or a TOML path, as the plug-in understands it
     seed: int | None = None  # reproducible fault draws (simulate, benchmarks)
+    # The twin's own signing identity: it signs what it sends the gateway, and the sandbox pins
+    # this certificate in the instance's auth settings, so the sandbox exercises peer auth.
+    key: PrivateKey | None = None
+    certificate: Certificate | None = None
 
 
 class PeerPlugin(Protocol):

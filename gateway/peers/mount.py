@@ -23,8 +23,18 @@ from gateway.delivery.peer import Peer
 from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
-from gateway.peers.contract import ChannelSender, DocumentSource, PeerContext, PeerOutcome, Progress
+from gateway.monitoring.metrics import record_peer_refusal
+from gateway.peers.auth import PeerGuard, Refusal
+from gateway.peers.contract import (
+    ChannelSender,
+    DocumentSource,
+    PeerContext,
+    PeerOutcome,
+    Progress,
+    RefusalLog,
+)
 from gateway.peers.registry import PeerInstance
+from gateway.ui.schema import ui_audit
 
 __all__ = [
     "INSTANCES_KEY",
@@ -40,6 +50,7 @@ __all__ = [
 INSTANCES_KEY: Final = web.AppKey("peer_instances", dict[str, PeerInstance])
 PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])
 RECORDER_KEY: Final = web.AppKey("callback_recorder", CallbackRecorder)
+_CONTEXTS_KEY: Final = web.AppKey("peer_contexts", dict[str, PeerContext])
 _log: Final = get_logger(__name__)
 
 
@@ -115,8 +126,47 @@ def _document_source(app: web.Application, peer: str) -> DocumentSource:
     return source
 
 
+def _refusal_log(app: web.Application) -> RefusalLog:
+    async def record(peer: str, path: str, remote: str | None, refusal: Refusal) -> None:
+        """A refused peer call is a security event: counted, and written to the audit log that
+        operators read (by the peer's name, never with the message's content)."""
+        record_peer_refusal(peer, refusal.code)
+        try:
+            async with app[JOURNAL_KEY].engine.begin() as conn:
+                await conn.execute(
+                    ui_audit.insert().values(
+                        at=app[CLOCK_KEY].now(),
+                        username=f"peer:{peer}",
+                        action="peer-call-refused",
+                        outcome=refusal.code,
+                        comment=f"{path} from {remote}: {refusal.reason}"[:500],
+                    )
+                )
+        except Exception:
+            _log.exception("security event not recorded", peer=peer, code=refusal.code)
+
+    return record
+
+
 def peer_context(app: web.Application, instance: PeerInstance) -> PeerContext:
+    """One context per instance (its guard reads pinned certificates once)."""
+    contexts = app.get(_CONTEXTS_KEY)
+    if contexts is None:
+        contexts = app[_CONTEXTS_KEY] = {}
+    if instance.name not in contexts:
+        contexts[instance.name] = _new_context(app, instance)
+    return contexts[instance.name]
+
+
+def _new_context(app: web.Application, instance: PeerInstance) -> PeerContext:
     config = app[CONFIG_KEY]
+    guard = PeerGuard(instance.name, instance.settings.auth)
+    if guard.unauthenticated:
+        _log.warning(
+            "peer endpoints accept unauthenticated calls: configure peers.<name>.auth",
+            peer=instance.name,
+            allowed_explicitly=instance.settings.auth.allow_unauthenticated,
+        )
     return PeerContext(
         name=instance.name,
         settings=instance.settings,
@@ -127,6 +177,8 @@ def peer_context(app: web.Application, instance: PeerInstance) -> PeerContext:
         documents=_document_source(app, instance.name),
         intake=_Intake(app),
         notice_timeout_seconds=config.notifications.timeout_seconds,
+        guard=guard,
+        on_refusal=_refusal_log(app),
     )
 
 

@@ -22,7 +22,7 @@ from gateway.peers.codes import CodeTable
 from gateway.peers.contract import PeerPlugin
 from gateway.peers.settings import PeerSettings
 
-__all__ = ["PeerInstance", "check_routes", "resolve_peers"]
+__all__ = ["PeerInstance", "check_routes", "resolve_peers", "unauthenticated_peers"]
 
 _NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -93,3 +93,13 @@ def check_routes(router: Router, peers: Mapping[str, PeerInstance]) -> None:
                 f"route {route.name!r} sends to peer {route.destination!r}, which is not configured "
                 f"(configured peers: {configured}); add [peers.{route.destination}] or change the route"
             )
+
+
+def unauthenticated_peers(peers: Mapping[str, PeerInstance]) -> list[str]:
+    """Enabled instances whose endpoints would accept anyone's calls without saying so
+    explicitly (``auth.allow_unauthenticated``): ``serve`` refuses to start with any."""
+    return [
+        name
+        for name, peer in peers.items()
+        if peer.settings.enabled and not peer.settings.auth.configured and not peer.settings.auth.allow_unauthenticated
+    ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.peers.auth import PeerAuthSettings
+
 __all__ = ["PeerLimitsConfig", "PeerSettings"]
 
 
@@ -56,3 +58,5 @@ class PeerSettings(_Section):
     # A submission waiting for this peer (QUEUED, RETRY_WAIT, SENT, RECONCILING) longer than this
     # is "stuck": listed in the UI, counted in metrics, and alerted on.
     stuck_after_hours: float = Field(default=24.0, gt=0)
+    # Who may call this instance's endpoints: see gateway.peers.auth and docs/security.md.
+    auth: PeerAuthSettings = PeerAuthSettings()

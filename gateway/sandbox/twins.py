@@ -4,9 +4,13 @@ benchmarks, so each runs the same twins the way a vendor sees them."""
 
 from __future__ import annotations
 
+import json
+import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +19,12 @@ from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
 from gateway.peers.contract import PeerPlugin, TwinContext
 from gateway.peers.registry import resolve_peers
+from gateway.signatures._asn1 import der_to_pem
+from gateway.signatures.certificates import Certificate
+from gateway.signatures.keys import PrivateKey, generate_key
+from gateway.signatures.pki.builder import build_certificate, build_name
 
-__all__ = ["Twin", "free_port", "plan_twins"]
+__all__ = ["Twin", "auth_env", "free_port", "plan_twins", "twin_identity"]
 
 
 def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
@@ -69,7 +77,46 @@ def plan_twins(
             continue
         port = free_port(host, port + 1 if twins else port)
         profile = config.sandbox.fault_profiles.get(name, config.sandbox.fault_profile)
-        app = instance.plugin.twin(TwinContext(name, instance.settings, clock, profile, seed))
+        override: dict[str, Any] = {"url": f"http://{host}:{port}"}
+        key, cert = None, None
+        if not instance.settings.auth.configured:
+            # The twin authenticates like a production peer should: from loopback only, with
+            # its messages signed by a certificate pinned here.
+            key, cert, cert_path = twin_identity(config.data_dir / "twins", name)
+            override["auth"] = {
+                "allow_addresses": ["127.0.0.0/8", "::1/128"],
+                "signer_certificates": [str(cert_path)],
+            }
+        app = instance.plugin.twin(TwinContext(name, instance.settings, clock, profile, seed, key, cert))
         twins.append(Twin(name, instance.protocol, app, host, port, profile))
-        urls[name] = {"url": f"http://{host}:{port}"}
+        urls[name] = override
     return (config.with_overrides(peers=urls) if urls else config), twins
+
+
+def twin_identity(directory: Path, name: str) -> tuple[PrivateKey, Certificate, Path]:
+    """A fresh self-signed ECDSA P-256 identity for one twin; its certificate written to
+    ``<directory>/<name>.pem`` for the gateway to pin. ECDSA, not GOST: the twin signs every
+    callback, and P-256 is fast on every machine (GOST signing falls back to pure Python where
+    the engine is missing)."""
+    key = generate_key("ecdsa")
+    now = datetime.now(UTC)
+    cert = build_certificate(
+        subject=build_name([("2.5.4.3", f"sandbox twin {name}"), ("2.5.4.10", "mse-gateway sandbox")]),
+        subject_key=key.public,
+        issuer_key=key,
+        issuer=None,
+        serial=secrets.randbits(63),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=3650),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.pem"
+    path.write_bytes(der_to_pem(cert.der, "CERTIFICATE"))
+    return key, cert, path
+
+
+def auth_env(config: GatewayConfig, name: str) -> dict[str, str]:
+    """Environment overrides carrying peer ``name``'s auth settings, for `serve` processes."""
+    auth = config.peers.get(name, {}).get("auth", {})
+    prefix = f"GATEWAY_PEERS__{name.upper().replace('-', '_')}__AUTH__"
+    return {prefix + key.upper(): json.dumps(value) for key, value in auth.items()}

@@ -49,7 +49,10 @@ from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
 from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
+from gateway.signatures.certificates import Certificate
+from gateway.signatures.keys import PrivateKey
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.soapsig import sign_soap_body
 
 __all__ = [
     "NOT_UNIQUE_MESSAGE",
@@ -130,7 +133,9 @@ class RemdTwin:
         seed: int | None = None,
         pull_url: str | None = None,
         callback_timeout: float = 10.0,
+        identity: tuple[PrivateKey, Certificate] | None = None,
     ) -> None:
+        self.identity = identity
         self.profile = profile
         self.clock = clock
         self.session = session
@@ -148,6 +153,14 @@ class RemdTwin:
         self._seq = itertools.count(1)
         self._emdr_seq = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _signed(self, envelope: bytes) -> bytes:
+        """What the twin sends the gateway, signed with its identity when it has one (the
+        sandbox pins the twin's certificate, so peer authentication is exercised)."""
+        if self.identity is None:
+            return envelope
+        key, cert = self.identity
+        return sign_soap_body(envelope, key, cert)
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -428,6 +441,7 @@ class RemdTwin:
             codec.build_get_document_file_request(GetDocumentFileRequest(req.local_uid, req.organization, req.kind)),
             addressing=Addressing(message_id=str(uuid.uuid4()), action="getDocumentFile", to=url),
         )
+        envelope = self._signed(envelope)
         try:
             reply = await post_soap(
                 self._http(), url, envelope, action="getDocumentFile", timeout_seconds=self.callback_timeout
@@ -490,6 +504,7 @@ class RemdTwin:
         body = build_register_document_result_envelope(
             result, message_id=str(uuid.uuid4()), to=job.reply_to, relates_to=job.message_id
         )
+        body = self._signed(body)
         try:
             reply = await post_soap(
                 self._http(),
@@ -529,6 +544,7 @@ def create_twin(
     verifier: Verifier | None = None,
     seed: int | None = None,
     pull_url: str | None = None,
+    identity: tuple[PrivateKey, Certificate] | None = None,
 ) -> web.Application:
     """An aiohttp application simulating REMD: ``POST /remd/service`` (registerDocument,
     searchRegistryItem), ``GET /_sandbox/stats``, ``GET /_sandbox/registrations/{local_uid}``.
@@ -538,7 +554,7 @@ def create_twin(
     makes the fault draws reproducible. ``pull_url`` overrides where documents are pulled from
     (default: the request's ReplyTo with /remd/callback replaced by /remd/getDocumentFile).
     """
-    twin = RemdTwin(profile, clock, session=session, verifier=verifier, seed=seed, pull_url=pull_url)
+    twin = RemdTwin(profile, clock, session=session, verifier=verifier, seed=seed, pull_url=pull_url, identity=identity)
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin
     app.router.add_post(SERVICE_PATH, twin.handle_service)

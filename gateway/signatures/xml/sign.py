@@ -59,8 +59,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+_WSU_ID = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}Id"
+
+
 def _find_id(root: etree._Element, ident: str) -> etree._Element:
-    found = [e for e in root.iter() if isinstance(e.tag, str) and ident in (e.get("Id"), e.get("ID"), e.get("id"))]
+    # wsu:Id too: SOAP bodies are signed by it (WS-Security), plain Id is not allowed there.
+    found = [
+        e
+        for e in root.iter()
+        if isinstance(e.tag, str) and ident in (e.get("Id"), e.get("ID"), e.get("id"), e.get(_WSU_ID))
+    ]
     if len(found) != 1:
         raise XmlSignError(f"{len(found)} elements carry the Id {ident!r}: exactly one is needed")
     return found[0]
