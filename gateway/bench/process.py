@@ -20,10 +20,19 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 class GatewayProcess:
-    """One ``serve`` process on ``port`` with ``data_dir``; start, SIGKILL, stop, CPU used."""
+    """One ``serve`` (or ``sandbox``) process on ``port`` with ``data_dir``; start, SIGKILL, stop,
+    CPU used."""
 
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str], *, log_name: str = "gateway.log") -> None:
-        self.cmd = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        env: dict[str, str],
+        *,
+        log_name: str = "gateway.log",
+        command: str = "serve",
+    ) -> None:
+        self.cmd = [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(data_dir)]
         self.env = env
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
