@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.api import PUBLIC_PATHS, setup_api
 from gateway.api.auth import client_auth_middleware
 from gateway.appkeys import (
+    CALLBACK_POLICY_KEY,
     CHECKER_KEY,
     CLIENTS_KEY,
     CLOCK_KEY,
@@ -42,6 +43,7 @@ from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.logs import bind_ids, get_logger
 from gateway.model import State
 from gateway.notifier import Notifier, rest_sender
+from gateway.outbound import CallbackPolicy, GuardedResolver
 from gateway.peers import PEERS_KEY, mount_peers, notice_channels, peers_ctx
 from gateway.pipeline import ValidationStage
 from gateway.routing import load_routes
@@ -195,6 +197,18 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def _notice_session(app: web.Application) -> aiohttp.ClientSession:
+    """The notifier's own HTTP session: its resolver refuses forbidden addresses at connect time
+    (gateway.outbound). Separate from the peers' session, whose addresses the operator configured."""
+    config = app[CONFIG_KEY]
+    resolver = GuardedResolver(allow_private=config.security.allow_private_callbacks)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=resolver),
+        timeout=aiohttp.ClientTimeout(total=config.notifications.timeout_seconds),
+        raise_for_status=False,
+    )
+
+
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG_KEY]
     loops: dict[str, ClaimLoop[Any]] = {}
@@ -255,9 +269,16 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
             **common,
         )
     n = config.notifications
+    registry = app[CLIENTS_KEY]
+
+    async def hosts_of(client_id: str | None) -> tuple[str, ...]:
+        client = await registry.by_id(client_id) if client_id else None
+        return client.callback_hosts if client is not None else ()
+
+    notice_session = _notice_session(app)
     notifier = Notifier(
         journal,
-        app[HTTP_KEY],
+        notice_session,
         {
             "rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat()),
             **notice_channels(config),
@@ -266,6 +287,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         max_age=timedelta(hours=n.max_age_hours),
         concurrency=config.workers.notifier_concurrency,
         idle_sleep=config.workers.idle_sleep_seconds,
+        policy=app[CALLBACK_POLICY_KEY],
+        hosts_of=hosts_of,
     )
     loops["notifier"] = notifier.loop
     tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
@@ -275,6 +298,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         grace = config.server.shutdown_grace_seconds
         await asyncio.gather(*(loop.stop(grace) for loop in loops.values()))
         await asyncio.gather(*tasks, return_exceptions=True)
+        await notice_session.close()
 
 
 def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Checker | None = None) -> web.Application:
@@ -287,6 +311,9 @@ def create_app(config: GatewayConfig, *, clock: Clock | None = None, checker: Ch
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
     app[ROUTER_KEY] = load_routes(config.routes_path)
+    app[CALLBACK_POLICY_KEY] = CallbackPolicy(
+        tuple(config.security.callback_hosts), config.security.allow_private_callbacks
+    )
     app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

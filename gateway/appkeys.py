@@ -12,10 +12,12 @@ from gateway.clock import Clock
 from gateway.config import GatewayConfig
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
+from gateway.outbound import CallbackPolicy
 from gateway.routing import Router
 from gateway.validation import Checker
 
 __all__ = [
+    "CALLBACK_POLICY_KEY",
     "CHECKER_KEY",
     "CLIENTS_KEY",
     "CLOCK_KEY",
@@ -36,3 +38,4 @@ DRY_CHECKER_KEY: Final = web.AppKey("dry_checker", Checker)  # /api/v1/check: no
 ROUTER_KEY: Final = web.AppKey("router", Router)
 HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])
+CALLBACK_POLICY_KEY: Final = web.AppKey("callback_policy", CallbackPolicy)

@@ -2,7 +2,8 @@
 
 Each client has a bearer token (shown once, stored as SHA-256), the set of organisation OIDs it may
 submit for (a regional GIS relays for many), optionally the REMD ``clientEntityId`` it uses on the
-SOAP front door, and a key for signing outcome notices (HMAC-SHA256).
+SOAP front door, the hosts it may name as callback addresses (gateway.outbound), and a key for
+signing outcome notices (HMAC-SHA256).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gateway.errors import GatewayError, NotFound
 from gateway.journal.codec import BodyCodec
 from gateway.journal.schema import clients
 from gateway.model import ErrorCode
+from gateway.outbound import normalise_host
 from gateway.secrets import DeploymentSecret
 
 __all__ = ["TOKEN_PREFIX", "Client", "ClientExists", "ClientRegistry", "sign_notice"]
@@ -46,6 +48,7 @@ class Client:
     soap_client_entity_id: str | None
     created_at: datetime
     revoked_at: datetime | None
+    callback_hosts: tuple[str, ...] = ()
 
     def may_submit_for(self, organization_oid: str) -> bool:
         return "*" in self.organization_oids or organization_oid in self.organization_oids
@@ -62,6 +65,11 @@ def sign_notice(key: bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={mac}"
 
 
+def _hosts(hosts: Iterable[str]) -> list[str] | None:
+    cleaned = sorted({normalise_host(h) for h in hosts if h.strip()})
+    return cleaned or None
+
+
 def _row(r: sa.Row[Any]) -> Client:
     m = r._mapping
     return Client(
@@ -71,6 +79,7 @@ def _row(r: sa.Row[Any]) -> Client:
         soap_client_entity_id=m["soap_client_entity_id"],
         created_at=m["created_at"],
         revoked_at=m["revoked_at"],
+        callback_hosts=tuple(m["callback_hosts"] or ()),
     )
 
 
@@ -98,6 +107,7 @@ class ClientRegistry:
         *,
         soap_client_entity_id: str | None = None,
         token: str | None = None,
+        callback_hosts: Iterable[str] = (),
     ) -> tuple[Client, str]:
         """Create a client; returns it with its token (the only time the token is visible)."""
         token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -113,6 +123,7 @@ class ClientRegistry:
                         soap_client_entity_id=soap_client_entity_id,
                         callback_key=self._codec.seal(secrets.token_bytes(32), bind=cid),
                         created_at=self.clock.now(),
+                        callback_hosts=_hosts(callback_hosts),
                     )
                 )
         except IntegrityError:
@@ -149,6 +160,22 @@ class ClientRegistry:
             self._cache.clear()
         self._cache[digest] = (client, time.monotonic() + self._cache_seconds)
         return client
+
+    async def by_id(self, client_id: str) -> Client | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(clients).where(clients.c.id == client_id))).first()
+        return None if row is None else _row(row)
+
+    async def set_callback_hosts(self, source_system: str, hosts: Iterable[str]) -> Client:
+        """Replace a client's registered callback hosts (effective for the next intake and send)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                clients.update().where(clients.c.source_system == source_system).values(callback_hosts=_hosts(hosts))
+            )
+        if result.rowcount != 1:
+            raise NotFound(f"no client {source_system!r}")
+        self._cache.clear()
+        return await self.get(source_system)
 
     async def by_entity_id(self, entity_id: str) -> Client | None:
         async with self.engine.connect() as conn:

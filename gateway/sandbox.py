@@ -16,7 +16,14 @@ from gateway.errors import NotFound
 from gateway.flk.sample_pki import SampleSigners
 from gateway.storage import open_store
 
-__all__ = ["SANDBOX_CLIENT", "SANDBOX_ORGS", "SandboxClient", "prepare_sandbox", "prepare_sandbox_client"]
+__all__ = [
+    "SANDBOX_CLIENT",
+    "SANDBOX_ORGS",
+    "SandboxClient",
+    "prepare_sandbox",
+    "prepare_sandbox_client",
+    "sandbox_overrides",
+]
 
 SANDBOX_CLIENT: Final = "sandbox-mis"
 # The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an
@@ -30,6 +37,16 @@ class SandboxClient:
     token: str
     organization_oids: tuple[str, ...]
     path: Path
+
+
+def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[str, object]]:
+    """What the sandbox changes in the configuration, each only where the operator set nothing."""
+    overrides: dict[str, dict[str, object]] = {}
+    if not config.validation.trust_dir:
+        overrides["validation"] = {"trust_dir": str(pki_dir)}
+    if not config.security.callback_hosts:
+        overrides["security"] = {"callback_hosts": ["*"], "allow_private_callbacks": True}
+    return overrides
 
 
 async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
@@ -56,10 +73,13 @@ async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
 
 
 async def prepare_sandbox(config: GatewayConfig) -> tuple[GatewayConfig, SandboxClient, SampleSigners]:
-    """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client."""
+    """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client.
+
+    Callbacks may go to any host,
+    loopback included, unless the configuration says otherwise: a vendor's test MIS listens on
+    the vendor's own machine, and the sandbox serves no patient data."""
     pki_dir = config.data_dir / "pki"
     signers = await asyncio.to_thread(SampleSigners.open_or_create, pki_dir)
-    if not config.validation.trust_dir:
-        config = config.with_overrides(validation={"trust_dir": str(pki_dir)})
+    config = config.with_overrides(**sandbox_overrides(config, pki_dir))
     client = await prepare_sandbox_client(config)
     return config, client, signers

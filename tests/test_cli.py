@@ -101,3 +101,19 @@ def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command:
     assert proc.returncode == 0, out.decode()
     if command == "sandbox":
         assert f"http://127.0.0.1:{port}/healthz" in out.decode()
+
+
+def test_clients_callback_hosts(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    added = runner.invoke(
+        main, ["clients", "add", "mis-x", "--org", "1.2.3", "--callback-host", "MIS.example.org", "--json", *data]
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["callback_hosts"] == ["MIS.example.org"]
+    listed = json.loads(runner.invoke(main, ["clients", "list", "--json", *data]).output)
+    assert listed[0]["callback_hosts"] == ["mis.example.org"]  # stored normalised
+    changed = runner.invoke(main, ["clients", "callback-hosts", "mis-x", "--host", "*.gis.example.org", *data])
+    assert changed.exit_code == 0 and "*.gis.example.org" in changed.output
+    cleared = runner.invoke(main, ["clients", "callback-hosts", "mis-x", *data])
+    assert "(none)" in cleared.output
