@@ -4,6 +4,11 @@ Each client has a bearer token (shown once, stored as SHA-256), the set of organ
 submit for (a regional GIS relays for many), optionally the REMD ``clientEntityId`` it uses on the
 SOAP front door, the hosts it may name as callback addresses (gateway.outbound), and a key for
 signing outcome notices (HMAC-SHA256).
+
+Token checks read the journal on every request, with no cache: a revocation (``clients revoke``,
+from any process) is effective for the next request of every process. The indexed lookup costs
+about 0.7 ms on SQLite and on PostgreSQL (measured, docs/security.md), small beside the rest of a
+request.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,15 +94,10 @@ class ClientRegistry:
         secret: DeploymentSecret,
         *,
         clock: Clock | None = None,
-        cache_seconds: float = 10.0,
     ) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self._codec = BodyCodec(secret.derive("client-keys"))
-        # Every API call authenticates: a short-lived cache saves a query per request. A revocation
-        # by another process takes effect within cache_seconds (this process's at once).
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[Client, float]] = {}
 
     async def add(
         self,
@@ -143,23 +142,13 @@ class ClientRegistry:
         if not token.startswith(TOKEN_PREFIX):
             return None
         digest = _token_digest(token)
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(clients).where(clients.c.token_sha256 == digest, clients.c.revoked_at.is_(None))
                 )
             ).first()
-        if row is None:
-            self._cache.pop(digest, None)
-            return None
-        client = _row(row)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (client, time.monotonic() + self._cache_seconds)
-        return client
+        return None if row is None else _row(row)
 
     async def by_id(self, client_id: str) -> Client | None:
         async with self.engine.connect() as conn:
@@ -174,7 +163,6 @@ class ClientRegistry:
             )
         if result.rowcount != 1:
             raise NotFound(f"no client {source_system!r}")
-        self._cache.clear()
         return await self.get(source_system)
 
     async def by_entity_id(self, entity_id: str) -> Client | None:
@@ -202,7 +190,6 @@ class ClientRegistry:
             )
         if result.rowcount != 1:
             raise NotFound(f"no active client {source_system!r}")
-        self._cache.clear()
         return await self.get(source_system)
 
     async def rotate(self, source_system: str, *, token: str | None = None) -> str:
@@ -216,7 +203,6 @@ class ClientRegistry:
             )
         if result.rowcount != 1:
             raise NotFound(f"no client {source_system!r}")
-        self._cache.clear()
         return token
 
     async def callback_key(self, client_id: str) -> bytes:
