@@ -18,7 +18,7 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -119,6 +119,7 @@ class JournalSnapshot:
         self.breakers: list[tuple[str, str]] = []
         self.reconciliation: list[tuple[str, int]] = []
         self.retries: list[tuple[str, str, int]] = []
+        self.crl_stale: dict[str, str] = {}  # CRL source -> why it gives no current CRL
 
 
 async def snapshot(journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1)) -> JournalSnapshot:
@@ -243,6 +244,12 @@ class _SnapshotCollector(Collector):
         for peer, state in s.breakers:
             breakers.add_metric([peer], 0 if state == "closed" else 1)
         yield breakers
+        yield GaugeMetricFamily(
+            "mse_gateway_crl_stale",
+            "Configured CRL sources with no current CRL (past nextUpdate and not refreshed, or unreadable): "
+            "signatures depending on them are INDETERMINATE.",
+            value=len(s.crl_stale),
+        )
 
 
 def _allowed(request: web.Request, token: str) -> bool:
@@ -268,6 +275,9 @@ async def metrics_handler(request: web.Request) -> web.Response:
     from gateway.peers import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
 
     snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
+    from gateway.crl_health import stale_crl_sources  # here: appkeys -> clients -> ... -> this module
+
+    snap.crl_stale = await stale_crl_sources(request.app, datetime.now(UTC))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snap))
     body = generate_latest(registry) + generate_latest(REGISTRY)

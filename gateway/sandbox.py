@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -18,6 +19,7 @@ from gateway.storage import open_store
 
 __all__ = [
     "SANDBOX_CLIENT",
+    "SANDBOX_CRL_VALIDITY",
     "SANDBOX_ORGS",
     "SandboxClient",
     "prepare_sandbox",
@@ -37,6 +39,11 @@ class SandboxClient:
     token: str
     organization_oids: tuple[str, ...]
     path: Path
+
+
+# The sandbox's CA issues CRLs valid this long: a simulated clock running days per second must not
+# outrun them (a CRL past its nextUpdate makes every verdict INDETERMINATE, as in production).
+SANDBOX_CRL_VALIDITY: Final = timedelta(days=3650)
 
 
 def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[str, object]]:
@@ -75,11 +82,13 @@ async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
 async def prepare_sandbox(config: GatewayConfig) -> tuple[GatewayConfig, SandboxClient, SampleSigners]:
     """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client.
 
-    Callbacks may go to any host,
+    Revocation is checked for real: the test PKI's CRLs (``<data-dir>/pki/crl``) are the CRL
+    sources, re-issued at every start (see :func:`sandbox_overrides`). Callbacks may go to any host,
     loopback included, unless the configuration says otherwise: a vendor's test MIS listens on
     the vendor's own machine, and the sandbox serves no patient data."""
     pki_dir = config.data_dir / "pki"
     signers = await asyncio.to_thread(SampleSigners.open_or_create, pki_dir)
+    await asyncio.to_thread(signers.pki.write_crls, validity=SANDBOX_CRL_VALIDITY)
     config = config.with_overrides(**sandbox_overrides(config, pki_dir))
     client = await prepare_sandbox_client(config)
     return config, client, signers

@@ -72,6 +72,8 @@ def _free_port() -> int:
 def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    if command == "serve":  # no CRL sources here: production refuses that unless told explicitly
+        env["GATEWAY_VALIDATION__REQUIRE_REVOCATION"] = "false"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -101,6 +103,18 @@ def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command:
     assert proc.returncode == 0, out.decode()
     if command == "sandbox":
         assert f"http://127.0.0.1:{port}/healthz" in out.decode()
+    else:
+        assert "revocation checking is not required" in out.decode()
+
+
+def test_serve_refuses_to_start_without_crl_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 finding 8: with no CRL source a revoked certificate verified as valid."""
+    for name in [k for k in os.environ if k.startswith("GATEWAY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "no CRL sources" in result.output and "require_revocation = false" in result.output
 
 
 def test_clients_callback_hosts(tmp_path: Path) -> None:

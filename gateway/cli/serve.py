@@ -12,7 +12,9 @@ from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
 from gateway.clock import Clock, SimulatedClock, SystemClock
 from gateway.config import GatewayConfig
+from gateway.errors import ConfigError
 from gateway.logs import get_logger
+from gateway.revocation_policy import check_revocation_at_start
 from gateway.runner import Served, serve_apps
 from gateway.sandbox import prepare_sandbox
 from gateway.ui.demo import ensure_demo_operator
@@ -38,6 +40,10 @@ def serve(
 ) -> None:
     """Run the gateway in the foreground until Ctrl-C / SIGTERM."""
     config = load(ctx, data_dir=data_dir, host=host, port=port, reuse_port=reuse_port)
+    try:
+        check_revocation_at_start(config)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
     if config.server.reuse_port and not config.storage.database_url:
         _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
     clock = sandbox_clock(config)

@@ -45,8 +45,11 @@ class AlertRuleConfig(_Section):
     name: str = Field(min_length=1, max_length=80)
     # What is measured: the oldest unanswered (SENT/RECONCILING) submission's age in minutes,
     # the number of DEAD submissions, the number of peers with an open circuit, the number of
-    # open SLA breaches (overdue and not yet registered), or flagged contradictions.
-    condition: Literal["oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged"]
+    # open SLA breaches (overdue and not yet registered), flagged contradictions, or the number of
+    # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE).
+    condition: Literal[
+        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale"
+    ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
     # "warning" or "critical"; passed through to the webhook.
@@ -59,6 +62,7 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="dead-items", condition="dead_items", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="circuit-open", condition="circuit_open", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
+        AlertRuleConfig(name="crl-stale", condition="crl_stale", threshold=0.0, severity="critical"),
     ]
 
 
