@@ -9,7 +9,8 @@ Two kinds of numbers:
 * **Counters and histograms of this process** (intake and delivery latency, retries by cause):
   the core calls the small functions below at the moment something happens.
 
-Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only.
+Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only,
+and not requests relayed by a proxy (docs/security.md).
 """
 
 from __future__ import annotations
@@ -256,6 +257,12 @@ def _allowed(request: web.Request, token: str) -> bool:
     if token:
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+    # No token: local scrapers only. A request a proxy relayed is not local even when the proxy
+    # runs on loopback (issue 14 finding 9), hence the forwarding-header / trusted-proxy check.
+    from gateway.client_address import via_proxy  # here: appkeys -> clients -> ... -> this module
+
+    if via_proxy(request):
+        return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:

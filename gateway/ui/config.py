@@ -34,10 +34,13 @@ class UiConfig(_Section):
     page_size: int = Field(default=50, gt=0, le=500)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only.
     metrics_token: str = ""
-    # Failed logins allowed per username (four times as many per client address) within
-    # login_lockout_minutes; further attempts are refused (HTTP 429, audited) until it has passed.
+    # Failed logins per username (four times as many per client address) that cost nothing within
+    # login_lockout_minutes; after them each failure makes the next attempt wait 1 s, 2 s, 4 s, ...
+    # up to login_max_delay_seconds (HTTP 429 meanwhile, audited). No hard lock: a guesser cannot
+    # keep an operator out longer than the maximum delay. Failures older than the window are forgotten.
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_max_delay_seconds: float = Field(default=60.0, gt=0)
 
 
 class AlertRuleConfig(_Section):

@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
+from gateway.client_address import client_address
 from gateway.errors import NotFound
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
@@ -189,7 +190,7 @@ async def login(request: web.Request) -> web.Response:
     state = request.config_dict[UI_KEY]
     store = state.user_store(request)
     throttle = state.login_throttle(request)
-    keys = throttle.keys(username, request.remote)
+    keys = throttle.keys(username, client_address(request))
     journal = _journal(request)
     retry_after = throttle.retry_after(keys)
     if retry_after is not None:
