@@ -114,7 +114,7 @@ async def list_submissions(request: web.Request) -> web.Response:
         organization_oid=q.get("org"),
         states=states,
         since=_param_datetime(q.get("since"), "since"),
-        cursor=q.get("cursor"),
+        cursor=q.get("cursor") or None,  # empty: the first page, as when absent
         limit=limit,
     )
     items, cursor = await request.app[JOURNAL_KEY].search(query)
