@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.api import PUBLIC_PATHS, setup_api
 from gateway.api.auth import client_auth_middleware
 from gateway.appkeys import (
+    CALLBACK_POLICY_KEY,
     CHECKER_KEY,
     CLIENTS_KEY,
     CLOCK_KEY,
@@ -50,6 +51,7 @@ from gateway.peers.registry import check_routes, resolve_peers
 from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
 from gateway.validation.contract import Checker
 from gateway.validation.stage import ValidationStage
+from gateway.wire.outbound import CallbackPolicy, GuardedResolver
 
 __all__ = ["create_app", "error_middleware", "request_id_middleware"]
 
@@ -197,6 +199,18 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def _notice_session(app: web.Application) -> aiohttp.ClientSession:
+    """The notifier's own HTTP session: its resolver refuses forbidden addresses at connect time
+    (gateway.wire.outbound). Separate from the peers' session, whose addresses the operator configured."""
+    config = app[CONFIG_KEY]
+    resolver = GuardedResolver(allow_private=config.security.allow_private_callbacks)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=resolver),
+        timeout=aiohttp.ClientTimeout(total=config.notifications.timeout_seconds),
+        raise_for_status=False,
+    )
+
+
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG_KEY]
     loops: dict[str, ClaimLoop[Any]] = {}
@@ -259,9 +273,16 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
             **common,
         )
     n = config.notifications
+    registry = app[CLIENTS_KEY]
+
+    async def hosts_of(client_id: str | None) -> tuple[str, ...]:
+        client = await registry.by_id(client_id) if client_id else None
+        return client.callback_hosts if client is not None else ()
+
+    notice_session = _notice_session(app)
     notifier = Notifier(
         journal,
-        app[HTTP_KEY],
+        notice_session,
         {
             "rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat()),
             **notice_channels(app),
@@ -270,6 +291,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         max_age=timedelta(hours=n.max_age_hours),
         concurrency=config.workers.notifier_concurrency,
         idle_sleep=config.workers.idle_sleep_seconds,
+        policy=app[CALLBACK_POLICY_KEY],
+        hosts_of=hosts_of,
     )
     loops["notifier"] = notifier.loop
     tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
@@ -279,6 +302,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         grace = config.server.shutdown_grace_seconds
         await asyncio.gather(*(loop.stop(grace) for loop in loops.values()))
         await asyncio.gather(*tasks, return_exceptions=True)
+        await notice_session.close()
 
 
 def create_app(
@@ -308,6 +332,9 @@ def create_app(
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
     app[ROUTER_KEY] = router
+    app[CALLBACK_POLICY_KEY] = CallbackPolicy(
+        tuple(config.security.callback_hosts), config.security.allow_private_callbacks
+    )
     app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

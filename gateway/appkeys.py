@@ -14,8 +14,10 @@ from gateway.intake.clients import ClientRegistry
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
 from gateway.validation.contract import Checker
+from gateway.wire.outbound import CallbackPolicy
 
 __all__ = [
+    "CALLBACK_POLICY_KEY",
     "CHECKER_KEY",
     "CLIENTS_KEY",
     "CLOCK_KEY",
@@ -36,3 +38,4 @@ DRY_CHECKER_KEY: Final = web.AppKey("dry_checker", Checker)  # /api/v1/check: no
 ROUTER_KEY: Final = web.AppKey("router", Router)
 HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])
+CALLBACK_POLICY_KEY: Final = web.AppKey("callback_policy", CallbackPolicy)

@@ -9,13 +9,14 @@ fall back to plain strings.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.common.shipped import shipped
 from gateway.errors import ConfigError
@@ -57,6 +58,23 @@ class ServerConfig(_Section):
     # Let several gateway processes listen on the same port (SO_REUSEPORT; the kernel spreads
     # connections). Meant for a PostgreSQL journal; on SQLite the processes queue on one file lock.
     reuse_port: bool = False
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the client
+    # address used for login limits and for the loopback-only /metrics is then the last address
+    # in X-Forwarded-For not itself a trusted proxy. Empty: the direct peer's address, always.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        bad = []
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                bad.append(item)
+        if bad:
+            raise ValueError(f"not IP addresses or networks: {bad}")
+        return value
 
 
 class StorageConfig(_Section):
@@ -82,6 +100,15 @@ class SecurityConfig(_Section):
     # 32 random bytes, created on first start when missing. Keys patient-id hashes and encrypts
     # stored envelopes; losing it makes stored envelopes unreadable, so back it up with the DB.
     secret_key_file: str = ""  # empty: <data_dir>/secret.key
+    # Hosts every client may name as its callback_url / wsa:ReplyTo, in addition to the hosts
+    # registered per client (`clients add --callback-host`). Exact names or addresses,
+    # "*.example.org" for names under example.org, "*" for any host (the sandbox's choice).
+    # Empty, and a client with no registered hosts: that client's callbacks are refused.
+    callback_hosts: list[str] = Field(default_factory=list)
+    # Allow callbacks to private, loopback, link-local and other non-public addresses (checked on
+    # the URL at intake and on every resolved address at send time). The sandbox sets it: its
+    # test MIS listen on loopback. Needed too where the MIS sit in the same private network.
+    allow_private_callbacks: bool = False
 
 
 class RoutingConfig(_Section):

@@ -56,6 +56,7 @@ class ErrorCode(enum.StrEnum):
     MALFORMED_JSON = "MALFORMED_JSON"
     NO_ROUTE = "NO_ROUTE"
     DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
+    CALLBACK_NOT_ALLOWED = "CALLBACK_NOT_ALLOWED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,12 @@ def _free_port() -> int:
 def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    if command == "serve":  # no CRL sources here: production refuses that unless told explicitly
+        env["GATEWAY_VALIDATION__REQUIRE_REVOCATION"] = "false"
+        # serve refuses a peer whose endpoints would accept anyone's calls, and is not ready
+        # with a routed peer that has no URL
+        env["GATEWAY_PEERS__REMD__AUTH__ALLOW_ADDRESSES"] = '["127.0.0.0/8"]'
+        env["GATEWAY_PEERS__REMD__URL"] = '"http://127.0.0.1:9/remd"'
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -101,3 +107,31 @@ def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command:
     assert proc.returncode == 0, out.decode()
     if command == "sandbox":
         assert f"http://127.0.0.1:{port}/healthz" in out.decode()
+    else:
+        assert "revocation checking is not required" in out.decode()
+
+
+def test_serve_refuses_to_start_without_crl_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 finding 8: with no CRL source a revoked certificate verified as valid."""
+    for name in [k for k in os.environ if k.startswith("GATEWAY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "no CRL sources" in result.output and "require_revocation = false" in result.output
+
+
+def test_clients_callback_hosts(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    added = runner.invoke(
+        main, ["clients", "add", "mis-x", "--org", "1.2.3", "--callback-host", "MIS.example.org", "--json", *data]
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["callback_hosts"] == ["MIS.example.org"]
+    listed = json.loads(runner.invoke(main, ["clients", "list", "--json", *data]).output)
+    assert listed[0]["callback_hosts"] == ["mis.example.org"]  # stored normalised
+    changed = runner.invoke(main, ["clients", "callback-hosts", "mis-x", "--host", "*.gis.example.org", *data])
+    assert changed.exit_code == 0 and "*.gis.example.org" in changed.output
+    cleared = runner.invoke(main, ["clients", "callback-hosts", "mis-x", *data])
+    assert "(none)" in cleared.output

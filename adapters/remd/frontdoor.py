@@ -46,6 +46,7 @@ _REMD_CODE: Final = {
     ErrorCode.SCHEMA_INVALID: "VALIDATION_ERROR",
     ErrorCode.FORBIDDEN: "ACCESS_DENIED",
     ErrorCode.DUPLICATE_CONFLICT: "NOT_UNIQUE_PROVIDED_ID",
+    ErrorCode.CALLBACK_NOT_ALLOWED: "VALIDATION_ERROR",  # a ReplyTo outside the outbound allowlist
 }
 
 

@@ -20,6 +20,8 @@ __all__ = ["openapi_document", "routes"]
 routes = web.RouteTableDef()
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+# How a client (or schemathesis' stateful phase) gets from an accepted submission to its status.
+_LINKS = {"GetSubmission": {"operationId": "getSubmission", "parameters": {"id": "$response.body#/id"}}}
 
 
 def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -37,7 +39,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such submission for this client (NOT_FOUND)",
         409: "The same local_uid was already submitted with different content (DUPLICATE_CONFLICT)",
         413: "Body larger than server.max_body_bytes (PAYLOAD_TOO_LARGE)",
-        422: "The submission does not match the schema; every problem is listed (SCHEMA_INVALID)",
+        422: "The submission or a query parameter does not match the schema; every problem is listed "
+        "(SCHEMA_INVALID), or callback_url is outside the outbound allowlist (CALLBACK_NOT_ALLOWED)",
     }
     return {str(c): _resp(text[c], _ERROR) for c in codes}
 
@@ -72,8 +75,11 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}},
                     },
                     "responses": {
-                        "202": _resp("Accepted and journalled (new)", summary),
-                        "200": _resp("Already journalled with the same content: the existing record", summary),
+                        "202": {**_resp("Accepted and journalled (new)", summary), "links": _LINKS},
+                        "200": {
+                            **_resp("Already journalled with the same content: the existing record", summary),
+                            "links": _LINKS,
+                        },
                         **_errors(400, 401, 403, 409, 413, 422),
                     },
                 },
@@ -92,7 +98,12 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "kind", "in": "query", "schema": {"type": "string"}},
                         {"name": "org", "in": "query", "schema": {"type": "string"}},
                         {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "next_cursor of the previous page; absent or empty: the first page",
+                            "schema": {"type": "string"},
+                        },
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                     ],
                     "responses": {
@@ -106,7 +117,7 @@ def openapi_document() -> dict[str, Any]:
                                 },
                             },
                         ),
-                        **_errors(400, 401),
+                        **_errors(400, 401, 422),
                     },
                 },
             },

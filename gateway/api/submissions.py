@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.api.auth import current_client
 from gateway.api.views import submission_summary, submission_view
-from gateway.appkeys import CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.appkeys import CALLBACK_POLICY_KEY, CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
 from gateway.errors import GatewayError, MalformedJson, NotFound, PayloadTooLarge
 from gateway.intake.service import accept, authorise
 from gateway.intake.submission import SchemaViolation, parse_submission
@@ -51,6 +51,7 @@ async def create_submission(request: web.Request) -> web.Response:
     data, body = await _read_json(request)
     sub = parse_submission(data)
     authorise(client, sub)
+    request.app[CALLBACK_POLICY_KEY].check_intake(sub.callback_url, client.callback_hosts, field="/callback_url")
     record, created = await accept(request.app[JOURNAL_KEY], sub, data, payload=body)
     observe_intake("rest", time.perf_counter() - started)
     if created:
@@ -113,7 +114,7 @@ async def list_submissions(request: web.Request) -> web.Response:
         organization_oid=q.get("org"),
         states=states,
         since=_param_datetime(q.get("since"), "since"),
-        cursor=q.get("cursor"),
+        cursor=q.get("cursor") or None,  # empty: the first page, as when absent
         limit=limit,
     )
     items, cursor = await request.app[JOURNAL_KEY].search(query)

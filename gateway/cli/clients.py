@@ -1,4 +1,5 @@
-"""`clients add|list|revoke`: who may hand documents to the gateway."""
+"""`clients add|list|revoke|callback-hosts`: who may hand documents to the gateway, and where the
+gateway may call them back."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ def clients() -> None:
     help="Organisation OID this client may submit for (repeat; '*' for any, e.g. a regional GIS).",
 )
 @click.option("--soap-entity-id", default=None, help="REMD clientEntityId the client uses on the SOAP front door.")
+@click.option(
+    "--callback-host",
+    "callback_hosts",
+    multiple=True,
+    help="Host the client may name as callback_url / wsa:ReplyTo (repeat; '*.example.org' for its subdomains).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @data_dir_option
 @click.pass_context
@@ -38,6 +45,7 @@ def add(
     source_system: str,
     orgs: tuple[str, ...],
     soap_entity_id: str | None,
+    callback_hosts: tuple[str, ...],
     as_json: bool,
     data_dir: Path | None,
 ) -> None:
@@ -46,7 +54,9 @@ def add(
 
     async def run() -> tuple[str, str]:
         async with open_store(config) as (_, registry):
-            client, token = await registry.add(source_system, orgs, soap_client_entity_id=soap_entity_id)
+            client, token = await registry.add(
+                source_system, orgs, soap_client_entity_id=soap_entity_id, callback_hosts=callback_hosts
+            )
             return client.id, token
 
     try:
@@ -54,7 +64,17 @@ def add(
     except GatewayError as exc:
         raise click.ClickException(exc.message) from None
     if as_json:
-        click.echo(json.dumps({"id": cid, "source_system": source_system, "token": token, "organization_oids": orgs}))
+        click.echo(
+            json.dumps(
+                {
+                    "id": cid,
+                    "source_system": source_system,
+                    "token": token,
+                    "organization_oids": orgs,
+                    "callback_hosts": sorted(callback_hosts),
+                }
+            )
+        )
     else:
         click.echo(f"client {source_system} created; token (store it now, it is not shown again):\n{token}")
 
@@ -74,6 +94,7 @@ def list_(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
                     "source_system": c.source_system,
                     "organization_oids": list(c.organization_oids),
                     "soap_client_entity_id": c.soap_client_entity_id,
+                    "callback_hosts": list(c.callback_hosts),
                     "created_at": c.created_at.isoformat(),
                     "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
                 }
@@ -107,3 +128,23 @@ def revoke(ctx: click.Context, source_system: str, data_dir: Path | None) -> Non
     except GatewayError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"client {source_system} revoked")
+
+
+@clients.command("callback-hosts")
+@click.argument("source_system")
+@click.option("--host", "hosts", multiple=True, help="Host allowed as callback address (repeat); none: clear the list.")
+@data_dir_option
+@click.pass_context
+def callback_hosts_(ctx: click.Context, source_system: str, hosts: tuple[str, ...], data_dir: Path | None) -> None:
+    """Replace the hosts a client may name as its callback address (effective at once)."""
+    config = load(ctx, data_dir=data_dir)
+
+    async def run() -> tuple[str, ...]:
+        async with open_store(config) as (_, registry):
+            return (await registry.set_callback_hosts(source_system, hosts)).callback_hosts
+
+    try:
+        now = asyncio.run(run())
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"client {source_system} callback hosts: {', '.join(now) or '(none)'}")

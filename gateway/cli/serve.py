@@ -20,6 +20,7 @@ from gateway.peers.registry import resolve_peers, unauthenticated_peers
 from gateway.sandbox.setup import prepare_sandbox, sandbox_defaults
 from gateway.sandbox.twins import free_port, plan_twins
 from gateway.ui.demo import ensure_demo_operator
+from gateway.validation.revocation_policy import check_revocation_at_start
 
 __all__ = ["sandbox", "serve"]
 
@@ -42,6 +43,10 @@ def serve(
 ) -> None:
     """Run the gateway in the foreground until Ctrl-C / SIGTERM."""
     config = load(ctx, data_dir=data_dir, host=host, port=port, reuse_port=reuse_port)
+    try:
+        check_revocation_at_start(config)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
     if config.server.reuse_port and not config.storage.database_url:
         _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
     refuse_unauthenticated_peers(config)

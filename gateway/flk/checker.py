@@ -121,7 +121,7 @@ class FullChecker:
             policy=VerifyPolicy(
                 single_signer=config.single_signer,
                 require_cades_bes=config.require_cades_bes,
-                require_revocation=config.require_revocation,
+                require_revocation=config.revocation_required(crls),
             ),
         )
         packages = None

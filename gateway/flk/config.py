@@ -61,10 +61,15 @@ class ValidationConfig(_Section):
     # no anchors, so no signature can be valid. A test-PKI directory (with pki.json) may be given:
     # its trust/ subdirectory is used.
     trust_dir: str = ""
-    # CRL sources: files, directories of *.crl, or http(s) URLs. Empty: revocation not checked.
+    # CRL sources: files, directories of *.crl, or http(s) URLs (a test-PKI trust_dir brings its
+    # crl/ directory). `serve` refuses to start without any unless require_revocation = false.
     crl_sources: list[str] = Field(default_factory=list)
-    # A certificate whose CRL is not configured is an error (CA_INACCESSIBILITY) rather than "unknown".
-    require_revocation: bool = False
+    # Revocation checking. Unset (the default): required — `serve` refuses to start without CRL
+    # sources, and a certificate no configured CRL covers is an error (CA_INACCESSIBILITY).
+    # true: the same, stated. false: not required — `serve` starts without CRLs, with a warning
+    # logged at every start (only where the network or another system checks revocation). Tools
+    # other than `serve` (check, the sandbox, tests) without CRL sources check no revocation.
+    require_revocation: bool | None = None
     # REMD takes one signer per CMS container: more than one is MULTIPLE_SIGNERS.
     single_signer: bool = True
     # Signed attributes with signingCertificate(V2) are mandatory (CAdES-BES).
@@ -116,6 +121,12 @@ class ValidationConfig(_Section):
         if bad:
             raise ValueError(f"region codes are 1-3 digits: {bad}")
         return [v.zfill(2) for v in value]
+
+    def revocation_required(self, crl_sources: list[str]) -> bool:
+        """Whether a certificate no CRL covers is an error, given the CRL sources in effect."""
+        if self.require_revocation is None:
+            return bool(crl_sources)
+        return self.require_revocation
 
     def rule_enabled(self, name: str) -> bool:
         return self.rules.get(name, True)

@@ -15,14 +15,18 @@ from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
 from gateway.model import State
 from gateway.monitoring.metrics import observe_intake
+from gateway.wire.outbound import CallbackPolicy
 
 __all__ = ["FrontDoorService"]
 
 
 class FrontDoorService:
-    def __init__(self, journal: Journal, workers: dict[str, ClaimLoop[Any]]) -> None:
+    def __init__(
+        self, journal: Journal, workers: dict[str, ClaimLoop[Any]], *, callbacks: CallbackPolicy | None = None
+    ) -> None:
         self.journal = journal
         self.workers = workers
+        self.callbacks = callbacks or CallbackPolicy()
 
     async def accept(
         self,
@@ -35,13 +39,14 @@ class FrontDoorService:
     ) -> tuple[str, bool]:
         """Journal a registerDocumentRequest translated to the canonical format. The MIS's
         ReplyTo becomes the callback address and its MessageID the relatesToMessage of the
-        registerDocumentResult it will receive."""
+        registerDocumentResult it will receive. ``canonical_json["callback_url"]`` is the ReplyTo
+        when the adapter found it usable (not the WS-Addressing anonymous address): ``reply_to``
+        itself is not copied over it, or an anonymous ReplyTo would become a callback to w3.org."""
         data = dict(canonical_json)
-        if reply_to:
-            data["callback_url"] = reply_to
         started = time.perf_counter()
         sub = parse_submission(data)
         authorise(client, sub)
+        self.callbacks.check_intake(sub.callback_url, client.callback_hosts, field="wsa:ReplyTo")
         record, created = await accept(
             self.journal,
             sub,

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -74,11 +77,46 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+# RFC 3986 URI: a scheme, then only the characters a URI may hold, percent-escapes well formed.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+
+
+def _is_uri(value: object) -> bool:
+    """The ``uri`` format, which jsonschema skips silently without the optional rfc3987 package
+    (issue 14 finding 9: the OpenAPI document promised it, the server did not check it). An
+    http(s) URI needs a host."""
+    if not isinstance(value, str):
+        return True
+    if _URI.fullmatch(value) is None:
+        return False
+    parts = urlsplit(value)
+    if parts.scheme.lower() in {"http", "https"}:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            return False
+        return bool(parts.hostname)
+    return True
+
+
+def _runtime_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema the server validates with: the published one without the base64 ``pattern``s,
+    which _b64 enforces with the same rule (base64.b64decode(validate=True)) 30x faster on a
+    20 MB document than Python's regex engine."""
+    out = copy.deepcopy(schema)
+    out["properties"]["document"].pop("pattern", None)
+    out["properties"]["signatures"]["items"]["properties"]["cms"].pop("pattern", None)
+    return out
+
+
 @cache
 def _validator() -> jsonschema.protocols.Validator:
-    schema = load_schema()
+    schema = _runtime_schema(load_schema())
     cls = jsonschema.validators.validator_for(schema)
-    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    formats = jsonschema.FormatChecker()
+    formats.checkers = {**cls.FORMAT_CHECKER.checkers}
+    formats.checks("uri")(_is_uri)
+    validator: jsonschema.protocols.Validator = cls(schema, format_checker=formats)
     return validator
 
 

@@ -148,6 +148,8 @@ clients = sa.Table(
     sa.Column("callback_key", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime()),
+    # Hosts this client may name as callback_url / wsa:ReplyTo (gateway.wire.outbound); NULL: none.
+    sa.Column("callback_hosts", sa.JSON),
 )
 
 # Outcome notices owed to senders: an outbox, retried from here until the receiver answers 2xx.

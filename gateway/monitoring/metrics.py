@@ -9,7 +9,8 @@ Two kinds of numbers:
 * **Counters and histograms of this process** (intake and delivery latency, retries by cause):
   the core calls the small functions below at the moment something happens.
 
-Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only.
+Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only,
+and not requests relayed by a proxy (docs/security.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -131,6 +132,7 @@ class JournalSnapshot:
         self.breakers: list[tuple[str, str]] = []
         self.reconciliation: list[tuple[str, int]] = []
         self.retries: list[tuple[str, str, int]] = []
+        self.crl_stale: dict[str, str] = {}  # CRL source -> why it gives no current CRL
 
 
 async def snapshot(journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1)) -> JournalSnapshot:
@@ -255,12 +257,24 @@ class _SnapshotCollector(Collector):
         for peer, state in s.breakers:
             breakers.add_metric([peer], 0 if state == "closed" else 1)
         yield breakers
+        yield GaugeMetricFamily(
+            "mse_gateway_crl_stale",
+            "Configured CRL sources with no current CRL (past nextUpdate and not refreshed, or unreadable): "
+            "signatures depending on them are INDETERMINATE.",
+            value=len(s.crl_stale),
+        )
 
 
 def _allowed(request: web.Request, token: str) -> bool:
     if token:
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+    # No token: local scrapers only. A request a proxy relayed is not local even when the proxy
+    # runs on loopback (issue 14 finding 9), hence the forwarding-header / trusted-proxy check.
+    from gateway.wire.client_address import via_proxy  # here: appkeys -> clients -> ... -> this module
+
+    if via_proxy(request):
+        return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
@@ -280,6 +294,9 @@ async def metrics_handler(request: web.Request) -> web.Response:
     from gateway.peers.mount import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
 
     snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
+    from gateway.monitoring.crl_health import stale_crl_sources  # here: appkeys -> clients -> ... -> this module
+
+    snap.crl_stale = await stale_crl_sources(request.app, datetime.now(UTC))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snap))
     body = generate_latest(registry) + generate_latest(REGISTRY)

@@ -7,7 +7,7 @@ others (the REMD SOAP front door registers ``remd-soap``, which turns the notice
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -19,6 +19,7 @@ from gateway.intake.clients import ClientRegistry, sign_notice
 from gateway.journal.outbox import Outbox, PendingNotice
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
+from gateway.wire.outbound import CallbackPolicy
 
 __all__ = ["ChannelSender", "DeliveryError", "Notifier", "rest_sender"]
 
@@ -30,6 +31,8 @@ class DeliveryError(Exception):
 
 
 ChannelSender = Callable[[PendingNotice, aiohttp.ClientSession], Awaitable[None]]
+# The callback hosts registered for a client id (None: a notice without a client).
+HostsOf = Callable[[str | None], Awaitable[Sequence[str]]]
 
 
 def rest_sender(registry: ClientRegistry, clock_now: Callable[[], str]) -> ChannelSender:
@@ -65,8 +68,15 @@ class Notifier:
         concurrency: int = 8,
         lease_seconds: float = 60.0,
         idle_sleep: float = 1.0,
+        policy: CallbackPolicy | None = None,
+        hosts_of: HostsOf | None = None,
     ) -> None:
+        """``policy`` re-checks every notice's URL before each attempt (``hosts_of`` gives the
+        client's registered hosts); the name-resolution half of the check belongs to the
+        ``session``'s resolver (gateway.wire.outbound.GuardedResolver)."""
         self.journal = journal
+        self.policy = policy
+        self.hosts_of = hosts_of
         self.outbox = Outbox(journal)
         self.session = session
         self.channels = channels
@@ -93,6 +103,15 @@ class Notifier:
         if sender is None:
             await self.outbox.failed(notice, owner, f"no sender for channel {notice.channel!r}", None)
             return
+        if self.policy is not None:
+            hosts = await self.hosts_of(notice.client_id) if self.hosts_of is not None else ()
+            reason = self.policy.refusal(notice.url, hosts)
+            if reason is not None:
+                # Accepted at intake, refused now (the client's hosts or the configuration changed):
+                # retrying cannot help, so the notice goes to the operators at once.
+                _log.warning("notice to a refused callback address", notice_id=notice.id, reason=reason)
+                await self.outbox.failed(notice, owner, f"callback address refused: {reason}", None)
+                return
         try:
             await sender(notice, self.session)
         except DeliveryError as exc:

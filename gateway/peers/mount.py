@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway.appkeys import CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.appkeys import CALLBACK_POLICY_KEY, CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.delivery.outcomes import CallbackRecorder
@@ -94,7 +94,7 @@ class _Intake:
         return await self.app[CLIENTS_KEY].authenticate(token)
 
     def _service(self) -> FrontDoorService:
-        return FrontDoorService(self.app[JOURNAL_KEY], self.app[WORKERS_KEY])
+        return FrontDoorService(self.app[JOURNAL_KEY], self.app[WORKERS_KEY], callbacks=self.app[CALLBACK_POLICY_KEY])
 
     async def accept(
         self, client: Client, canonical_json: dict[str, Any], *, envelope: bytes, message_id: str, reply_to: str | None

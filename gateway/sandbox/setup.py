@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -19,12 +20,14 @@ from gateway.journal.opening import open_store
 
 __all__ = [
     "SANDBOX_CLIENT",
+    "SANDBOX_CRL_VALIDITY",
     "SANDBOX_ORGS",
     "SANDBOX_PEERS",
     "SandboxClient",
     "prepare_sandbox",
     "prepare_sandbox_client",
     "sandbox_defaults",
+    "sandbox_overrides",
 ]
 
 # The sandbox's peers when the configuration names none of its own: REMD, and the Moscow regional
@@ -59,6 +62,21 @@ def sandbox_defaults(config: GatewayConfig) -> GatewayConfig:
     )
 
 
+# The sandbox's CA issues CRLs valid this long: a simulated clock running days per second must not
+# outrun them (a CRL past its nextUpdate makes every verdict INDETERMINATE, as in production).
+SANDBOX_CRL_VALIDITY: Final = timedelta(days=3650)
+
+
+def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[str, object]]:
+    """What the sandbox changes in the configuration, each only where the operator set nothing."""
+    overrides: dict[str, dict[str, object]] = {}
+    if not config.validation.trust_dir:
+        overrides["validation"] = {"trust_dir": str(pki_dir)}
+    if not config.security.callback_hosts:
+        overrides["security"] = {"callback_hosts": ["*"], "allow_private_callbacks": True}
+    return overrides
+
+
 async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
     """Create (or re-issue) the sandbox client and write its credentials file (mode 0600)."""
     path = config.data_dir / "sandbox-client.json"
@@ -83,10 +101,15 @@ async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
 
 
 async def prepare_sandbox(config: GatewayConfig) -> tuple[GatewayConfig, SandboxClient, SampleSigners]:
-    """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client."""
+    """The sandbox's test PKI (trusted unless the configuration names its own anchors) and client.
+
+    Revocation is checked for real: the test PKI's CRLs (``<data-dir>/pki/crl``) are the CRL
+    sources, re-issued at every start (see :func:`sandbox_overrides`). Callbacks may go to any host,
+    loopback included, unless the configuration says otherwise: a vendor's test MIS listens on
+    the vendor's own machine, and the sandbox serves no patient data."""
     pki_dir = config.data_dir / "pki"
     signers = await asyncio.to_thread(SampleSigners.open_or_create, pki_dir)
-    if not config.validation.trust_dir:
-        config = config.with_overrides(validation={"trust_dir": str(pki_dir)})
+    await asyncio.to_thread(signers.pki.write_crls, validity=SANDBOX_CRL_VALIDITY)
+    config = config.with_overrides(**sandbox_overrides(config, pki_dir))
     client = await prepare_sandbox_client(config)
     return config, client, signers

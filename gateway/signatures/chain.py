@@ -44,6 +44,9 @@ class ChainStatus(enum.StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"  # some certificate of the path is outside its validity at the signing time
     NOT_CHECKED = "not-checked"  # no trust anchors configured
+    # A path exists but whether a certificate of it is revoked cannot be established: its CRL is
+    # past nextUpdate and could not be refreshed, or its configured source cannot be read.
+    INDETERMINATE = "indeterminate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +265,34 @@ class PathValidator:
                     Finding(SignatureErrorCode.CERT_REVOKED, f"{role} certificate {cert.serial_hex} revoked {when}")
                 )
                 result.status = ChainStatus.REVOKED
-            elif status.state is RevocationState.UNAVAILABLE or (
-                status.state is RevocationState.UNKNOWN and self.require_revocation
-            ):
+            elif status.state is RevocationState.UNAVAILABLE:
                 result.errors.append(
-                    Finding(SignatureErrorCode.CA_INACCESSIBILITY, f"no usable CRL for certificate {cert.serial_hex}")
+                    Finding(
+                        SignatureErrorCode.CA_INACCESSIBILITY,
+                        f"no usable CRL for certificate {cert.serial_hex}: its source cannot be read",
+                    )
+                )
+                if result.status is ChainStatus.TRUSTED:
+                    result.status = ChainStatus.INDETERMINATE
+            elif status.state is RevocationState.UNKNOWN and self.require_revocation:
+                result.errors.append(
+                    Finding(
+                        SignatureErrorCode.CA_INACCESSIBILITY, f"no CRL configured for certificate {cert.serial_hex}"
+                    )
                 )
                 if result.status is ChainStatus.TRUSTED:
                     result.status = ChainStatus.UNTRUSTED
             elif status.stale:
-                result.warnings.append(
-                    Finding(SignatureErrorCode.CA_INACCESSIBILITY, f"CRL for {cert.serial_hex} is past its nextUpdate")
+                # The store refreshes a CRL past its nextUpdate before answering: still stale means
+                # the refresh failed. A revocation published since would be missed, so this is no
+                # pass (it was only a warning before, issue 14 finding 8).
+                nxt = status.crl_next_update.isoformat() if status.crl_next_update else "?"
+                result.errors.append(
+                    Finding(
+                        SignatureErrorCode.CA_INACCESSIBILITY,
+                        f"CRL for certificate {cert.serial_hex} is past its nextUpdate ({nxt}) and could not be "
+                        "refreshed: revocation status indeterminate",
+                    )
                 )
+                if result.status is ChainStatus.TRUSTED:
+                    result.status = ChainStatus.INDETERMINATE

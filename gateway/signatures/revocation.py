@@ -194,6 +194,30 @@ class CrlStore:
         """Sources that could not be read at the last attempt, with the reason."""
         return {src: st.error for src, st in self._state.items() if st.error}
 
+    def stale(self, now: datetime) -> dict[str, str]:
+        """Configured sources that give no current CRL at ``now``: unreadable with no earlier copy,
+        or whose newest CRL per issuer is past its nextUpdate (a refresh is attempted first).
+        Maps source to the reason; the metric and the ``crl_stale`` alert count these."""
+        self.refresh()
+        out: dict[str, str] = {}
+        with self._lock:
+            for source in self._sources:
+                st = self._state.get(source)
+                if st is None or not st.crls:
+                    out[source] = f"unreadable: {st.error if st is not None else 'not read yet'}"
+                    continue
+                newest: dict[bytes, Crl] = {}
+                for c in st.crls:
+                    if c.issuer_der not in newest or c.this_update > newest[c.issuer_der].this_update:
+                        newest[c.issuer_der] = c
+                past = [c for c in newest.values() if c.next_update is not None and c.next_update < now]
+                if past:
+                    when = min(c.next_update for c in past if c.next_update is not None)
+                    out[source] = f"past nextUpdate {when.isoformat()}" + (
+                        f"; refresh failed: {st.error}" if st.error else ""
+                    )
+        return out
+
     def add(self, crl_obj: Crl) -> None:
         with self._lock:
             self._static.append(crl_obj)

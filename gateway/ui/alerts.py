@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
@@ -24,6 +24,7 @@ from gateway.appkeys import CONFIG_KEY, HTTP_KEY, JOURNAL_KEY
 from gateway.common.logs import get_logger
 from gateway.delivery.limits import BreakerState
 from gateway.journal.store import Journal
+from gateway.monitoring.crl_health import stale_crl_sources
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import queries
 from gateway.ui.config import AlertRuleConfig, AlertsConfig
@@ -45,12 +46,13 @@ class Measurements:
     circuit_open: int
     sla_breaches: int
     flagged: int
+    crl_stale: int = 0
 
     def value(self, condition: str) -> float:
         return float(getattr(self, condition))
 
 
-async def measure(journal: Journal, open_circuits: int) -> Measurements:
+async def measure(journal: Journal, open_circuits: int, crl_stale: int = 0) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
     the last 30 days already past their working-day deadline."""
     now = journal.clock.now()
@@ -63,6 +65,7 @@ async def measure(journal: Journal, open_circuits: int) -> Measurements:
         circuit_open=open_circuits,
         sla_breaches=sum(s.open_overdue for s in sla.stages.values()),
         flagged=status.flagged,
+        crl_stale=crl_stale,
     )
 
 
@@ -192,7 +195,8 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
         async def loop() -> None:
             while True:
                 try:
-                    values = await measure(journal, open_circuits(app))
+                    stale = await stale_crl_sources(app, datetime.now(UTC))
+                    values = await measure(journal, open_circuits(app), len(stale))
                     await evaluator.evaluate(values, journal.clock.now())
                 except Exception:
                     _log.exception("alert evaluation failed")

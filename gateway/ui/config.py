@@ -34,10 +34,13 @@ class UiConfig(_Section):
     page_size: int = Field(default=50, gt=0, le=500)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only.
     metrics_token: str = ""
-    # Failed logins allowed per username (four times as many per client address) within
-    # login_lockout_minutes; further attempts are refused (HTTP 429, audited) until it has passed.
+    # Failed logins per username (four times as many per client address) that cost nothing within
+    # login_lockout_minutes; after them each failure makes the next attempt wait 1 s, 2 s, 4 s, ...
+    # up to login_max_delay_seconds (HTTP 429 meanwhile, audited). No hard lock: a guesser cannot
+    # keep an operator out longer than the maximum delay. Failures older than the window are forgotten.
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_max_delay_seconds: float = Field(default=60.0, gt=0)
 
 
 class AlertRuleConfig(_Section):
@@ -45,8 +48,11 @@ class AlertRuleConfig(_Section):
     name: str = Field(min_length=1, max_length=80)
     # What is measured: the oldest unanswered (SENT/RECONCILING) submission's age in minutes,
     # the number of DEAD submissions, the number of peers with an open circuit, the number of
-    # open SLA breaches (overdue and not yet registered), or flagged contradictions.
-    condition: Literal["oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged"]
+    # open SLA breaches (overdue and not yet registered), flagged contradictions, or the number of
+    # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE).
+    condition: Literal[
+        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale"
+    ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
     # "warning" or "critical"; passed through to the webhook.
@@ -59,6 +65,7 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="dead-items", condition="dead_items", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="circuit-open", condition="circuit_open", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
+        AlertRuleConfig(name="crl-stale", condition="crl_stale", threshold=0.0, severity="critical"),
     ]
 
 

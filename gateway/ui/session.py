@@ -83,6 +83,7 @@ class UiState:
             self.throttle = LoginThrottle(
                 max_failures=self.config.login_max_failures,
                 window=timedelta(minutes=self.config.login_lockout_minutes),
+                max_delay=timedelta(seconds=self.config.login_max_delay_seconds),
                 clock=request.config_dict[JOURNAL_KEY].clock,
             )
         return self.throttle

@@ -39,6 +39,7 @@ from gateway.ui.session import (
 from gateway.ui.svg import bar_chart
 from gateway.ui.users import Role
 from gateway.validation.contract import CATEGORIES
+from gateway.wire.client_address import client_address
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
 
@@ -189,7 +190,7 @@ async def login(request: web.Request) -> web.Response:
     state = request.config_dict[UI_KEY]
     store = state.user_store(request)
     throttle = state.login_throttle(request)
-    keys = throttle.keys(username, request.remote)
+    keys = throttle.keys(username, client_address(request))
     journal = _journal(request)
     retry_after = throttle.retry_after(keys)
     if retry_after is not None:

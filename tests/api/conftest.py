@@ -30,6 +30,9 @@ def make_config(data_dir: Path, **sections: dict[str, Any]) -> GatewayConfig:
         "storage": {"data_dir": str(data_dir)},
         "workers": {"idle_sleep_seconds": 0.05},
         "notifications": {"backoff_base_seconds": 0.05, "backoff_cap_seconds": 0.2, "timeout_seconds": 5.0},
+        # The test MIS receiving notices listen on loopback (tests/api/test_outbound.py tests the
+        # allowlist itself with its own settings).
+        "security": {"callback_hosts": ["127.0.0.1"], "allow_private_callbacks": True},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

@@ -222,3 +222,42 @@ def test_trust_directory_reload(tmp_path: Path, gost_pki: TestPki, gost_signer: 
     assert verifier.verify_cms(signature, DOC).signatures[0].chain == "not-checked"
     (trust / "root.pem").write_bytes(gost_pki.root.der)
     assert verifier.verify_cms(signature, DOC).valid
+
+
+def test_a_crl_past_next_update_makes_the_verdict_indeterminate(fresh_pki: TestPki) -> None:
+    """Issue 14 finding 8: a CRL that could not be refreshed past its nextUpdate was a warning and
+    the signature passed; a revocation published since would have been missed."""
+    signer = fresh_pki.issue("vk-chair")
+    signature = sign_cms(DOC, signer.key, signer.certificate, chain=[fresh_pki.ca])
+    sources = [fresh_pki.crl_path, fresh_pki.root_crl_path]
+    fresh_pki.write_crls(now=datetime.now(UTC) - timedelta(days=40))  # nextUpdate 10 days ago
+    store = CrlStore(sources)
+    report = Verifier(fresh_pki.trust_dir, store).verify_cms(signature, DOC)
+    sig = report.signatures[0]
+    assert not report.valid
+    assert sig.chain == "indeterminate" and sig.revocation == "good"  # not listed, but not current either
+    assert C.CA_INACCESSIBILITY in report.codes
+    assert any("past its nextUpdate" in e.detail for e in sig.errors)
+    assert set(store.stale(datetime.now(UTC))) == {str(p) for p in sources}
+    # the CA publishes a current CRL: the file store picks it up and the signature is valid again
+    fresh_pki.write_crls()
+    store.refresh(force=True)
+    assert Verifier(fresh_pki.trust_dir, store).verify_cms(signature, DOC).valid
+    assert store.stale(datetime.now(UTC)) == {}
+
+
+def test_a_crl_url_that_fails_to_refresh_is_indeterminate(
+    fresh_pki: TestPki, crl_server: tuple[str, list[str]]
+) -> None:
+    base, _ = crl_server
+    signer = fresh_pki.issue("vk-chair")
+    signature = sign_cms(DOC, signer.key, signer.certificate, chain=[fresh_pki.ca])
+    fresh_pki.write_crls(now=datetime.now(UTC) - timedelta(days=40))
+    urls = [f"{base}/crl/ca.crl", f"{base}/crl/root.crl"]
+    store = CrlStore(urls, retry_interval=0, file_check_interval=0)
+    fresh_pki.crl_path.unlink()  # the distribution point stops answering
+    fresh_pki.root_crl_path.unlink()
+    report = Verifier(fresh_pki.trust_dir, store).verify_cms(signature, DOC)
+    assert report.signatures[0].chain == "indeterminate" and not report.valid
+    stale = store.stale(datetime.now(UTC))
+    assert set(stale) == set(urls) and all("refresh failed" in why for why in stale.values())

@@ -17,6 +17,8 @@ from gateway.signatures.cms import parse_cms
 from gateway.signatures.codes import SignatureErrorCode as C
 from gateway.signatures.errors import MissingContentError
 from gateway.signatures.pki import IssuedCertificate, TestPki
+from gateway.signatures.pki.builder import build_crl
+from gateway.signatures.revocation import Crl, CrlStore
 from gateway.signatures.sign import SignerSpec, sign_cms, sign_cms_multi
 from gateway.signatures.trust import TrustStore
 from gateway.signatures.verify import Verifier, VerifyPolicy
@@ -279,11 +281,23 @@ def test_no_trust_configured_means_not_checked(gost_signer: IssuedCertificate, g
 def test_check_time_parameter(gost_pki: TestPki, gost_signer: IssuedCertificate) -> None:
     signature = sign_cms(DOC, gost_signer.key, gost_signer.certificate, chain=[gost_pki.ca])
     later = gost_signer.certificate.not_after + timedelta(days=1)
-    report = _verifier(gost_pki).verify_cms(signature, DOC, check_time=later)
+    # CRLs current at the check time (the CA keeps publishing after the certificate expired)
+    current = CrlStore(
+        crls=[
+            Crl(build_crl(issuer=c, issuer_key=k, revoked=[], this_update=later - timedelta(days=1),
+                          next_update=later + timedelta(days=30), number=99))
+            for c, k in ((gost_pki.ca, gost_pki.ca_key), (gost_pki.root, gost_pki.root_key))
+        ]
+    )  # fmt: skip
+    report = Verifier(gost_pki.trust_dir, current).verify_cms(signature, DOC, check_time=later)
     sig = report.signatures[0]
     assert report.valid  # valid at signing time: a warning, not an error
-    # the CRL (nextUpdate in 30 days) is stale by then as well: also only a warning
-    assert {w.code for w in sig.warnings} == {C.PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT, C.CA_INACCESSIBILITY}
+    assert {w.code for w in sig.warnings} == {C.PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT}
+    # with only the PKI's own CRLs (nextUpdate in 30 days) the revocation status at that time is
+    # unknown: INDETERMINATE, not a pass
+    stale = _verifier(gost_pki).verify_cms(signature, DOC, check_time=later)
+    assert not stale.valid and stale.signatures[0].chain == "indeterminate"
+    assert C.CA_INACCESSIBILITY in stale.codes
     assert sig.certificate is not None and not sig.certificate.valid_at_check_time
     assert report.checked_at.startswith(later.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
     assert datetime.fromisoformat(report.checked_at) == later

@@ -83,9 +83,9 @@ async def test_metrics_loopback_only_without_token(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))  # no metrics_token: loopback clients only
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         assert (await client.get("/metrics")).status == 200
-        # X-Forwarded-For is not trusted: the decision is on the socket's peer address
+        # a request relayed by a (local) proxy is not a local client: tests/ui/test_proxy_address.py
         resp = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
-        assert resp.status == 200
+        assert resp.status == 403
 
 
 class _Transport:

@@ -275,8 +275,8 @@ class TestPki:
         self.write_crls()
         return serial_hex
 
-    def write_crls(self, *, now: datetime | None = None) -> None:
-        """(Re)write both CRLs, valid for 30 days."""
+    def write_crls(self, *, now: datetime | None = None, validity: timedelta = timedelta(days=30)) -> None:
+        """(Re)write both CRLs, valid for ``validity`` (nextUpdate = now + validity)."""
         now = now or _now()
         self._state["crl_number"] += 1
         number = self._state["crl_number"]
@@ -287,7 +287,7 @@ class TestPki:
         ]
         by_ca = [r for r in revoked if r[0] != int(ca_serial, 16)]
         by_root = [r for r in revoked if r[0] == int(ca_serial, 16)]
-        next_update = now + timedelta(days=30)
+        next_update = now + validity
         _write(
             self.crl_path,
             build_crl(

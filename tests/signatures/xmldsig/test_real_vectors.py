@@ -65,10 +65,15 @@ def test_nca_xades_verifies_with_trusted_chain_and_kazakh_identity(tmp_path: Pat
     trust = tmp_path / "trust"
     trust.mkdir()
     shutil.copy(NCA / "nca_gost2015_test.cer", trust / "nca.cer")
-    verifier = XmlVerifier(trust=trust, crls=[NCA / "nca_gost2022_test.crl"])
-    result = verifier.verify_xml(
-        (NCA / "xades-test-signed-b.xml").read_bytes(), check_time=datetime(2026, 9, 3, tzinfo=UTC)
-    )
+    signed = (NCA / "xades-test-signed-b.xml").read_bytes()
+    # The vector's CRL expired in January 2023 (nextUpdate) and nothing newer can be fetched:
+    # whether the certificate was revoked since is unknown, so the verdict is INDETERMINATE.
+    expired_crl = XmlVerifier(trust=trust, crls=[NCA / "nca_gost2022_test.crl"])
+    dated = expired_crl.verify_xml(signed, check_time=datetime(2026, 9, 3, tzinfo=UTC))
+    assert dated.report.signatures[0].chain == "indeterminate" and not dated.valid
+    # Without revocation checking, everything else about the signature holds.
+    verifier = XmlVerifier(trust=trust)
+    result = verifier.verify_xml(signed, check_time=datetime(2026, 9, 3, tzinfo=UTC))
     [sig] = result.report.signatures
     assert sig.integrity == "valid", sig.errors
     assert sig.algorithm == "gost2015-512"
