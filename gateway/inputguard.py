@@ -4,8 +4,7 @@ PostgreSQL ``text`` cannot hold NUL, so a ``%00`` anywhere a handler passed on t
 path id, ``?local_uid=``, the UI's search form, the login form's username) ended as a 500 from the
 driver. One middleware covers every route, present and future, before any handler runs; JSON
 bodies are checked where they are decoded (gateway.jsonlimits) and XML cannot carry NUL at all.
-A form body whose bytes are not valid in its charset is refused here too (aiohttp would raise
-UnicodeDecodeError from the handler's ``request.post()``).
+A form body aiohttp cannot decode at all is refused here as well, with the same code.
 """
 
 from __future__ import annotations
