@@ -19,16 +19,25 @@ __all__ = ["describe", "find_strings", "first_unstorable", "first_xml_illegal", 
 # range, so a lone surrogate decoded from a JSON "\ud800" escape is caught here too.
 _XML_ILLEGAL: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+# The ASCII bytes XML 1.0 allows: deleting them from an ASCII string leaves only the illegal ones.
+_XML_ASCII: Final = bytes([9, 10, 13, *range(0x20, 0x80)])
 
 
 def first_xml_illegal(text: str) -> str | None:
     """The first character XML 1.0 does not allow in ``text``, or None."""
+    # Fast path for the bulk of the input (base64 documents and signatures, megabytes each): an
+    # ASCII string is checked by deleting the allowed bytes (~1.6 ms per MB, in C), where the regex
+    # holds the GIL — and so the event loop — for ~7 ms per MB.
+    if text.isascii() and not text.encode("ascii").translate(None, _XML_ASCII):
+        return None
     found = _XML_ILLEGAL.search(text)
     return found.group(0) if found else None
 
 
 def first_unstorable(text: str) -> str | None:
     """The first NUL or lone surrogate in ``text``, or None."""
+    if text.isascii():  # no surrogates possible; the NUL test is a memchr
+        return "\x00" if "\x00" in text else None
     found = _UNSTORABLE.search(text)
     return found.group(0) if found else None
 
