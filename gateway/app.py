@@ -35,7 +35,7 @@ from gateway.config import GatewayConfig
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.routing import load_routes
 from gateway.delivery.stage import DeliveryStage
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Overloaded
 from gateway.flk import FullChecker, JournalReader
 from gateway.flk.pool import PoolSettings, ValidationPool
 from gateway.intake.clients import ClientRegistry
@@ -43,7 +43,7 @@ from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
-from gateway.model import State
+from gateway.model import ErrorCode, State
 from gateway.notices.notifier import Notifier, rest_sender
 from gateway.peers.contract import PeerPlugin
 from gateway.peers.mount import PEERS_KEY, mount_peers, notice_channels, peers_ctx
@@ -51,12 +51,16 @@ from gateway.peers.registry import check_routes, resolve_peers
 from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
 from gateway.validation.contract import Checker
 from gateway.validation.stage import ValidationStage
+from gateway.wire.budget import BODY_BUDGET_KEY, CHECK_SLOTS_KEY, BodyBudget, CheckSlots
+from gateway.wire.inputguard import input_guard_middleware
 from gateway.wire.outbound import CallbackPolicy, GuardedResolver
 
 __all__ = ["create_app", "error_middleware", "request_id_middleware"]
 
 _log: Final = get_logger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The id echoed in X-Request-ID and quoted in 500 bodies.
+REQUEST_ID_KEY: Final = web.RequestKey("request_id", str)
 
 
 def request_id_middleware(*, header: str = "X-Request-ID") -> Middleware:
@@ -68,6 +72,7 @@ def request_id_middleware(*, header: str = "X-Request-ID") -> Middleware:
         incoming = request.headers.get(header, "")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable() else ""
         rid = rid or uuid.uuid4().hex
+        request[REQUEST_ID_KEY] = rid
         bind_ids(request_id=rid)
         try:
             response = await handler(request)
@@ -84,6 +89,19 @@ def error_middleware() -> Middleware:
     """Turn GatewayError into a coded JSON answer; anything unexpected becomes a 500 with the
     request id and no internals (the log line carries the traceback, masked)."""
 
+    def internal_error(request: web.Request) -> web.Response:
+        rid = request.get(REQUEST_ID_KEY)
+        return web.json_response(
+            {
+                "error": {
+                    "code": str(ErrorCode.INTERNAL_ERROR),
+                    "message": "internal error; quote the request id to the gateway's operator",
+                    "request_id": rid,
+                }
+            },
+            status=500,
+        )
+
     @web.middleware
     async def middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
         try:
@@ -97,13 +115,13 @@ def error_middleware() -> Middleware:
                 )
             raise
         except GatewayError as exc:
-            return web.json_response({"error": exc.to_dict()}, status=exc.http_status)
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+            return web.json_response({"error": exc.to_dict()}, status=exc.http_status, headers=headers)
         except Exception:
-            _log.exception("unhandled error", path=request.path)
-            return web.json_response(
-                {"error": {"code": "INTERNAL_ERROR", "message": "internal error; see the gateway log"}},
-                status=500,
-            )
+            # The traceback goes to the log (masked line by line, gateway/common/logs.py); the caller gets
+            # the request id to quote, which is on that log line too.
+            _log.exception("unhandled error", method=request.method, path=request.path)
+            return internal_error(request)
 
     return middleware
 
@@ -327,8 +345,15 @@ def create_app(
     check_routes(router, instances)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
-        middlewares=[request_id_middleware(), error_middleware(), client_auth_middleware(public=PUBLIC_PATHS)],
+        middlewares=[
+            request_id_middleware(),
+            error_middleware(),
+            input_guard_middleware(),
+            client_auth_middleware(public=PUBLIC_PATHS),
+        ],
     )
+    app[BODY_BUDGET_KEY] = BodyBudget(config.server.max_inflight_bytes)
+    app[CHECK_SLOTS_KEY] = CheckSlots(config.server.check_concurrency)
     app[CONFIG_KEY] = config
     app[CLOCK_KEY] = clock or SystemClock()
     app[ROUTER_KEY] = router

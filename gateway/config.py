@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.common.shipped import shipped
 from gateway.errors import ConfigError
@@ -51,6 +51,12 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # Memory all requests being read and parsed may hold at once: bodies plus their estimated parse
+    # cost (gateway/wire/budget.py). Beyond it requests are shed with 503 + Retry-After before they are
+    # read. Must hold at least one maximum-size JSON body (3 × max_body_bytes).
+    max_inflight_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    # Dry-run checks (/api/v1/check) running at once; more are answered 503 + Retry-After.
+    check_concurrency: int = Field(default=4, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     # Public base URL of this gateway as peers call it back (callbacks, files served to peers);
     # a peer's own peers.<name>.public_url wins. Empty: http://<host>:<port>.
@@ -75,6 +81,15 @@ class ServerConfig(_Section):
         if bad:
             raise ValueError(f"not IP addresses or networks: {bad}")
         return value
+
+    @model_validator(mode="after")
+    def _budget_holds_one_body(self) -> ServerConfig:
+        if self.max_inflight_bytes < 3 * self.max_body_bytes:
+            raise ValueError(
+                f"max_inflight_bytes ({self.max_inflight_bytes}) must be at least 3 × max_body_bytes "
+                f"({3 * self.max_body_bytes}): a maximum-size body could never be served"
+            )
+        return self
 
 
 class StorageConfig(_Section):

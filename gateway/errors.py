@@ -17,10 +17,14 @@ __all__ = [
     "Forbidden",
     "GatewayError",
     "IllegalTransition",
+    "InvalidCharacter",
+    "JsonLimitExceeded",
     "MalformedJson",
     "NotFound",
+    "Overloaded",
     "PayloadTooLarge",
     "StoreError",
+    "UnsupportedMediaType",
 ]
 
 
@@ -91,3 +95,34 @@ class Forbidden(GatewayError):
 class PayloadTooLarge(GatewayError):
     code = ErrorCode.PAYLOAD_TOO_LARGE
     http_status = 413
+
+
+class InvalidCharacter(GatewayError):
+    """A NUL, a lone surrogate or another character that can be neither stored (PostgreSQL text
+    refuses NUL) nor written into XML 1.0 — refused where it enters, not found at delivery."""
+
+    code = ErrorCode.INVALID_CHARACTER
+    http_status = 400
+
+
+class JsonLimitExceeded(GatewayError):
+    """JSON nested deeper, or with numbers longer, than the gateway accepts."""
+
+    code = ErrorCode.JSON_LIMIT_EXCEEDED
+    http_status = 400
+
+
+class UnsupportedMediaType(GatewayError):
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    http_status = 415
+
+
+class Overloaded(GatewayError):
+    """The in-flight request budget is exhausted: try again shortly (Retry-After)."""
+
+    code = ErrorCode.OVERLOADED
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 1, details: dict[str, object] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

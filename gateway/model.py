@@ -57,6 +57,13 @@ class ErrorCode(enum.StrEnum):
     NO_ROUTE = "NO_ROUTE"
     DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
     CALLBACK_NOT_ALLOWED = "CALLBACK_NOT_ALLOWED"
+    # Refusals at the edge (issue 14): input the gateway cannot store or put into XML, JSON beyond
+    # its limits, a body in a media type the endpoint does not speak, and load shedding.
+    INVALID_CHARACTER = "INVALID_CHARACTER"
+    JSON_LIMIT_EXCEEDED = "JSON_LIMIT_EXCEEDED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    OVERLOADED = "OVERLOADED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ durable; when the sink fails the answer is a SOAP fault, so REMD may try again.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -24,13 +25,14 @@ from adapters.remd.soap import (
     build_envelope,
     parse_envelope,
 )
-from adapters.remd.webutil import fault_response, read_body, soap_response
+from adapters.remd.webutil import check_content_type, fault_response, overloaded_response, read_body, soap_response
 from gateway.common.logs import get_logger
 from gateway.common.pii import summarise_body
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Overloaded, PayloadTooLarge
 from gateway.journal.store import EnvelopeIn
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.contract import CallbackSink, RefusalLog
+from gateway.wire.budget import body_budget, xml_parse_cost
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = [
@@ -82,8 +84,8 @@ async def _on_result(env: Envelope, raw: bytes, request_type: str, sink: Callbac
         _log.warning("REMD callback not recorded", local_uid=result.local_uid, code=str(exc.code), error=exc.message)
         code = "Sender" if exc.http_status < 500 else "Receiver"
         return fault_response(SoapFault(code, exc.message, subcode=str(exc.code)), relates_to=env.addressing.message_id)
-    except Exception as exc:
-        _log.error("REMD callback not recorded", local_uid=result.local_uid, error=f"{type(exc).__name__}: {exc}"[:300])
+    except Exception:
+        _log.exception("REMD callback not recorded", local_uid=result.local_uid)
         return fault_response(
             SoapFault("Receiver", "the result could not be recorded, try again later", subcode="INTERNAL_ERROR"),
             relates_to=env.addressing.message_id,
@@ -111,8 +113,8 @@ async def _on_get_file(env: Envelope, document_source: DocumentSource | None) ->
         return soap_response(codec.build_get_document_file_response(not_sent), action=action, relates_to=relates)
     try:
         data = await document_source(req.local_uid, req.organization)
-    except Exception as exc:
-        _log.error("getDocumentFile failed", local_uid=req.local_uid, error=f"{type(exc).__name__}: {exc}"[:300])
+    except Exception:
+        _log.exception("getDocumentFile failed", local_uid=req.local_uid)
         failed = GetDocumentFileResponse(False, errors=(("RMIS_ERROR", "внутренняя ошибка шлюза при выдаче файла"),))
         return soap_response(codec.build_get_document_file_response(failed), action=action, relates_to=relates)
     if data is None:
@@ -148,17 +150,31 @@ def callback_routes(
         return fault_response(fault, relates_to=relates_to, status=403)
 
     async def handle(request: web.Request) -> web.Response:
+        # Who is calling is checked before the body is read; the body and its parse cost are
+        # then held in the process's budget, and parsed off the event loop (issue 14).
         refusal = guard.check_request(request) if guard is not None else None
         if refusal is not None:
             return await refuse(request, refusal)
         try:
-            raw = await read_body(request, max_bytes)
-            env = parse_envelope(raw, max_bytes=max_bytes)
+            check_content_type(request)
+            announced = request.content_length if request.content_length is not None else max_bytes
+            async with body_budget(request).hold(min(announced, max_bytes)) as hold:
+                raw = await read_body(request, max_bytes)
+                hold.resize(xml_parse_cost(raw))
+                env = await asyncio.to_thread(parse_envelope, raw, max_bytes=max_bytes)
+                return await dispatch(request, env, raw)
         except EnvelopeError as exc:
             _log.warning("REMD endpoint refused a body", path=request.path, code=exc.code, error=exc.message[:200])
             return fault_response(exc)
+        except Overloaded as exc:
+            _log.warning("REMD endpoint shed a request", path=request.path, error=exc.message)
+            return overloaded_response(exc)
+        except PayloadTooLarge as exc:
+            return fault_response(EnvelopeError(str(exc.code), exc.message, http_status=413))
+
+    async def dispatch(request: web.Request, env: Envelope, raw: bytes) -> web.Response:
         if guard is not None and env.root is not None:
-            refusal = guard.check_message(env.root)
+            refusal = await asyncio.to_thread(guard.check_message, env.root)
             if refusal is not None:
                 return await refuse(request, refusal, env.addressing.message_id)
         if env.operation == "registerDocumentResult":

@@ -36,6 +36,7 @@ from adapters.remd.messages import (
     StatusResponse,
 )
 from adapters.remd.soap import CALLBACK_NS, SERVICE_NS, child, child_text, children, local_name
+from gateway.common.timestamps import parse_timestamp
 from gateway.model import ErrorCode
 
 __all__ = [
@@ -91,11 +92,10 @@ def format_datetime(value: datetime) -> str:
 
 def parse_datetime(text: str, *, field: str = "dateTime") -> datetime:
     """Parse xs:dateTime; no offset means Moscow time (see MOSCOW)."""
-    try:
-        value = datetime.fromisoformat(text.strip())
+    try:  # lower-case t/z accepted; a value that overflows when converted to UTC is not
+        return parse_timestamp(text, default_zone=MOSCOW)
     except ValueError:
         raise MessageError(f"{field}: not an xs:dateTime: {text[:40]!r}", field=field) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=MOSCOW)
 
 
 def _b64decode(text: str, field: str) -> bytes:

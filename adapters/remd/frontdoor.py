@@ -17,6 +17,8 @@ reconstruction, and a real MIS may differ from it in ways real REMD tolerates.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime
 from typing import Any, Final, Protocol
 
@@ -26,11 +28,12 @@ from adapters.remd import codec
 from adapters.remd.mapping import MappingError, canonical_from_request
 from adapters.remd.messages import RegistryMatch, SearchRegistryItemResponse, StatusResponse
 from adapters.remd.soap import WSA_ANONYMOUS, Envelope, EnvelopeError, SoapFault, parse_envelope
-from adapters.remd.webutil import fault_response, read_body, soap_response
+from adapters.remd.webutil import check_content_type, fault_response, overloaded_response, read_body, soap_response
 from gateway.common.logs import get_logger
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Overloaded, PayloadTooLarge
 from gateway.intake.clients import Client
 from gateway.model import ErrorCode
+from gateway.wire.budget import body_budget, xml_parse_cost
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
 
 __all__ = ["SERVICE_PATH", "TOKEN_HEADER", "ClientDirectory", "FrontDoor", "FrontDoorCore"]
@@ -47,7 +50,12 @@ _REMD_CODE: Final = {
     ErrorCode.FORBIDDEN: "ACCESS_DENIED",
     ErrorCode.DUPLICATE_CONFLICT: "NOT_UNIQUE_PROVIDED_ID",
     ErrorCode.CALLBACK_NOT_ALLOWED: "VALIDATION_ERROR",  # a ReplyTo outside the outbound allowlist
+    ErrorCode.INVALID_CHARACTER: "VALIDATION_ERROR",
 }
+# The EGISZ transport header precedes the body; where the client token is not required this finds
+# the clientEntityId in the first bytes without parsing, so an unknown sender costs no parse.
+_ENTITY_PEEK: Final = 64 * 1024
+_ENTITY_ID: Final = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?clientEntityId(?:\s[^>]*)?>\s*([^<\s]{1,100})\s*</")
 
 
 class FrontDoorCore(Protocol):
@@ -127,19 +135,41 @@ class FrontDoor:
         return routes
 
     async def handle(self, request: web.Request) -> web.Response:
+        """Authenticate what can be authenticated before the body is parsed (the token header
+        before a byte is read; the clientEntityId by a bounded peek), hold the body and its parse
+        cost in the process's budget, and parse off the event loop."""
         try:
-            raw = await read_body(request, self.max_body_bytes)
-            env = parse_envelope(raw, max_bytes=self.max_body_bytes)
+            check_content_type(request)
+            holder = await self._token_holder(request)
+            if isinstance(holder, web.Response):
+                return holder
+            announced = request.content_length if request.content_length is not None else self.max_body_bytes
+            async with body_budget(request).hold(min(announced, self.max_body_bytes)) as hold:
+                raw = await read_body(request, self.max_body_bytes)
+                if not self.require_token:
+                    refused = await self._peek_entity(raw)
+                    if refused is not None:
+                        return refused
+                hold.resize(xml_parse_cost(raw))
+                env = await asyncio.to_thread(parse_envelope, raw, max_bytes=self.max_body_bytes)
+                return await self._dispatch(env, raw, request, holder)
         except EnvelopeError as exc:
             _log.warning("REMD front door refused a body", code=exc.code, error=exc.message[:200])
             return fault_response(exc)
+        except Overloaded as exc:
+            _log.warning("REMD front door shed a request", error=exc.message)
+            return overloaded_response(exc)
+        except PayloadTooLarge as exc:
+            return fault_response(EnvelopeError(str(exc.code), exc.message, http_status=413))
+
+    async def _dispatch(self, env: Envelope, raw: bytes, request: web.Request, holder: Client | None) -> web.Response:
         relates = env.addressing.message_id
         operation = env.operation
         if operation not in {"registerDocumentRequest", "searchRegistryItemRequest"}:
             return fault_response(
                 SoapFault("Sender", f"unknown operation {operation!r}", subcode="UNKNOWN_OPERATION"), relates_to=relates
             )
-        client = await self._authenticate(env, request)
+        client = await self._authenticate(env, holder)
         if isinstance(client, web.Response):
             return client
         try:
@@ -153,31 +183,48 @@ class FrontDoor:
                 relates_to=relates,
                 status=exc.http_status,
             )
-        except Exception as exc:
-            _log.error("REMD front door: internal error", error=f"{type(exc).__name__}: {exc}"[:300])
+        except Exception:
+            _log.exception("REMD front door: internal error", operation=operation)
             return fault_response(
                 SoapFault("Receiver", "internal error, try again later", subcode="INTERNAL_ERROR"), relates_to=relates
             )
 
-    async def _authenticate(self, env: Envelope, request: web.Request) -> Client | web.Response:
+    @staticmethod
+    def _unauthorized(code: str, message: str, relates: str | None = None) -> web.Response:
+        fault = SoapFault("Sender", message, subcode=ErrorCode.UNAUTHORIZED, errors=((code, message),))
+        return fault_response(fault, relates_to=relates, status=401)
+
+    async def _token_holder(self, request: web.Request) -> Client | web.Response | None:
+        """With tokens required: the client the X-MSE-Token header names, or the 401 fault —
+        decided before the body is read."""
+        if not self.require_token:
+            return None
+        token = request.headers.get(TOKEN_HEADER, "").strip()
+        if not token:
+            return self._unauthorized("ACCESS_DENIED", f"the client token is required in the {TOKEN_HEADER} header")
+        holder = await self.clients.authenticate(token)
+        if holder is None:
+            return self._unauthorized("ACCESS_DENIED", "the token does not belong to this clientEntityId")
+        return holder
+
+    async def _peek_entity(self, raw: bytes) -> web.Response | None:
+        found = _ENTITY_ID.search(raw, 0, _ENTITY_PEEK)
+        if found is None:
+            return self._unauthorized("NO_RMIS", "transportHeader/authInfo/clientEntityId is required")
+        entity = found.group(1).decode("utf-8", errors="replace")
+        if await self.clients.by_entity_id(entity) is None:
+            return self._unauthorized("NO_RMIS", "unknown or revoked clientEntityId")
+        return None
+
+    async def _authenticate(self, env: Envelope, holder: Client | None) -> Client | web.Response:
         relates = env.addressing.message_id
-
-        def unauthorized(code: str, message: str) -> web.Response:
-            fault = SoapFault("Sender", message, subcode=ErrorCode.UNAUTHORIZED, errors=((code, message),))
-            return fault_response(fault, relates_to=relates, status=401)
-
         if env.client_entity_id is None:
-            return unauthorized("NO_RMIS", "transportHeader/authInfo/clientEntityId is required")
+            return self._unauthorized("NO_RMIS", "transportHeader/authInfo/clientEntityId is required", relates)
         client = await self.clients.by_entity_id(env.client_entity_id)
         if client is None:
-            return unauthorized("NO_RMIS", "unknown or revoked clientEntityId")
-        if self.require_token:
-            token = request.headers.get(TOKEN_HEADER, "").strip()
-            if not token:
-                return unauthorized("ACCESS_DENIED", f"the client token is required in the {TOKEN_HEADER} header")
-            holder = await self.clients.authenticate(token)
-            if holder is None or holder.id != client.id:
-                return unauthorized("ACCESS_DENIED", "the token does not belong to this clientEntityId")
+            return self._unauthorized("NO_RMIS", "unknown or revoked clientEntityId", relates)
+        if self.require_token and (holder is None or holder.id != client.id):
+            return self._unauthorized("ACCESS_DENIED", "the token does not belong to this clientEntityId", relates)
         return client
 
     async def _register(self, env: Envelope, raw: bytes, client: Client) -> web.Response:

@@ -204,8 +204,13 @@ def parse_envelope(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelo
         raise EnvelopeError(ErrorCode.XML_MALFORMED, str(exc)[:300]) from None
     qname = etree.QName(root)
     if qname.localname == "Envelope" and qname.namespace == SOAP11_NS:
+        # HTTP 400, not the binding's 500: the sender's mistake, and the gateway keeps 5xx for its
+        # own failures (monitoring and the fuzz runs count them).
         raise EnvelopeError(
-            "VERSION_MISMATCH", "SOAP 1.1 envelope: this endpoint speaks SOAP 1.2", fault_code="VersionMismatch"
+            "VERSION_MISMATCH",
+            "SOAP 1.1 envelope: this endpoint speaks SOAP 1.2",
+            fault_code="VersionMismatch",
+            http_status=400,
         )
     if qname.localname != "Envelope" or qname.namespace != SOAP12_NS:
         raise EnvelopeError(ErrorCode.XML_MALFORMED, f"not a SOAP 1.2 envelope: root element {qname.localname!r}")

@@ -9,9 +9,16 @@ from lxml import etree
 
 from adapters.remd.soap import SOAP12_CONTENT_TYPE, Addressing, EnvelopeError, SoapFault, build_envelope, build_fault
 from adapters.remd.soap import fault_http_status as _fault_status
+from gateway.errors import Overloaded
 from gateway.model import ErrorCode
 
-__all__ = ["fault_response", "read_body", "soap_response"]
+__all__ = ["check_content_type", "fault_response", "overloaded_response", "read_body", "soap_response"]
+
+# SOAP 1.2 (application/soap+xml), SOAP 1.1's text/xml (answered with a VersionMismatch fault once
+# the envelope shows it), plain XML, and no Content-Type at all (aiohttp reports
+# application/octet-stream): MIS differ, and REMD tolerates them. A form, JSON or text body is not
+# an envelope and is refused before it is read.
+_XML_TYPES = frozenset({"application/soap+xml", "text/xml", "application/xml", "application/octet-stream"})
 
 
 def soap_response(
@@ -46,6 +53,23 @@ def fault_response(
         status=status if status is not None else _fault_status(fault.code),
         headers={"Content-Type": SOAP12_CONTENT_TYPE},
     )
+
+
+def check_content_type(request: web.Request) -> None:
+    """Raise EnvelopeError UNSUPPORTED_MEDIA_TYPE (HTTP 415) for a body that is not XML."""
+    if request.content_type not in _XML_TYPES:
+        raise EnvelopeError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"send a SOAP 1.2 envelope as application/soap+xml, not {request.content_type[:80]}",
+            http_status=415,
+        )
+
+
+def overloaded_response(exc: Overloaded) -> web.Response:
+    """The budget is exhausted: a Receiver fault (the sender may retry), 503 with Retry-After."""
+    response = fault_response(SoapFault("Receiver", exc.message, subcode=str(exc.code)), status=503)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes:

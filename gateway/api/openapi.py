@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 import jinja2
 from aiohttp import web
@@ -31,6 +31,23 @@ def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
     return out
 
 
+# Characters XML 1.0 does not allow (and NUL, which PostgreSQL cannot store): the gateway refuses
+# them in every string of a submission (INVALID_CHARACTER), so the published schema says so too.
+XML_TEXT_PATTERN: Final = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\ufffe\\uffff]*$"
+
+
+def _xml_text(schema: Any) -> Any:
+    """``schema`` with the XML-text pattern on every free-text string (no pattern, format or enum)."""
+    if isinstance(schema, dict):
+        out = {k: _xml_text(v) for k, v in schema.items()}
+        if out.get("type") == "string" and not {"pattern", "format", "enum", "const"} & out.keys():
+            out["pattern"] = XML_TEXT_PATTERN
+        return out
+    if isinstance(schema, list):
+        return [_xml_text(item) for item in schema]
+    return schema
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Malformed JSON or query (code MALFORMED_JSON / SCHEMA_INVALID / INVALID_CURSOR)",
@@ -39,15 +56,18 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such submission for this client (NOT_FOUND)",
         409: "The same local_uid was already submitted with different content (DUPLICATE_CONFLICT)",
         413: "Body larger than server.max_body_bytes (PAYLOAD_TOO_LARGE)",
+        415: "The body is not application/json in UTF-8 (UNSUPPORTED_MEDIA_TYPE)",
         422: "The submission or a query parameter does not match the schema; every problem is listed "
-        "(SCHEMA_INVALID), or callback_url is outside the outbound allowlist (CALLBACK_NOT_ALLOWED)",
+        "(SCHEMA_INVALID), a field holds a character XML cannot carry (INVALID_CHARACTER), or "
+        "callback_url is outside the outbound allowlist (CALLBACK_NOT_ALLOWED)",
+        503: "The gateway is shedding load: too many large bodies in flight (OVERLOADED); retry after Retry-After",
     }
     return {str(c): _resp(text[c], _ERROR) for c in codes}
 
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    submission_schema = {k: v for k, v in load_schema().items() if k not in {"$schema", "$id"}}
+    submission_schema = _xml_text({k: v for k, v in load_schema().items() if k not in {"$schema", "$id"}})
     summary = {"$ref": "#/components/schemas/SubmissionSummary"}
     return {
         "openapi": "3.1.0",
@@ -80,7 +100,7 @@ def openapi_document() -> dict[str, Any]:
                             **_resp("Already journalled with the same content: the existing record", summary),
                             "links": _LINKS,
                         },
-                        **_errors(400, 401, 403, 409, 413, 422),
+                        **_errors(400, 401, 403, 409, 413, 415, 422, 503),
                     },
                 },
                 "get": {
@@ -142,7 +162,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _resp("The report", {"$ref": "#/components/schemas/Report"}),
-                        **_errors(400, 401, 413, 422),
+                        **_errors(400, 401, 413, 415, 422, 503),
                     },
                 }
             },

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -12,35 +14,64 @@ from aiohttp import web
 from gateway.api.auth import current_client
 from gateway.api.views import submission_summary, submission_view
 from gateway.appkeys import CALLBACK_POLICY_KEY, CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
-from gateway.errors import GatewayError, MalformedJson, NotFound, PayloadTooLarge
+from gateway.common.timestamps import parse_timestamp
+from gateway.errors import GatewayError, NotFound, PayloadTooLarge, UnsupportedMediaType
 from gateway.intake.service import accept, authorise
-from gateway.intake.submission import SchemaViolation, parse_submission
+from gateway.intake.submission import CanonicalSubmission, SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State
 from gateway.monitoring.metrics import observe_intake
+from gateway.wire.budget import CHECK_SLOTS_KEY, CheckSlots, body_budget, json_parse_cost, xml_parse_cost
+from gateway.wire.jsonlimits import load_json
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 
+_JSON_TYPES = frozenset({"application/json"})
 
-async def _read_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
+
+def _require_json(request: web.Request) -> None:
+    """The API reads JSON and says so: a form post or a body without a type is refused up front
+    (415) instead of being decoded as JSON by accident."""
+    if request.content_type not in _JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.content_type}",
+            details={"expected": "application/json", "got": request.content_type[:100]},
+        )
+    charset = request.charset
+    if charset is not None and charset.lower() not in {"utf-8", "utf8"}:
+        raise UnsupportedMediaType(
+            f"JSON is read as UTF-8, not {charset[:40]}", details={"expected": "application/json; charset=utf-8"}
+        )
+
+
+@asynccontextmanager
+async def _json_body(request: web.Request) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    """Read and decode a JSON object within the per-request limit and the process's body budget
+    (reserved before reading, held until the handler is done with the decoded value); decoding
+    runs off the event loop."""
+    _require_json(request)
     limit = request.app[CONFIG_KEY].server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit": limit})
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit": limit}) from None
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedJson(f"the body is not valid JSON: {exc}") from None
+    announced = request.content_length if request.content_length is not None else limit
+    async with body_budget(request).hold(json_parse_cost(announced)) as hold:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit": limit}) from None
+        hold.resize(json_parse_cost(len(body)))
+        data = await asyncio.to_thread(load_json, body)
+        yield _object(data), body
+
+
+def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SchemaViolation(
             "the body must be a JSON object", details={"errors": [{"field": "/", "message": "not an object"}]}
         )
-    return data, body
+    return data
 
 
 @routes.post("/api/v1/submissions")
@@ -48,11 +79,11 @@ async def create_submission(request: web.Request) -> web.Response:
     """Journal a signed document. Answers only after it is durable."""
     started = time.perf_counter()
     client = current_client(request)
-    data, body = await _read_json(request)
-    sub = parse_submission(data)
-    authorise(client, sub)
-    request.app[CALLBACK_POLICY_KEY].check_intake(sub.callback_url, client.callback_hosts, field="/callback_url")
-    record, created = await accept(request.app[JOURNAL_KEY], sub, data, payload=body)
+    async with _json_body(request) as (data, body):
+        sub = await asyncio.to_thread(parse_submission, data)
+        authorise(client, sub)
+        request.app[CALLBACK_POLICY_KEY].check_intake(sub.callback_url, client.callback_hosts, field="/callback_url")
+        record, created = await accept(request.app[JOURNAL_KEY], sub, data, payload=body)
     observe_intake("rest", time.perf_counter() - started)
     if created:
         worker = request.app.get(WORKERS_KEY, {}).get("validation")
@@ -79,12 +110,9 @@ def _param_datetime(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _bad_param(name, "not an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        raise _bad_param(name, "needs a time zone offset")
-    return parsed
+        return parse_timestamp(value)
+    except ValueError as exc:  # malformed, no offset, or beyond what can be converted to UTC
+        raise _bad_param(name, str(exc)) from None
 
 
 def _bad_param(name: str, message: str) -> GatewayError:
@@ -121,10 +149,26 @@ async def list_submissions(request: web.Request) -> web.Response:
     return web.json_response({"items": [submission_summary(s) for s in items], "next_cursor": cursor})
 
 
+def _check_slots(request: web.Request) -> CheckSlots:
+    slots = request.config_dict.get(CHECK_SLOTS_KEY)
+    if slots is None:  # an app assembled without create_app
+        slots = CheckSlots(request.app[CONFIG_KEY].server.check_concurrency)
+        request.app[CHECK_SLOTS_KEY] = slots
+    return slots
+
+
+def _document_cost(sub: CanonicalSubmission) -> int:
+    return xml_parse_cost(sub.document)
+
+
 @routes.post("/api/v1/check")
 async def check_submission(request: web.Request) -> web.Response:
-    """A dry run for vendors: the full report, nothing journalled."""
-    data, _ = await _read_json(request)
-    sub = parse_submission(data)
-    report = await request.app[DRY_CHECKER_KEY].check(sub)
+    """A dry run for vendors: the full report, nothing journalled. Authenticated like every API
+    call (the middleware ran before this handler reads a byte), limited to
+    ``server.check_concurrency`` at once, and holding the document's parse cost in the body budget
+    while the checker (off the event loop) parses and verifies it."""
+    async with _check_slots(request).slot(), _json_body(request) as (data, _):
+        sub = await asyncio.to_thread(parse_submission, data)
+        async with body_budget(request).hold(_document_cost(sub)):
+            report = await request.app[DRY_CHECKER_KEY].check(sub)
     return web.json_response(report.to_dict())

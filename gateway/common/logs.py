@@ -15,14 +15,21 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from gateway.common.pii import mask_value
+from gateway.common.pii import mask_traceback, mask_value
 
 __all__ = ["bind_ids", "configure_logging", "get_logger", "mask_processor"]
 
 
+# Fields format_exc_info / StackInfoRenderer fill with multi-line text: masked per line, never whole.
+_TRACEBACK_KEYS = frozenset({"exception", "stack"})
+
+
 def mask_processor(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Mask personal data and bodies in every field, the message and formatted exceptions."""
-    return {key: mask_value(key, value) for key, value in event_dict.items()}
+    return {
+        key: mask_traceback(value) if key in _TRACEBACK_KEYS and isinstance(value, str) else mask_value(key, value)
+        for key, value in event_dict.items()
+    }
 
 
 def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:

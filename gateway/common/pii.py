@@ -21,6 +21,7 @@ __all__ = [
     "mask_iin",
     "mask_snils",
     "mask_text",
+    "mask_traceback",
     "mask_value",
     "normalise_person_id",
     "patient_key",
@@ -91,6 +92,21 @@ def mask_value(key: str | None, value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [mask_value(None, v) for v in value]
     return value
+
+
+# A traceback line longer than this is carrying data (a document in an exception message), not code.
+_MAX_TRACEBACK_LINE: Final = 500
+
+
+def mask_traceback(text: str) -> str:
+    """Mask a formatted traceback line by line. Treated as one string it is always "long", and
+    :func:`mask_value` would replace it whole by a size and a hash — which is what hid every
+    traceback from operators. Lines are code locations and exception messages: SNILS/IIN-shaped
+    numbers are masked, and a line long or XML-like enough to be a body is summarised."""
+    return "\n".join(
+        summarise_body(line) if len(line) > _MAX_TRACEBACK_LINE or _looks_like_body(line) else mask_text(line)
+        for line in text.split("\n")
+    )
 
 
 def normalise_person_id(value: str) -> str:

@@ -23,11 +23,14 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from gateway.common.timestamps import parse_timestamp
 from gateway.errors import GatewayError
 from gateway.model import ErrorCode
+from gateway.wire.textcheck import describe, find_strings, first_xml_illegal
 
 __all__ = [
     "CanonicalSubmission",
+    "IllegalText",
     "SchemaViolation",
     "SignatureEntry",
     "content_hash",
@@ -39,6 +42,14 @@ __all__ = [
 class SchemaViolation(GatewayError):
     code = ErrorCode.SCHEMA_INVALID
     http_status = 422
+
+
+class IllegalText(SchemaViolation):
+    """A field holds a character XML 1.0 does not allow (NUL, other C0 controls, a lone surrogate,
+    U+FFFE/U+FFFF). Every field of a submission ends up in an XML message to some peer, so such a
+    submission could never be delivered: it is refused here, with every offending field named."""
+
+    code = ErrorCode.INVALID_CHARACTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +142,18 @@ def _b64(value: str, where: str) -> bytes:
 
 def parse_submission(data: Any) -> CanonicalSubmission:
     """Validate a decoded JSON value against the schema and decode it. Raises SchemaViolation
-    listing every problem with its JSON path (so a vendor fixes them all in one go)."""
+    listing every problem with its JSON path (so a vendor fixes them all in one go); IllegalText
+    (a SchemaViolation) when a string holds a character XML 1.0 does not allow."""
+    illegal = [
+        {"field": pointer, "message": f"contains {describe(char)}, which XML 1.0 does not allow"}
+        for pointer, value in find_strings(data)
+        if (char := first_xml_illegal(value)) is not None
+    ]
+    if illegal:
+        raise IllegalText(
+            f"{len(illegal)} field(s) contain characters that cannot be put into XML",
+            details={"errors": illegal[:50]},
+        )
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         raise SchemaViolation(
@@ -143,12 +165,13 @@ def parse_submission(data: Any) -> CanonicalSubmission:
                 ]
             },
         )
-    created = datetime.fromisoformat(data["creation_datetime"])
-    if created.tzinfo is None:
+    try:
+        created = parse_timestamp(data["creation_datetime"])
+    except ValueError as exc:  # lower-case t/z are fine; no offset or beyond year 9998 is not
         raise SchemaViolation(
-            "creation_datetime needs a time zone",
-            details={"errors": [{"field": "/creation_datetime", "message": "no UTC offset"}]},
-        )
+            f"creation_datetime: {exc}",
+            details={"errors": [{"field": "/creation_datetime", "message": str(exc)}]},
+        ) from None
     signatures = tuple(
         SignatureEntry(
             type=s["type"],

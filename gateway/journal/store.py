@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -178,11 +178,18 @@ def _encode_cursor(sub: Submission) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """A forged cursor is refused here, whole: a NUL in it, or a date that overflows when the driver
+    converts it to UTC (year 9999 with a negative offset), used to reach PostgreSQL as a 500."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, sid = raw.split("|", 1)
-        return datetime.fromisoformat(at), sid
-    except (ValueError, UnicodeDecodeError):
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)  # raises OverflowError out of range
+        if "\x00" in raw or len(sid) > 64:
+            raise ValueError("not a submission id")
+        return moment, sid
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise InvalidCursor("the cursor is not one this API returned") from None
 
 

@@ -332,7 +332,7 @@ async def test_anonymous_reply_to_means_no_callback(door: Door) -> None:
         (b"<<<", 400, "XML_MALFORMED"),
         (
             b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>',
-            500,
+            400,  # a fault, never a 5xx: the sender's mistake (issue 14)
             "VERSION_MISMATCH",
         ),
         (build_envelope(codec.build_result_ack(), client_entity_id=ENTITY), 400, "UNKNOWN_OPERATION"),
@@ -369,3 +369,110 @@ async def test_search_answers_from_the_core(door: Door) -> None:
     _, answer, _ = await door.post(body)
     env = parse_envelope(answer)
     assert env.body is not None and codec.parse_search_response(env.body).errors[0][0] == "ACCESS_DENIED"
+
+
+# -- issue 14: authentication before parsing, media types, load shedding ---------------------------
+
+
+async def test_token_checked_before_the_body_is_parsed(door: Door, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request without a valid token is refused before its body is parsed: a hostile body from
+    an unauthenticated sender costs the gateway no parse at all."""
+    import adapters.remd.frontdoor as frontdoor
+
+    parsed: list[int] = []
+    real = frontdoor.parse_envelope
+
+    def counting(data: bytes, **kw: object) -> object:
+        parsed.append(len(data))
+        return real(data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frontdoor, "parse_envelope", counting)
+    for token in (None, "msegw_not-a-token"):
+        status, answer, _ = await door.post(_envelope(_request()), token=token)
+        env = parse_envelope(answer)
+        assert status == 401 and env.fault is not None and env.fault.subcode == "UNAUTHORIZED"
+    assert parsed == []
+    status, _, _ = await door.post(_envelope(_request()))
+    assert status == 200 and len(parsed) == 1
+
+
+async def test_unknown_entity_refused_by_peek_without_parsing(
+    registry: ClientRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without tokens the clientEntityId is inside the body: a bounded peek at the transport header
+    refuses an unknown one before the envelope is parsed."""
+    import adapters.remd.frontdoor as frontdoor
+
+    parsed: list[int] = []
+    real = frontdoor.parse_envelope
+
+    def counting(data: bytes, **kw: object) -> object:
+        parsed.append(len(data))
+        return real(data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frontdoor, "parse_envelope", counting)
+    door, server = await _door(registry, require_token=False)
+    try:
+        forged = _envelope(_request()).replace(ENTITY.encode(), str(uuid.uuid4()).encode())
+        status, _, _ = await door.post(forged, token=None)
+        assert status == 401 and parsed == []
+        status, _, _ = await door.post(_envelope(_request(), entity=None), token=None)
+        assert status == 401 and parsed == []
+        status, _, _ = await door.post(_envelope(_request()), token=None)
+        assert status == 200 and len(parsed) == 1
+    finally:
+        await door.session.close()
+        await server.close()
+
+
+async def test_media_types(door: Door) -> None:
+    envelope = _envelope(_request())
+    for content_type in ("application/json", "application/x-www-form-urlencoded", "text/plain"):
+        async with door.session.post(
+            door.url, data=envelope, headers={"Content-Type": content_type, "X-MSE-Token": door.token}
+        ) as resp:
+            assert resp.status == 415
+            env = parse_envelope(await resp.read())
+            assert env.fault is not None and env.fault.subcode == "UNSUPPORTED_MEDIA_TYPE"
+    soap11 = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>'
+    async with door.session.post(
+        door.url,
+        data=soap11,
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"x"', "X-MSE-Token": door.token},
+    ) as resp:
+        assert resp.status == 400  # SOAP 1.1 gets a VersionMismatch fault, not an HTTP 500
+        env = parse_envelope(await resp.read())
+        assert env.fault is not None and env.fault.code == "VersionMismatch"
+    for content_type in ("text/xml", "application/xml"):
+        async with door.session.post(
+            door.url, data=envelope, headers={"Content-Type": content_type, "X-MSE-Token": door.token}
+        ) as resp:
+            assert resp.status == 200
+
+
+async def test_overloaded_budget_sheds_with_a_fault(registry: ClientRegistry) -> None:
+    from gateway.wire.budget import BODY_BUDGET_KEY, BodyBudget
+
+    _, token = await registry.add("mis-alpha", [ORG], soap_client_entity_id=ENTITY)
+    app = web.Application(client_max_size=30 * 1024 * 1024)
+    budget = BodyBudget(3_000_000)
+    app[BODY_BUDGET_KEY] = budget
+    app.add_routes(FrontDoor(FakeCore(), registry, max_body_bytes=2_000_000).routes())
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
+        headers = {"Content-Type": "application/soap+xml", "X-MSE-Token": token}
+        url = server.make_url("/remd/service")
+        # Other requests hold all but 100 bytes of it: this one is shed before its body is read.
+        async with (
+            budget.hold(budget.capacity - 100),
+            session.post(url, data=_envelope(_request()), headers=headers) as r,
+        ):
+            assert r.status == 503 and r.headers["Retry-After"] == "1"
+            env = parse_envelope(await r.read())
+            assert env.fault is not None and (env.fault.code, env.fault.subcode) == ("Receiver", "OVERLOADED")
+        async with session.post(server.make_url("/remd/service"), data=_envelope(_request()), headers=headers) as r:
+            assert r.status == 200
+        # Markup so dense that its parse could never fit the budget: refused as too large, unparsed.
+        dense = _envelope(_request()).replace(b"</soap:Body>", b"<x/>" * 400_000 + b"</soap:Body>")
+        async with session.post(server.make_url("/remd/service"), data=dense, headers=headers) as r:
+            assert r.status == 413
+        assert budget.in_use == 0

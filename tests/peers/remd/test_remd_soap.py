@@ -92,4 +92,4 @@ def test_version_mismatch_maps_to_its_fault_code() -> None:
     with pytest.raises(EnvelopeError) as info:
         parse_envelope(SOAP11)
     assert info.value.fault_code == "VersionMismatch"
-    assert info.value.http_status == 500
+    assert info.value.http_status == 400  # the sender's mistake: never a 5xx (issue 14)
