@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
+from gateway.delivery.peer import Peer
 from gateway.delivery.routing import Router
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.store import Journal
@@ -23,6 +24,7 @@ __all__ = [
     "DRY_CHECKER_KEY",
     "HTTP_KEY",
     "JOURNAL_KEY",
+    "PEERS_KEY",
     "ROUTER_KEY",
     "WORKERS_KEY",
 ]
@@ -36,3 +38,4 @@ DRY_CHECKER_KEY: Final = web.AppKey("dry_checker", Checker)  # /api/v1/check: no
 ROUTER_KEY: Final = web.AppKey("router", Router)
 HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])
+PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])  # filled by gateway.peers.mount

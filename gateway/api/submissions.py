@@ -17,7 +17,7 @@ from gateway.intake.service import accept, authorise
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State
-from gateway.monitoring.metrics import observe_intake
+from gateway.monitoring.counters import observe_intake
 
 __all__ = ["routes"]
 

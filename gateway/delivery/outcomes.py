@@ -20,7 +20,7 @@ from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate
 from gateway.journal.store import Changes, EnvelopeIn, Journal
 from gateway.model import State, Submission
-from gateway.monitoring.metrics import record_retry
+from gateway.monitoring.counters import record_retry
 from gateway.peers.contract import PeerOutcome, Progress
 
 __all__ = ["CallbackRecorder", "apply_decision"]

@@ -14,7 +14,7 @@ from gateway.intake.submission import parse_submission
 from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
 from gateway.model import State
-from gateway.monitoring.metrics import observe_intake
+from gateway.monitoring.counters import observe_intake
 
 __all__ = ["FrontDoorService"]
 

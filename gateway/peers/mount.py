@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway.appkeys import CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.appkeys import CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, PEERS_KEY, WORKERS_KEY
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.delivery.outcomes import CallbackRecorder
@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 INSTANCES_KEY: Final = web.AppKey("peer_instances", dict[str, PeerInstance])
-PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])
 RECORDER_KEY: Final = web.AppKey("callback_recorder", CallbackRecorder)
 _log: Final = get_logger(__name__)
 
