@@ -28,7 +28,7 @@ from adapters.remd.webutil import fault_response, read_body, soap_response
 from gateway.common.logs import get_logger
 from gateway.common.pii import summarise_body
 from gateway.errors import GatewayError
-from gateway.journal.store import EnvelopeIn
+from gateway.model import EnvelopeIn
 from gateway.peers.contract import CallbackSink
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
 

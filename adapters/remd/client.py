@@ -32,8 +32,7 @@ from adapters.remd.wsdl import service_zeep_client
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.intake.submission import CanonicalSubmission
-from gateway.journal.store import EnvelopeIn
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import Answer, AnswerKind, LookupResult
 
 __all__ = [

@@ -22,7 +22,7 @@ from adapters.remd.mapping import (
     result_from_notice,
 )
 from adapters.remd.transport import TransportError, post_soap
-from gateway.journal.outbox import PendingNotice
+from gateway.model import PendingNotice
 from gateway.notices.notifier import ChannelSender, DeliveryError
 
 __all__ = ["CHANNEL", "notice_message_id", "remd_soap_sender"]

@@ -11,9 +11,9 @@ from typing import Any
 from gateway.intake.clients import Client
 from gateway.intake.service import accept, authorise
 from gateway.intake.submission import parse_submission
-from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
+from gateway.journal.store import Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
-from gateway.model import State
+from gateway.model import EnvelopeIn, State
 from gateway.monitoring.counters import observe_intake
 
 __all__ = ["FrontDoorService"]

@@ -31,15 +31,14 @@ import aiohttp
 from aiohttp import web
 
 from gateway.common.clock import Clock
-from gateway.journal.store import EnvelopeIn
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.codes import CodeTable
 from gateway.peers.settings import PeerSettings
 
 if TYPE_CHECKING:
     from gateway.intake.clients import Client
     from gateway.intake.submission import CanonicalSubmission
-    from gateway.journal.outbox import PendingNotice
+    from gateway.model import PendingNotice
 
 __all__ = [
     "Answer",
