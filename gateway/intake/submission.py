@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema
 
+from gateway.documents.kinds import accepted_codes
 from gateway.errors import GatewayError
 from gateway.model import ErrorCode
 
@@ -69,8 +70,11 @@ class CanonicalSubmission:
 
 @cache
 def load_schema() -> dict[str, Any]:
+    """The published schema, its ``kind`` enum taken from the kind table (gateway.documents.kinds);
+    a test keeps the file's own list equal to the table."""
     text = resources.files("gateway.schemas").joinpath("submission.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
+    schema["properties"]["kind"]["enum"] = list(accepted_codes())
     return schema
 
 
