@@ -41,7 +41,6 @@ from adapters.remd.messages import (
 )
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
-from adapters.remd.transport import TransportError, post_soap
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
@@ -50,6 +49,7 @@ from gateway.common.pii import normalise_person_id
 from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.transport import TransportError, post_soap
 
 __all__ = [
     "NOT_UNIQUE_MESSAGE",
