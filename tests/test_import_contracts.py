@@ -29,10 +29,13 @@ def _copy_tree(dest: Path) -> None:
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run lint-imports in ``cwd``; stdout with its line wrapping undone (it wraps at the terminal width)."""
     env = {**os.environ, "PYTHONPATH": str(cwd)}
-    return subprocess.run(
+    result = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
+    result.stdout = " ".join(result.stdout.split())
+    return result
 
 
 def test_the_tree_keeps_every_contract() -> None:
