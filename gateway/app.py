@@ -44,11 +44,12 @@ from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.model import ErrorCode, State
+from gateway.monitoring.metrics import setup_metrics
 from gateway.notices.notifier import Notifier, rest_sender
 from gateway.peers.contract import PeerPlugin
 from gateway.peers.mount import PEERS_KEY, mount_peers, notice_channels, peers_ctx
 from gateway.peers.registry import check_routes, resolve_peers
-from gateway.ui.setup import alerts_ctx, setup_metrics, setup_ui
+from gateway.ui.setup import alerts_ctx, setup_ui
 from gateway.validation.contract import Checker
 from gateway.validation.stage import ValidationStage
 from gateway.wire.budget import BODY_BUDGET_KEY, CHECK_SLOTS_KEY, BodyBudget, CheckSlots

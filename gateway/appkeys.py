@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
+from gateway.delivery.peer import Peer
 from gateway.delivery.routing import Router
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.store import Journal
@@ -25,6 +26,7 @@ __all__ = [
     "DRY_CHECKER_KEY",
     "HTTP_KEY",
     "JOURNAL_KEY",
+    "PEERS_KEY",
     "ROUTER_KEY",
     "WORKERS_KEY",
 ]
@@ -39,3 +41,4 @@ ROUTER_KEY: Final = web.AppKey("router", Router)
 HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])
 CALLBACK_POLICY_KEY: Final = web.AppKey("callback_policy", CallbackPolicy)
+PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])  # filled by gateway.peers.mount

@@ -12,7 +12,9 @@ from datetime import datetime
 
 __all__ = [
     "FINAL_STATES",
+    "EnvelopeIn",
     "ErrorCode",
+    "PendingNotice",
     "State",
     "Submission",
     "SubmissionDraft",
@@ -120,3 +122,27 @@ class Submission:
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeIn:
+    """One wire message exchanged with a peer about a submission, as the journal keeps it."""
+
+    direction: str  # "out" | "in"
+    peer: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotice:
+    """A notice owed to a sender (callback or SOAP notify), claimed from the outbox."""
+
+    id: int
+    submission_id: str
+    client_id: str | None
+    channel: str
+    url: str
+    body: bytes
+    attempts: int
+    created_at: datetime

@@ -29,7 +29,7 @@ from adapters.remd.webutil import check_content_type, fault_response, overloaded
 from gateway.common.logs import get_logger
 from gateway.common.pii import summarise_body
 from gateway.errors import GatewayError, Overloaded, PayloadTooLarge
-from gateway.journal.store import EnvelopeIn
+from gateway.model import EnvelopeIn
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.contract import CallbackSink, RefusalLog
 from gateway.wire.budget import body_budget, xml_parse_cost

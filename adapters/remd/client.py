@@ -2,7 +2,7 @@
 
 zeep builds the requests from the reconstructed WSDL (``create_message``) and decodes the answers
 (``process_reply``) after gateway.wire.safexml has parsed them; the HTTP exchange itself goes through
-the gateway's one aiohttp session (adapters.remd.transport). Every envelope sent and received is
+the gateway's one aiohttp session (gateway.wire.transport). Every envelope sent and received is
 returned with the answer, and nothing a peer or the network does raises out of here.
 """
 
@@ -27,14 +27,13 @@ from adapters.remd.messages import (
     StatusResponse,
 )
 from adapters.remd.soap import SOAP12_CONTENT_TYPE, Envelope
-from adapters.remd.transport import HttpReply, TransportError, post_soap
 from adapters.remd.wsdl import service_zeep_client
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.intake.submission import CanonicalSubmission
-from gateway.journal.store import EnvelopeIn
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import Answer, AnswerKind, LookupResult
+from gateway.wire.transport import HttpReply, TransportError, post_soap
 
 __all__ = [
     "RemdClient",

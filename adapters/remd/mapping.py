@@ -36,8 +36,7 @@ from adapters.remd.soap import Addressing, Envelope, EnvelopeError, build_envelo
 from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
 from gateway.intake.submission import CanonicalSubmission
-from gateway.journal.store import EnvelopeIn
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import Answer, AnswerKind, LookupResult, PeerOutcome
 
 __all__ = [

@@ -21,9 +21,9 @@ from adapters.remd.mapping import (
     build_register_document_result_envelope,
     result_from_notice,
 )
-from adapters.remd.transport import TransportError, post_soap
-from gateway.journal.outbox import PendingNotice
+from gateway.model import PendingNotice
 from gateway.notices.notifier import ChannelSender, DeliveryError
+from gateway.wire.transport import TransportError, post_soap
 
 __all__ = ["CHANNEL", "notice_message_id", "remd_soap_sender"]
 

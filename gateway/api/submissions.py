@@ -20,7 +20,7 @@ from gateway.intake.service import accept, authorise
 from gateway.intake.submission import CanonicalSubmission, SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State
-from gateway.monitoring.metrics import observe_intake
+from gateway.monitoring.counters import observe_intake
 from gateway.wire.budget import CHECK_SLOTS_KEY, CheckSlots, body_budget, json_parse_cost, xml_parse_cost
 from gateway.wire.jsonlimits import load_json
 

@@ -45,7 +45,7 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
       loadavg_before, loadavg_after   load averages around the run
     See docs/verify-report.md ("Performance").
     """
-    from gateway.signatures.bench import bench_verify
+    from gateway.bench.verify import bench_verify
 
     results = bench_verify(seconds, threads=threads)
     if as_json:
@@ -81,7 +81,7 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
 def verify_xml(seconds: float, as_json: bool) -> None:
     """SMEV-style GOST XMLDSig verification of a 50 KB envelope beside signxml's RSA verification."""
-    from gateway.signatures.xml.bench import bench_verify_xml
+    from gateway.bench.verify_xml import bench_verify_xml
 
     results = bench_verify_xml(seconds)
     if as_json:

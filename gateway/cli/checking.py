@@ -32,8 +32,8 @@ from gateway.flk.codes import FlkCode
 from gateway.flk.config import ValidationConfig
 from gateway.flk.findings import finding
 from gateway.flk.journal_view import StaticJournalView
-from gateway.flk.sample_set import write_samples
 from gateway.intake.submission import SchemaViolation, parse_submission
+from gateway.sandbox.sample_set import write_samples
 from gateway.validation.contract import Report
 
 __all__ = ["check", "samples"]

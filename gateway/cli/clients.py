@@ -11,7 +11,7 @@ import click
 
 from gateway.cli._common import data_dir_option, load
 from gateway.errors import GatewayError
-from gateway.journal.opening import open_store
+from gateway.intake.opening import open_store
 
 __all__ = ["clients"]
 

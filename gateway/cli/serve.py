@@ -15,12 +15,12 @@ from gateway.common.clock import Clock, SimulatedClock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
+from gateway.flk.revocation_policy import check_revocation_at_start
 from gateway.peers.installed import installed_plugins
 from gateway.peers.registry import resolve_peers, unauthenticated_peers
 from gateway.sandbox.setup import prepare_sandbox, sandbox_defaults
 from gateway.sandbox.twins import free_port, plan_twins
 from gateway.ui.demo import ensure_demo_operator
-from gateway.validation.revocation_policy import check_revocation_at_start
 
 __all__ = ["sandbox", "serve"]
 

@@ -18,9 +18,9 @@ from gateway.common.logs import get_logger
 from gateway.delivery.classify import Decision, Verdict
 from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate
-from gateway.journal.store import Changes, EnvelopeIn, Journal
-from gateway.model import State, Submission
-from gateway.monitoring.metrics import record_retry
+from gateway.journal.store import Changes, Journal
+from gateway.model import EnvelopeIn, State, Submission
+from gateway.monitoring.counters import record_retry
 from gateway.peers.contract import PeerOutcome, Progress
 
 __all__ = ["CallbackRecorder", "apply_decision"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.documents.kinds import default_destinations
 from gateway.errors import ConfigError
 
 __all__ = ["DEFAULT_ROUTES", "NO_ROUTE", "Route", "Router", "load_routes", "region_from_org_oid"]
@@ -51,8 +52,10 @@ class _RouteFile(BaseModel):
 
 # Used when no routes file is found. Kazakh documents have no route until a ШЭП peer exists: they
 # are rejected with NO_ROUTE rather than routed to a peer that is not there.
-DEFAULT_ROUTES: tuple[Route, ...] = (
-    Route(name="ru-mse-documents-to-remd", kinds=("121", "109", "35", "108"), destination="remd"),
+# The kinds come from the kind table (gateway.documents.kinds): each kind with a default destination.
+DEFAULT_ROUTES: tuple[Route, ...] = tuple(
+    Route(name="ru-mse-documents-to-remd" if dest == "remd" else f"to-{dest}", kinds=kinds, destination=dest)
+    for dest, kinds in default_destinations().items()
 )
 
 

@@ -14,7 +14,7 @@ from gateway.delivery.peer import Peer
 from gateway.intake.submission import parse_submission
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission
-from gateway.monitoring.metrics import observe_delivery
+from gateway.monitoring.counters import observe_delivery
 from gateway.peers.contract import AnswerKind
 
 __all__ = ["DeliveryStage"]

@@ -8,11 +8,14 @@ field is read; those refusals are re-raised as coded :class:`DocumentError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 
 from gateway.documents._xml import HL7, Reader
 from gateway.documents.codes import KINDS
 from gateway.documents.errors import DocumentError, DocumentErrorCode
+from gateway.documents.kinds import KIND_TABLE
 from gateway.documents.model import DocumentKind, ParsedDocument
 from gateway.wire.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
 
@@ -80,12 +83,13 @@ def parse_document(data: bytes, *, kind: str | None = None, max_bytes: int = DEF
 
 
 def _parse(doc: Reader, kind: DocumentKind) -> ParsedDocument:
+    """Read ``doc`` with the parser the kind table names for ``kind``."""
     from gateway.documents import kz031u, referral, result, return_notice
 
-    if kind in (DocumentKind.REFERRAL, DocumentKind.REFERRAL_ED5):
-        return referral.parse_referral(doc, kind)
-    if kind is DocumentKind.MSE_RESULT:
-        return result.parse_result(doc)
-    if kind is DocumentKind.RETURN_NOTICE:
-        return return_notice.parse_return_notice(doc)
-    return kz031u.parse_kz031u(doc)
+    parsers: dict[str, Callable[[Reader, DocumentKind], ParsedDocument]] = {
+        "referral.parse_referral": referral.parse_referral,
+        "result.parse_result": lambda d, _k: result.parse_result(d),
+        "return_notice.parse_return_notice": lambda d, _k: return_notice.parse_return_notice(d),
+        "kz031u.parse_kz031u": lambda d, _k: kz031u.parse_kz031u(d),
+    }
+    return parsers[KIND_TABLE[kind].parser](doc, kind)

@@ -6,9 +6,9 @@
 - :class:`ValidationConfig` (``config.py``): the ``[validation]`` configuration section.
 - :class:`JournalView` (``journal_view.py``): the read-only journal queries of the duplicate and
   late-arrival rules; :class:`JournalReader` answers them from the journal.
-- :func:`make_submission` (``samples.py``): one signed valid submission, fast; :func:`write_samples`
-  (``sample_set.py``): the vendors' sample set; :class:`SampleSigners` (``sample_pki.py``) holds the
-  sandbox test PKI.
+- :func:`make_submission` (``samples.py``): one signed valid submission, fast (the vendors'
+  sample set built from it is :mod:`gateway.sandbox.sample_set`); :class:`SampleSigners`
+  (``sample_pki.py``) holds the sandbox test PKI.
 - :func:`build_return_notice` (``return_notice.py``): the kind-108 notice for a rejected referral.
 
 See docs/flk.md.
@@ -22,7 +22,6 @@ from gateway.flk.journal_view import JournalEntry, JournalReader, JournalView, S
 from gateway.flk.return_notice import NoticeSigner, ReturnNotice, build_return_notice
 from gateway.flk.roles import RolePolicy, load_role_policy
 from gateway.flk.sample_pki import SampleSigners
-from gateway.flk.sample_set import write_samples
 from gateway.flk.samples import make_submission
 
 __all__ = [
@@ -43,5 +42,4 @@ __all__ = [
     "build_return_notice",
     "load_role_policy",
     "make_submission",
-    "write_samples",
 ]

@@ -1,5 +1,5 @@
 """Realistic signed submissions: one valid one quickly (:func:`make_submission`) and the building
-blocks of the vendors' sample set (:mod:`gateway.flk.sample_set`).
+blocks of the vendors' sample set (:mod:`gateway.sandbox.sample_set`).
 
 Documents come from :func:`gateway.documents.samples.sample_document`, adapted so that they fit the
 signers (the organisation's OGRN and the signer's SNILS/IIN are the certificates'), are dated

@@ -11,10 +11,10 @@ from typing import Any
 from gateway.intake.clients import Client
 from gateway.intake.service import accept, authorise
 from gateway.intake.submission import parse_submission
-from gateway.journal.store import EnvelopeIn, Journal, SearchQuery
+from gateway.journal.store import Journal, SearchQuery
 from gateway.journal.worker import ClaimLoop
-from gateway.model import State
-from gateway.monitoring.metrics import observe_intake
+from gateway.model import EnvelopeIn, State
+from gateway.monitoring.counters import observe_intake
 from gateway.wire.outbound import CallbackPolicy
 
 __all__ = ["FrontDoorService"]

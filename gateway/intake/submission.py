@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from gateway.common.timestamps import parse_timestamp
+from gateway.documents.kinds import accepted_codes
 from gateway.errors import GatewayError
 from gateway.model import ErrorCode
 from gateway.wire.textcheck import describe, find_strings, first_xml_illegal
@@ -83,8 +84,11 @@ class CanonicalSubmission:
 
 @cache
 def load_schema() -> dict[str, Any]:
+    """The published schema, its ``kind`` enum taken from the kind table (gateway.documents.kinds);
+    a test keeps the file's own list equal to the table."""
     text = resources.files("gateway.schemas").joinpath("submission.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
+    schema["properties"]["kind"]["enum"] = list(accepted_codes())
     return schema
 
 

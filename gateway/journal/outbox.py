@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from gateway.journal.schema import events, notifications
 from gateway.journal.store import Journal
+from gateway.model import PendingNotice
 
-__all__ = ["Outbox", "PendingNotice"]
+__all__ = ["Outbox"]
 
 _N = notifications.c
-
-
-@dataclass(frozen=True, slots=True)
-class PendingNotice:
-    id: int
-    submission_id: str
-    client_id: str | None
-    channel: str
-    url: str
-    body: bytes
-    attempts: int
-    created_at: datetime
 
 
 class Outbox:

@@ -29,13 +29,12 @@ from gateway.journal.codec import CODEC_NAME, BodyCodec
 from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import clients, envelopes, events, notifications, payloads, submissions
 from gateway.journal.states import check_transition
-from gateway.model import State, Submission, SubmissionDraft
+from gateway.model import EnvelopeIn, State, Submission, SubmissionDraft
 from gateway.notices.build import build_notice, encode_notice
 
 __all__ = [
     "UNCHANGED",
     "Changes",
-    "EnvelopeIn",
     "EnvelopeMeta",
     "Event",
     "InvalidCursor",
@@ -83,14 +82,6 @@ class Changes:
             if value is not UNCHANGED:
                 out[name] = value
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class EnvelopeIn:
-    direction: str  # "out" | "in"
-    peer: str
-    content_type: str
-    body: bytes
 
 
 @dataclass(frozen=True, slots=True)

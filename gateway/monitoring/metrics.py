@@ -7,7 +7,7 @@ Two kinds of numbers:
   errors by code): every scrape runs a few GROUP BY queries, so the counts can never be stale or
   drift after a restart, and several gateway processes report the same truth.
 * **Counters and histograms of this process** (intake and delivery latency, retries by cause):
-  the core calls the small functions below at the moment something happens.
+  the core calls the small functions of :mod:`gateway.monitoring.counters` when something happens.
 
 Access: a bearer token (``[ui] metrics_token``) when configured, otherwise loopback clients only,
 and not requests relayed by a proxy (docs/security.md).
@@ -24,14 +24,15 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
+from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY, PEERS_KEY
 from gateway.journal.schema import events, submissions
 from gateway.journal.store import Journal
 from gateway.model import State
+from gateway.monitoring.counters import REGISTRY, observe_delivery, observe_intake, record_retry
 
 __all__ = [
     "CONTENT_TYPE",
@@ -40,62 +41,12 @@ __all__ = [
     "metrics_handler",
     "observe_delivery",
     "observe_intake",
-    "record_peer_refusal",
     "record_retry",
     "setup_metrics",
     "snapshot",
 ]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-REGISTRY: Final = CollectorRegistry(auto_describe=True)
-
-_LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-_INTAKE: Final = Histogram(
-    "mse_gateway_intake_seconds",
-    "Time from a request's arrival to its durable acknowledgement, by intake channel.",
-    ["origin"],
-    buckets=_LATENCY_BUCKETS,
-    registry=REGISTRY,
-)
-_DELIVERY: Final = Histogram(
-    "mse_gateway_delivery_seconds",
-    "Duration of one send to a peer (request to answer), by peer and result.",
-    ["peer", "result"],
-    buckets=_LATENCY_BUCKETS,
-    registry=REGISTRY,
-)
-_RETRIES: Final = Counter(
-    "mse_gateway_retries",
-    "Sends scheduled for a retry (RETRY_WAIT), by peer and cause (error code or transport error class).",
-    ["peer", "cause"],
-    registry=REGISTRY,
-)
-
-_PEER_REFUSALS: Final = Counter(
-    "mse_gateway_peer_calls_refused",
-    "Calls to a peer instance's endpoints refused by its authentication, by peer and code.",
-    ["peer", "code"],
-    registry=REGISTRY,
-)
-
-
-def record_peer_refusal(peer: str, code: str) -> None:
-    _PEER_REFUSALS.labels(peer=peer, code=code).inc()
-
-
-def observe_intake(origin: str, seconds: float) -> None:
-    """Call when a submission was journalled and acknowledged (``origin``: rest, remd-soap, ...)."""
-    _INTAKE.labels(origin=origin).observe(seconds)
-
-
-def observe_delivery(peer: str, result: str, seconds: float) -> None:
-    """Call after one send attempt; ``result``: accepted | registered | failed | retry | error."""
-    _DELIVERY.labels(peer=peer, result=result).observe(seconds)
-
-
-def record_retry(peer: str, cause: str) -> None:
-    """Call when a send is put into RETRY_WAIT; ``cause`` is the peer's code or the error class."""
-    _RETRIES.labels(peer=peer, cause=cause[:80]).inc()
 
 
 # ------------------------------------------------------------------------- scrape-time gauges
@@ -271,7 +222,7 @@ def _allowed(request: web.Request, token: str) -> bool:
         return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
     # No token: local scrapers only. A request a proxy relayed is not local even when the proxy
     # runs on loopback (issue 14 finding 9), hence the forwarding-header / trusted-proxy check.
-    from gateway.wire.client_address import via_proxy  # here: appkeys -> clients -> ... -> this module
+    from gateway.ui.client_address import via_proxy  # here: appkeys -> clients -> ... -> this module
 
     if via_proxy(request):
         return False
@@ -291,8 +242,6 @@ async def metrics_handler(request: web.Request) -> web.Response:
     if not _allowed(request, token):
         return web.Response(status=401 if token else 403, text="metrics: not allowed\n")
     snap = await snapshot(request.app[JOURNAL_KEY])
-    from gateway.peers.mount import PEERS_KEY  # here, not at the top: peers -> delivery -> this module
-
     snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
     from gateway.monitoring.crl_health import stale_crl_sources  # here: appkeys -> clients -> ... -> this module
 

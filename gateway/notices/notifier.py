@@ -16,9 +16,10 @@ import aiohttp
 from gateway.common.backoff import Backoff
 from gateway.common.logs import get_logger
 from gateway.intake.clients import ClientRegistry, sign_notice
-from gateway.journal.outbox import Outbox, PendingNotice
+from gateway.journal.outbox import Outbox
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
+from gateway.model import PendingNotice
 from gateway.wire.outbound import CallbackPolicy
 
 __all__ = ["ChannelSender", "DeliveryError", "Notifier", "rest_sender"]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from gateway.errors import ConfigError
 from gateway.signatures.certificates import Certificate, load_certificates
-from gateway.wire.soapsig import verify_soap_body
+from gateway.signatures.xml.soap_body import verify_soap_body
 
 __all__ = ["PeerAuthSettings", "PeerGuard", "Refusal"]
 

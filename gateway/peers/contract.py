@@ -31,8 +31,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.common.clock import Clock
-from gateway.journal.store import EnvelopeIn
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.codes import CodeTable
 from gateway.peers.settings import PeerSettings
@@ -42,7 +41,7 @@ from gateway.signatures.keys import PrivateKey
 if TYPE_CHECKING:
     from gateway.intake.clients import Client
     from gateway.intake.submission import CanonicalSubmission
-    from gateway.journal.outbox import PendingNotice
+    from gateway.model import PendingNotice
 
 __all__ = [
     "Answer",

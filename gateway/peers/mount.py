@@ -15,7 +15,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway.appkeys import CALLBACK_POLICY_KEY, CLIENTS_KEY, CLOCK_KEY, CONFIG_KEY, HTTP_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.appkeys import (
+    CALLBACK_POLICY_KEY,
+    CLIENTS_KEY,
+    CLOCK_KEY,
+    CONFIG_KEY,
+    HTTP_KEY,
+    JOURNAL_KEY,
+    PEERS_KEY,
+    WORKERS_KEY,
+)
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.delivery.outcomes import CallbackRecorder
@@ -23,7 +32,7 @@ from gateway.delivery.peer import Peer
 from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
-from gateway.monitoring.metrics import record_peer_refusal
+from gateway.monitoring.counters import record_peer_refusal
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.contract import (
     ChannelSender,
@@ -48,7 +57,6 @@ __all__ = [
 ]
 
 INSTANCES_KEY: Final = web.AppKey("peer_instances", dict[str, PeerInstance])
-PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])
 RECORDER_KEY: Final = web.AppKey("callback_recorder", CallbackRecorder)
 _CONTEXTS_KEY: Final = web.AppKey("peer_contexts", dict[str, PeerContext])
 _log: Final = get_logger(__name__)

@@ -16,7 +16,7 @@ from gateway.common.shipped import shipped
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
 from gateway.flk.sample_pki import SampleSigners
-from gateway.journal.opening import open_store
+from gateway.intake.opening import open_store
 
 __all__ = [
     "SANDBOX_CLIENT",

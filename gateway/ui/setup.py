@@ -3,7 +3,7 @@
 Wiring (``gateway.app.create_app``)::
 
     setup_ui(app)                       # /ui sub-application
-    setup_metrics(app)                  # GET /metrics
+    setup_metrics(app)                  # GET /metrics (gateway.monitoring.metrics)
     app.cleanup_ctx.append(alerts_ctx())  # after the journal, HTTP and peers contexts
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.appkeys import CONFIG_KEY
-from gateway.monitoring.metrics import setup_metrics
 from gateway.ui.alerts import alerts_ctx
 from gateway.ui.config import AlertsConfig, UiConfig
 from gateway.ui.demo import ensure_demo_operator
 from gateway.ui.session import UI_KEY, UiState, ui_middleware
 from gateway.ui.web import ALERTS_CONFIG_KEY, build_ui_app, forbidden
 
-__all__ = ["AlertsConfig", "UiConfig", "alerts_ctx", "ensure_demo_operator", "setup_metrics", "setup_ui"]
+__all__ = ["AlertsConfig", "UiConfig", "alerts_ctx", "ensure_demo_operator", "setup_ui"]
 
 
 def setup_ui(app: web.Application, config: UiConfig | None = None, alerts: AlertsConfig | None = None) -> None:

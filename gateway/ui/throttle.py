@@ -7,7 +7,7 @@ everyone behind one reverse proxy — a guesser could keep the operators out for
 next attempt wait 1 s, 2 s, 4 s, … up to ``max_delay``. An address gets ``ADDRESS_FACTOR`` times as
 many free failures (operators behind one NAT share it). A guesser is slowed to one guess per
 ``max_delay`` per account, and the real operator is never kept out longer than that. The client
-address comes from gateway.wire.client_address, which believes X-Forwarded-For only from
+address comes from gateway.ui.client_address, which believes X-Forwarded-For only from
 ``[server] trusted_proxies``.
 
 In memory, per process; argon2id already makes each guess cost ~50 ms of CPU. A successful login

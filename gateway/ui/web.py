@@ -20,6 +20,7 @@ from gateway.model import State
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import actions, queries
 from gateway.ui.alerts import alert_rows
+from gateway.ui.client_address import client_address
 from gateway.ui.config import AlertsConfig
 from gateway.ui.i18n import translate
 from gateway.ui.queries import read
@@ -39,7 +40,6 @@ from gateway.ui.session import (
 from gateway.ui.svg import bar_chart
 from gateway.ui.users import Role
 from gateway.validation.contract import CATEGORIES
-from gateway.wire.client_address import client_address
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
 

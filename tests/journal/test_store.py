@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from gateway.errors import ConcurrentUpdate, DuplicateConflict, IllegalTransition, NotFound
 from gateway.journal.schema import envelopes, events, payloads, submissions
-from gateway.journal.store import Changes, EnvelopeIn, Journal
-from gateway.model import State
+from gateway.journal.store import Changes, Journal
+from gateway.model import EnvelopeIn, State
 
 from .factories import draft
 

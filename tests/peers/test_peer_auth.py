@@ -35,8 +35,8 @@ from gateway.model import State
 from gateway.peers.auth import PeerAuthSettings, PeerGuard
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
 from gateway.sandbox.twins import free_port, plan_twins, twin_identity
+from gateway.signatures.xml.soap_body import sign_soap_body
 from gateway.ui.schema import ui_audit
-from gateway.wire.soapsig import sign_soap_body
 
 
 @asynccontextmanager

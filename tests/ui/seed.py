@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.journal.store import Changes, EnvelopeIn, Journal
-from gateway.model import State, SubmissionDraft
+from gateway.journal.store import Changes, Journal
+from gateway.model import EnvelopeIn, State, SubmissionDraft
 
 S = State
 PATIENT_SNILS = "112-233-445 95"

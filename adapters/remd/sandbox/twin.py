@@ -41,7 +41,6 @@ from adapters.remd.messages import (
 )
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
-from adapters.remd.transport import TransportError, post_soap
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
@@ -51,8 +50,9 @@ from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
+from gateway.signatures.xml.soap_body import sign_soap_body
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
-from gateway.wire.soapsig import sign_soap_body
+from gateway.wire.transport import TransportError, post_soap
 
 __all__ = [
     "NOT_UNIQUE_MESSAGE",

@@ -23,8 +23,7 @@ from adapters.remd.messages import (
 from adapters.remd.soap import Addressing, SoapFault, build_envelope, build_fault, parse_envelope
 from gateway.delivery.classify import Verdict, classify_answer, classify_transport
 from gateway.intake.submission import parse_submission
-from gateway.journal.store import EnvelopeIn
-from gateway.model import State
+from gateway.model import EnvelopeIn, State
 from gateway.notices.build import build_notice
 from gateway.peers.contract import AnswerKind
 

@@ -20,8 +20,7 @@ from adapters.remd import CHANNEL, codec, remd_soap_sender
 from adapters.remd.notify import notice_message_id
 from adapters.remd.soap import parse_envelope
 from adapters.remd.wsdl import callback_schema
-from gateway.journal.outbox import PendingNotice
-from gateway.model import State
+from gateway.model import PendingNotice, State
 from gateway.notices.build import build_notice, encode_notice
 from gateway.notices.notifier import DeliveryError
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gateway.bench.gost import bench_primitives
 from gateway.cli.crypto_doctor import doctor
 from gateway.signatures.gost._gcrypt import ENV_LIBRARY as GCRYPT_ENV
 from gateway.signatures.gost.backend import ENV_VAR
-from gateway.signatures.gost.bench import bench_primitives
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from gateway.bench.verify_xml import smev_envelope
 from gateway.signatures.xml import ALGORITHM_URN, Flavour, SmevTransformError, smev_transform
-from gateway.signatures.xml.bench import smev_envelope
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "smev_transform"

@@ -12,10 +12,10 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.signer import XMLSigner
 
+from gateway.bench.verify_xml import smev_envelope
 from gateway.signatures.codes import SignatureErrorCode as C
 from gateway.signatures.pki import IssuedCertificate, TestPki
 from gateway.signatures.xml import smev_transform, uris
-from gateway.signatures.xml.bench import smev_envelope
 from gateway.signatures.xml.transforms import Transform, apply_transforms, canonicalize
 from gateway.signatures.xml.xmldsig import find_signatures
 from gateway.wire.safexml import parse_xml

@@ -1,4 +1,4 @@
-"""One SOAP exchange over the shared aiohttp session, with tenacity for in-call retries.
+"""One SOAP 1.2 exchange over the shared aiohttp session, with tenacity for in-call retries (any peer).
 
 Only a refused or reset connection is retried, at most once more after a short pause: those are
 the failures where the request most likely never reached the peer's application (a stale pooled
@@ -15,8 +15,8 @@ from typing import Final
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_fixed
 
-from adapters.remd.soap import content_type
 from gateway.wire.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.soap import content_type
 
 __all__ = ["MAX_TRIES", "HttpReply", "TransportError", "is_connection_refused_or_reset", "post_soap"]
 

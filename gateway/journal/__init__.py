@@ -1,0 +1,1 @@
+"""Journal: the durable record of every document, its state transitions, claims and the outbox of notices."""
