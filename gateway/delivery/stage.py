@@ -1,10 +1,15 @@
 """The delivery stage: send QUEUED (and due RETRY_WAIT) submissions to their peer and record the
-synchronous answer. One claim loop per peer, so a slow peer cannot starve another."""
+synchronous answer. One claim loop per peer, so a slow peer cannot starve another.
+
+The outgoing message id is persisted (committed) before the first send and reused on every
+resend, so the peer's answers can be matched to what we sent; when the peer asks for a new one
+(``Answer.renew_message_id``) the old one is retired and the next attempt gets a fresh id."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Final
 
 from gateway.common.logs import get_logger
@@ -12,6 +17,7 @@ from gateway.delivery.classify import classify_transport
 from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
 from gateway.intake.submission import parse_submission
+from gateway.journal.peer_messages import PeerMessages
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission
 from gateway.monitoring.metrics import observe_delivery
@@ -23,10 +29,13 @@ _log: Final = get_logger(__name__)
 
 
 class DeliveryStage:
-    def __init__(self, journal: Journal, peer: Peer) -> None:
+    def __init__(self, journal: Journal, peer: Peer, *, after_send: Callable[[], None] | None = None) -> None:
         self.journal = journal
         self.peer = peer
         self.actor = f"delivery:{peer.name}"
+        self.messages = PeerMessages(journal)
+        # Called after each send that reached the peer (a polling receiver polls sooner).
+        self.after_send = after_send
 
     async def handle(self, sub: Submission, owner: str) -> None:
         peer = self.peer
@@ -47,9 +56,14 @@ class DeliveryStage:
             )
         await peer.limiter.acquire()
         canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+        message_id = await self.messages.current(sub.id, peer.name, peer.adapter.new_message_id)
         started = time.perf_counter()
-        answer = await peer.adapter.send(sub, canonical, message_id=peer.adapter.new_message_id())
+        answer = await peer.adapter.send(sub, canonical, message_id=message_id)
         observe_delivery(peer.name, answer.kind.value, time.perf_counter() - started)
+        if answer.renew_message_id:
+            await self.messages.retire(sub.id, peer.name, message_id)
+        if self.after_send is not None and answer.kind is not AnswerKind.NO_ANSWER:
+            self.after_send()
         now = self.journal.clock.now()
         envelopes = list(answer.envelopes)
         attempt = sub.attempts + 1
