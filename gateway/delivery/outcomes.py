@@ -101,12 +101,13 @@ class CallbackRecorder:
 
     Attribution: ``relates_to`` must be the id of a message we sent *this* peer instance (the
     ``peer_messages`` row names the submission, and the answer's localUid must be that
-    submission's); a peer that echoes nothing is matched by localUid, but only to a submission
-    routed to it that was actually sent there. Anything else — a forged callback, an answer to a
-    message we never sent, about a document never sent to this peer — is stored in the peer inbox
-    as *unattributed*, logged as a security event, and changes no submission. A message carrying
-    a peer message id is recorded once: a redelivery finds its inbox row and is acknowledged
-    without effect. Both entry points return only after the journal committed, and raise otherwise.
+    submission's); a peer whose plug-in says it cannot echo (``answers_relate_to`` false) is
+    matched by localUid, but only to a submission routed to it that was actually sent there.
+    Anything else — a forged callback, an answer to a message we never sent, about a document
+    never sent to this peer — is stored in the peer inbox as *unattributed*, logged as a
+    security event, and changes no submission. A message carrying a peer message id is recorded
+    once: a redelivery finds its inbox row and is acknowledged without effect. Both entry points
+    return only after the journal committed, and raise otherwise.
     """
 
     def __init__(self, journal: Journal, peers: dict[str, Peer]) -> None:
@@ -168,6 +169,9 @@ class CallbackRecorder:
             if sub.local_uid != local_uid or (organization_oid and sub.organization_oid != organization_oid):
                 return None
             return sub
+        known = self.peers.get(peer)
+        if known is None or known.capabilities.answers_relate_to:
+            return None  # this peer always names what it answers: an answer naming nothing is not ours
         routed = await self.journal.find_by_peer(peer, local_uid, organization_oid)
         if routed is None or not await self.messages.sent(routed.id, peer):
             return None
