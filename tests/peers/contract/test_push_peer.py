@@ -5,6 +5,7 @@ progress stays on the timeline, redeliveries are recorded once, files go only wh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from gateway.journal.inbox import Inbox
 from gateway.journal.peer_messages import PeerMessages
@@ -119,3 +120,22 @@ async def test_a_file_is_served_only_to_the_instance_it_was_sent_to(tmp_path: Pa
         for path, uid in (("/push-b/file", sent.local_uid), ("/push-a/file", waiting.local_uid)):
             resp = await client.post(path, json={"local_uid": uid, "organization": sent.organization_oid})
             assert resp.status == 404 and (await resp.json())["error"] == "not sent"
+
+
+async def test_already_there_at_a_peer_that_cannot_be_asked_waits_for_its_answer(tmp_path: Path, db_url: str) -> None:
+    """No lookup: RECONCILING would stall silently; it goes back to SENT, saying why."""
+    plugin = PushPlugin()
+    async with running(_config(tmp_path, db_url), {PROTOCOL: plugin}) as client:
+        journal = journal_of(client)
+        sub = await queued(journal, "push-a", due=False)
+        plugin.adapters["push-a"].script.append(Answer(AnswerKind.REFUSED, codes=(("HAVE_IT", ""),)))
+        await due_now(journal, sub.id)
+        await until(lambda: _has_code(journal, sub.id, "LOOKUP_UNSUPPORTED"))
+        after = await journal.get(sub.id)
+        assert after.state is State.SENT and after.answer_deadline is not None
+        states = [e.to_state for e in await event_rows(journal, sub.id) if e.kind == "state"]
+        assert states[-2:] == ["RECONCILING", "SENT"]
+
+
+async def _has_code(journal: Any, sub_id: str, code: str) -> bool:
+    return any(e.code == code for e in await event_rows(journal, sub_id))
