@@ -18,7 +18,7 @@ from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
 from gateway.intake.submission import parse_submission
 from gateway.journal.peer_messages import PeerMessages
-from gateway.journal.store import Changes, Journal
+from gateway.journal.store import Changes, EnvelopeIn, Journal
 from gateway.model import State, Submission
 from gateway.monitoring.metrics import observe_delivery
 from gateway.peers.contract import AnswerKind
@@ -26,6 +26,9 @@ from gateway.peers.contract import AnswerKind
 __all__ = ["DeliveryStage"]
 
 _log: Final = get_logger(__name__)
+# No answer that leaves open whether the peer took the message (network error or timeout: no
+# status; a 500/502/504 from somewhere on the way). 429 and 503 say "not taken".
+_AMBIGUOUS_STATUS: Final = frozenset({None, 500, 502, 504})
 
 
 class DeliveryStage:
@@ -106,6 +109,10 @@ class DeliveryStage:
                 envelopes_in=envelopes,
             )
             return
+        ambiguous = answer.kind is AnswerKind.NO_ANSWER and answer.http_status in _AMBIGUOUS_STATUS
+        if ambiguous and not peer.capabilities.idempotent_resend:
+            await self._may_have_arrived(sub, owner, answer.error or f"HTTP {answer.http_status}", envelopes)
+            return
         if answer.kind is AnswerKind.REFUSED:
             decision = peer.classify(answer.codes)
         else:
@@ -124,4 +131,30 @@ class DeliveryStage:
             envelopes=envelopes,
             retry_after=answer.retry_after_seconds,
             count_attempt=True,
+        )
+
+    async def _may_have_arrived(self, sub: Submission, owner: str, error: str, envelopes: list[EnvelopeIn]) -> None:
+        """No answer from a peer that does not recognise a resend (``idempotent_resend`` false):
+        the message may have arrived, so it is never sent blindly again. The peer is asked when
+        it can be (RECONCILING); otherwise the submission waits for the peer's answer in SENT
+        (shown as stuck past its age, for an operator)."""
+        peer = self.peer
+        now = self.journal.clock.now()
+        if peer.capabilities.lookup:
+            to, changes = State.RECONCILING, Changes(count_attempt=True, next_attempt_at=now)
+            then = "asking it before any resend"
+        else:
+            deadline = peer.answer_deadline(now, sub.reconcile_attempts)
+            to, changes = State.SENT, Changes(count_attempt=True, next_attempt_at=None, answer_deadline=deadline)
+            then = "not resent (this peer does not recognise a resend): waiting for its answer"
+        await self.journal.transition(
+            sub.id,
+            to,
+            actor=self.actor,
+            expected=State.QUEUED,
+            lease_owner=owner,
+            code="MAY_HAVE_ARRIVED",
+            message=f"no answer from {peer.name} ({error[:200]}); it may have the message: {then}",
+            changes=changes,
+            envelopes_in=envelopes,
         )

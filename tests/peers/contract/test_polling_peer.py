@@ -84,3 +84,18 @@ async def test_an_answer_on_the_queue_to_nothing_we_sent_changes_nothing(tmp_pat
         assert (await journal.get(sub.id)).state is State.SENT
         rows = await inbox_rows(journal, peer="smev", kind="unattributed")
         assert sorted(r.peer_message_id for r in rows) == ["forged-1", "forged-2"]
+
+
+async def test_no_answer_from_a_peer_without_idempotent_resend_is_never_resent(tmp_path: Path, db_url: str) -> None:
+    """The send timed out but the peer took it: no blind resend (the peer would register twice);
+    the submission waits in SENT and the peer's answer on the queue registers it."""
+    plugin = PollingPlugin()
+    queue = plugin.queue("smev")
+    queue.lose_answers = 1
+    async with running(_config(tmp_path, db_url), {PROTOCOL: plugin}) as client:
+        journal = journal_of(client)
+        sub = await queued(journal, "smev")
+        await until(lambda: state_is(journal, sub.id, State.REGISTERED))
+        assert len(queue.sent) == 1
+        codes = [e.code for e in await event_rows(journal, sub.id) if e.kind == "state"]
+        assert "MAY_HAVE_ARRIVED" in codes
