@@ -59,7 +59,8 @@ class Receiver:
         self.owner = worker_id(f"receiver:{peer.name}")
         self.lease_seconds = lease_seconds
         self.idle_sleep = idle_sleep
-        self.max_sleep = max(max_sleep, idle_sleep)
+        # The holder renews its lease every round: never pause long enough to lose it.
+        self.max_sleep = max(min(max_sleep, lease_seconds / 3), idle_sleep)
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.received = 0
