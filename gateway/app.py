@@ -32,6 +32,7 @@ from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import bind_ids, get_logger
 from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
+from gateway.delivery.receiver import RECEIVERS_KEY, Receiver, is_polling
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.routing import load_routes
 from gateway.delivery.stage import DeliveryStage
@@ -47,7 +48,7 @@ from gateway.model import ErrorCode, State
 from gateway.monitoring.metrics import setup_metrics
 from gateway.notices.notifier import Notifier, rest_sender
 from gateway.peers.contract import PeerPlugin
-from gateway.peers.mount import PEERS_KEY, mount_peers, notice_channels, peers_ctx
+from gateway.peers.mount import INSTANCES_KEY, PEERS_KEY, mount_peers, notice_channels, peer_context, peers_ctx
 from gateway.peers.registry import check_routes, resolve_peers
 from gateway.ui.setup import alerts_ctx, setup_ui
 from gateway.validation.contract import Checker
@@ -234,6 +235,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG_KEY]
     loops: dict[str, ClaimLoop[Any]] = {}
     app[WORKERS_KEY] = loops
+    receivers: dict[str, Receiver] = {}
+    app[RECEIVERS_KEY] = receivers
     journal = app[JOURNAL_KEY]
     if not config.workers.enabled:
         yield
@@ -261,7 +264,12 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     idle = config.workers.idle_sleep_seconds
     lease = config.journal.lease_seconds
     for name, peer in app[PEERS_KEY].items():
-        deliver = DeliveryStage(journal, peer)
+        receiver = None
+        if is_polling(peer):
+            sink = peer_context(app, app[INSTANCES_KEY][name]).sink
+            receiver = Receiver(journal, peer, sink, lease_seconds=lease, idle_sleep=idle)
+            receivers[name] = receiver
+        deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None)
         reconciler = Reconciler(journal, peer)
         common: dict[str, Any] = {"lease_seconds": lease, "idle_sleep": idle, "destinations": [name]}
         loops[f"delivery:{name}"] = submission_loop(
@@ -272,17 +280,18 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
             concurrency=peer.config.limits.concurrency,
             **common,
         )
-        if not peer.capabilities.lookup:
-            continue  # the peer cannot be asked: overdue SENT rows wait for its answer (and show as stuck)
-        loops[f"reconcile:{name}"] = submission_loop(
-            journal,
-            role=f"reconcile:{name}",
-            states=[State.SENT],
-            due_column="answer_deadline",
-            handler=reconciler.handle_overdue,
-            concurrency=max(1, peer.config.limits.concurrency // 2),
-            **common,
-        )
+        if peer.capabilities.lookup:
+            loops[f"reconcile:{name}"] = submission_loop(
+                journal,
+                role=f"reconcile:{name}",
+                states=[State.SENT],
+                due_column="answer_deadline",
+                handler=reconciler.handle_overdue,
+                concurrency=max(1, peer.config.limits.concurrency // 2),
+                **common,
+            )
+        # Without lookup, overdue SENT rows wait for the peer's answer (and show as stuck); a row
+        # in RECONCILING ("already there") is put back to SENT by the reconciler, not left there.
         loops[f"reconciling:{name}"] = submission_loop(
             journal,
             role=f"reconciling:{name}",
@@ -315,13 +324,21 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     loops["notifier"] = notifier.loop
     tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
+    polling = [asyncio.create_task(r.run(), name=f"receiver:{name}") for name, r in receivers.items()]
     try:
         yield
     finally:
         grace = config.server.shutdown_grace_seconds
+        for receiver in receivers.values():
+            await receiver.stop()
         await asyncio.gather(*(loop.stop(grace) for loop in loops.values()))
         await asyncio.gather(*tasks, return_exceptions=True)
         await notice_session.close()
+        if polling:
+            _, late = await asyncio.wait(polling, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*polling, return_exceptions=True)
 
 
 def create_app(

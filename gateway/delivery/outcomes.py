@@ -11,19 +11,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
 
 from gateway.common.logs import get_logger
 from gateway.delivery.classify import Decision, Verdict
 from gateway.delivery.peer import Peer
-from gateway.errors import ConcurrentUpdate
-from gateway.journal.store import Changes, Journal
+from gateway.errors import ConcurrentUpdate, NotFound, StoreError
+from gateway.journal.inbox import Inbox
+from gateway.journal.peer_messages import PeerMessages
+from gateway.journal.store import AlsoInTransaction, Changes, Journal
 from gateway.model import EnvelopeIn, State, Submission
 from gateway.monitoring.counters import record_retry
 from gateway.peers.contract import PeerOutcome, Progress
 
-__all__ = ["CallbackRecorder", "apply_decision"]
+__all__ = ["AnswerNotRecorded", "CallbackRecorder", "apply_decision"]
 
 _log: Final = get_logger(__name__)
 _OPEN_FOR_SUCCESS = frozenset({State.SENT, State.RECONCILING, State.QUEUED, State.RETRY_WAIT, State.DEAD})
@@ -42,6 +46,7 @@ async def apply_decision(
     retry_after: float | None = None,
     details: dict[str, Any] | None = None,
     count_attempt: bool = False,
+    also: AlsoInTransaction | None = None,
 ) -> Submission:
     """Move ``sub`` as a classified failure says. ``count_attempt``: the failure is a send attempt
     of ours (a synchronous answer), not a later callback about an attempt already counted."""
@@ -61,6 +66,7 @@ async def apply_decision(
             changes=changes,
             envelopes_in=envelopes,
             details=info,
+            also=also,
         )
 
     if decision.verdict is Verdict.ALREADY_THERE:
@@ -83,43 +89,150 @@ async def apply_decision(
     return await move(State.RETRY_WAIT, Changes(next_attempt_at=at, count_attempt=count_attempt), decision.message)
 
 
+class AnswerNotRecorded(StoreError):
+    """The journal could not record a peer's answer (it kept moving): the peer must send it again."""
+
+    http_status = 503
+
+
 class CallbackRecorder:
-    """The core's CallbackSink: applies a peer's asynchronous answer to the journal."""
+    """The core's PeerSink: applies a peer's asynchronous answers (callbacks, polled messages) to
+    the journal — only when they answer a message we sent that peer.
+
+    Attribution: ``relates_to`` must be the id of a message we sent *this* peer instance (the
+    ``peer_messages`` row names the submission, and the answer's localUid must be that
+    submission's); a peer whose plug-in says it cannot echo (``answers_relate_to`` false) is
+    matched by localUid, but only to a submission routed to it that was actually sent there.
+    Anything else — a forged callback, an answer to a message we never sent, about a document
+    never sent to this peer — is stored in the peer inbox as *unattributed*, logged as a
+    security event, and changes no submission. A message carrying a peer message id is recorded
+    once: a redelivery finds its inbox row and is acknowledged without effect. Both entry points
+    return only after the journal committed, and raise otherwise.
+    """
 
     def __init__(self, journal: Journal, peers: dict[str, Peer]) -> None:
         self.journal = journal
         self.peers = peers
+        self.messages = PeerMessages(journal)
+        self.inbox = Inbox(journal)
 
     async def __call__(self, outcome: PeerOutcome) -> None:
-        for _ in range(5):  # a worker may move the row meanwhile: re-read and apply again
-            sub = await self.journal.find_by_peer(outcome.peer, outcome.local_uid, outcome.organization_oid)
-            if sub is None:
-                _log.warning("callback about an unknown document", peer=outcome.peer, success=outcome.success)
-                return
-            try:
-                await self._apply(sub, outcome)
-                return
-            except ConcurrentUpdate:
-                continue
-        _log.error("callback could not be applied after retries", peer=outcome.peer)
+        await self._record(
+            outcome.peer,
+            outcome.local_uid,
+            outcome.organization_oid,
+            outcome.relates_to,
+            outcome.peer_message_id,
+            outcome.envelopes,
+            kind="outcome",
+            apply=lambda sub, also: self._apply(sub, outcome, also),
+        )
 
     async def progress(self, progress: Progress) -> None:
         """An intermediate status: a timeline entry, never a state change."""
-        sub = await self.journal.find_by_peer(progress.peer, progress.local_uid, progress.organization_oid)
-        if sub is None:
-            _log.warning("progress about an unknown document", peer=progress.peer, status=progress.status)
-            return
-        await self.journal.note(
-            sub.id,
+
+        async def note(sub: Submission, also: AlsoInTransaction) -> None:
+            await self.journal.note(
+                sub.id,
+                kind="progress",
+                actor=f"{progress.peer}:progress",
+                code=progress.status,
+                message=progress.message or progress.status,
+                details={"status": progress.status, **dict(progress.details)},
+                envelopes_in=list(progress.envelopes),
+                also=also,
+            )
+
+        await self._record(
+            progress.peer,
+            progress.local_uid,
+            progress.organization_oid,
+            progress.relates_to,
+            progress.peer_message_id,
+            progress.envelopes,
             kind="progress",
-            actor=f"{progress.peer}:progress",
-            code=progress.status,
-            message=progress.message or progress.status,
-            details=dict(progress.details),
-            envelopes_in=list(progress.envelopes),
+            apply=note,
         )
 
-    async def _apply(self, sub: Submission, outcome: PeerOutcome) -> None:
+    async def attribute(
+        self, peer: str, local_uid: str, organization_oid: str | None, relates_to: str | None
+    ) -> Submission | None:
+        """The submission an answer from ``peer`` answers, or None when it answers nothing we sent."""
+        if relates_to:
+            sid = await self.messages.submission_of(peer, relates_to)
+            if sid is None:
+                return None
+            try:
+                sub = await self.journal.get(sid)
+            except NotFound:
+                return None
+            if sub.local_uid != local_uid or (organization_oid and sub.organization_oid != organization_oid):
+                return None
+            return sub
+        known = self.peers.get(peer)
+        if known is None or known.capabilities.answers_relate_to:
+            return None  # this peer always names what it answers: an answer naming nothing is not ours
+        routed = await self.journal.find_by_peer(peer, local_uid, organization_oid)
+        if routed is None or not await self.messages.sent(routed.id, peer):
+            return None
+        return routed
+
+    async def _record(
+        self,
+        peer: str,
+        local_uid: str,
+        organization_oid: str | None,
+        relates_to: str | None,
+        peer_message_id: str | None,
+        envelopes: Sequence[EnvelopeIn],
+        *,
+        kind: str,
+        apply: Callable[[Submission, AlsoInTransaction], Awaitable[None]],
+    ) -> None:
+        if await self.inbox.seen(peer, peer_message_id):
+            _log.info("peer message already recorded", peer=peer, peer_message_id=peer_message_id, kind=kind)
+            return
+        for _ in range(5):  # a worker may move the row meanwhile: re-read and apply again
+            sub = await self.attribute(peer, local_uid, organization_oid, relates_to)
+            if sub is None:
+                recorded = await self.inbox.unattributed(
+                    peer=peer,
+                    peer_message_id=peer_message_id,
+                    relates_to=relates_to,
+                    local_uid=local_uid,
+                    envelopes=envelopes,
+                )
+                _log.warning(
+                    "security: a peer answer that answers nothing we sent; stored as unattributed",
+                    security_event="UNATTRIBUTED_PEER_ANSWER",
+                    peer=peer,
+                    kind=kind,
+                    relates_to=relates_to,
+                    peer_message_id=peer_message_id,
+                    duplicate=not recorded,
+                )
+                return
+            also = self.inbox.attributed(
+                peer=peer,
+                peer_message_id=peer_message_id,
+                submission_id=sub.id,
+                kind=kind,
+                relates_to=relates_to,
+                local_uid=local_uid,
+            )
+            try:
+                await apply(sub, also)
+                return
+            except ConcurrentUpdate:
+                continue
+            except IntegrityError:
+                if await self.inbox.seen(peer, peer_message_id):  # recorded concurrently
+                    return
+                raise
+        _log.error("peer answer could not be applied after retries", peer=peer, kind=kind)
+        raise AnswerNotRecorded("the answer could not be recorded (the submission kept changing); send it again")
+
+    async def _apply(self, sub: Submission, outcome: PeerOutcome, also: AlsoInTransaction) -> None:
         actor = f"{outcome.peer}:callback"
         envelopes = list(outcome.envelopes)
         codes = [{"code": c, "message": m} for c, m in outcome.codes]
@@ -145,6 +258,7 @@ class CallbackRecorder:
                     ),
                     details=details,
                     envelopes_in=envelopes,
+                    also=also,
                 )
                 return
             same = sub.state is State.REGISTERED and (sub.peer_registration_id in (None, outcome.peer_registration_id))
@@ -153,6 +267,7 @@ class CallbackRecorder:
                 actor,
                 details,
                 envelopes,
+                also,
                 contradiction=not same,
                 why="success callback for a submission that is already " + str(sub.state),
             )
@@ -160,7 +275,13 @@ class CallbackRecorder:
         peer = self.peers.get(outcome.peer)
         if peer is None:  # configured elsewhere, or disabled here: keep it on the timeline
             await self._late(
-                sub, actor, details, envelopes, contradiction=False, why="error callback from a peer not running here"
+                sub,
+                actor,
+                details,
+                envelopes,
+                also,
+                contradiction=False,
+                why="error callback from a peer not running here",
             )
             return
         decision = peer.classify(outcome.codes)
@@ -175,6 +296,7 @@ class CallbackRecorder:
                 expected=sub.state,
                 envelopes=envelopes,
                 details=details,
+                also=also,
             )
             return
         # An error about an attempt we are already past (a resend is scheduled, or the outcome
@@ -184,6 +306,7 @@ class CallbackRecorder:
             actor,
             details,
             envelopes,
+            also,
             contradiction=sub.state is State.REGISTERED,
             why=f"error callback ({decision.code}) for a submission that is {sub.state}",
         )
@@ -194,6 +317,7 @@ class CallbackRecorder:
         actor: str,
         details: dict[str, Any],
         envelopes: list[EnvelopeIn],
+        also: AlsoInTransaction,
         *,
         contradiction: bool,
         why: str,
@@ -206,6 +330,7 @@ class CallbackRecorder:
             message=why,
             details=details,
             envelopes_in=envelopes,
+            also=also,
         )
         if contradiction:
             _log.warning("contradicting callback flagged", state=str(sub.state))

@@ -6,6 +6,12 @@ is looked up at the peer (REMD searchRegistryItem):
   NOT_UNIQUE_PROVIDED_ID protects against a double registration if it was only slow);
 - the peer could not be asked → back to SENT with the next deadline of the escalating schedule;
 - too many lookups or resubmissions → DEAD, for an operator.
+
+A peer whose plug-in cannot be asked (``capabilities.lookup`` false: a polling peer answers on
+its queue) never has SENT rows looked up; a submission that still reaches RECONCILING for it (the
+peer answered "already there") goes back to SENT awaiting the answer, with a LOOKUP_UNSUPPORTED
+entry on its timeline, instead of waiting silently in RECONCILING. A SENT row past its deadline
+for such a peer shows as stuck (the stuck list and its alert), for an operator.
 """
 
 from __future__ import annotations
@@ -45,6 +51,21 @@ class Reconciler:
 
     async def handle_reconciling(self, sub: Submission, owner: str) -> None:
         peer = self.peer
+        if not peer.capabilities.lookup:
+            await self.journal.transition(
+                sub.id,
+                State.SENT,
+                actor=self.actor,
+                expected=State.RECONCILING,
+                lease_owner=owner,
+                code="LOOKUP_UNSUPPORTED",
+                message=f"{peer.name} cannot be asked about a submission: waiting for its answer",
+                changes=Changes(
+                    next_attempt_at=None,
+                    answer_deadline=peer.answer_deadline(self.journal.clock.now(), sub.reconcile_attempts),
+                ),
+            )
+            return
         if not peer.breaker.allow():
             await self.journal.defer(sub.id, owner, peer.breaker.retry_at())
             return

@@ -9,7 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["UtcDateTime", "envelopes", "events", "metadata", "payloads", "submissions"]
+__all__ = [
+    "UtcDateTime",
+    "envelopes",
+    "events",
+    "metadata",
+    "payloads",
+    "peer_inbox",
+    "peer_messages",
+    "peer_receivers",
+    "submissions",
+]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -173,3 +183,56 @@ notifications = sa.Table(
     sa.UniqueConstraint("submission_id", "channel"),
 )
 sa.Index("ix_notifications_due", notifications.c.state, notifications.c.next_attempt_at)
+
+# -- peers' message identifiers and what peers sent back (issue 13 item 3, issue 14 item 2) -------
+
+# The id of every message we sent a peer about a submission (REMD: our wsa:MessageID; SMEV: the
+# MessageID UUID). Persisted before the first send and reused on every resend until the peer
+# asks for a new one (retired_at set). An answer is attributed to a submission only through here.
+peer_messages = sa.Table(
+    "peer_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("message_id", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("retired_at", UtcDateTime()),
+    sa.UniqueConstraint("peer", "message_id"),
+)
+sa.Index("ix_peer_messages_submission_id", peer_messages.c.submission_id, peer_messages.c.peer)
+
+# Every answer a peer handed the core (callback or polled message), once per peer message id: a
+# redelivered message finds its row and is not applied again. Attributed answers point at the
+# timeline event that recorded them (their envelopes are in ``envelopes``); an answer to nothing we
+# sent ("unattributed") never touches a submission and keeps its envelope here, sealed (bound to
+# this row's id), for operators.
+peer_inbox = sa.Table(
+    "peer_inbox",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("peer_message_id", sa.String(200)),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE")),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="SET NULL")),
+    sa.Column("kind", sa.String(20), nullable=False),  # outcome | progress | unattributed
+    sa.Column("relates_to", sa.String(200)),
+    sa.Column("local_uid", sa.String(200)),  # as the peer named it (unattributed: unverified)
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("content_type", sa.String(120)),
+    sa.Column("size", sa.Integer),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("codec", sa.String(20)),
+    sa.Column("body", sa.LargeBinary),
+    sa.UniqueConstraint("peer", "peer_message_id"),
+)
+sa.Index("ix_peer_inbox_kind", peer_inbox.c.kind, peer_inbox.c.recorded_at)
+
+# Receiver leases: exactly one process polls a peer's queue (SMEV GetResponse, ШЭП getMessages).
+peer_receivers = sa.Table(
+    "peer_receivers",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("owner", sa.String(120), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from gateway.notices.build import build_notice, encode_notice
 
 __all__ = [
     "UNCHANGED",
+    "AlsoInTransaction",
     "Changes",
     "EnvelopeMeta",
     "Event",
@@ -41,6 +42,9 @@ __all__ = [
     "Journal",
     "SearchQuery",
 ]
+
+AlsoInTransaction = Callable[[AsyncConnection, int], Awaitable[None]]
+"""More writes in a transition's or note's transaction: ``(connection, event id)``."""
 
 
 class _Unchanged:
@@ -238,6 +242,10 @@ class Journal:
 
     def open_body(self, sealed: bytes, *, bind: str) -> bytes:
         return self._codec.open(sealed, bind=bind)
+
+    def seal_body(self, body: bytes, *, bind: str) -> bytes:
+        """Seal a body as envelopes are sealed (for journal modules outside this one)."""
+        return self._codec.seal(body, bind=bind)
 
     def patient_key(self, person_id: str) -> str:
         return patient_key(self._patient_secret, person_id)
@@ -508,13 +516,15 @@ class Journal:
         message: str | None = None,
         details: dict[str, Any] | None = None,
         envelopes_in: Iterable[EnvelopeIn] = (),
+        also: AlsoInTransaction | None = None,
     ) -> Submission:
         """Move a submission to ``to`` with its event (and envelopes) in one transaction.
 
         ``expected`` guards against acting on a stale view (ConcurrentUpdate if the state moved);
         ``lease_owner`` guards against a worker whose lease expired (its claim went to another
         worker). A transition by the lease owner releases the lease, unless ``keep_lease`` (a
-        step in the middle of the owner's work).
+        step in the middle of the owner's work). ``also(conn, event_id)`` writes more in the same
+        transaction (the peer inbox row that makes a peer's answer recorded once).
         """
         now = self.clock.now()
         async with self.writing() as conn:
@@ -556,7 +566,7 @@ class Journal:
             updated_row = (await conn.execute(stmt, params)).first()
             if updated_row is None:
                 raise ConcurrentUpdate("submission changed during the transition", details={"id": submission_id})
-            await self._insert_event(
+            event_id = await self._insert_event(
                 conn,
                 submission_id,
                 at=now,
@@ -569,6 +579,8 @@ class Journal:
                 details=details,
                 envelopes_in=envelopes_in,
             )
+            if also is not None:
+                await also(conn, event_id)
             updated = _row_to_submission(updated_row)
             if updated.is_final and updated.callback_url:
                 await self._enqueue_notice(conn, updated, now)
@@ -612,15 +624,16 @@ class Journal:
         message: str | None = None,
         details: dict[str, Any] | None = None,
         envelopes_in: Iterable[EnvelopeIn] = (),
+        also: AlsoInTransaction | None = None,
     ) -> int:
         """Record a fact in the timeline without changing state (a late callback, an operator's
-        comment, an envelope exchanged during reconciliation)."""
+        comment, an envelope exchanged during reconciliation). ``also`` as in :meth:`transition`."""
         now = self.clock.now()
         async with self.writing() as conn:
             exists = (await conn.execute(sa.select(_S.id).where(_S.id == submission_id))).first()
             if exists is None:
                 raise NotFound(f"no submission {submission_id}")
-            return await self._insert_event(
+            event_id = await self._insert_event(
                 conn,
                 submission_id,
                 at=now,
@@ -631,6 +644,9 @@ class Journal:
                 details=details,
                 envelopes_in=envelopes_in,
             )
+            if also is not None:
+                await also(conn, event_id)
+            return event_id
 
     async def find_by_peer(
         self, destination: str, local_uid: str, organization_oid: str | None = None

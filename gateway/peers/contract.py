@@ -33,7 +33,7 @@ from aiohttp import web
 from gateway.common.clock import Clock
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.auth import PeerGuard, Refusal
-from gateway.peers.codes import CodeTable
+from gateway.peers.codes import CodeClass, CodeRule, CodeTable
 from gateway.peers.settings import PeerSettings
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
@@ -49,6 +49,9 @@ __all__ = [
     "CallbackSink",
     "Capabilities",
     "ChannelSender",
+    "CodeClass",
+    "CodeRule",
+    "CodeTable",
     "DeliveryAdapter",
     "DocumentSource",
     "IntakePort",
@@ -56,6 +59,7 @@ __all__ = [
     "PeerContext",
     "PeerOutcome",
     "PeerPlugin",
+    "PeerSettings",
     "PeerSink",
     "PollingAdapter",
     "Progress",
@@ -157,6 +161,11 @@ class Capabilities:
     idempotent_resend: bool = True
     # Answers come by polling (the adapter is a PollingAdapter): the core runs one leased receiver.
     polling: bool = False
+    # The peer's answers name the message they answer (``relates_to``: REMD's relatesToMessage,
+    # SMEV's OriginalMessageId). Then an answer without it answers nothing we sent and is stored
+    # as unattributed. False only for a peer that cannot echo: its answers are matched by
+    # localUid, to a submission routed to it that was actually sent there.
+    answers_relate_to: bool = True
 
 
 class DeliveryAdapter(Protocol):

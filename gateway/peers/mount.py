@@ -32,6 +32,7 @@ from gateway.delivery.peer import Peer
 from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
+from gateway.journal.peer_messages import PeerMessages
 from gateway.monitoring.counters import record_peer_refusal
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.contract import (
@@ -127,7 +128,15 @@ def _document_source(app: web.Application, peer: str) -> DocumentSource:
     async def source(local_uid: str, organization: str) -> bytes | None:
         journal = app[JOURNAL_KEY]
         sub = await journal.find_by_peer(peer, local_uid, organization or None)
-        if sub is None:
+        # Only a document this instance was sent (its message id was recorded before the send):
+        # knowing a localUid and an organisation is not enough to download a signed document.
+        if sub is None or not await PeerMessages(journal).sent(sub.id, peer):
+            _log.warning(
+                "security: a document asked for by a peer it was not sent to",
+                security_event="DOCUMENT_NOT_SENT_TO_PEER",
+                peer=peer,
+                known=sub is not None,
+            )
             return None
         return parse_submission(json.loads(await journal.payload(sub.id))).document
 

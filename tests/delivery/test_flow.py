@@ -11,6 +11,7 @@ from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.stage import DeliveryStage
 from gateway.journal.outbox import Outbox
+from gateway.journal.peer_messages import PeerMessages
 from gateway.journal.store import Journal
 from gateway.model import State, Submission
 from gateway.peers.contract import LookupResult, PeerOutcome
@@ -39,6 +40,8 @@ class Env:
         return await self.journal.get(sub.id)
 
     async def callback(self, sub: Submission, success: bool, emdr: str | None = "emdr-1", codes=()) -> Submission:  # type: ignore[no-untyped-def]
+        # REMD echoes the MessageID of our request (relatesToMessage): the last one we sent.
+        sent = await PeerMessages(self.journal).ids(sub.id)
         await self.callbacks(
             PeerOutcome(
                 peer="remd",
@@ -47,6 +50,7 @@ class Env:
                 success=success,
                 peer_registration_id=emdr if success else None,
                 codes=tuple(codes),
+                relates_to=sent[-1][1] if sent else None,
             )
         )
         return await self.journal.get(sub.id)

@@ -1,0 +1,121 @@
+"""The receiver of a polling peer (SMEV 3 GetResponse/Ack, ШЭП getMessages): one loop per
+instance whose plug-in says ``capabilities.polling``.
+
+Exactly one process polls a queue: the loop holds the instance's ``peer_receivers`` lease in the
+journal (renewed every round; another process takes it over once it expires) and releases it on
+stop. Each round calls ``adapter.receive(sink)`` until it returns 0; the adapter hands each
+message to the sink (which returns only once the answer is committed) and acknowledges it to the
+peer after that, so a crash in between means a redelivery, which the journal records once.
+Between rounds the loop sleeps, doubling the pause up to ``max_sleep`` while the queue stays
+empty, back to ``idle_sleep`` when something arrived or a send to the peer happened (``wake``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final, cast
+
+from aiohttp import web
+
+from gateway.common.logs import get_logger
+from gateway.delivery.peer import Peer
+from gateway.journal.peer_messages import ReceiverLeases
+from gateway.journal.store import Journal
+from gateway.journal.worker import worker_id
+from gateway.peers.contract import PeerSink, PollingAdapter
+
+__all__ = ["RECEIVERS_KEY", "Receiver", "is_polling"]
+
+_log: Final = get_logger(__name__)
+RECEIVERS_KEY: Final = web.AppKey("receivers", dict[str, "Receiver"])
+
+
+def is_polling(peer: Peer) -> bool:
+    """The peer's plug-in says it polls, and its adapter can."""
+    if not peer.capabilities.polling:
+        return False
+    if not callable(getattr(peer.adapter, "receive", None)):
+        _log.error("peer says it polls but its adapter has no receive(): answers will not be fetched", peer=peer.name)
+        return False
+    return True
+
+
+class Receiver:
+    def __init__(
+        self,
+        journal: Journal,
+        peer: Peer,
+        sink: PeerSink,
+        *,
+        lease_seconds: float = 60.0,
+        idle_sleep: float = 0.5,
+        max_sleep: float = 30.0,
+    ) -> None:
+        self.peer = peer
+        self.adapter = cast(PollingAdapter, peer.adapter)
+        self.sink = sink
+        self.leases = ReceiverLeases(journal)
+        self.name = peer.name
+        self.owner = worker_id(f"receiver:{peer.name}")
+        self.lease_seconds = lease_seconds
+        self.idle_sleep = idle_sleep
+        # The holder renews its lease every round: never pause long enough to lose it.
+        self.max_sleep = max(min(max_sleep, lease_seconds / 3), idle_sleep)
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.received = 0
+
+    def wake(self) -> None:
+        """A send to the peer happened: an answer may come soon, poll without the long pause."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            await self._release()
+
+    async def _loop(self) -> None:
+        pause = self.idle_sleep
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                took = await self._round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("receiver round failed", peer=self.name, worker=self.owner)
+                took = 0
+                pause = min(self.max_sleep, pause * 2)
+            else:
+                pause = self.idle_sleep if took else min(self.max_sleep, pause * 2)
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._stopping.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
+            for fut in pending:
+                fut.cancel()
+            if self._wake.is_set():
+                pause = self.idle_sleep
+
+    async def _round(self) -> int:
+        """Hold the lease and drain the queue. Returns how many messages were taken."""
+        total = 0
+        while not self._stopping.is_set():
+            if not await self.leases.acquire(self.name, self.owner, self.lease_seconds):
+                return total  # another process polls this queue
+            took = await self.adapter.receive(self.sink)
+            total += took
+            self.received += took
+            if took == 0:
+                return total
+        return total
+
+    async def stop(self) -> None:
+        """Stop after the current round (the app cancels the task after its grace period)."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def _release(self) -> None:
+        try:
+            await self.leases.release(self.name, self.owner)
+        except Exception:  # the journal is down: the lease expires on its own
+            _log.exception("could not release the receiver lease", peer=self.name, worker=self.owner)
