@@ -72,6 +72,8 @@ def _free_port() -> int:
 def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    if command == "serve":  # /readyz is 503 while the routed peer has no URL (the sandbox fills in its twin's)
+        env["GATEWAY_PEERS__REMD__URL"] = "http://127.0.0.1:9/remd"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
