@@ -122,4 +122,5 @@ def test_example_config_validates() -> None:
         "circuit_open",
         "sla_breaches",
         "flagged",
+        "stuck",
     }
