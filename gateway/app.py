@@ -134,7 +134,8 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: the journal answers and its schema is at the head revision."""
+    """Ready: the journal answers, its schema is at the head revision, and every peer a route sends
+    to is usable (enabled, with a URL)."""
     journal = request.app[JOURNAL_KEY]
     checks: dict[str, str] = {}
     ok = True
@@ -147,6 +148,14 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         checks.setdefault("database", f"unreachable: {type(exc).__name__}")
         ok = False
+    # Every configured peer instance: "ok", or why it cannot deliver. Unready when a route sends
+    # to an unusable peer (its documents would wait); an unused, disabled instance is only reported.
+    routed = request.app[ROUTER_KEY].destinations
+    for name, instance in sorted(request.app[INSTANCES_KEY].items()):
+        why = instance.usable
+        checks[f"peer:{name}"] = why or "ok"
+        if why is not None and name in routed:
+            ok = False
     return web.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
 
 

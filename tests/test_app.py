@@ -13,7 +13,9 @@ from gateway.errors import DuplicateConflict
 
 
 def _config(tmp_path: Path, **storage: object) -> object:
-    return load_config(environ={}).with_overrides(storage={"data_dir": str(tmp_path), **storage})
+    return load_config(environ={}).with_overrides(
+        storage={"data_dir": str(tmp_path), **storage}, peers={"remd": {"url": "http://127.0.0.1:9/remd"}}
+    )
 
 
 async def test_health_and_readiness(tmp_path: Path) -> None:
@@ -24,7 +26,7 @@ async def test_health_and_readiness(tmp_path: Path) -> None:
         resp = await client.get("/readyz")
         body = await resp.json()
         assert resp.status == 200, body
-        assert body["checks"] == {"database": "ok", "schema": "ok"}
+        assert body["checks"] == {"database": "ok", "schema": "ok", "peer:remd": "ok"}
         assert resp.headers["X-Request-ID"]
     assert (tmp_path / "gateway.sqlite3").exists() and (tmp_path / "secret.key").exists()
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
@@ -67,3 +69,27 @@ async def test_gateway_errors_become_coded_json(tmp_path: Path) -> None:
         assert resp.status == 500
         text = await resp.text()
         assert "secret internals" not in text and "INTERNAL_ERROR" in text
+
+
+async def test_readiness_reports_every_peer_and_fails_for_a_routed_unusable_one(tmp_path: Path) -> None:
+    """remd has no URL and a route sends to it: 503 naming why; gis-77 is disabled and no route
+    sends to it: reported, but it does not make the gateway unready."""
+    config = load_config(environ={}).with_overrides(
+        storage={"data_dir": str(tmp_path)},
+        workers={"enabled": False},
+        peers={"remd": {"protocol": "remd"}, "gis-77": {"protocol": "remd", "enabled": False}},
+    )
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 503, body
+        assert body["checks"]["peer:remd"] == "peers.remd.url is not set"
+        assert body["checks"]["peer:gis-77"] == "disabled in configuration"
+        assert body["checks"]["database"] == "ok"
+
+    ready = config.with_overrides(peers={"remd": {"url": "http://127.0.0.1:9/remd"}})
+    async with TestClient(TestServer(create_app(ready))) as client:
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 200, body
+        assert body["checks"]["peer:remd"] == "ok" and body["checks"]["peer:gis-77"] == "disabled in configuration"

@@ -135,3 +135,61 @@ def test_clients_callback_hosts(tmp_path: Path) -> None:
     assert changed.exit_code == 0 and "*.gis.example.org" in changed.output
     cleared = runner.invoke(main, ["clients", "callback-hosts", "mis-x", *data])
     assert "(none)" in cleared.output
+
+
+# ------------------------------------------------------------------ start-up refusals (issue 13)
+
+
+def _serve_with(tmp_path: Path, toml: str, routes: str | None = None) -> tuple[int, str]:
+    cfg = tmp_path / "gateway.toml"
+    if routes is not None:
+        (tmp_path / "routes.toml").write_text(routes)
+        toml = f'[routing]\nroutes_file = "{tmp_path / "routes.toml"}"\n\n' + toml
+    cfg.write_text(toml)
+    result = CliRunner().invoke(main, ["--config", str(cfg), "serve", "--data-dir", str(tmp_path / "var")])
+    return result.exit_code, result.output
+
+
+def test_serve_refuses_a_route_to_a_missing_peer_in_one_line(tmp_path: Path) -> None:
+    """A real process: exit 2, and one line naming the route and the peer."""
+    (tmp_path / "routes.toml").write_text(
+        '[[routes]]\nname = "kz-031u-to-shep"\nkinds = ["kz-031u"]\ndestination = "shep"\n'
+    )
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text(f'[routing]\nroutes_file = "{tmp_path / "routes.toml"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(cfg), "serve", "--data-dir", str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "route 'kz-031u-to-shep' sends to peer 'shep', which is not configured" in lines[0]
+    assert not (tmp_path / "var" / "gateway.sqlite3").exists()  # refused before anything was opened
+
+
+def test_serve_refuses_an_unknown_protocol(tmp_path: Path) -> None:
+    code, out = _serve_with(tmp_path, '[peers.remd]\n\n[peers.shep]\nprotocol = "shep"\n')
+    assert code == 2
+    assert "peers.shep.protocol: unknown protocol 'shep' (installed: remd)" in out
+    assert len(out.strip().splitlines()) == 1, out
+
+
+def test_serve_refuses_an_unknown_peer_key(tmp_path: Path) -> None:
+    code, out = _serve_with(tmp_path, '[peers.remd]\nurl = "http://127.0.0.1:9/"\ncolour = "green"\n')
+    assert code == 2
+    assert "peers.remd.colour: unknown key" in out
+    assert len(out.strip().splitlines()) == 1, out
+
+
+def test_serve_refuses_two_peers_with_one_name(tmp_path: Path) -> None:
+    toml = '[peers.remd]\nurl = "http://a/"\n\n[peers.gis-77]\nprotocol = "remd"\n\n[peers.remd]\nurl = "http://b/"\n'
+    code, out = _serve_with(tmp_path, toml)
+    assert code == 2
+    (line,) = out.strip().splitlines()
+    assert "not valid TOML" in line and "('peers', 'remd')" in line and "line 7" in line, line

@@ -145,6 +145,7 @@ def sandbox(
         for twin in twins:
             twin_url = urls[f"twin:{twin.name}"]
             click.echo(f"  twin {twin.name:<9} {twin_url} ({twin.protocol}, profile {twin.fault_profile})")
+            click.echo(f"                 calls back {base}/{twin.name}/callback, stats {twin_url}/_sandbox/stats")
         if config.routing.routes_file:
             click.echo(f"  routes         {config.routing.routes_file}")
         if not isinstance(clock, SystemClock):

@@ -28,11 +28,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY, PEERS_KEY
+from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
 from gateway.journal.schema import events, submissions
 from gateway.journal.store import Journal
 from gateway.model import State
 from gateway.monitoring.counters import REGISTRY, observe_delivery, observe_intake, record_retry
+from gateway.monitoring.stuck import StuckPolicy, stuck_counts, stuck_policy
 
 __all__ = [
     "CONTENT_TYPE",
@@ -84,9 +85,13 @@ class JournalSnapshot:
         self.reconciliation: list[tuple[str, int]] = []
         self.retries: list[tuple[str, str, int]] = []
         self.crl_stale: dict[str, str] = {}  # CRL source -> why it gives no current CRL
+        self.stuck: dict[str, int] = {}
+        self.peers: list[str] = []  # configured peer instances: each gets a stuck gauge, zero or not
 
 
-async def snapshot(journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1)) -> JournalSnapshot:
+async def snapshot(
+    journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1), stuck: StuckPolicy | None = None
+) -> JournalSnapshot:
     """Read every scrape-time number in one read-only connection."""
     from gateway.ui.queries import read, sla_report  # the UI package imports this module
 
@@ -127,6 +132,8 @@ async def snapshot(journal: Journal, *, peer_error_window: timedelta = timedelta
             .group_by(_S.destination, _E.code)
         )
         snap.retries = [(d, c, int(n)) for d, c, n in rows.all()]
+        if stuck is not None:
+            snap.stuck = await stuck_counts(conn, stuck, now)
         cached = _SLA_CACHE.get(id(journal.engine))
         if cached is not None and time.monotonic() - cached[0] < SLA_CACHE_SECONDS:
             snap.sla_breaches = cached[1]
@@ -214,6 +221,15 @@ class _SnapshotCollector(Collector):
             "signatures depending on them are INDETERMINATE.",
             value=len(s.crl_stale),
         )
+        stuck = GaugeMetricFamily(
+            "mse_gateway_stuck_submissions",
+            "Submissions waiting for a peer (QUEUED, RETRY_WAIT, SENT, RECONCILING) longer than its "
+            "stuck_after_hours, or routed to a peer that is not running; by destination, each counted once.",
+            labels=["peer"],
+        )
+        for peer in sorted(set(s.peers) | set(s.stuck)):
+            stuck.add_metric([peer], s.stuck.get(peer, 0))
+        yield stuck
 
 
 def _allowed(request: web.Request, token: str) -> bool:
@@ -241,7 +257,10 @@ async def metrics_handler(request: web.Request) -> web.Response:
     token = request.app[_TOKEN_KEY]
     if not _allowed(request, token):
         return web.Response(status=401 if token else 403, text="metrics: not allowed\n")
-    snap = await snapshot(request.app[JOURNAL_KEY])
+    snap = await snapshot(request.app[JOURNAL_KEY], stuck=stuck_policy(request.app))
+    from gateway.peers.mount import INSTANCES_KEY, PEERS_KEY  # here, not at the top: peers -> delivery -> this
+
+    snap.peers = sorted(request.app.get(INSTANCES_KEY, {}).keys())
     snap.breakers = [(n, str(p.breaker.snapshot().state)) for n, p in sorted(request.app.get(PEERS_KEY, {}).items())]
     from gateway.monitoring.crl_health import stale_crl_sources  # here: appkeys -> clients -> ... -> this module
 

@@ -25,6 +25,7 @@ from gateway.common.logs import get_logger
 from gateway.delivery.limits import BreakerState
 from gateway.journal.store import Journal
 from gateway.monitoring.crl_health import stale_crl_sources
+from gateway.monitoring.stuck import StuckPolicy, stuck_counts, stuck_policy
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import queries
 from gateway.ui.config import AlertRuleConfig, AlertsConfig
@@ -47,18 +48,22 @@ class Measurements:
     sla_breaches: int
     flagged: int
     crl_stale: int = 0
+    stuck: int = 0  # submissions waiting for a peer past its stuck_after_hours (gateway.monitoring.stuck)
 
     def value(self, condition: str) -> float:
         return float(getattr(self, condition))
 
 
-async def measure(journal: Journal, open_circuits: int, crl_stale: int = 0) -> Measurements:
+async def measure(
+    journal: Journal, open_circuits: int, crl_stale: int = 0, stuck: StuckPolicy | None = None
+) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
     the last 30 days already past their working-day deadline."""
     now = journal.clock.now()
     async with read(journal.engine) as conn:
         status = await queries.queue_status(conn, list_limit=0)
         sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
+        stuck_total = sum((await stuck_counts(conn, stuck, now)).values()) if stuck is not None else 0
     return Measurements(
         oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
         dead_items=status.dead,
@@ -66,6 +71,7 @@ async def measure(journal: Journal, open_circuits: int, crl_stale: int = 0) -> M
         sla_breaches=sum(s.open_overdue for s in sla.stages.values()),
         flagged=status.flagged,
         crl_stale=crl_stale,
+        stuck=stuck_total,
     )
 
 
@@ -196,7 +202,7 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
             while True:
                 try:
                     stale = await stale_crl_sources(app, datetime.now(UTC))
-                    values = await measure(journal, open_circuits(app), len(stale))
+                    values = await measure(journal, open_circuits(app), len(stale), stuck_policy(app))
                     await evaluator.evaluate(values, journal.clock.now())
                 except Exception:
                     _log.exception("alert evaluation failed")

@@ -48,10 +48,12 @@ class AlertRuleConfig(_Section):
     name: str = Field(min_length=1, max_length=80)
     # What is measured: the oldest unanswered (SENT/RECONCILING) submission's age in minutes,
     # the number of DEAD submissions, the number of peers with an open circuit, the number of
-    # open SLA breaches (overdue and not yet registered), flagged contradictions, or the number of
-    # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE).
+    # open SLA breaches (overdue and not yet registered), flagged contradictions, the number of
+    # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE),
+    # or stuck submissions (waiting for a peer longer than its stuck_after_hours, or for a peer not
+    # running).
     condition: Literal[
-        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale"
+        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale", "stuck"
     ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
@@ -66,6 +68,7 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="circuit-open", condition="circuit_open", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
         AlertRuleConfig(name="crl-stale", condition="crl_stale", threshold=0.0, severity="critical"),
+        AlertRuleConfig(name="stuck-documents", condition="stuck", threshold=0.0),
     ]
 
 
@@ -81,5 +84,5 @@ class AlertsConfig(_Section):
     webhook_url: str = ""
     # Webhook request timeout.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The rules. The default set covers the four conditions the operators asked for.
+    # The rules. The default set covers the conditions the operators asked for, and stuck documents.
     rules: list[AlertRuleConfig] = Field(default_factory=_default_rules)

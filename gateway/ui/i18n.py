@@ -78,6 +78,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "col.patient": ("Пациент", "Patient"),
     "col.attempts": ("Попытки", "Attempts"),
     "col.outcome": ("Итог", "Outcome"),
+    "col.peer": ("Узел-получатель", "Peer"),
+    "col.reason": ("Причина", "Reason"),
     "none": ("нет", "none"),
     # rejections
     "rej.title": ("Отказы по категориям", "Rejections by category"),
@@ -135,6 +137,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "circuit.open": ("разомкнут", "open"),
     "circuit.half-open": ("пробный запрос", "half-open (probing)"),
     "q.no_peers": ("Узлы не настроены.", "No peers configured."),
+    "q.stuck": ("Зависшие документы", "Stuck documents"),
+    "q.stuck_hint": (
+        "Ждут узел дольше его stuck_after_hours (от приёма) или направлены узлу, который не работает.",
+        "Waiting for a peer longer than its stuck_after_hours (since arrival), or routed to a peer not running.",
+    ),
     # messages
     "m.title": ("Поиск документов", "Document search"),
     "m.patient_id": ("СНИЛС или ИИН (полностью)", "SNILS or IIN (full)"),

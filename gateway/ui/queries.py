@@ -229,7 +229,9 @@ class QueueStatus:
         return max(0.0, (now - self.oldest_unanswered_at).total_seconds()) if self.oldest_unanswered_at else 0.0
 
 
-_ITEM_COLS: Final = (_S.id, _S.local_uid, _S.kind, _S.region, _S.state, _S.outcome_code, _S.updated_at)
+_ITEM_COLS: Final = (
+    _S.id, _S.local_uid, _S.kind, _S.region, _S.destination, _S.state, _S.outcome_code, _S.updated_at
+)  # fmt: skip
 
 
 def _undisposed() -> sa.ColumnElement[bool]:

@@ -17,6 +17,7 @@ from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person
 from gateway.errors import NotFound
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
+from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import actions, queries
 from gateway.ui.alerts import alert_rows
@@ -241,8 +242,10 @@ async def overview_page(request: web.Request) -> web.Response:
     frm, to, since, until = period(request)
     kind = _clean(request.query.get("kind"), 40)
     region = _clean(request.query.get("region"), 20)
-    async with read(_journal(request).engine) as conn:
+    journal = _journal(request)
+    async with read(journal.engine) as conn:
         data = await queries.overview(conn, since=since, until=until, kind=kind, region=region)
+        stuck = await stuck_counts(conn, stuck_policy(request.config_dict), journal.clock.now())
     lang = current_language(request)
     f = data.total
     chart = bar_chart(
@@ -252,7 +255,7 @@ async def overview_page(request: web.Request) -> web.Response:
     )
     return render(
         request, "overview.html", data=data, chart=chart, fields=_FUNNEL_FIELDS, frm=frm, to=to,
-        kind=kind or "", region=region or "",
+        kind=kind or "", region=region or "", stuck_total=sum(stuck.values()),
     )  # fmt: skip
 
 
@@ -284,6 +287,9 @@ async def sla_page(request: web.Request) -> web.Response:
     return render(request, "sla.html", report=report, frm=frm, to=to)
 
 
+_STUCK_LIMIT: Final = 200
+
+
 @routes.get("/queues")
 async def queues_page(request: web.Request) -> web.Response:
     journal = _journal(request)
@@ -291,6 +297,9 @@ async def queues_page(request: web.Request) -> web.Response:
     async with read(journal.engine) as conn:
         qs = await queries.queue_status(conn)
         errors = await queries.peer_errors(conn, since=now - timedelta(hours=1))
+        policy = stuck_policy(request.config_dict)
+        stuck = await stuck_items(conn, policy, now, limit=_STUCK_LIMIT)
+        stuck_total = sum((await stuck_counts(conn, policy, now)).values())
     peers = []
     for name, peer in sorted(request.config_dict.get(PEERS_KEY, {}).items()):
         snap = peer.breaker.snapshot()
@@ -298,7 +307,7 @@ async def queues_page(request: web.Request) -> web.Response:
         peers.append({"name": name, "snap": snap, "errors": err})
     return render(
         request, "queues.html", qs=qs, states=list(State), peers=peers, now=now,
-        oldest_age=qs.oldest_age_seconds(now),
+        oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total,
     )  # fmt: skip
 
 

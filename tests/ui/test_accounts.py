@@ -123,4 +123,5 @@ def test_example_config_validates() -> None:
         "sla_breaches",
         "flagged",
         "crl_stale",
+        "stuck",
     }
