@@ -15,6 +15,7 @@ SMEV 3 message raises :class:`Smev3FormatError` with a stable code; SOAP faults 
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Final
@@ -106,6 +107,10 @@ def format_datetime(moment: datetime) -> str:
     """xs:dateTime with an offset (naive datetimes are taken as UTC)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return aware.isoformat()
+
+
+def _id(ident: str | None) -> dict[str, str]:
+    return {"Id": ident} if ident else {}
 
 
 def _b64(data: bytes) -> str:
@@ -335,8 +340,11 @@ class Smev3Codec:
 
     # -- SMEV's answers (the twin; tests) ------------------------------------------------------
 
-    def _answer(self, payload: etree._Element, holder_parent: etree._Element, reference_id: str) -> bytes:
-        if self.smev_signer is None:
+    def _answer_id(self, ident: str | None) -> str | None:
+        return ident or (ANSWER_SIGNED if self.smev_signer is not None else None)
+
+    def _answer(self, payload: etree._Element, holder_parent: etree._Element, reference_id: str | None) -> bytes:
+        if self.smev_signer is None or reference_id is None:
             return soap11.serialize(soap11.build_envelope(payload))
         self._b.t(holder_parent, "SMEVSignature")
         data = soap11.serialize(soap11.build_envelope(payload))
@@ -344,13 +352,15 @@ class Smev3Codec:
 
     def send_request_response(self, msg: m.SendRequestResponse) -> bytes:
         root = self._b.root("SendRequestResponse")
-        self._b.metadata(root, msg.metadata, ANSWER_SIGNED)
-        return self._answer(root, root, msg.metadata.id or ANSWER_SIGNED)
+        ident = self._answer_id(msg.metadata.id)
+        self._b.metadata(root, msg.metadata, ident)
+        return self._answer(root, root, ident)
 
     def send_response_response(self, msg: m.SendResponseResponse) -> bytes:
         root = self._b.root("SendResponseResponse")
-        self._b.metadata(root, msg.metadata, ANSWER_SIGNED)
-        return self._answer(root, root, msg.metadata.id or ANSWER_SIGNED)
+        ident = self._answer_id(msg.metadata.id)
+        self._b.metadata(root, msg.metadata, ident)
+        return self._answer(root, root, ident)
 
     def get_response_response(self, msg: m.GetResponseResponse) -> bytes:
         root = self._b.root("GetResponseResponse")
@@ -358,8 +368,8 @@ class Smev3Codec:
             return soap11.serialize(soap11.build_envelope(root))
         r = msg.response
         holder = self._b.t(root, "ResponseMessage")
-        ident = r.id or ANSWER_SIGNED
-        response = self._b.t(holder, "Response", Id=ident)
+        ident = self._answer_id(r.id)
+        response = self._b.t(holder, "Response", **_id(ident))
         self._b.opt(response, "OriginalMessageId", r.original_message_id)
         self._b.opt(response, "OriginalTransactionCode", r.original_transaction_code)
         self._b.opt(response, "ReferenceMessageID", r.reference_message_id)
@@ -377,8 +387,8 @@ class Smev3Codec:
         holder = self._b.t(root, "RequestMessage")
         if msg.request is not None:
             r = msg.request
-            ident = r.id or ANSWER_SIGNED
-            request = self._b.t(holder, "Request", Id=ident)
+            ident = self._answer_id(r.id)
+            request = self._b.t(holder, "Request", **_id(ident))
             self._b.request_data(request, r.data)
             self._b.metadata(request, r.metadata)
             self._b.fs_attachments(request, r.fs_attachments)
@@ -388,8 +398,8 @@ class Smev3Codec:
         else:
             c = msg.cancel
             assert c is not None
-            ident = c.id or ANSWER_SIGNED
-            cancel = self._b.t(holder, "Cancel", Id=ident)
+            ident = self._answer_id(c.id)
+            cancel = self._b.t(holder, "Cancel", **_id(ident))
             self._b.b(cancel, "MessageReference", c.reference)
             self._b.t(cancel, "MessageID", c.message_id)
             self._b.metadata(cancel, c.metadata)
@@ -400,8 +410,8 @@ class Smev3Codec:
         if msg.status is None:
             return soap11.serialize(soap11.build_envelope(root))
         holder = self._b.t(root, "SmevAsyncProcessingMessage")
-        ident = msg.id or ANSWER_SIGNED
-        data = self._b.t(holder, "AsyncProcessingStatusData", Id=ident)
+        ident = self._answer_id(msg.id)
+        data = self._b.t(holder, "AsyncProcessingStatusData", **_id(ident))
         self._b.async_status(data, msg.status)
         return self._answer(root, holder, ident)
 
@@ -497,7 +507,11 @@ def _opt_dt(parent: etree._Element, name: str) -> datetime | None:
 
 
 def _serialize(element: etree._Element) -> bytes:
-    return etree.tostring(element, encoding="UTF-8")
+    """The element on its own: a copy without the envelope's namespace declarations it does not use."""
+    alone = copy.deepcopy(element)
+    alone.tail = None
+    etree.cleanup_namespaces(alone)
+    return etree.tostring(alone, encoding="UTF-8")
 
 
 def _content(parent: etree._Element) -> bytes | None:

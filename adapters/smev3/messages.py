@@ -312,7 +312,7 @@ class Response:
     reference_message_id: str | None = None
     fs_attachments: tuple[FSAttachment, ...] = ()
     sender_signature: bytes | None = None  # SenderInformationSystemSignature's ds:Signature
-    id: str | None = None
+    id: str | None = SIGNED_BY_SMEV  # the element ЭП-СМЭВ signs
 
     @property
     def kind(self) -> ResponseKind:
@@ -338,7 +338,7 @@ class Request:
     reply_to: str
     fs_attachments: tuple[FSAttachment, ...] = ()
     sender_signature: bytes | None = None  # SenderInformationSystemSignature's ds:Signature
-    id: str | None = None
+    id: str | None = SIGNED_BY_SMEV  # the element ЭП-СМЭВ signs
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +346,7 @@ class Cancel:
     reference: str  # the MessageID of the request to cancel
     message_id: str
     metadata: MessageMetadata
-    id: str | None = None
+    id: str | None = SIGNED_BY_SMEV  # the element ЭП-СМЭВ signs
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +367,7 @@ class GetStatusResponse:
     """``status`` None: no status message waiting."""
 
     status: AsyncProcessingStatus | None = None
-    id: str | None = None
+    id: str | None = SIGNED_BY_SMEV  # the element ЭП-СМЭВ signs
 
 
 # --- faults ------------------------------------------------------------------------------------
