@@ -103,7 +103,8 @@ def test_fault_of_another_version_is_read() -> None:
 def test_fault_without_smev_detail(faultcode: str, code: str) -> None:
     envelope = (
         f'<s:Envelope xmlns:s="{SOAP}"><s:Body><s:Fault><faultcode>{faultcode}</faultcode>'
-        f"<faultstring>Internal Error</faultstring><detail><x xmlns='urn:other'/></detail></s:Fault></s:Body></s:Envelope>"
+        "<faultstring>Internal Error</faultstring><detail><x xmlns='urn:other'/></detail>"
+        "</s:Fault></s:Body></s:Envelope>"
     ).encode()
     parsed = CODEC.parse(envelope)
     assert isinstance(parsed, m.Fault)
