@@ -36,6 +36,8 @@ __all__ = [
     "Smev3Codec",
     "Smev3FormatError",
     "format_datetime",
+    "iter_fault_codes",
+    "parse_fault",
 ]
 
 Message = (

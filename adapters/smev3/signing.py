@@ -39,9 +39,9 @@ from gateway.signatures.certificates import Certificate, load_certificates
 from gateway.signatures.codes import SignatureErrorCode
 from gateway.signatures.keys import PrivateKey, load_private_key
 from gateway.signatures.report import ReportEntry
-from gateway.signatures.xml import uris
 from gateway.signatures.xml.sign import sign_xml
 from gateway.signatures.xml.verify import XmlVerifier
+from gateway.signatures.xml.xmldsig import find_signatures
 
 __all__ = [
     "HOLDERS",
@@ -52,7 +52,6 @@ __all__ = [
     "verify_incoming",
 ]
 
-_DS: Final = uris.DS_NS
 HOLDERS: Final = (
     "CallerInformationSystemSignature",
     "SMEVSignature",
@@ -203,7 +202,7 @@ def verify_incoming(
     root = result.root
     if root is None:
         return Verdicts((), errors or ("the message cannot be read",))
-    elements = [e for e in root.iter(f"{{{_DS}}}Signature")]
+    elements = find_signatures(root)  # the verifier's own order: report.index refers to it
     verdicts: list[SignatureVerdict] = []
     for report in result.report.signatures:
         index = report.index
