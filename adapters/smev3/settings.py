@@ -1,0 +1,60 @@
+"""Settings of one SMEV 3 peer instance (``[peers.<name>] protocol = "smev3"``).
+
+``url`` (from :class:`PeerSettings`) is the SMEV 3 service endpoint (or the twin's). The
+information system's signing key and certificate (ЭП-ОВ) are files, PEM or DER; the sandbox
+generates them. PKCS#11 tokens are a later addition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.peers.settings import PeerSettings
+
+__all__ = ["DEFAULT_ATTACHMENT_THRESHOLD", "MessageTypeSelectorSettings", "NamespaceVersion", "Smev3Settings"]
+
+NamespaceVersion = Literal["1.1", "1.2", "1.3"]
+DEFAULT_ATTACHMENT_THRESHOLD = 5 * 1024 * 1024
+
+
+class MessageTypeSelectorSettings(BaseModel):
+    """The responses (or, on the provider side, the requests) this instance takes from its queue:
+    the namespace and local name of the business content's root element. Both empty: any type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    namespace_uri: str = ""
+    root_element_local_name: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9._-]*)?$")
+
+    @property
+    def selects_type(self) -> bool:
+        return bool(self.namespace_uri and self.root_element_local_name)
+
+
+class Smev3Settings(PeerSettings):
+    # Message-exchange types version: the namespaces .../types/<v>, .../types/basic/<v>,
+    # .../types/faults/<v>. 1.1 is what the official schemas in wsdl/smev3/1.1 describe.
+    namespace_version: NamespaceVersion = "1.1"
+    # The information system's key and certificate for ЭП-ОВ (CallerInformationSystemSignature):
+    # PEM or DER files. Empty: the instance cannot sign (the sandbox fills them in).
+    signing_key_file: str = ""
+    signing_certificate_file: str = ""
+    # The selector of GetResponse (and GetRequest on the provider side).
+    message_type_selector: MessageTypeSelectorSettings = MessageTypeSelectorSettings()
+    # Attachments above this many bytes in total go through the SMEV file store
+    # (RefAttachmentHeader) instead of MTOM in the message.
+    attachment_threshold_bytes: int = Field(default=DEFAULT_ATTACHMENT_THRESHOLD, gt=0)
+    # Mark every request TestMessage (the provider must not change its data).
+    test_message: bool = False
+    # NodeID of this information system's node (SenderProvidedRequestData/NodeID,
+    # MessageTypeSelector/NodeID). Empty: not sent.
+    node_id: str = Field(default="", max_length=50)
+
+    def key_path(self) -> Path | None:
+        return Path(self.signing_key_file) if self.signing_key_file else None
+
+    def certificate_path(self) -> Path | None:
+        return Path(self.signing_certificate_file) if self.signing_certificate_file else None

@@ -1,0 +1,52 @@
+"""MessageID: UUID version 1 (RFC 4122 variant), lower case, unique; the validator refuses the rest."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.smev3.identity import MessageIdError, check_message_id, message_id_time, new_message_id
+
+XSD_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # basic:UUID
+
+
+def test_new_message_id_is_uuid_v1_rfc4122() -> None:
+    ids = [new_message_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids[:50]:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 1
+        assert parsed.variant == uuid.RFC_4122
+        assert XSD_UUID.fullmatch(value)
+        assert check_message_id(value) == parsed
+
+
+def test_message_id_time_is_now() -> None:
+    moment = message_id_time(new_message_id())
+    assert abs(moment - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        str(uuid.uuid4()),  # version 4
+        str(uuid.uuid1()).upper(),  # upper case: the XSD pattern refuses it
+        "not-a-uuid",
+        "",
+        "db0486d0-3c08-11e5-15e2-d4c9eff07b77",  # version 1 digit, NCS variant
+        "db0486d03c0811e595e2d4c9eff07b77",  # no dashes
+        str(uuid.uuid3(uuid.NAMESPACE_DNS, "mse")),
+    ],
+)
+def test_check_message_id_refuses(value: str) -> None:
+    with pytest.raises(MessageIdError):
+        check_message_id(value)
+
+
+def test_known_smev_id_accepted() -> None:
+    # a MessageID from the SMEV 3 methodological recommendations' examples
+    assert check_message_id("db0486d0-3c08-11e5-95e2-d4c9eff07b77").version == 1
+    assert message_id_time("db0486d0-3c08-11e5-95e2-d4c9eff07b77").year == 2015
