@@ -1,0 +1,197 @@
+"""Transitions: state changes with their timeline event, envelopes and outcome notice in one
+transaction; notes, flags and deferrals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.errors import ConcurrentUpdate, NotFound
+from gateway.journal import statements as st
+from gateway.journal.base import JournalBase
+from gateway.journal.records import AlsoInTransaction, Changes, row_to_submission
+from gateway.journal.schema import clients, notifications, submissions
+from gateway.journal.states import check_transition
+from gateway.model import EnvelopeIn, State, Submission
+from gateway.notices.build import build_notice, encode_notice
+
+__all__ = ["TransitionJournal"]
+
+
+class TransitionJournal(JournalBase):
+    async def transition(
+        self,
+        submission_id: str,
+        to: State,
+        *,
+        actor: str,
+        expected: State | Sequence[State] | None = None,
+        lease_owner: str | None = None,
+        keep_lease: bool = False,
+        changes: Changes = Changes(),
+        code: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        envelopes_in: Iterable[EnvelopeIn] = (),
+        also: AlsoInTransaction | None = None,
+    ) -> Submission:
+        """Move a submission to ``to`` with its event (and envelopes) in one transaction.
+
+        ``expected`` guards against acting on a stale view (ConcurrentUpdate if the state moved);
+        ``lease_owner`` guards against a worker whose lease expired (its claim went to another
+        worker). A transition by the lease owner releases the lease, unless ``keep_lease`` (a
+        step in the middle of the owner's work). ``also(conn, event_id)`` writes more in the same
+        transaction (the peer inbox row that makes a peer's answer recorded once).
+        """
+        now = self.clock.now()
+        async with self.writing() as conn:
+            query = st.GUARD_FOR_UPDATE if self._postgres else st.GUARD
+            row = (await conn.execute(query, {"sid": submission_id})).first()
+            if row is None:
+                raise NotFound(f"no submission {submission_id}")
+            current = State(row.state)
+            if expected is not None:
+                allowed = {expected} if isinstance(expected, State) else set(expected)
+                if current not in allowed:
+                    raise ConcurrentUpdate(
+                        f"submission is {current}, expected {', '.join(sorted(allowed))}",
+                        details={"id": submission_id, "state": str(current)},
+                    )
+            if lease_owner is not None and row.lease_owner != lease_owner:
+                raise ConcurrentUpdate(
+                    "lease lost: the submission was claimed by another worker",
+                    details={"id": submission_id, "owner": row.lease_owner},
+                )
+            check_transition(current, to)
+            values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
+            if lease_owner is not None and not keep_lease:
+                values["lease_owner"] = None
+                values["lease_until"] = None
+            stmt = st.UPDATE_IF_STATE
+            counters = {
+                column: st.S[column] + 1
+                for column, wanted in (
+                    ("attempts", changes.count_attempt),
+                    ("reconcile_attempts", changes.count_reconcile),
+                    ("resubmits", changes.count_resubmit),
+                )
+                if wanted
+            }
+            if counters:
+                stmt = stmt.values(**counters)
+            params = {"sid": submission_id, "current_state": str(current), **values}
+            updated_row = (await conn.execute(stmt, params)).first()
+            if updated_row is None:
+                raise ConcurrentUpdate("submission changed during the transition", details={"id": submission_id})
+            event_id = await self._insert_event(
+                conn,
+                submission_id,
+                at=now,
+                kind="state",
+                actor=actor,
+                from_state=current,
+                to_state=to,
+                code=code,
+                message=message,
+                details=details,
+                envelopes_in=envelopes_in,
+            )
+            if also is not None:
+                await also(conn, event_id)
+            updated = row_to_submission(updated_row)
+            if updated.is_final and updated.callback_url:
+                await self._enqueue_notice(conn, updated, now)
+        return updated
+
+    async def _enqueue_notice(self, conn: AsyncConnection, sub: Submission, now: datetime) -> None:
+        """Owe the sender a notice, in the transaction that made the state final. One per
+        submission and channel: a later final state (an operator's resend that registers) replaces
+        an undelivered one and re-arms a delivered one."""
+        client_id = (
+            await conn.execute(sa.select(clients.c.id).where(clients.c.source_system == sub.source_system))
+        ).scalar_one_or_none()
+        body = self._codec.seal(encode_notice(build_notice(sub)), bind=sub.id)
+        values = {
+            "client_id": client_id,
+            "url": sub.callback_url,
+            "body": body,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "lease_owner": None,
+            "lease_until": None,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        n = notifications.c
+        result = await conn.execute(
+            notifications.update().where(n.submission_id == sub.id, n.channel == sub.origin).values(**values)
+        )
+        if result.rowcount == 0:
+            await conn.execute(notifications.insert().values(submission_id=sub.id, channel=sub.origin, **values))
+
+    async def note(
+        self,
+        submission_id: str,
+        *,
+        kind: str,
+        actor: str,
+        code: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        envelopes_in: Iterable[EnvelopeIn] = (),
+        also: AlsoInTransaction | None = None,
+    ) -> int:
+        """Record a fact in the timeline without changing state (a late callback, an operator's
+        comment, an envelope exchanged during reconciliation). ``also`` as in :meth:`transition`."""
+        now = self.clock.now()
+        async with self.writing() as conn:
+            exists = (await conn.execute(sa.select(st.S.id).where(st.S.id == submission_id))).first()
+            if exists is None:
+                raise NotFound(f"no submission {submission_id}")
+            event_id = await self._insert_event(
+                conn,
+                submission_id,
+                at=now,
+                kind=kind,
+                actor=actor,
+                code=code,
+                message=message,
+                details=details,
+                envelopes_in=envelopes_in,
+            )
+            if also is not None:
+                await also(conn, event_id)
+            return event_id
+
+    async def flag(
+        self, submission_id: str, *, actor: str, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Mark a submission for an operator (a contradiction the gateway must not resolve alone)
+        and say why in the timeline."""
+        now = self.clock.now()
+        async with self.writing() as conn:
+            await conn.execute(
+                submissions.update().where(st.S.id == submission_id).values(flagged=True, updated_at=now)
+            )
+            await self._insert_event(
+                conn, submission_id, at=now, kind="conflict", actor=actor, code=code, message=message, details=details
+            )
+
+    async def defer(self, submission_id: str, owner: str, until: datetime, *, column: str = "next_attempt_at") -> bool:
+        """Give a claimed row back, due again at ``until``, without a state change (a circuit
+        breaker holding sends, a peer's quota)."""
+        async with self.writing() as conn:
+            result = await conn.execute(
+                submissions.update()
+                .where(st.S.id == submission_id, st.S.lease_owner == owner)
+                .values({column: until, "lease_owner": None, "lease_until": None})
+            )
+        return int(result.rowcount) == 1
+
+    # -- work claiming -----------------------------------------------------------------------
