@@ -43,6 +43,9 @@ def serve(
 ) -> None:
     """Run the gateway in the foreground until Ctrl-C / SIGTERM."""
     config = load(ctx, data_dir=data_dir, host=host, port=port, reuse_port=reuse_port)
+    clock = sandbox_clock(config)
+    # What is wrong in the configuration first (peers, routes), then what production requires.
+    app = build_app(config, clock)
     try:
         check_revocation_at_start(config)
     except ConfigError as exc:
@@ -50,8 +53,6 @@ def serve(
     if config.server.reuse_port and not config.storage.database_url:
         _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
     refuse_unauthenticated_peers(config)
-    clock = sandbox_clock(config)
-    app = build_app(config, clock)
     asyncio.run(
         serve_apps(
             [Served("gateway", app, config.server.host, config.server.port, config.server.reuse_port)],
