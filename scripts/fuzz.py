@@ -389,8 +389,11 @@ async def run(cases: int, seed: int, hang_after: float, rest_examples: int, keep
 def _schemathesis(base: str, token: str, examples: int, seed: int) -> dict[str, Any]:
     """schemathesis (its CLI, `--checks all`) against the served OpenAPI document."""
     exe = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
+    # The same configuration as the test suite's run (the opaque cursor's documented 400).
+    config = ROOT / "tests" / "api" / "schemathesis.toml"
     cmd = [
-        exe, "run", f"{base}/api/v1/openapi.json", "--checks", "all", "--max-examples", str(examples),
+        exe, *(["--config-file", str(config)] if config.exists() else []),
+        "run", f"{base}/api/v1/openapi.json", "--checks", "all", "--max-examples", str(examples),
         "--seed", str(seed), "-H", f"Authorization: Bearer {token}", "--no-color", "--request-timeout", "10",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)

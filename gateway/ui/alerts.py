@@ -55,7 +55,7 @@ class Measurements:
 
 
 async def measure(
-    journal: Journal, open_circuits: int, crl_stale: int = 0, stuck: StuckPolicy | None = None
+    journal: Journal, open_circuits: int, stuck: StuckPolicy | None = None, *, crl_stale: int = 0
 ) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
     the last 30 days already past their working-day deadline."""
@@ -202,7 +202,7 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
             while True:
                 try:
                     stale = await stale_crl_sources(app, datetime.now(UTC))
-                    values = await measure(journal, open_circuits(app), len(stale), stuck_policy(app))
+                    values = await measure(journal, open_circuits(app), stuck_policy(app), crl_stale=len(stale))
                     await evaluator.evaluate(values, journal.clock.now())
                 except Exception:
                     _log.exception("alert evaluation failed")
