@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import sqlalchemy as sa
 
 from gateway.bench.process import GatewayProcess, cpu_seconds_of, gateway_env
@@ -37,6 +38,7 @@ from gateway.sandbox.simulate import (
     read_documents,
     serve_app,
     submit_all,
+    twin_stats,
 )
 from gateway.sandbox.twins import auth_env, plan_twins
 
@@ -65,6 +67,10 @@ class DeliveryBench:
     # whose work is inside the gateway process, or when the server is not on this machine).
     database_cpu_ms_per_document: float | None
     loadavg_before: list[float]
+    # What the REMD twin saw: registrations, and documents registered twice (must stay 0, with
+    # any number of gateway processes sharing the journal).
+    registrations_at_peer: int = 0
+    duplicates_at_peer: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,6 +167,8 @@ async def run_delivery_bench(
             cpu_after = [g.cpu_seconds() for g in gateways]
             db_after = cpu_seconds_of("postgres") if database_url else None
             own_cpu = time.process_time() - own_before
+            async with aiohttp.ClientSession() as http:
+                stats = await twin_stats(http, twin.url)
     finally:
         for gateway in gateways:
             gateway.stop()
@@ -192,4 +200,6 @@ async def run_delivery_bench(
             else None
         ),
         loadavg_before=loadavg,
+        registrations_at_peer=int(stats.get("registrations", 0)),
+        duplicates_at_peer=int(stats.get("duplicates_at_peer", 0)),
     )
