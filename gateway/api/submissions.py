@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from gateway.journal.store import SearchQuery
 from gateway.model import State
 from gateway.monitoring.counters import observe_intake
 from gateway.wire.budget import CHECK_SLOTS_KEY, CheckSlots, body_budget, json_parse_cost, xml_parse_cost
+from gateway.wire.decoding import decode_off_loop
 from gateway.wire.jsonlimits import load_json
 
 __all__ = ["routes"]
@@ -62,7 +62,7 @@ async def _json_body(request: web.Request) -> AsyncIterator[tuple[dict[str, Any]
         except web.HTTPRequestEntityTooLarge:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit": limit}) from None
         hold.resize(json_parse_cost(len(body)))
-        data = await asyncio.to_thread(load_json, body)
+        data = await decode_off_loop(load_json, body)
         yield _object(data), body
 
 
@@ -80,7 +80,7 @@ async def create_submission(request: web.Request) -> web.Response:
     started = time.perf_counter()
     client = current_client(request)
     async with _json_body(request) as (data, body):
-        sub = await asyncio.to_thread(parse_submission, data)
+        sub = await decode_off_loop(parse_submission, data)
         authorise(client, sub)
         request.app[CALLBACK_POLICY_KEY].check_intake(sub.callback_url, client.callback_hosts, field="/callback_url")
         record, created = await accept(request.app[JOURNAL_KEY], sub, data, payload=body)
@@ -168,7 +168,7 @@ async def check_submission(request: web.Request) -> web.Response:
     ``server.check_concurrency`` at once, and holding the document's parse cost in the body budget
     while the checker (off the event loop) parses and verifies it."""
     async with _check_slots(request).slot(), _json_body(request) as (data, _):
-        sub = await asyncio.to_thread(parse_submission, data)
-        async with body_budget(request).hold(_document_cost(sub)):
+        sub = await decode_off_loop(parse_submission, data)
+        async with body_budget(request).hold(await decode_off_loop(_document_cost, sub)):
             report = await request.app[DRY_CHECKER_KEY].check(sub)
     return web.json_response(report.to_dict())

@@ -49,6 +49,27 @@ def _body(max_body: int) -> bytes:
     return body
 
 
+_SENDER = """
+import asyncio, json, sys
+import aiohttp
+sys.path.insert(0, HERE)
+from resource_burst import _body
+
+async def send(url, token, max_body, n):
+    body = _body(max_body)
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        async def one():
+            async with session.post(url, data=body, headers=headers) as r:
+                await r.read()
+                return r.status
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+url, token, max_body, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+print(json.dumps(asyncio.run(send(url, token, max_body, n))))
+""".replace("HERE", repr(str(Path(__file__).resolve().parent)))
+
+
 async def main(data_dir: str, max_body: int, inflight: int, requests: int) -> dict[str, Any]:
     config = load_config(environ={}).with_overrides(
         storage={"data_dir": data_dir},
@@ -67,7 +88,6 @@ async def main(data_dir: str, max_body: int, inflight: int, requests: int) -> di
     url = f"http://127.0.0.1:{port}"
     _, token = await app[CLIENTS_KEY].add("mis-alpha", [ORG])
     body = _body(max_body)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
     statuses: list[int] = []
     async with ClientSession() as session:
@@ -84,15 +104,23 @@ async def main(data_dir: str, max_body: int, inflight: int, requests: int) -> di
                 latencies.append(time.perf_counter() - started)
                 await asyncio.sleep(0.02)
 
-        async def check() -> None:
-            async with session.post(f"{url}/api/v1/check", data=body, headers=headers) as r:
-                await r.read()
-                statuses.append(r.status)
-
+        # The burst comes from another process, as it would in production: a sender sharing
+        # this event loop would put its own 200 MB of writes in front of /healthz.
+        sender = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _SENDER,
+            f"{url}/api/v1/check",
+            token,
+            str(max_body),
+            str(requests),
+            stdout=asyncio.subprocess.PIPE,
+        )
         poller = asyncio.create_task(poll())
         started = time.perf_counter()
-        await asyncio.gather(*(check() for _ in range(requests)))
+        out, _ = await sender.communicate()
         elapsed = time.perf_counter() - started
+        statuses.extend(json.loads(out))
         done.set()
         await poller
     budget = app[BODY_BUDGET_KEY]
