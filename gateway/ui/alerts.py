@@ -18,6 +18,7 @@ from typing import Any, Final
 import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.appkeys import CONFIG_KEY, HTTP_KEY, JOURNAL_KEY
@@ -138,11 +139,19 @@ class AlertEvaluator:
             values["last_notified_at"] = now
         elif status == "firing" and error is not None and not was_firing:
             values["last_notified_at"] = None  # retried at the next round
-        async with self.engine.begin() as conn:
-            if row is None:
+        update = alert_state.update().where(alert_state.c.name == rule.name).values(**values)
+        if row is not None:
+            async with self.engine.begin() as conn:
+                await conn.execute(update)
+            return
+        try:
+            async with self.engine.begin() as conn:
                 await conn.execute(alert_state.insert().values(name=rule.name, **values))
-            else:
-                await conn.execute(alert_state.update().where(alert_state.c.name == rule.name).values(**values))
+        except IntegrityError:
+            # Another evaluator (another process, or a round that overlapped) wrote the rule's
+            # first row meanwhile: this round's state replaces it.
+            async with self.engine.begin() as conn:
+                await conn.execute(update)
 
 
 def _message(rule: AlertRuleConfig, status: str, value: float, now: datetime, since: datetime) -> dict[str, Any]:
