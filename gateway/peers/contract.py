@@ -166,6 +166,11 @@ class Capabilities:
     # as unattributed. False only for a peer that cannot echo: its answers are matched by
     # localUid, to a submission routed to it that was actually sent there.
     answers_relate_to: bool = True
+    # The peer's answers name the document (localUid), and an answer whose localUid is not the
+    # one of the submission its ``relates_to`` names is not ours. False (SMEV 3: a response
+    # carries OriginalMessageId, signed by SMEV, and no localUid): an answer with an empty
+    # ``local_uid`` is attributed by ``relates_to`` alone; a non-empty one is still compared.
+    answers_name_document: bool = True
 
 
 class DeliveryAdapter(Protocol):
