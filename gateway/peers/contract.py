@@ -54,6 +54,7 @@ __all__ = [
     "CodeTable",
     "DeliveryAdapter",
     "DocumentSource",
+    "EnvelopeInspector",
     "IntakePort",
     "LookupResult",
     "PeerContext",
@@ -315,4 +316,18 @@ class PeerPlugin(Protocol):
 
     def fault_profiles(self) -> Sequence[str]:
         """Names of the twin's built-in fault profiles (for help texts and the sandbox page)."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeInspector(Protocol):
+    """Optional on a :class:`PeerPlugin`: reads one envelope of its protocol for operators and
+    vendors (``mse-gateway envelope inspect``)."""
+
+    def inspect(self, data: bytes) -> dict[str, Any] | None:
+        """None: not an envelope of this protocol. Otherwise a JSON-able dict with at least
+        ``protocol`` and ``operation``, and what applies of ``message_id``, ``relates_to`` /
+        ``original_message_id``, ``response_kind``, ``status``, ``fault_code``, ``fault_class``
+        (from the plug-in's code table) and ``signatures`` (verdicts). Never raises for what
+        ``data`` contains."""
         ...
