@@ -41,6 +41,7 @@ __all__ = [
     "Smev3Adapter",
     "Smev3ReceiveError",
     "referral_content",
+    "send_request_message",
 ]
 
 _log: Final = get_logger(__name__)
@@ -73,6 +74,21 @@ def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: st
     document = add("Document", base64.b64encode(canonical.document).decode("ascii"))
     document.set("mimeType", canonical.document_mime)
     return bytes(etree.tostring(element, encoding="UTF-8"))
+
+
+def send_request_message(
+    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str
+) -> m.SendRequestRequest:
+    """The SendRequest the adapter sends for one submission (also ``envelope build``)."""
+    content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
+    return m.SendRequestRequest(
+        m.SenderProvidedRequestData(
+            message_id=message_id,
+            content=content,
+            node_id=settings.node_id or None,
+            test_message=settings.test_message,
+        )
+    )
 
 
 def _registration_id(content: bytes) -> str | None:
@@ -132,16 +148,7 @@ class Smev3Adapter:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_request_message(self, canonical: CanonicalSubmission, *, message_id: str) -> m.SendRequestRequest:
-        settings = self.settings
-        content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
-        return m.SendRequestRequest(
-            m.SenderProvidedRequestData(
-                message_id=message_id,
-                content=content,
-                node_id=self.settings.node_id or None,
-                test_message=self.settings.test_message,
-            )
-        )
+        return send_request_message(self.settings, canonical, message_id=message_id)
 
     async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
         try:

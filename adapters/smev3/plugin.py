@@ -14,15 +14,19 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
-from adapters.smev3.adapter import Smev3Adapter
+from adapters.smev3.adapter import Smev3Adapter, send_request_message
+from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import smev3_code_table
+from adapters.smev3.identity import new_message_id
 from adapters.smev3.inspect import inspect_envelope
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer
 from gateway.common.clock import Clock
 from gateway.errors import ConfigError
+from gateway.intake.submission import CanonicalSubmission
 from gateway.peers.codes import CodeTable
 from gateway.peers.contract import Capabilities, ChannelSender, DeliveryAdapter, PeerContext, TwinContext
+from gateway.peers.settings import PeerSettings
 from gateway.signatures.xml.verify import XmlVerifier
 
 __all__ = ["FAULT_PROFILES", "PLUGIN", "Smev3Plugin", "load_signer", "load_verifier"]
@@ -109,6 +113,29 @@ class Smev3Plugin:
     def inspect(self, data: bytes) -> dict[str, Any] | None:
         """What the gateway makes of an SMEV 3 envelope (``mse-gateway envelope inspect``)."""
         return inspect_envelope(data, smev3_code_table())
+
+    def build_envelope(
+        self,
+        name: str,
+        settings: PeerSettings,
+        operation: str,
+        canonical: CanonicalSubmission,
+        *,
+        message_id: str | None = None,
+        key_file: str | None = None,
+        certificate_file: str | None = None,
+    ) -> bytes:
+        """The signed SendRequest the adapter would send (``mse-gateway envelope build``)."""
+        if operation.lower() not in ("sendrequest", "send_request"):
+            raise ValueError(f"smev3 builds SendRequest only, not {operation!r}")
+        if not isinstance(settings, Smev3Settings):
+            raise TypeError(f"peer {name!r}: settings are {type(settings).__name__}, not Smev3Settings")
+        overrides = {
+            k: v for k, v in (("signing_key_file", key_file), ("signing_certificate_file", certificate_file)) if v
+        }
+        chosen = settings.model_copy(update=overrides)
+        codec = Smev3Codec(chosen.namespace_version, signer=load_signer(name, chosen))
+        return codec.send_request(send_request_message(chosen, canonical, message_id=message_id or new_message_id()))
 
 
 PLUGIN: Final = Smev3Plugin()

@@ -54,6 +54,7 @@ __all__ = [
     "CodeTable",
     "DeliveryAdapter",
     "DocumentSource",
+    "EnvelopeBuilder",
     "EnvelopeInspector",
     "IntakePort",
     "LookupResult",
@@ -330,4 +331,26 @@ class EnvelopeInspector(Protocol):
         ``original_message_id``, ``response_kind``, ``status``, ``fault_code``, ``fault_class``
         (from the plug-in's code table) and ``signatures`` (verdicts). Never raises for what
         ``data`` contains."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeBuilder(Protocol):
+    """Optional on a :class:`PeerPlugin`: prints the exact envelope its adapter would send
+    (``mse-gateway envelope build``), for vendors comparing with their own."""
+
+    def build_envelope(
+        self,
+        name: str,
+        settings: PeerSettings,
+        operation: str,
+        canonical: CanonicalSubmission,
+        *,
+        message_id: str | None = None,
+        key_file: str | None = None,
+        certificate_file: str | None = None,
+    ) -> bytes:
+        """The envelope of ``operation`` for one submission, signed as the adapter signs it
+        (``key_file``/``certificate_file`` override the instance's). Raises ValueError for an
+        operation the plug-in cannot build, ConfigError for an unusable key."""
         ...
