@@ -32,7 +32,7 @@ from gateway.signatures.pki import TestPki
 from gateway.signatures.xml.verify import XmlVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/peers: the contract test kit
-from contract.kit import gateway_config, journal_of, queued, running, state_is, until
+from contract.kit import gateway_config, inbox_rows, journal_of, queued, running, state_is, until
 
 REG_NS = "urn:test:mse:answer"
 
@@ -389,20 +389,53 @@ async def test_empty_queue_takes_nothing_and_a_get_fault_backs_off(
 # --- through the whole gateway -------------------------------------------------------------------
 
 
+def _instance(url: str, pki: TestPki) -> dict[str, Any]:
+    issued = pki.issue("mo-org", algorithm="gost2012-256")
+    return {
+        "protocol": "smev3",
+        "url": url,
+        "signing_key_file": str(issued.key_path),
+        "signing_certificate_file": str(issued.cert_path),
+        "smev_trust_dir": str(pki.trust_dir),
+        "smev_crl_dir": str(Path(pki.crl_path).parent),
+    }
+
+
+async def test_answers_to_nothing_we_sent_or_badly_signed_change_nothing(
+    tmp_path: Path, sqlite_url: str, smev: tuple[FakeSmev, str], smev3_pki: TestPki
+) -> None:
+    """Without a localUid, OriginalMessageId alone attributes an SMEV answer: one naming a
+    MessageID we never sent, or whose ЭП-СМЭВ fails, is stored unattributed and Acked."""
+    fake, url = smev
+    config = gateway_config(tmp_path, {"smev": _instance(url, smev3_pki)}, "smev", sqlite_url)
+    async with running(config, {"smev3": PLUGIN}) as client:
+        journal = journal_of(client)
+        sub = await queued(journal, "smev")
+        await until(lambda: state_is(journal, sub.id, State.SENT))
+        ours = fake.sent[0].data.message_id
+        stranger = fake.put(business(_mid()))
+        forged = fake.put(business(ours), tamper=True)
+        await until(lambda: _acked(fake, 2))
+        assert (await journal.get(sub.id)).state is State.SENT
+        rows = await inbox_rows(journal, peer="smev", kind="unattributed")
+        ids = {stranger.response.metadata.message_id, forged.response.metadata.message_id}
+        assert {r.peer_message_id for r in rows} == ids
+        assert dict(fake.acks) == {
+            stranger.response.metadata.message_id: True,
+            forged.response.metadata.message_id: False,
+        }
+
+
+async def _acked(fake: FakeSmev, n: int) -> bool:
+    return len(fake.acks) >= n
+
+
 async def test_a_submission_to_smev3_ends_registered_through_the_journal(
     tmp_path: Path, sqlite_url: str, smev: tuple[FakeSmev, str], smev3_pki: TestPki
 ) -> None:
     fake, url = smev
     fake.auto_answer = True
-    issued = smev3_pki.issue("mo-org", algorithm="gost2012-256")
-    instance = {
-        "protocol": "smev3",
-        "url": url,
-        "signing_key_file": str(issued.key_path),
-        "signing_certificate_file": str(issued.cert_path),
-        "smev_trust_dir": str(smev3_pki.trust_dir),
-        "smev_crl_dir": str(Path(smev3_pki.crl_path).parent),
-    }
+    instance = _instance(url, smev3_pki)
     config = gateway_config(tmp_path, {"smev": instance}, "smev", sqlite_url)
     async with running(config, {"smev3": PLUGIN}) as client:
         journal = journal_of(client)
