@@ -54,6 +54,8 @@ __all__ = [
     "CodeTable",
     "DeliveryAdapter",
     "DocumentSource",
+    "EnvelopeBuilder",
+    "EnvelopeInspector",
     "IntakePort",
     "LookupResult",
     "PeerContext",
@@ -166,6 +168,11 @@ class Capabilities:
     # as unattributed. False only for a peer that cannot echo: its answers are matched by
     # localUid, to a submission routed to it that was actually sent there.
     answers_relate_to: bool = True
+    # The peer's answers name the document (localUid), and an answer whose localUid is not the
+    # one of the submission its ``relates_to`` names is not ours. False (SMEV 3: a response
+    # carries OriginalMessageId, signed by SMEV, and no localUid): an answer with an empty
+    # ``local_uid`` is attributed by ``relates_to`` alone; a non-empty one is still compared.
+    answers_name_document: bool = True
 
 
 class DeliveryAdapter(Protocol):
@@ -310,4 +317,40 @@ class PeerPlugin(Protocol):
 
     def fault_profiles(self) -> Sequence[str]:
         """Names of the twin's built-in fault profiles (for help texts and the sandbox page)."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeInspector(Protocol):
+    """Optional on a :class:`PeerPlugin`: reads one envelope of its protocol for operators and
+    vendors (``mse-gateway envelope inspect``)."""
+
+    def inspect(self, data: bytes) -> dict[str, Any] | None:
+        """None: not an envelope of this protocol. Otherwise a JSON-able dict with at least
+        ``protocol`` and ``operation``, and what applies of ``message_id``, ``relates_to`` /
+        ``original_message_id``, ``response_kind``, ``status``, ``fault_code``, ``fault_class``
+        (from the plug-in's code table) and ``signatures`` (verdicts). Never raises for what
+        ``data`` contains."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeBuilder(Protocol):
+    """Optional on a :class:`PeerPlugin`: prints the exact envelope its adapter would send
+    (``mse-gateway envelope build``), for vendors comparing with their own."""
+
+    def build_envelope(
+        self,
+        name: str,
+        settings: PeerSettings,
+        operation: str,
+        canonical: CanonicalSubmission,
+        *,
+        message_id: str | None = None,
+        key_file: str | None = None,
+        certificate_file: str | None = None,
+    ) -> bytes:
+        """The envelope of ``operation`` for one submission, signed as the adapter signs it
+        (``key_file``/``certificate_file`` override the instance's). Raises ValueError for an
+        operation the plug-in cannot build, ConfigError for an unusable key."""
         ...
