@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from lxml import etree
-from smev3_kit import BUSINESS, DS, T0
+from smev3_kit import BUSINESS, DS, T0, assert_valid, body_child
 
 from adapters.smev3 import messages as m
 from adapters.smev3.codec import SOAP_ACTIONS, Message, Smev3Codec
@@ -57,6 +57,14 @@ class Sandbox:
             body = await reply.read()
             parsed = self.codec.parse(body)
             assert (reply.status == 500) == isinstance(parsed, m.Fault), (reply.status, parsed)
+            # what the twin answers is valid against the official schemas, faults included
+            answer = body_child(body)
+            if not isinstance(parsed, m.Fault):
+                assert_valid(answer)
+            elif not parsed.code.startswith("SOAP_"):
+                holder = answer.find("detail")
+                assert holder is not None and len(holder) == 1, parsed
+                assert_valid(holder[0])
             return parsed
 
     async def send(self, content: bytes = BUSINESS, *, message_id: str | None = None) -> Any:
@@ -343,6 +351,14 @@ async def test_xsd_invalid_content_is_invalid_content_with_positions(start: Star
     assert_fault(answer, "SignatureVerificationFault", "PoorSOAPEnvelopeFormat")
 
 
+async def test_what_is_not_an_smev_request_is_a_client_fault(start: Start) -> None:
+    sb = await start()
+    assert_fault(await sb.call(b"<not-closed", "SendRequest"), "SOAP_CLIENT")
+    answer_as_request = sb.codec.get_response_response(m.GetResponseResponse())
+    assert_fault(await sb.call(answer_as_request, "GetResponse"), "SOAP_CLIENT")
+    assert (await sb.stats())["faults"] == {"SOAP_CLIENT": 2}
+
+
 # --- fault profiles ---------------------------------------------------------------------------
 
 
@@ -474,3 +490,52 @@ async def test_provider_side_get_request_send_response(start: Start, verifier: X
     assert_fault(answer, "RequestIsNotFound")
     stats = await sb.stats()
     assert stats["responses_accepted"] == 2 and stats["provider_deliveries"] == 0
+
+
+async def test_painful_profile_with_a_careful_client(start: Start) -> None:
+    """smev3-painful (SMEVFailure bursts, dropped answers, async rejections, lost Acks, statuses)
+    against a client that resends under the same id and Acks everything it records: every
+    request reaches an outcome, none reaches the provider twice, nothing is left un-Acked."""
+    painful = FaultProfile.load("painful").model_copy(update={"slow_answer_delay": Delay(seconds=0.01)})
+    sb = await start(painful)
+    ids = [new_message_id() for _ in range(30)]
+    for message_id in ids:
+        for _ in range(50):
+            try:
+                answer = await sb.send(message_id=message_id)
+            except aiohttp.ClientError:
+                continue  # the answer was lost: resend under the same id
+            if isinstance(answer, m.SendRequestResponse) or (
+                isinstance(answer, m.Fault) and answer.code == "MessageIsAlreadySent"
+            ):
+                break
+            assert_fault(answer, "SMEVFailure")
+        else:
+            pytest.fail(f"{message_id} never accepted")
+    outcomes: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for _ in range(60):
+        sb.advance(600)
+        while True:
+            got = await sb.get_response()
+            if isinstance(got, m.Fault):
+                assert_fault(got, "SMEVFailure")
+                continue
+            if got.response is None:
+                break
+            response = got.response
+            seen[response.data.message_id] = seen.get(response.data.message_id, 0) + 1
+            if response.kind is not m.ResponseKind.STATUS:
+                outcomes.setdefault(response.original_message_id or "", str(response.kind))
+            while isinstance(await sb.ack(response.data.message_id), m.Fault):
+                pass  # SMEVFailure: Ack again
+        stats = await sb.stats()
+        if len(outcomes) == len(ids) and stats["unacked"] == 0 and stats["scheduled"] == 0:
+            break
+    assert sorted(outcomes) == sorted(ids)
+    stats = await sb.stats()
+    assert stats["unacked"] == 0 and stats["delivered_twice_to_provider"] == 0
+    assert stats["accepted"] == len(ids) and stats["duplicates_refused"] == stats["dropped_responses"]
+    assert stats["faults"].get("SMEVFailure", 0) > 0 and stats["lost_acks"] > 0
+    assert stats["redeliveries"] == sum(n - 1 for n in seen.values())
+    assert set(outcomes.values()) >= {"business", "async-status"}
