@@ -60,6 +60,7 @@ from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.shipped import search_bases
 from gateway.signatures.certificates import Certificate
+from gateway.signatures.keys import PrivateKey
 from gateway.signatures.xml.verify import XmlVerifier
 from gateway.wire import soap11
 from gateway.wire.safexml import DEFAULT_MAX_BYTES, make_parser, parse_xml
@@ -184,7 +185,8 @@ class _Stats:
     lost_acks: int = 0
     async_rejections: int = 0
     provider_deliveries: int = 0
-    enqueued: Counter[str] = field(default_factory=Counter)
+    enqueued: Counter[str] = field(default_factory=Counter)  # by kind: request, business, status, ...
+    responses_recorded: int = 0  # responses to the simulated consumer (not queued)
 
 
 class _Queue:
@@ -213,7 +215,7 @@ class Smev3Twin:
         clock: Clock,
         *,
         seed: int | None = None,
-        identity: Signer | None = None,
+        identity: Signer | tuple[PrivateKey, Certificate] | None = None,
         verifier: XmlVerifier | None = None,
         pinned: Certificate | None = None,
         version: str = "1.1",
@@ -224,6 +226,8 @@ class Smev3Twin:
         self.profile = profile
         self.clock = clock
         self.rng = random.Random(seed)
+        if isinstance(identity, tuple):
+            identity = Signer(*identity)
         self.codec = Smev3Codec(version, smev_signer=identity)
         self.verifier = verifier
         self.pinned = pinned
@@ -513,7 +517,7 @@ class Smev3Twin:
         record.responses.append(data.message_id)
         kind = str(data.kind)
         if record.sender == SIMULATED_CONSUMER:
-            self.stats.enqueued[kind] += 1
+            self.stats.responses_recorded += 1
             return
         now = self.clock.now()
         status = m.InteractionStatus.RESPONSE_IS_DELIVERED
@@ -692,6 +696,7 @@ class Smev3Twin:
             "lost_acks": s.lost_acks,
             "async_rejections": s.async_rejections,
             "enqueued": dict(sorted(s.enqueued.items())),
+            "responses_recorded": s.responses_recorded,
             "unacked": sum(n for name, n in queues.items() if not name.startswith(f"incoming:{PROVIDER}")),
             "waiting_for_provider": len(self.incoming.get(PROVIDER, ())),
             "queues": queues,
@@ -768,7 +773,7 @@ def create_twin(
     clock: Clock,
     *,
     seed: int | None = None,
-    identity: Signer | None = None,
+    identity: Signer | tuple[PrivateKey, Certificate] | None = None,
     verifier: XmlVerifier | None = None,
     pinned: Certificate | None = None,
     path: str = SERVICE_PATH,
@@ -779,11 +784,12 @@ def create_twin(
     """An aiohttp application simulating SMEV 3: ``POST <path>`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
 
-    ``profile``: a :class:`FaultProfile` or its name/path. ``identity`` signs what the twin puts in
-    queues and its answers (ЭП-СМЭВ; the plug-in passes TwinContext.key/certificate); without it
-    they are unsigned. The callers' ЭП-ОВ is checked with ``verifier`` (its trust store: the
-    sandbox test PKI), or against the one ``pinned`` certificate; with neither, integrity and
-    coverage only. ``seed`` makes the fault draws reproducible. ``provider_namespaces`` maps a
+    ``profile``: a :class:`FaultProfile` or its name/path. ``identity`` (a Signer, or
+    ``(TwinContext.key, TwinContext.certificate)``) signs what the twin puts in queues and its
+    answers (ЭП-СМЭВ); without it they are unsigned. The callers' ЭП-ОВ is checked against the
+    one ``pinned`` certificate when given (the instance's signing_certificate_file), else with
+    ``verifier`` (its trust store: the sandbox test PKI); with neither, integrity and coverage
+    only. ``seed`` makes the fault draws reproducible. ``provider_namespaces`` maps a
     business namespace to the information system (its certificate's common name) that takes such
     requests with GetRequest; others go to the simulated provider. ``queue_quota`` overrides the
     profile's.

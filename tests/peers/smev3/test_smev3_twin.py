@@ -103,7 +103,8 @@ async def start(is_signers: dict[str, Signer], smev_signer: Signer, verifier: Xm
     async def make(profile: FaultProfile | str = "none", *, signer: Signer | None = None, **kwargs: Any) -> Sandbox:
         clock = SimulatedClock(1.0)
         kwargs.setdefault("verifier", verifier)
-        app: web.Application = create_twin(profile, clock, seed=7, identity=smev_signer, **kwargs)
+        kwargs.setdefault("identity", smev_signer)
+        app: web.Application = create_twin(profile, clock, seed=7, **kwargs)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         servers.append(server)
@@ -161,18 +162,22 @@ async def test_send_get_ack_leaves_the_queue_empty(start: Start) -> None:
     assert (await sb.message(new_message_id()))[0] == 404
 
 
-async def test_answers_carry_a_valid_smev_signature(start: Start, verifier: XmlVerifier) -> None:
-    sb = await start()
+@pytest.mark.parametrize("as_tuple", [False, True], ids=["signer", "key-and-certificate"])
+async def test_answers_carry_a_valid_smev_signature(
+    start: Start, verifier: XmlVerifier, smev_signer: Signer, as_tuple: bool
+) -> None:
+    sb = await start(identity=(smev_signer.key, smev_signer.certificate) if as_tuple else smev_signer)
     data = m.SenderProvidedRequestData(new_message_id(), BUSINESS)
     headers = {"Content-Type": "text/xml", "SOAPAction": "urn:SendRequest"}
     async with sb.session.post(sb.url, data=sb.codec.send_request(m.SendRequestRequest(data)), headers=headers) as r:
         raw = await r.read()
-    assert verify_incoming(raw, verifier).smev_valid
+    # without a chain in KeyInfo (TwinContext gives key and certificate only) the CA comes from the side
+    assert verify_incoming(raw, verifier, certificates=smev_signer.chain).smev_valid
     sb.advance(2)
     sel = sb.codec.get_response(m.GetResponseRequest(m.MessageTypeSelector(sb.clock.now())))
     async with sb.session.post(sb.url, data=sel, headers=headers) as r:
         raw = await r.read()
-    verdicts = verify_incoming(raw, verifier)
+    verdicts = verify_incoming(raw, verifier, certificates=smev_signer.chain)
     assert verdicts.smev_valid and verdicts.of("SMEVSignature")[0].target == "Response"
 
 
