@@ -13,8 +13,10 @@ What is here (see docs/smev3.md):
   :func:`verify_incoming` (verdicts per signature, never an exception);
 - :mod:`adapters.smev3.codes` — the fault code table (``error-codes.tsv``).
 
+The sandbox twin (a simulated SMEV 3 node) is :mod:`adapters.smev3.sandbox`.
+
 Not yet here: the HTTP client, polling and Ack worker, the adapter and ``PLUGIN`` (the plug-in is
-not registered in gateway.peers.installed), MTOM and the file store, the twin.
+not registered in gateway.peers.installed), MTOM and the file store.
 """
 
 from adapters.smev3.codec import SOAP_ACTIONS, Smev3Codec, Smev3FormatError
