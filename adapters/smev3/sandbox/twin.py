@@ -288,6 +288,11 @@ class Smev3Twin:
             fault = refusal.fault
             self.stats.faults[fault.subcode or fault.code] += 1
             return web.Response(status=500, body=self.codec.fault(fault), content_type="text/xml", charset="utf-8")
+        except Exception as exc:  # a twin bug: a SOAP server fault, never a bare 500 page
+            self.stats.faults["TWIN_INTERNAL_ERROR"] += 1
+            _log.error("SMEV 3 twin: call failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            fault = m.Fault(code="SOAP_SERVER", message="sandbox twin internal error", faultcode="soap:Server")
+            return web.Response(status=500, body=self.codec.fault(fault), content_type="text/xml", charset="utf-8")
         if drop:
             # accepted and enqueued, but the answer never reaches the client
             self.stats.dropped_responses += 1

@@ -544,3 +544,14 @@ async def test_painful_profile_with_a_careful_client(start: Start) -> None:
     assert stats["faults"].get("SMEVFailure", 0) > 0 and stats["lost_acks"] > 0
     assert stats["redeliveries"] == sum(n - 1 for n in seen.values())
     assert set(outcomes.values()) >= {"business", "async-status"}
+
+
+async def test_a_twin_bug_is_a_soap_server_fault(start: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    sb = await start()
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sb.twin, "_send_request", broken)
+    assert_fault(await sb.send(), "SOAP_SERVER")
+    assert (await sb.stats())["faults"] == {"TWIN_INTERNAL_ERROR": 1}
