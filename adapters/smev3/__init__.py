@@ -18,6 +18,8 @@ What is here (see docs/smev3.md):
 - :mod:`adapters.smev3.plugin` — ``PLUGIN`` (registered in gateway.peers.installed);
 - :mod:`adapters.smev3.inspect` — ``envelope inspect`` for SMEV 3.
 
+- :mod:`adapters.smev3.sandbox` — the sandbox twin (a simulated SMEV 3 node).
+
 Not yet here: MTOM and the file store, GetRequest/SendResponse (provider side) in the adapter.
 """
 
