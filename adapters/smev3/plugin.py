@@ -7,7 +7,10 @@ instance's SMEV queue and is taken by the core's leased receiver through
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,11 +30,15 @@ from gateway.intake.submission import CanonicalSubmission
 from gateway.peers.codes import CodeTable
 from gateway.peers.contract import Capabilities, ChannelSender, DeliveryAdapter, PeerContext, TwinContext
 from gateway.peers.settings import PeerSettings
+from gateway.signatures._asn1 import der_to_pem
+from gateway.signatures.certificates import load_certificates
+from gateway.signatures.keys import generate_key
+from gateway.signatures.pki.builder import build_certificate, build_name
 from gateway.signatures.xml.verify import XmlVerifier
 
-__all__ = ["FAULT_PROFILES", "PLUGIN", "Smev3Plugin", "load_signer", "load_verifier"]
+__all__ = ["FAULT_PROFILES", "PLUGIN", "Smev3Plugin", "load_signer", "load_verifier", "sandbox_identity"]
 
-FAULT_PROFILES: Final = ("none", "flaky", "pain-points", "bench")
+FAULT_PROFILES: Final = ("none", "flaky", "painful")  # config/faults/smev3-<name>.toml
 
 
 def _settings(ctx: PeerContext | TwinContext) -> Smev3Settings:
@@ -102,10 +109,37 @@ class Smev3Plugin:
         except ImportError as exc:
             raise ConfigError(f"the SMEV 3 twin (adapters.smev3.sandbox) is not available: {exc}") from None
         identity = (ctx.key, ctx.certificate) if ctx.key is not None and ctx.certificate is not None else None
+        settings = _settings(ctx)
+        # The twin checks the instance's ЭП-ОВ against its certificate, as SMEV checks a
+        # registered information system's (CertificateIsNotFound for any other).
+        pinned = None
+        if cert_path := settings.certificate_path():
+            try:
+                pinned = load_certificates(cert_path.read_bytes())[0]
+            except (OSError, ValueError, IndexError) as exc:
+                raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
         app: web.Application = create_twin(
-            FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity
+            FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned
         )
         return app
+
+    def sandbox_settings(self, ctx: TwinContext, directory: Path) -> dict[str, Any]:
+        """In the sandbox: a self-signed ЭП-ОВ identity for the instance (its key and certificate
+        under ``directory``), and ``smev_trust_dir`` holding the twin's certificate (its ЭП-СМЭВ),
+        each only where the instance has none configured."""
+        settings = _settings(ctx)
+        out: dict[str, Any] = {}
+        if not (settings.signing_key_file and settings.signing_certificate_file):
+            key_path, cert_path = sandbox_identity(directory, ctx.name)
+            out["signing_key_file"], out["signing_certificate_file"] = str(key_path), str(cert_path)
+        if not settings.smev_trust_dir and ctx.certificate is not None:
+            trust = directory / f"{ctx.name}-smev-trust"
+            trust.mkdir(parents=True, exist_ok=True)
+            for old in trust.glob("*.pem"):
+                old.unlink()  # a fresh twin identity at every start: trust only the current one
+            (trust / "smev.pem").write_bytes(der_to_pem(ctx.certificate.der, "CERTIFICATE"))
+            out["smev_trust_dir"] = str(trust)
+        return out
 
     def fault_profiles(self) -> Sequence[str]:
         return FAULT_PROFILES
@@ -136,6 +170,31 @@ class Smev3Plugin:
         chosen = settings.model_copy(update=overrides)
         codec = Smev3Codec(chosen.namespace_version, signer=load_signer(name, chosen))
         return codec.send_request(send_request_message(chosen, canonical, message_id=message_id or new_message_id()))
+
+
+def sandbox_identity(directory: Path, name: str) -> tuple[Path, Path]:
+    """A fresh self-signed ECDSA P-256 information-system identity for instance ``name``: its
+    PKCS#8 key (mode 0600) and certificate under ``directory``. ECDSA, like the twins' own: GOST
+    signing falls back to pure Python where the engine is missing, and the sandbox signs every
+    request and Ack."""
+    key = generate_key("ecdsa")
+    now = datetime.now(UTC)
+    cert = build_certificate(
+        subject=build_name([("2.5.4.3", f"sandbox information system {name}"), ("2.5.4.10", "mse-gateway sandbox")]),
+        subject_key=key.public,
+        issuer_key=key,
+        issuer=None,
+        serial=secrets.randbits(63),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=3650),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = directory / f"{name}-is-key.pem", directory / f"{name}-is.pem"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.to_pem())
+    cert_path.write_bytes(der_to_pem(cert.der, "CERTIFICATE"))
+    return key_path, cert_path
 
 
 PLUGIN: Final = Smev3Plugin()

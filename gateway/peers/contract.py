@@ -25,6 +25,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
@@ -66,6 +67,7 @@ __all__ = [
     "PollingAdapter",
     "Progress",
     "RefusalLog",
+    "SandboxConfigurer",
     "TwinContext",
 ]
 
@@ -317,6 +319,19 @@ class PeerPlugin(Protocol):
 
     def fault_profiles(self) -> Sequence[str]:
         """Names of the twin's built-in fault profiles (for help texts and the sandbox page)."""
+        ...
+
+
+@runtime_checkable
+class SandboxConfigurer(Protocol):
+    """Optional on a :class:`PeerPlugin`: what an instance needs in the sandbox besides its twin's
+    URL (a polling peer has no callbacks to pin the twin's certificate for: it signs its own
+    requests with a key the twin must know, and trusts the twin's signature on answers)."""
+
+    def sandbox_settings(self, ctx: TwinContext, directory: Path) -> dict[str, Any]:
+        """Settings to merge over the instance's own (only where the operator set nothing), for
+        the gateway and for the twin built next with them. ``ctx`` carries the twin's identity;
+        files (keys, certificates, trust directories) go under ``directory``."""
         ...
 
 

@@ -786,7 +786,7 @@ def create_twin(
     provider_namespaces: Mapping[str, str] | None = None,
     queue_quota: int | None = None,
 ) -> web.Application:
-    """An aiohttp application simulating SMEV 3: ``POST <path>`` (every operation),
+    """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
 
     ``profile``: a :class:`FaultProfile` or its name/path. ``identity`` (a Signer, or
@@ -815,6 +815,10 @@ def create_twin(
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin
     app.router.add_post(path, twin.handle_service)
+    if path != "/":
+        # The sandbox points an instance's url at the twin's base URL (``plan_twins``): the
+        # service answers there too.
+        app.router.add_post("/", twin.handle_service)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
     app.router.add_get("/_sandbox/messages/{message_id}", twin.handle_message)
 
