@@ -78,7 +78,12 @@ class Smev3Plugin:
     # one of a given MessageID); a resend under a new MessageID would be a second request, so the
     # core never resends blindly; answers are polled and name our MessageID, not the localUid.
     capabilities: Final = Capabilities(
-        lookup=False, idempotent_resend=False, polling=True, answers_relate_to=True, answers_name_document=False
+        lookup=False,
+        idempotent_resend=False,
+        polling=True,
+        answers_relate_to=True,
+        answers_name_document=False,
+        endpoints=False,
     )
     description: Final = "SMEV 3 (SOAP 1.1, message exchange 1.1/1.2/1.3): SendRequest, GetResponse/Ack polling"
 

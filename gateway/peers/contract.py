@@ -175,6 +175,10 @@ class Capabilities:
     # carries OriginalMessageId, signed by SMEV, and no localUid): an answer with an empty
     # ``local_uid`` is attributed by ``relates_to`` alone; a non-empty one is still compared.
     answers_name_document: bool = True
+    # The plug-in mounts HTTP endpoints the peer (or MIS) calls. False (SMEV 3: a polling consumer
+    # that SMEV never calls): there is nothing to authenticate, so the instance needs no
+    # ``auth`` settings to be served.
+    endpoints: bool = True
 
 
 class DeliveryAdapter(Protocol):
