@@ -59,6 +59,14 @@ class Smev3ReceiveError(ConnectionError):
     """GetResponse or Ack failed at the transport or with an SMEV fault: the receiver backs off."""
 
 
+class _AckFailed(Smev3ReceiveError):
+    """An Ack of a message already recorded failed."""
+
+
+class _GetFailed(Exception):
+    """GetResponse brought no message (transport or SMEV fault)."""
+
+
 def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: str = "Referral") -> bytes:
     """The provisional business XML: the referral (CDA) base64-encoded with its identifiers."""
     element = etree.Element(f"{{{namespace}}}{root}", nsmap={"ref": namespace})
@@ -218,20 +226,35 @@ class Smev3Adapter:
         taken = 0
         for _ in range(self.settings.receive_batch):
             ex = await self.client.get_response(self._selector())
-            if isinstance(ex.message, m.GetResponseResponse):
-                if ex.message.response is None:
-                    break
-                await self._take(sink, ex, ex.message.response)
-            elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
-                # a message in the queue we cannot read: record it, then drop it from the queue
-                await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
-            elif taken:
+            try:
+                if isinstance(ex.message, m.GetResponseResponse):
+                    if ex.message.response is None:
+                        break
+                    await self._take(sink, ex, ex.message.response)
+                elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
+                    # a message in the queue we cannot read: record it, then drop it from the queue
+                    await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
+                else:
+                    raise _GetFailed
+            except _AckFailed as exc:
+                # Recorded, not acknowledged: SMEV delivers it again after its base time and the
+                # core records it once. The round ends with what it took (the receiver polls again
+                # at once); raising would back the receiver off as if nothing had been taken.
+                _log.warning(
+                    "SMEV 3 Ack failed; the message is recorded and comes again", peer=self.name, error=str(exc)
+                )
+                return taken + 1
+            except _GetFailed:
+                pass
+            else:
+                taken += 1
+                continue
+            if taken:
                 return taken  # the next round meets the problem again (and backs off then)
             else:
                 reason = ex.fault.text if ex.fault is not None else ex.error
                 code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
                 raise Smev3ReceiveError(f"GetResponse: {code}: {reason}")
-            taken += 1
         return taken
 
     async def _take(self, sink: PeerSink, ex: Exchange, response: m.Response) -> None:
@@ -339,4 +362,4 @@ class Smev3Adapter:
         if ex.fault is not None and ex.fault.code == _ACK_ALREADY_DONE:
             return  # acknowledged before (a redelivery raced an earlier Ack): nothing left to do
         reason = ex.fault.text if ex.fault is not None else ex.error
-        raise Smev3ReceiveError(f"Ack of {message_id} failed: {reason}")
+        raise _AckFailed(f"Ack of {message_id} failed: {reason}")
