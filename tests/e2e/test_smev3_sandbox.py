@@ -130,3 +130,28 @@ async def test_the_default_sandbox_has_no_smev3_instance() -> None:
 
     config = sandbox_defaults(GatewayConfig())
     assert all(p.get("protocol") != "smev3" for p in config.peers.values())
+
+
+def test_the_sandbox_keeps_what_the_operator_configured(tmp_path: Path) -> None:
+    from adapters.smev3.plugin import sandbox_identity
+
+    key, cert = sandbox_identity(tmp_path / "own", "mine")
+    trust = tmp_path / "trust"
+    trust.mkdir()
+    config = load_config(environ={}).with_overrides(
+        storage={"data_dir": str(tmp_path)},
+        peers={
+            "remd": {"enabled": False},
+            "smev": {
+                "protocol": "smev3",
+                "signing_key_file": str(key),
+                "signing_certificate_file": str(cert),
+                "smev_trust_dir": str(trust),
+            },
+        },
+    )
+    config, (twin,) = plan_twins(config, SimulatedClock(1.0), seed=1)
+    smev = config.peers["smev"]
+    assert (smev["signing_key_file"], smev["signing_certificate_file"]) == (str(key), str(cert))
+    assert smev["smev_trust_dir"] == str(trust) and smev["url"] == twin.url
+    assert twin.app[TWIN_KEY].pinned is not None and twin.app[TWIN_KEY].pinned.der == load_pem_der(cert)
