@@ -123,7 +123,7 @@ async def run(
     profile: str = "painful",
     speed: float = 60.0,
     seed: int = 1,
-    settle: float = 600.0,
+    settle: float = 1800.0,
     data_dir: Path | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
@@ -302,7 +302,7 @@ def main() -> int:
     parser.add_argument("--profile", default="painful")
     parser.add_argument("--speed", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--settle", type=float, default=600.0, help="seconds to wait for every outcome")
+    parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
     args = parser.parse_args()
     result = asyncio.run(
         run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
