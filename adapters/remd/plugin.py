@@ -6,7 +6,7 @@ front door for MIS)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -15,6 +15,7 @@ from adapters.remd.adapter import Adapter
 from adapters.remd.callbacks import CALLBACK_SUFFIX, callback_routes
 from adapters.remd.codes import remd_code_table
 from adapters.remd.frontdoor import FrontDoor
+from adapters.remd.inspect import inspect_envelope
 from adapters.remd.notify import CHANNEL, remd_soap_sender
 from adapters.remd.settings import RemdSettings
 from gateway.common.clock import Clock
@@ -84,6 +85,10 @@ class RemdPlugin:
 
     def fault_profiles(self) -> Sequence[str]:
         return ("none", "flaky", "egisz-2023", "bench")
+
+    def inspect(self, data: bytes) -> dict[str, Any] | None:
+        """What the gateway makes of a REMD envelope (``mse-gateway envelope inspect``)."""
+        return inspect_envelope(data, remd_code_table())
 
 
 PLUGIN: Final = RemdPlugin()

@@ -52,6 +52,18 @@ class Smev3Settings(PeerSettings):
     # NodeID of this information system's node (SenderProvidedRequestData/NodeID,
     # MessageTypeSelector/NodeID). Empty: not sent.
     node_id: str = Field(default="", max_length=50)
+    # ЭП-СМЭВ of every incoming message is verified against this CA directory (and CRLs); a
+    # message that fails is recorded as unattributed and Acked accepted="false". Empty: the
+    # instance cannot verify, and takes nothing from its queue as trusted.
+    smev_trust_dir: str = ""
+    smev_crl_dir: str = ""
+    # At most this many GetResponse calls per receive round (the receiver calls again at once
+    # when a round took something).
+    receive_batch: int = Field(default=50, gt=0)
+    # The business content of SendRequest (MessagePrimaryContent) until the ЕАВИИАС schema is
+    # wired in: <content_root xmlns=content_namespace> with the document base64-encoded.
+    content_namespace: str = "urn://x-artefacts-mse/referral/1.0"
+    content_root: str = Field(default="Referral", pattern=r"^[A-Za-z_][A-Za-z0-9._-]*$")
 
     def key_path(self) -> Path | None:
         return Path(self.signing_key_file) if self.signing_key_file else None

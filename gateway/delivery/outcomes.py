@@ -166,7 +166,11 @@ class CallbackRecorder:
                 sub = await self.journal.get(sid)
             except NotFound:
                 return None
-            if sub.local_uid != local_uid or (organization_oid and sub.organization_oid != organization_oid):
+            known = self.peers.get(peer)
+            unnamed = not local_uid and known is not None and not known.capabilities.answers_name_document
+            if (not unnamed and sub.local_uid != local_uid) or (
+                organization_oid and sub.organization_oid != organization_oid
+            ):
                 return None
             return sub
         known = self.peers.get(peer)

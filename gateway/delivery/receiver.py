@@ -102,7 +102,18 @@ class Receiver:
         while not self._stopping.is_set():
             if not await self.leases.acquire(self.name, self.owner, self.lease_seconds):
                 return total  # another process polls this queue
-            took = await self.adapter.receive(self.sink)
+            try:
+                took = await self.adapter.receive(self.sink)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not total:
+                    raise  # nothing taken: the loop backs off
+                # Messages were taken in this round: a fault now (SMEV answers SMEVFailure on
+                # some calls of a healthy queue) ends the round, and the next one starts at once
+                # instead of backing off as though the queue were unreachable.
+                _log.warning("receiver round ended early", peer=self.name, taken=total, error=repr(exc)[:300])
+                return total
             total += took
             self.received += took
             if took == 0:

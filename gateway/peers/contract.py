@@ -25,6 +25,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
@@ -54,6 +55,8 @@ __all__ = [
     "CodeTable",
     "DeliveryAdapter",
     "DocumentSource",
+    "EnvelopeBuilder",
+    "EnvelopeInspector",
     "IntakePort",
     "LookupResult",
     "PeerContext",
@@ -64,6 +67,7 @@ __all__ = [
     "PollingAdapter",
     "Progress",
     "RefusalLog",
+    "SandboxConfigurer",
     "TwinContext",
 ]
 
@@ -166,6 +170,15 @@ class Capabilities:
     # as unattributed. False only for a peer that cannot echo: its answers are matched by
     # localUid, to a submission routed to it that was actually sent there.
     answers_relate_to: bool = True
+    # The peer's answers name the document (localUid), and an answer whose localUid is not the
+    # one of the submission its ``relates_to`` names is not ours. False (SMEV 3: a response
+    # carries OriginalMessageId, signed by SMEV, and no localUid): an answer with an empty
+    # ``local_uid`` is attributed by ``relates_to`` alone; a non-empty one is still compared.
+    answers_name_document: bool = True
+    # The plug-in mounts HTTP endpoints the peer (or MIS) calls. False (SMEV 3: a polling consumer
+    # that SMEV never calls): there is nothing to authenticate, so the instance needs no
+    # ``auth`` settings to be served.
+    endpoints: bool = True
 
 
 class DeliveryAdapter(Protocol):
@@ -310,4 +323,53 @@ class PeerPlugin(Protocol):
 
     def fault_profiles(self) -> Sequence[str]:
         """Names of the twin's built-in fault profiles (for help texts and the sandbox page)."""
+        ...
+
+
+@runtime_checkable
+class SandboxConfigurer(Protocol):
+    """Optional on a :class:`PeerPlugin`: what an instance needs in the sandbox besides its twin's
+    URL (a polling peer has no callbacks to pin the twin's certificate for: it signs its own
+    requests with a key the twin must know, and trusts the twin's signature on answers)."""
+
+    def sandbox_settings(self, ctx: TwinContext, directory: Path) -> dict[str, Any]:
+        """Settings to merge over the instance's own (only where the operator set nothing), for
+        the gateway and for the twin built next with them. ``ctx`` carries the twin's identity;
+        files (keys, certificates, trust directories) go under ``directory``."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeInspector(Protocol):
+    """Optional on a :class:`PeerPlugin`: reads one envelope of its protocol for operators and
+    vendors (``mse-gateway envelope inspect``)."""
+
+    def inspect(self, data: bytes) -> dict[str, Any] | None:
+        """None: not an envelope of this protocol. Otherwise a JSON-able dict with at least
+        ``protocol`` and ``operation``, and what applies of ``message_id``, ``relates_to`` /
+        ``original_message_id``, ``response_kind``, ``status``, ``fault_code``, ``fault_class``
+        (from the plug-in's code table) and ``signatures`` (verdicts). Never raises for what
+        ``data`` contains."""
+        ...
+
+
+@runtime_checkable
+class EnvelopeBuilder(Protocol):
+    """Optional on a :class:`PeerPlugin`: prints the exact envelope its adapter would send
+    (``mse-gateway envelope build``), for vendors comparing with their own."""
+
+    def build_envelope(
+        self,
+        name: str,
+        settings: PeerSettings,
+        operation: str,
+        canonical: CanonicalSubmission,
+        *,
+        message_id: str | None = None,
+        key_file: str | None = None,
+        certificate_file: str | None = None,
+    ) -> bytes:
+        """The envelope of ``operation`` for one submission, signed as the adapter signs it
+        (``key_file``/``certificate_file`` override the instance's). Raises ValueError for an
+        operation the plug-in cannot build, ConfigError for an unusable key."""
         ...

@@ -178,7 +178,7 @@ def peer_context(app: web.Application, instance: PeerInstance) -> PeerContext:
 def _new_context(app: web.Application, instance: PeerInstance) -> PeerContext:
     config = app[CONFIG_KEY]
     guard = PeerGuard(instance.name, instance.settings.auth)
-    if guard.unauthenticated:
+    if guard.unauthenticated and instance.plugin.capabilities.endpoints:
         _log.warning(
             "peer endpoints accept unauthenticated calls: configure peers.<name>.auth",
             peer=instance.name,

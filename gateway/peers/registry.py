@@ -97,9 +97,13 @@ def check_routes(router: Router, peers: Mapping[str, PeerInstance]) -> None:
 
 def unauthenticated_peers(peers: Mapping[str, PeerInstance]) -> list[str]:
     """Enabled instances whose endpoints would accept anyone's calls without saying so
-    explicitly (``auth.allow_unauthenticated``): ``serve`` refuses to start with any."""
+    explicitly (``auth.allow_unauthenticated``): ``serve`` refuses to start with any. An instance
+    whose plug-in has no endpoints (``capabilities.endpoints`` false) has nothing to guard."""
     return [
         name
         for name, peer in peers.items()
-        if peer.settings.enabled and not peer.settings.auth.configured and not peer.settings.auth.allow_unauthenticated
+        if peer.settings.enabled
+        and peer.plugin.capabilities.endpoints
+        and not peer.settings.auth.configured
+        and not peer.settings.auth.allow_unauthenticated
     ]

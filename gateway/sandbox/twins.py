@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
-from gateway.peers.contract import PeerPlugin, TwinContext
+from gateway.peers.contract import PeerPlugin, SandboxConfigurer, TwinContext
 from gateway.peers.registry import resolve_peers
 from gateway.signatures._asn1 import der_to_pem
 from gateway.signatures.certificates import Certificate
@@ -79,15 +79,24 @@ def plan_twins(
         profile = config.sandbox.fault_profiles.get(name, config.sandbox.fault_profile)
         override: dict[str, Any] = {"url": f"http://{host}:{port}"}
         key, cert = None, None
+        configurer = instance.plugin if isinstance(instance.plugin, SandboxConfigurer) else None
+        if not instance.settings.auth.configured or configurer is not None:
+            key, cert, cert_path = twin_identity(config.data_dir / "twins", name)
         if not instance.settings.auth.configured:
             # The twin authenticates like a production peer should: from loopback only, with
             # its messages signed by a certificate pinned here.
-            key, cert, cert_path = twin_identity(config.data_dir / "twins", name)
             override["auth"] = {
                 "allow_addresses": ["127.0.0.0/8", "::1/128"],
                 "signer_certificates": [str(cert_path)],
             }
-        app = instance.plugin.twin(TwinContext(name, instance.settings, clock, profile, seed, key, cert))
+        settings = instance.settings
+        if configurer is not None:
+            # e.g. a polling peer: its request-signing identity and the trust of the twin's answers
+            ctx = TwinContext(name, settings, clock, profile, seed, key, cert)
+            extra = configurer.sandbox_settings(ctx, config.data_dir / "twins")
+            override.update(extra)
+            settings = type(settings).model_validate(settings.model_dump() | extra)
+        app = instance.plugin.twin(TwinContext(name, settings, clock, profile, seed, key, cert))
         twins.append(Twin(name, instance.protocol, app, host, port, profile))
         urls[name] = override
     return (config.with_overrides(peers=urls) if urls else config), twins

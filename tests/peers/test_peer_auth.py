@@ -222,6 +222,16 @@ def test_serve_refuses_unauthenticated_peers(tmp_path: Path, capsys: pytest.Capt
     refuse_unauthenticated_peers(allowed)
 
 
+def test_a_peer_without_endpoints_needs_no_auth_to_be_served(tmp_path: Path) -> None:
+    """SMEV 3 polls and is never called: ``serve`` starts without auth settings for it (it used
+    to refuse, which made a production SMEV 3 instance need a meaningless allow-list)."""
+    config = load_config(environ={}).with_overrides(
+        storage={"data_dir": str(tmp_path)},
+        peers={"remd": {"auth": {"allow_addresses": ["10.0.0.0/8"]}}, "smev": {"protocol": "smev3"}},
+    )
+    refuse_unauthenticated_peers(config)
+
+
 def test_a_pinned_certificate_that_cannot_be_read_stops_the_start(tmp_path: Path) -> None:
     config = load_config(environ={}).with_overrides(
         storage={"data_dir": str(tmp_path)},

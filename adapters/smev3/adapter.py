@@ -1,0 +1,365 @@
+"""``Smev3Adapter``: one SMEV 3 consumer instance as a :class:`~gateway.peers.contract.PollingAdapter`.
+
+``send`` is SendRequest under the core's persisted MessageID (a UUID v1); ``receive`` drains the
+instance's response queue with GetResponse, hands each message to the core's sink and only then
+Acks it. What SMEV answers is reported raw (fault codes and texts, the exact envelopes); the core
+classifies it with the plug-in's code table. See docs/smev3.md, "Client and polling".
+
+The business content (MessagePrimaryContent) is provisional: ``<Referral>`` in the configurable
+``content_namespace`` carrying the document base64-encoded (:func:`referral_content`). The real
+ЕАВИИАС schema of the MSE referral is another issue's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Final
+
+import aiohttp
+from lxml import etree
+
+from adapters.smev3 import messages as m
+from adapters.smev3.client import Exchange, Smev3Client
+from adapters.smev3.codec import Smev3Codec
+from adapters.smev3.codes import RENEW_MESSAGE_ID
+from adapters.smev3.identity import new_message_id
+from adapters.smev3.settings import Smev3Settings
+from adapters.smev3.signing import Signer, Verdicts, verify_incoming
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.logs import get_logger
+from gateway.intake.submission import CanonicalSubmission
+from gateway.model import EnvelopeIn, Submission
+from gateway.peers.contract import Answer, AnswerKind, LookupResult, PeerOutcome, PeerSink, Progress
+from gateway.signatures.xml.verify import XmlVerifier
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
+
+__all__ = [
+    "ALREADY_SENT",
+    "REGISTRATION_ID_ELEMENTS",
+    "SMEV_SIGNATURE_INVALID",
+    "Smev3Adapter",
+    "Smev3ReceiveError",
+    "referral_content",
+    "send_request_message",
+]
+
+_log: Final = get_logger(__name__)
+
+ALREADY_SENT: Final = "MessageIsAlreadySent"
+# Recorded as the code of an incoming message whose ЭП-СМЭВ fails, or that cannot be read.
+SMEV_SIGNATURE_INVALID: Final = "SMEV_SIGNATURE_INVALID"
+MALFORMED_MESSAGE: Final = "SMEV_MALFORMED_MESSAGE"
+# Local names, in the business response, of the peer's registration number (first found wins).
+REGISTRATION_ID_ELEMENTS: Final = ("RegistrationNumber", "RegistrationId", "RegistryId")
+_ACK_ALREADY_DONE: Final = "TargetMessageIsNotFound"
+
+
+class Smev3ReceiveError(ConnectionError):
+    """GetResponse or Ack failed at the transport or with an SMEV fault: the receiver backs off."""
+
+
+class _AckFailed(Smev3ReceiveError):
+    """An Ack of a message already recorded failed."""
+
+
+class _GetFailed(Exception):
+    """GetResponse brought no message (transport or SMEV fault)."""
+
+
+def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: str = "Referral") -> bytes:
+    """The provisional business XML: the referral (CDA) base64-encoded with its identifiers."""
+    element = etree.Element(f"{{{namespace}}}{root}", nsmap={"ref": namespace})
+
+    def add(name: str, value: str | None) -> etree._Element:
+        child = etree.SubElement(element, f"{{{namespace}}}{name}")
+        child.text = value or ""
+        return child
+
+    add("LocalUid", canonical.local_uid)
+    add("Kind", canonical.kind)
+    add("OrganizationOid", canonical.organization_oid)
+    document = add("Document", base64.b64encode(canonical.document).decode("ascii"))
+    document.set("mimeType", canonical.document_mime)
+    return bytes(etree.tostring(element, encoding="UTF-8"))
+
+
+def send_request_message(
+    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str
+) -> m.SendRequestRequest:
+    """The SendRequest the adapter sends for one submission (also ``envelope build``)."""
+    content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
+    return m.SendRequestRequest(
+        m.SenderProvidedRequestData(
+            message_id=message_id,
+            content=content,
+            node_id=settings.node_id or None,
+            test_message=settings.test_message,
+        )
+    )
+
+
+def _registration_id(content: bytes) -> str | None:
+    try:
+        root = parse_xml(content)
+    except (XmlSecurityError, XmlSyntaxError):
+        return None
+    for element in root.iter():
+        if isinstance(element.tag, str) and etree.QName(element).localname in REGISTRATION_ID_ELEMENTS:
+            value = (element.text or "").strip()
+            if value:
+                return value
+    return None
+
+
+def _lax_message_id(body: bytes) -> str | None:
+    """MessageMetadata/MessageId of a GetResponse answer the codec could not read (to Ack it)."""
+    try:
+        root = parse_xml(body)
+    except (XmlSecurityError, XmlSyntaxError):
+        return None
+    found = root.xpath("//*[local-name()='MessageMetadata']/*[local-name()='MessageId']/text()")
+    if isinstance(found, list) and found:
+        return str(found[0]).strip() or None
+    return None
+
+
+class Smev3Adapter:
+    """Delivers submissions to SMEV 3 (SendRequest) and takes the answers from its queue."""
+
+    def __init__(
+        self,
+        settings: Smev3Settings,
+        session: aiohttp.ClientSession,
+        *,
+        name: str,
+        signer: Signer,
+        verifier: XmlVerifier,
+        clock: Clock | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        url = endpoint or settings.url
+        if not url:
+            raise ValueError(f"the endpoint of peer {name!r} is not configured (peers.{name}.url)")
+        self.name = name
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.verifier = verifier
+        self.codec = Smev3Codec(settings.namespace_version, signer=signer)
+        self.client = Smev3Client(
+            session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
+        )
+
+    def new_message_id(self) -> str:
+        return new_message_id()
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send_request_message(self, canonical: CanonicalSubmission, *, message_id: str) -> m.SendRequestRequest:
+        return send_request_message(self.settings, canonical, message_id=message_id)
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
+        try:
+            msg = self.send_request_message(canonical, message_id=message_id)
+        except Exception as exc:  # a document we cannot wrap is ours, but must not kill the worker
+            return Answer(AnswerKind.NO_ANSWER, error=f"could not build the request: {type(exc).__name__}: {exc}"[:500])
+        ex = await self.client.send_request(msg)
+        answer = self._send_answer(ex)
+        _log.info(
+            "SMEV 3 SendRequest answered",
+            peer=self.name,
+            local_uid=sub.local_uid,
+            message_id=message_id,
+            kind=str(answer.kind),
+            http_status=ex.http_status,
+            codes=[c for c, _ in answer.codes],
+        )
+        return answer
+
+    @staticmethod
+    def _send_answer(ex: Exchange) -> Answer:
+        status = ex.http_status
+        if ex.message is None:
+            return Answer(AnswerKind.NO_ANSWER, http_status=status, error=ex.error, envelopes=ex.envelopes)
+        if isinstance(ex.message, m.SendRequestResponse):
+            md = ex.message.metadata
+            _log.info(
+                "SMEV 3 accepted the request",
+                smev_message_id=md.message_id,
+                status=md.status,
+                sending_timestamp=md.sending_timestamp.isoformat(),
+                destination=md.destination_name,
+            )  # the metadata itself is in the recorded "in" envelope
+            return Answer(AnswerKind.ACCEPTED, http_status=status, envelopes=ex.envelopes)
+        fault = ex.fault
+        if fault is None:
+            error = f"unexpected answer to SendRequest: {type(ex.message).__name__}"
+            return Answer(AnswerKind.NO_ANSWER, http_status=status, error=error, envelopes=ex.envelopes)
+        if fault.code == ALREADY_SENT:  # the earlier send under this MessageID arrived
+            return Answer(AnswerKind.ACCEPTED, http_status=status, envelopes=ex.envelopes)
+        codes = fault.answer_codes()
+        return Answer(
+            AnswerKind.REFUSED,
+            codes=codes,
+            http_status=status,
+            envelopes=ex.envelopes,
+            renew_message_id=any(code.upper() in RENEW_MESSAGE_ID for code, _ in codes),
+        )
+
+    async def lookup(self, sub: Submission, canonical: CanonicalSubmission) -> LookupResult:
+        return LookupResult(found=None, error="SMEV 3 cannot be asked about a submission: answers come by polling")
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def _selector(self) -> m.MessageTypeSelector:
+        s = self.settings.message_type_selector
+        return m.MessageTypeSelector(
+            timestamp=self.clock.now(),
+            namespace_uri=s.namespace_uri or None,
+            root_element_local_name=s.root_element_local_name or None,
+            node_id=self.settings.node_id or None,
+        )
+
+    async def receive(self, sink: PeerSink) -> int:
+        """GetResponse until the queue is empty (at most ``receive_batch`` messages): each message
+        verified, handed to the sink, then Acked (accepted="false" for what cannot be trusted)."""
+        taken = 0
+        for _ in range(self.settings.receive_batch):
+            ex = await self.client.get_response(self._selector())
+            try:
+                if isinstance(ex.message, m.GetResponseResponse):
+                    if ex.message.response is None:
+                        break
+                    await self._take(sink, ex, ex.message.response)
+                elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
+                    # a message in the queue we cannot read: record it, then drop it from the queue
+                    await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
+                else:
+                    raise _GetFailed
+            except _AckFailed as exc:
+                # Recorded, not acknowledged: SMEV delivers it again after its base time and the
+                # core records it once. The round ends with what it took (the receiver polls again
+                # at once); raising would back the receiver off as if nothing had been taken.
+                _log.warning(
+                    "SMEV 3 Ack failed; the message is recorded and comes again", peer=self.name, error=str(exc)
+                )
+                return taken + 1
+            except _GetFailed:
+                pass
+            else:
+                taken += 1
+                continue
+            if taken:
+                return taken  # the next round meets the problem again (and backs off then)
+            else:
+                reason = ex.fault.text if ex.fault is not None else ex.error
+                code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
+                raise Smev3ReceiveError(f"GetResponse: {code}: {reason}")
+        return taken
+
+    async def _take(self, sink: PeerSink, ex: Exchange, response: m.Response) -> None:
+        message_id = response.metadata.message_id or response.data.message_id
+        assert ex.reply is not None
+        verdicts: Verdicts = await asyncio.to_thread(verify_incoming, ex.reply.body, self.verifier)
+        if not verdicts.smev_valid:
+            reasons = [r for v in verdicts.of("SMEVSignature") for r in v.reasons] or list(verdicts.errors)
+            text = "; ".join(reasons) or "no SMEVSignature"
+            await self._untrusted(sink, ex, message_id, SMEV_SIGNATURE_INVALID, text)
+            return
+        await self._hand(sink, response, message_id, ex.envelopes)
+        await self._ack(message_id, accepted=True)
+
+    async def _hand(
+        self, sink: PeerSink, response: m.Response, message_id: str, envelopes: tuple[EnvelopeIn, ...]
+    ) -> None:
+        """The four response kinds → an outcome or a progress status. ``local_uid`` stays empty:
+        SMEV answers name our MessageID (OriginalMessageId, under ЭП-СМЭВ), not the document."""
+        data = response.data
+        relates_to = response.original_message_id
+        if data.async_status is not None:
+            relates_to = relates_to or data.async_status.original_message_id
+
+        async def outcome(
+            success: bool, codes: tuple[tuple[str, str], ...] = (), registration_id: str | None = None
+        ) -> None:
+            md = response.metadata
+            await sink(
+                PeerOutcome(
+                    peer=self.name,
+                    local_uid="",
+                    organization_oid=None,
+                    success=success,
+                    codes=codes,
+                    peer_registration_id=registration_id,
+                    registered_at=(md.delivery_timestamp or md.sending_timestamp) if success else None,
+                    relates_to=relates_to,
+                    envelopes=envelopes,
+                    peer_message_id=message_id,
+                )
+            )
+
+        async def progress(status: str, message: str, details: dict[str, object] | None = None) -> None:
+            await sink.progress(
+                Progress(
+                    peer=self.name,
+                    local_uid="",
+                    organization_oid=None,
+                    status=status,
+                    message=message,
+                    relates_to=relates_to,
+                    peer_message_id=message_id,
+                    details=details or {},
+                    envelopes=envelopes,
+                )
+            )
+
+        kind = data.kind
+        if kind is m.ResponseKind.BUSINESS:
+            assert data.content is not None
+            await outcome(True, registration_id=_registration_id(data.content))
+        elif kind is m.ResponseKind.REJECTED:
+            await outcome(False, tuple((r.code, r.description) for r in data.rejections))
+        elif kind is m.ResponseKind.STATUS:
+            assert data.status is not None
+            parameters = dict(data.status.parameters)
+            await progress(str(data.status.code), data.status.description, {"parameters": parameters})
+        else:
+            status = data.async_status
+            assert status is not None
+            if status.category == m.InteractionStatus.REQUEST_IS_REJECTED_BY_SMEV:
+                code = status.fault_code or str(m.InteractionStatus.REQUEST_IS_REJECTED_BY_SMEV)
+                await outcome(False, ((code, status.fault_description or status.details or ""),))
+            else:
+                await progress(status.category, status.details or status.category)
+
+    async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
+        """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing
+        until an operator says so), then Ack it accepted="false" so it never blocks the queue."""
+        _log.warning(
+            "security: SMEV 3 message not trusted; recorded as unattributed and Acked accepted=false",
+            security_event=code,
+            peer=self.name,
+            peer_message_id=message_id,
+            reason=text[:500],
+        )
+        outcome = PeerOutcome(
+            peer=self.name,
+            local_uid="",
+            organization_oid=None,
+            success=False,
+            codes=((code, text[:1000]),),
+            relates_to=None,
+            peer_message_id=message_id,
+            envelopes=ex.envelopes,
+        )
+        await sink(outcome)
+        await self._ack(message_id, accepted=False)
+
+    async def _ack(self, message_id: str, *, accepted: bool) -> None:
+        ex = await self.client.ack(message_id, accepted)
+        if isinstance(ex.message, m.AckResponse):
+            return
+        if ex.fault is not None and ex.fault.code == _ACK_ALREADY_DONE:
+            return  # acknowledged before (a redelivery raced an earlier Ack): nothing left to do
+        reason = ex.fault.text if ex.fault is not None else ex.error
+        raise _AckFailed(f"Ack of {message_id} failed: {reason}")

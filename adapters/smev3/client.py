@@ -1,0 +1,124 @@
+"""The SMEV 3 transport client: SOAP 1.1 exchanges over the gateway's one aiohttp session.
+
+Each operation (SendRequest, GetResponse, Ack, GetStatus) is one HTTP POST with
+``Content-Type: text/xml; charset=utf-8`` and ``SOAPAction: "urn:<Operation>"``. In-call retries
+are :func:`gateway.wire.transport.post_soap`'s: only a refused or reset connection, once (the
+request most likely never reached SMEV); anything else is returned at once and retries across
+time belong to the delivery core.
+
+Every exchange returns an :class:`Exchange` with the exact envelopes sent and received as
+:class:`~gateway.model.EnvelopeIn` (one "out" per attempt, the "in" answer when there was one),
+the parsed answer (a SOAP fault is a :class:`~adapters.smev3.messages.Fault` value), or an
+``error`` for no usable answer. Nothing SMEV or the network does raises out of here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+import aiohttp
+
+from adapters.smev3 import messages as m
+from adapters.smev3.codec import SOAP_ACTIONS, Message, Smev3Codec, Smev3FormatError
+from gateway.common.clock import Clock, SystemClock
+from gateway.common.logs import get_logger
+from gateway.model import EnvelopeIn
+from gateway.wire.soap11 import SOAP11_CONTENT_TYPE
+from gateway.wire.transport import HttpReply, TransportError, post_soap
+
+__all__ = ["Exchange", "Smev3Client"]
+
+_log: Final = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One operation's outcome. ``message`` is the parsed answer (a Fault too); ``error`` says
+    why there is none (no HTTP answer, or an answer that is not an SMEV 3 message)."""
+
+    operation: str
+    sent: bytes | None
+    reply: HttpReply | None
+    message: Message | None
+    error: str | None
+    envelopes: tuple[EnvelopeIn, ...]
+
+    @property
+    def http_status(self) -> int | None:
+        return self.reply.status if self.reply is not None else None
+
+    @property
+    def fault(self) -> m.Fault | None:
+        return self.message if isinstance(self.message, m.Fault) else None
+
+
+class Smev3Client:
+    """Talks to one SMEV 3 endpoint with one codec (namespace version, ЭП-ОВ signer)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        endpoint: str,
+        codec: Smev3Codec,
+        timeout_seconds: float,
+        peer: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session = session
+        self.endpoint = endpoint
+        self.codec = codec
+        self.timeout_seconds = timeout_seconds
+        self.peer = peer
+        self.clock: Clock = clock or SystemClock()
+
+    async def send_request(self, msg: m.SendRequestRequest) -> Exchange:
+        return await self._exchange("SendRequest", lambda: self.codec.send_request(msg))
+
+    async def get_response(self, selector: m.MessageTypeSelector | None = None) -> Exchange:
+        chosen = selector or m.MessageTypeSelector(timestamp=self.clock.now())
+        return await self._exchange("GetResponse", lambda: self.codec.get_response(m.GetResponseRequest(chosen)))
+
+    async def ack(self, message_id: str, accepted: bool) -> Exchange:
+        return await self._exchange("Ack", lambda: self.codec.ack(m.AckRequest(message_id, accepted)))
+
+    async def get_status(self, timestamp: datetime | None = None) -> Exchange:
+        stamp = timestamp or self.clock.now()
+        return await self._exchange("GetStatus", lambda: self.codec.get_status(m.GetStatusRequest(stamp)))
+
+    def _envelopes(self, out: bytes, reply: HttpReply | None, attempts: int) -> tuple[EnvelopeIn, ...]:
+        sent = tuple(EnvelopeIn("out", self.peer, SOAP11_CONTENT_TYPE, out) for _ in range(max(1, attempts)))
+        if reply is None:
+            return sent
+        return (*sent, EnvelopeIn("in", self.peer, reply.content_type or "application/octet-stream", reply.body))
+
+    async def _exchange(self, operation: str, build: Callable[[], bytes]) -> Exchange:
+        try:
+            out = build()
+        except Exception as exc:  # signing/serialisation is ours, but must not kill a worker
+            _log.error("could not build an SMEV 3 request", operation=operation, error=str(exc)[:300])
+            error = f"could not build {operation}Request: {type(exc).__name__}: {exc}"[:500]
+            return Exchange(operation, None, None, None, error, ())
+        headers = {"Content-Type": SOAP11_CONTENT_TYPE, "SOAPAction": f'"{SOAP_ACTIONS[operation]}"'}
+        try:
+            reply = await post_soap(
+                self.session,
+                self.endpoint,
+                out,
+                action=None,
+                timeout_seconds=self.timeout_seconds,
+                extra_headers=headers,
+            )
+        except TransportError as exc:
+            _log.info("SMEV 3: no answer", operation=operation, error=str(exc))
+            return Exchange(operation, out, None, None, str(exc), self._envelopes(out, None, exc.attempts))
+        envelopes = self._envelopes(out, reply, reply.attempts)
+        try:
+            message = self.codec.parse(reply.body)
+        except Smev3FormatError as exc:
+            error = f"HTTP {reply.status}: not an SMEV 3 answer ({exc.code}: {exc})"[:500]
+            return Exchange(operation, out, reply, None, error, envelopes)
+        return Exchange(operation, out, reply, message, None, envelopes)

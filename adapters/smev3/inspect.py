@@ -1,0 +1,126 @@
+"""What the gateway makes of one SMEV 3 envelope, for ``mse-gateway envelope inspect``.
+
+:func:`inspect_envelope` returns None for bytes that are not an SMEV 3 envelope (another
+protocol's inspector may know them), else a JSON-able dict: protocol, operation, message ids,
+response kind, status, fault code and class (from the code table), and the signature verdicts
+(integrity and coverage; the chain is checked against the given verifier's trust store, an empty
+one by default, so ``chain`` says "untrusted" unless a trust directory is given).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.smev3 import messages as m
+from adapters.smev3.codec import Message, Smev3Codec, Smev3FormatError
+from adapters.smev3.signing import verify_incoming
+from gateway.peers.codes import CodeTable
+from gateway.signatures.xml.verify import XmlVerifier
+
+__all__ = ["inspect_envelope"]
+
+_OPERATIONS: dict[type[Any], str] = {
+    m.SendRequestRequest: "SendRequest",
+    m.SendRequestResponse: "SendRequestResponse",
+    m.SendResponseRequest: "SendResponse",
+    m.SendResponseResponse: "SendResponseResponse",
+    m.GetRequestRequest: "GetRequest",
+    m.GetRequestResponse: "GetRequestResponse",
+    m.GetResponseRequest: "GetResponse",
+    m.GetResponseResponse: "GetResponseResponse",
+    m.AckRequest: "Ack",
+    m.AckResponse: "AckResponse",
+    m.GetStatusRequest: "GetStatus",
+    m.GetStatusResponse: "GetStatusResponse",
+    m.Fault: "Fault",
+}
+
+
+def _ids(msg: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(msg, m.SendRequestRequest):
+        out["message_id"] = msg.data.message_id
+    elif isinstance(msg, m.SendResponseRequest):
+        out["message_id"] = msg.data.message_id
+        out["to"] = msg.data.to
+    elif isinstance(msg, m.SendRequestResponse | m.SendResponseResponse):
+        out["smev_message_id"] = msg.metadata.message_id
+        out["status"] = msg.metadata.status
+    elif isinstance(msg, m.AckRequest):
+        out["message_id"] = msg.message_id
+        out["accepted"] = msg.accepted
+    elif isinstance(msg, m.GetResponseResponse):
+        out["empty"] = msg.empty
+        r = msg.response
+        if r is not None:
+            out["message_id"] = r.metadata.message_id or r.data.message_id
+            out["original_message_id"] = r.original_message_id
+            out["response_kind"] = str(r.kind)
+            _response_status(r.data, out)
+    elif isinstance(msg, m.GetRequestResponse):
+        out["empty"] = msg.empty
+        if msg.request is not None:
+            out["message_id"] = msg.request.data.message_id
+        elif msg.cancel is not None:
+            out["message_id"] = msg.cancel.message_id
+            out["cancels"] = msg.cancel.reference
+    elif isinstance(msg, m.GetStatusResponse) and msg.status is not None:
+        out["original_message_id"] = msg.status.original_message_id
+        out["status"] = msg.status.category
+        if msg.status.fault_code:
+            out["fault_code"] = msg.status.fault_code
+    return out
+
+
+def _response_status(data: m.SenderProvidedResponseData, out: dict[str, Any]) -> None:
+    if data.rejections:
+        out["rejections"] = [{"code": r.code, "description": r.description} for r in data.rejections]
+    if data.status is not None:
+        out["status"] = str(data.status.code)
+        out["status_description"] = data.status.description
+    if data.async_status is not None:
+        out["status"] = data.async_status.category
+        out["original_message_id"] = data.async_status.original_message_id
+        if data.async_status.fault_code:
+            out["fault_code"] = data.async_status.fault_code
+
+
+def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | None = None) -> dict[str, Any] | None:
+    try:
+        msg = Smev3Codec().parse(data)
+    except Smev3FormatError as exc:
+        if exc.code in ("NOT_SMEV3", "NOT_SOAP11", "XML_MALFORMED", "NO_BODY", "EMPTY_BODY"):
+            return None  # not ours to say
+        return {"protocol": "smev3", "operation": None, "error": f"{exc.code}: {exc}"}
+    if isinstance(msg, m.Fault) and msg.code.startswith("SOAP_"):
+        return None  # a bare SOAP 1.1 fault: nothing says it is SMEV's
+    out: dict[str, Any] = {"protocol": "smev3", "operation": _OPERATIONS.get(type(msg), type(msg).__name__)}
+    out.update({k: v for k, v in _ids(msg).items() if v is not None})
+    if isinstance(msg, m.Fault):
+        out["fault_code"] = msg.code
+        if msg.subcode:
+            out["fault_subcode"] = msg.subcode
+        out["fault_text"] = msg.text
+    if "fault_code" in out:
+        specific = out.get("fault_subcode") or out["fault_code"]
+        rule = table.lookup(specific) or table.lookup(out["fault_code"])
+        out["fault_class"] = str(rule.cls) if rule is not None else f"unknown ({table.unknown})"
+        if rule is not None and rule.description:
+            out["fault_explanation"] = rule.description
+    verdicts = verify_incoming(data, verifier or XmlVerifier())
+    out["signatures"] = [
+        {
+            "holder": v.holder,
+            "target": v.target,
+            "covers_target": v.covers_target,
+            "integrity": v.integrity,
+            "chain": v.chain,
+            "signer": v.signer,
+            "valid": v.valid,
+            "reasons": list(v.reasons),
+        }
+        for v in verdicts.signatures
+    ]
+    if verdicts.errors:
+        out["signature_errors"] = list(verdicts.errors)
+    return out

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""SMEV 3 end to end through its twin, with a gateway SIGKILLed while it polls.
+
+The SMEV 3 twin (``plan_twins`` for a ``protocol = "smev3"`` instance ``smev`` with no URL, fault
+profile ``smev3-painful`` by default: SMEVFailure, SendRequest answers dropped after acceptance,
+asynchronous rejections long after acceptance, lost Acks and redeliveries, provider statuses and
+rejections) runs in THIS process and stays up: its queues live here. The gateway runs as a real
+``mse-gateway serve`` process on the instance settings ``plan_twins`` produced (signing identity,
+SMEV trust), the routes of a test routes file (kinds 121 and 35 → ``smev``) and the same simulated
+clock (shared epoch and speed). Signed sample documents from the sandbox PKI are submitted through
+the REST front door; at the chosen points the gateway is SIGKILLed (polling runs all along) and
+started again.
+
+    PYTHONPATH=$PWD .venv/bin/python scripts/smev3_run.py --count 2000 --kills 2
+
+Prints one JSON object. Exit status 0 when every submission reached a final state, none was
+lost, the provider got none twice and no message is left un-Acked in the twin's queues.
+
+The twin's clock runs ``--speed`` times real time; MessageIDs are UUID v1 of the gateway's REAL
+time, so a run must end before ``stale_after_seconds / (speed - 1)`` real seconds (86,400 / 59
+≈ 24 minutes at the default speed) or SMEV (the twin) answers StaleMessageId.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from gateway.bench.process import GatewayProcess, gateway_env  # noqa: E402
+from gateway.common.clock import SimulatedClock  # noqa: E402
+from gateway.config import load_config  # noqa: E402
+from gateway.model import FINAL_STATES  # noqa: E402
+from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
+from gateway.sandbox.simulate import (  # noqa: E402
+    Progress,
+    generate_documents,
+    journal_figures,
+    read_documents,
+    submit_all,
+    twin_stats,
+)
+from gateway.sandbox.twins import free_port, plan_twins  # noqa: E402
+
+PEER = "smev"
+ROUTES = f"""
+[[routes]]
+name = "mse-documents-over-smev3"
+kinds = ["121", "35"]
+destination = "{PEER}"
+"""
+# what the serve process must see of the instance plan_twins prepared
+_INSTANCE_KEYS = ("protocol", "url", "signing_key_file", "signing_certificate_file", "smev_trust_dir")
+
+
+class Quiet(Progress):
+    pass
+
+
+class KillAt(Progress):
+    """SIGKILLs the gateway when the given numbers of submissions have been answered."""
+
+    def __init__(self, gateway: GatewayProcess, points: list[int], log: Any) -> None:
+        self.gateway = gateway
+        self.points = sorted(points)
+        self.kills = 0
+        self.tasks: list[asyncio.Task[None]] = []
+        self.log = log
+
+    def update(self, done: int) -> None:
+        while self.points and done >= self.points[0]:
+            self.points.pop(0)
+            self.tasks.append(asyncio.get_running_loop().create_task(self._bounce(done)))
+
+    async def _bounce(self, at: int) -> None:
+        self.gateway.kill()
+        self.kills += 1
+        self.log(f"SIGKILL #{self.kills} after {at} submissions")
+        await asyncio.sleep(0.5)
+        await self.gateway.start()
+        self.log("gateway restarted")
+
+
+async def _outcome_codes(url: str, uids: set[str]) -> dict[str, int]:
+    """state/outcome code → how many, for the run's submissions."""
+    import sqlalchemy as sa
+
+    from gateway.journal.engine import create_engine
+    from gateway.journal.schema import submissions
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(submissions.c.local_uid, submissions.c.state, submissions.c.outcome_code))
+            ).all()
+    finally:
+        await engine.dispose()
+    out: dict[str, int] = {}
+    for r in rows:
+        if r.local_uid in uids:
+            key = f"{r.state}/{r.outcome_code or '-'}"
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+async def run(
+    count: int,
+    *,
+    kills: int = 2,
+    profile: str = "painful",
+    speed: float = 60.0,
+    seed: int = 1,
+    settle: float = 1800.0,
+    data_dir: Path | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    def log(text: str) -> None:
+        if verbose:
+            print(text, file=sys.stderr, flush=True)
+
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mse-smev3-"))
+    gw_port = free_port()
+    routes = data_dir / "routes.smev3.toml"
+    routes.write_text(ROUTES)
+    config = load_config(environ={}).with_overrides(
+        storage={"data_dir": str(data_dir)},
+        peers={"remd": {"enabled": False}, PEER: {"protocol": "smev3"}},
+        routing={"routes_file": str(routes)},
+        sandbox={"fault_profile": profile},
+    )
+    config, client, signers = await prepare_sandbox(config)
+    documents = data_dir / "documents.jsonl"
+    started = time.monotonic()
+    await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=("121", "35"))
+    log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
+    # the simulated clock starts now: MessageIDs (real time) must not look stale to the twin
+    epoch = time.time()
+    clock = SimulatedClock(speed, real_epoch=epoch)
+    config, twins = plan_twins(config, clock, seed=seed)
+    (twin,) = twins
+    overrides = {
+        "GATEWAY_SANDBOX__CLOCK_SPEED": str(speed),
+        "GATEWAY_SANDBOX__CLOCK_EPOCH": repr(epoch),
+        "GATEWAY_PEERS__REMD__ENABLED": "false",
+        "GATEWAY_ROUTING__ROUTES_FILE": json.dumps(str(routes)),
+        "GATEWAY_VALIDATION__TRUST_DIR": json.dumps(str(signers.directory)),
+        "GATEWAY_LOGGING__LEVEL": '"warning"',
+        "GATEWAY_WORKERS__IDLE_SLEEP_SECONDS": "0.2",
+        # Leases run on the simulated clock: 5 real seconds, so a killed process's rows (and its
+        # receiver lease) return soon.
+        "GATEWAY_JOURNAL__LEASE_SECONDS": repr(5.0 * speed),
+    }
+    prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
+    for key in _INSTANCE_KEYS:
+        overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
+    env = gateway_env(overrides)
+
+    runner = web.AppRunner(twin.app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, twin.host, twin.port).start()
+    gateway = GatewayProcess(data_dir, gw_port, env)
+    await gateway.start()
+    # All kills but the last while documents are being submitted (and sent, and polled); the last
+    # once every document is in, while answers are still arriving and being polled and Acked.
+    points = [count * (i + 1) // kills for i in range(kills - 1)]
+    killer = KillAt(gateway, points, log)
+    cpu_gateway: float | None = None
+    load_before = os.getloadavg()
+    cpu_here_0 = time.process_time()
+    t0 = time.monotonic()
+    all_accepted_at: float | None = None
+    try:
+        async with aiohttp.ClientSession() as http:
+            submitting = asyncio.create_task(
+                submit_all(gateway.url, client.token, read_documents(documents), count, 16, killer)
+            )
+            while not submitting.done():
+                stats = await twin_stats(http, twin.url)
+                if all_accepted_at is None and stats["accepted"] >= count:
+                    all_accepted_at = time.monotonic()
+                await asyncio.sleep(0.5)
+            uids, _ = await submitting
+            await asyncio.gather(*killer.tasks)
+            at_last_kill: dict[str, Any] = {}
+            if kills:
+                await asyncio.sleep(1.0)
+                figures = await journal_figures(config.database_url, uids)
+                stats = await twin_stats(http, twin.url)
+                at_last_kill = {
+                    "final": sum(figures["states"].get(str(s), 0) for s in FINAL_STATES),
+                    "acks": stats["acks"],
+                    "in_twin_queues": sum(stats["queues"].values()),
+                }
+                await killer._bounce(count)
+            log(f"{len(uids)} submissions accepted by the gateway in {time.monotonic() - t0:.0f} s")
+            deadline = time.monotonic() + settle
+            while True:
+                stats = await twin_stats(http, twin.url)
+                if all_accepted_at is None and stats["accepted"] >= count:
+                    all_accepted_at = time.monotonic()
+                figures = await journal_figures(config.database_url, uids)
+                final = sum(figures["states"].get(str(s), 0) for s in FINAL_STATES)
+                if (final >= len(uids) and stats["unacked"] == 0) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
+            all_final_at = time.monotonic()
+            cpu_gateway = gateway.cpu_seconds()
+            await asyncio.sleep(2 * 120.0 / speed + 1)  # past a redelivery: nothing Acked comes back
+            stats = await twin_stats(http, twin.url)
+            figures = await journal_figures(config.database_url, uids)
+            codes = await _outcome_codes(config.database_url, uids)
+    finally:
+        gateway.stop()
+        await runner.cleanup()
+    cpu_here = time.process_time() - cpu_here_0
+    states = figures["states"]
+    final = sum(states.get(str(s), 0) for s in FINAL_STATES)
+    sending = (all_accepted_at or all_final_at) - t0
+    receiving = all_final_at - t0
+    result = {
+        "count": count,
+        "accepted": len(uids),
+        "kills": killer.kills,
+        "at_last_kill": at_last_kill,
+        "profile": stats["profile"],
+        "speed": speed,
+        "states": states,
+        "outcomes": codes,
+        "unknown": len(uids) - final,
+        "lost": count - figures["rows"],
+        "twin": {
+            k: stats[k]
+            for k in (
+                "calls",
+                "accepted",
+                "duplicates_refused",
+                "faults",
+                "dropped_responses",
+                "deliveries",
+                "redeliveries",
+                "acks",
+                "acks_rejected",
+                "lost_acks",
+                "async_rejections",
+                "provider_deliveries",
+                "delivered_twice_to_provider",
+                "same_content_delivered_twice_to_provider",
+                "unacked",
+                "waiting_for_provider",
+                "queues",
+            )
+        },
+        "seconds": {"sending": round(sending, 1), "until_all_final": round(receiving, 1)},
+        "rates": {
+            "requests_sent_per_s": round(stats["accepted"] / sending, 1) if sending > 0 else None,
+            "responses_acked_per_s": round(stats["acks"] / receiving, 1) if receiving > 0 else None,
+        },
+        # CPU of the last gateway process only (a killed one's is gone): meaningful with --kills 0
+        "cpu": {
+            "gateway_seconds": round(cpu_gateway, 2) if cpu_gateway is not None else None,
+            "gateway_ms_per_message": (
+                round(1000 * cpu_gateway / len(uids), 2) if cpu_gateway is not None and uids else None
+            ),
+            "twin_and_sender_seconds": round(cpu_here, 2),
+        },
+        "load_average_before": [round(x, 2) for x in load_before],
+        "data_dir": str(data_dir),
+    }
+    return result
+
+
+def ok(result: dict[str, Any], kills: int) -> bool:
+    twin = result["twin"]
+    return (
+        result["unknown"] == 0
+        and result["lost"] == 0
+        and result["accepted"] == result["count"]
+        and result["kills"] == kills
+        and twin["delivered_twice_to_provider"] == 0
+        and twin["same_content_delivered_twice_to_provider"] == 0
+        and twin["unacked"] == 0
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--kills", type=int, default=2)
+    parser.add_argument("--profile", default="painful")
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
+    args = parser.parse_args()
+    result = asyncio.run(
+        run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
+    )
+    print(json.dumps(result, ensure_ascii=False))  # one line, the last
+    return 0 if ok(result, args.kills) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
