@@ -54,6 +54,13 @@ async def test_every_submission_ends_known_with_egisz_2023(harness: HarnessFacto
     resent = await asyncio.gather(*(h.adapter.send(s, c, message_id=str(uuid.uuid4())) for s, c in to_resend))
     assert {a.kind for a in resent} <= {AnswerKind.ACCEPTED}
     await h.sink.wait(len(outcomes) + len(to_resend), timeout=10)
+    # The sink has one outcome per resend; the twin may still be sending the callbacks it counts
+    # (under load the statistics were read a moment too early): wait until it is idle.
+    idle_by = time.monotonic() + 10
+    while h.twin.stats_json()["processing"] or h.twin.stats_json().get("scheduled", 0):
+        assert time.monotonic() < idle_by, h.twin.stats_json()
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
     late_registered = {o.local_uid for o in h.sink.outcomes[len(outcomes) :] if o.success}
 
     known = registered | found | late_registered
