@@ -14,63 +14,19 @@ HTTP client waits for.
 from __future__ import annotations
 
 import enum
-import math
 import random
-import tomllib
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from gateway.common.shipped import search_bases
+from gateway.common.fault_profiles import Delay, ProfileModel, load_profile, profile_search_path
 from gateway.errors import ConfigError
 
 __all__ = ["Delay", "Fate", "FaultProfile", "Probabilities", "SyncFault", "profile_search_path"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Delay(_Model):
-    """A delay distribution in seconds, clamped to [min_seconds, cap_seconds].
-
-    fixed: ``seconds``; uniform: ``min_seconds``..``max_seconds``; exponential: ``mean_seconds``;
-    lognormal: ``median_seconds`` and ``sigma`` (of the underlying normal).
-    """
-
-    distribution: Literal["fixed", "uniform", "exponential", "lognormal"] = "fixed"
-    seconds: float = Field(default=0.0, ge=0)
-    min_seconds: float = Field(default=0.0, ge=0)
-    max_seconds: float | None = Field(default=None, ge=0)
-    mean_seconds: float = Field(default=0.0, ge=0)
-    median_seconds: float = Field(default=0.0, ge=0)
-    sigma: float = Field(default=1.0, gt=0)
-    cap_seconds: float | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.distribution == "uniform" and (self.max_seconds is None or self.max_seconds < self.min_seconds):
-            raise ValueError("uniform needs max_seconds >= min_seconds")
-        if self.distribution == "lognormal" and self.median_seconds <= 0:
-            raise ValueError("lognormal needs median_seconds > 0")
-        if self.cap_seconds is not None and self.cap_seconds < self.min_seconds:
-            raise ValueError("cap_seconds must be >= min_seconds")
-        return self
-
-    def draw(self, rng: random.Random) -> float:
-        match self.distribution:
-            case "fixed":
-                value = self.seconds
-            case "uniform":
-                assert self.max_seconds is not None
-                value = rng.uniform(self.min_seconds, self.max_seconds)
-            case "exponential":
-                value = rng.expovariate(1.0 / self.mean_seconds) if self.mean_seconds > 0 else 0.0
-            case "lognormal":
-                value = rng.lognormvariate(math.log(self.median_seconds), self.sigma)
-        value = max(self.min_seconds, value)
-        return min(value, self.cap_seconds) if self.cap_seconds is not None else value
+_Model = ProfileModel
 
 
 class Probabilities(_Model):
@@ -104,12 +60,6 @@ class SyncFault(enum.StrEnum):
     RATE_LIMIT = "rate_limit"
 
 
-def profile_search_path() -> list[Path]:
-    """Where profile names are looked up: config/faults under the working directory, the checkout
-    and the installed share directory (gateway.common.shipped)."""
-    return [base / "config" / "faults" for base in search_bases()]
-
-
 class FaultProfile(_Model):
     name: str = "none"
     description: str = ""
@@ -131,31 +81,12 @@ class FaultProfile(_Model):
     def load(cls, name_or_path: str | Path) -> FaultProfile:
         """A profile from a TOML file path, or by name from config/faults/. The name ``none`` works
         without a file (no faults, fast callbacks). Raises ConfigError naming the problem."""
-        text = str(name_or_path)
-        path = Path(text)
-        if not (text.endswith(".toml") or path.is_file()):
-            for folder in profile_search_path():
-                candidate = folder / f"{text}.toml"
-                if candidate.is_file():
-                    path = candidate
-                    break
-            else:
-                if text == "none":
-                    return cls()
-                raise ConfigError(f"unknown fault profile {text!r}: no {text}.toml in config/faults")
-        try:
-            with path.open("rb") as fh:
-                data: dict[str, Any] = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"fault profile not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        data.setdefault("name", path.stem)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"{path}: invalid fault profile: {problems}") from None
+        profile = load_profile(cls, name_or_path, stem=str(name_or_path), what="fault profile")
+        if profile is not None:
+            return profile
+        if str(name_or_path) == "none":
+            return cls()
+        raise ConfigError(f"unknown fault profile {str(name_or_path)!r}: no {name_or_path}.toml in config/faults")
 
     def draw_fate(self, rng: random.Random) -> Fate:
         p = self.probabilities
