@@ -22,6 +22,7 @@ RULE_NAMES: tuple[str, ...] = (
     "document",
     "signatures-present",
     "metadata",
+    "kind-validity",
     "semd-schema",
     "duplicate",
     "late-arrival",
