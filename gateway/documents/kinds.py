@@ -87,6 +87,7 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             current=False,  # superseded by edition 6 (121)
             valid_from=date(2022, 1, 1),
             valid_to=date(2023, 3, 15),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4011",
         ),
         Kind(
             DocumentKind.MSE_RESULT_ED3,

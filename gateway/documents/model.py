@@ -318,7 +318,7 @@ class ResultDetails:
 
 @dataclass(frozen=True, slots=True)
 class ReturnDetails:
-    """Уведомление о причинах возврата направления на МСЭ (kind 108, order 360н). The bureau is
+    """Уведомление о причинах возврата направления на МСЭ (kinds 130/108, order 360н). The bureau is
     the document's ``organisation``."""
 
     referral_id: str

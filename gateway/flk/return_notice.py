@@ -9,7 +9,7 @@ and who decided: the bureau's official, whose personal signature (and optionally
 organisation signature) it carries.
 
 The 360н form's text was not at hand; the content follows the model of
-:class:`gateway.documents.model.ReturnDetails` and the project's reconstruction of kind 108
+:class:`gateway.documents.model.ReturnDetails` and the project's reconstruction of kinds 130/108
 (docs/documents.md). Reason codes are the project's list ``<PROJECT_OID>.1``.
 """
 
