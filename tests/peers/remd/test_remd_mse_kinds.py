@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from remd_kit import HarnessFactory
@@ -46,8 +47,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[SampleSigners, Full
     return signers, checker, referral, now
 
 
-def _submission(signed: SignedDocument) -> tuple[Submission, CanonicalSubmission]:
-    canonical = parse_submission(json.loads(json.dumps(signed.submission)))
+def _submission(signed: SignedDocument | dict[str, Any]) -> tuple[Submission, CanonicalSubmission]:
+    data = signed if isinstance(signed, dict) else signed.submission
+    canonical = parse_submission(json.loads(json.dumps(data)))
     at = canonical.creation_datetime
     sub = Submission(
         id=str(uuid.uuid4()),
@@ -113,3 +115,22 @@ async def test_the_twin_registers_187_and_130_and_refuses_a_result_not_signed_by
     stats = h.twin.stats_json()
     assert stats["registrations"] == 4
     assert sorted(r.kind for r in h.twin.registrations.values()) == ["108", "130", "187", "35"]
+
+
+async def test_the_twin_refuses_a_kind_outside_its_edition_period(
+    harness: HarnessFactory, world: tuple[SampleSigners, FullChecker, ParsedDocument, datetime]
+) -> None:
+    """Like REMD, the twin refuses a referral of the retired edition 5 created today (no verifier:
+    this is the twin's own check), and still registers one of edition 6."""
+    signers, _checker, _referral, now = world
+    h = await harness()
+    retired = _submission(make_sample("109", 8, signers, now=now))
+    current = _submission(make_sample("121", 9, signers, now=now))
+    for sub, canonical in (retired, current):
+        assert (await h.adapter.send(sub, canonical, message_id=str(uuid.uuid4()))).kind is AnswerKind.ACCEPTED
+    outcomes = await asyncio.wait_for(h.sink.wait(2), 30)
+    results = {o.local_uid: (o.success, o.codes[0][0] if o.codes else None) for o in outcomes}
+    assert results == {
+        retired[1].local_uid: (False, "NO_DOCUMENT_KIND_ON_DATE"),
+        current[1].local_uid: (True, None),
+    }
