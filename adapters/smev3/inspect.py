@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from adapters.smev3 import messages as m
 from adapters.smev3.codec import Message, Smev3Codec, Smev3FormatError
-from adapters.smev3.signing import verify_incoming
+from adapters.smev3.signing import SignatureVerdict, verify_incoming
 from gateway.peers.codes import CodeTable
 from gateway.signatures.xml.verify import XmlVerifier
+from gateway.wire import soap11
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["inspect_envelope"]
 
@@ -85,16 +89,53 @@ def _response_status(data: m.SenderProvidedResponseData, out: dict[str, Any]) ->
             out["fault_code"] = data.async_status.fault_code
 
 
+def _wrap_bare_payload(data: bytes) -> bytes | None:
+    """A message logged without its SOAP envelope (clients often log only the payload) wrapped in
+    one, so it reads as what SMEV sent; None when ``data`` is no SMEV 3 payload. Moving the element
+    keeps its in-scope namespaces and text, so the signatures it carries verify as before."""
+    try:
+        root = parse_xml(data)
+    except (XmlSecurityError, XmlSyntaxError):
+        return None
+    if not (etree.QName(root).namespace or "").startswith(m.TYPES_FAMILY):
+        return None
+    return soap11.serialize(soap11.build_envelope(root))
+
+
+def signature_verdict(v: SignatureVerdict) -> str:
+    """One line an operator can act on: what is wrong first, trust last."""
+    if v.integrity != "valid":
+        return "NOT VALID: the signature does not match the signed data or cannot be checked"
+    if not v.covers_target:
+        return "NOT VALID: it does not cover the element its holder must cover"
+    if v.chain != "trusted":
+        return (
+            f"integrity valid, but the signer is not trusted by this gateway (chain: {v.chain}); "
+            "an incoming message signed so would be refused"
+        )
+    return "valid" if v.valid else "NOT VALID: " + "; ".join(v.reasons)
+
+
 def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | None = None) -> dict[str, Any] | None:
+    bare = False
     try:
         msg = Smev3Codec().parse(data)
     except Smev3FormatError as exc:
-        if exc.code in ("NOT_SMEV3", "NOT_SOAP11", "XML_MALFORMED", "NO_BODY", "EMPTY_BODY"):
-            return None  # not ours to say
-        return {"protocol": "smev3", "operation": None, "error": f"{exc.code}: {exc}"}
+        wrapped = _wrap_bare_payload(data) if exc.code == "NOT_SOAP11" else None
+        if wrapped is None:
+            if exc.code in ("NOT_SMEV3", "NOT_SOAP11", "XML_MALFORMED", "NO_BODY", "EMPTY_BODY"):
+                return None  # not ours to say
+            return {"protocol": "smev3", "operation": None, "error": f"{exc.code}: {exc}"}
+        try:
+            msg = Smev3Codec().parse(wrapped)
+        except Smev3FormatError as again:
+            return {"protocol": "smev3", "operation": None, "bare_payload": True, "error": f"{again.code}: {again}"}
+        data, bare = wrapped, True
     if isinstance(msg, m.Fault) and msg.code.startswith("SOAP_"):
         return None  # a bare SOAP 1.1 fault: nothing says it is SMEV's
     out: dict[str, Any] = {"protocol": "smev3", "operation": _OPERATIONS.get(type(msg), type(msg).__name__)}
+    if bare:
+        out["bare_payload"] = True  # no SOAP envelope around it
     out.update({k: v for k, v in _ids(msg).items() if v is not None})
     if isinstance(msg, m.Fault):
         out["fault_code"] = msg.code
@@ -117,6 +158,7 @@ def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | N
             "chain": v.chain,
             "signer": v.signer,
             "valid": v.valid,
+            "verdict": signature_verdict(v),
             "reasons": list(v.reasons),
         }
         for v in verdicts.signatures
