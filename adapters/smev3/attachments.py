@@ -53,6 +53,7 @@ MISCOORDINATION: Final = "AttachmentContentMiscoordination"
 # uuid5 namespace of file-store uuids: one per (MessageID, attachment), the same on every resend
 ATTACHMENT_NAMESPACE: Final = uuid.UUID("6f1b0a5e-3c0e-5d8b-9d6a-3b1f8f1c2a71")
 _CHUNK: Final = 1 << 20
+SIGNATURE_MIME: Final = "application/pkcs7-signature"
 
 
 class AttachmentTooLarge(ValueError):
@@ -136,7 +137,7 @@ def document_attachments(
     for n, entry in enumerate(rest, start=1):
         assert entry.cms is not None
         name = f"signature-{n}-{entry.type}"
-        items.append(OutgoingAttachment(name, "application/pkcs7-signature", entry.cms, None, f"{name}.p7s"))
+        items.append(OutgoingAttachment(name, SIGNATURE_MIME, entry.cms, None, f"{name}.p7s"))
     return tuple(items)
 
 

@@ -79,8 +79,11 @@ async def upload(
         async with session.put(
             url,
             data=chunks(),
-            auth=aiohttp.BasicAuth(user, password),
-            headers={"Content-Type": "application/octet-stream", "X-Content-Length": str(len(view))},
+            headers={
+                "Authorization": aiohttp.encode_basic_auth(user, password),
+                "Content-Type": "application/octet-stream",
+                "X-Content-Length": str(len(view)),
+            },
             timeout=aiohttp.ClientTimeout(total=timeout_seconds),
         ) as resp:
             text = (await resp.text())[:500]
@@ -119,7 +122,9 @@ async def download(
     url = file_url(base_url, uuid, file_name)
     try:
         async with session.get(
-            url, auth=aiohttp.BasicAuth(user, password), timeout=aiohttp.ClientTimeout(total=timeout_seconds)
+            url,
+            headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
+            timeout=aiohttp.ClientTimeout(total=timeout_seconds),
         ) as resp:
             if resp.status >= 400:
                 transient = resp.status >= 500

@@ -238,8 +238,8 @@ def resolve(
     message: Message, root_xml: bytes, parts: Mapping[str, memoryview], *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Message:
     """``message`` (parsed from ``root_xml``) with each xop-included AttachmentContent filled."""
-    if not parts:
-        return message
+    if not parts and XOP_NS.encode() not in root_xml:
+        return message  # no xop:Include anywhere: nothing to fill (plain SOAP, the common case)
     return _resolve(message, xop_references(parse_xml(root_xml, max_bytes=max_bytes)), parts)
 
 

@@ -40,6 +40,8 @@ import hashlib
 import heapq
 import itertools
 import random
+import shutil
+import tempfile
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -101,6 +103,26 @@ _ENVELOPE_ERRORS: Final = frozenset({"NOT_SOAP11", "NO_BODY", "EMPTY_BODY"})
 _log: Final = get_logger(__name__)
 
 
+_MIME_PATTERN: Final = "[a-zA-Z0-9-+.]"
+
+
+def _java_reading(folder: Path) -> Path:
+    """The vendored XSDs as SMEV's (Java) validator reads them. RFC2046MimeTypesType's pattern
+    ``[a-zA-Z0-9-+.]*`` means letters, digits, ``-``, ``+`` and ``.`` to Java; libxml2 reads
+    ``9-+`` as a range and then refuses every hyphen (``application/x-hl7-cda-level-one+xml``,
+    ``application/octet-stream``). A copy with the hyphen escaped (kept for the process) is what
+    the twin validates with; the vendored files stay unchanged."""
+    basic = folder / "smev-message-exchange-basic-1.1.xsd"
+    text = basic.read_text("utf-8")
+    if _MIME_PATTERN not in text:
+        return folder
+    target = Path(tempfile.mkdtemp(prefix="smev3-xsd-"))
+    for xsd in folder.glob("*.xsd"):
+        shutil.copyfile(xsd, target / xsd.name)
+    (target / basic.name).write_text(text.replace(_MIME_PATTERN, "[a-zA-Z0-9+.\\-]"), "utf-8")
+    return target
+
+
 @cache
 def smev3_schema() -> etree.XMLSchema:
     """The 1.1 types and faults schemas (``wsdl/smev3/1.1``) as one lxml schema."""
@@ -111,6 +133,7 @@ def smev3_schema() -> etree.XMLSchema:
     else:
         raise FileNotFoundError("wsdl/smev3/1.1 not found")
     ns = m.Namespaces.for_version("1.1")
+    folder = _java_reading(Path(folder))
     wrapper = etree.Element("{http://www.w3.org/2001/XMLSchema}schema")
     for namespace, name in ((ns.types, "types"), (ns.faults, "faults")):
         item = etree.SubElement(wrapper, "{http://www.w3.org/2001/XMLSchema}import")
