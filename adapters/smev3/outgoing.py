@@ -8,6 +8,7 @@ uploads what goes through the file store. The business content is the provisiona
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Final
 
@@ -52,10 +53,11 @@ def personal_signature(content: bytes, signer: Signer) -> tuple[bytes, bytes]:
 def _content(settings: Smev3Settings, canonical: CanonicalSubmission, by_attachment: bool) -> bytes:
     from adapters.smev3.adapter import referral_content  # the adapter imports this module
 
-    content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
     if not by_attachment:
-        return content
-    root = parse_xml(content)
+        return referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
+    # the document is not in the content: never base64 it (a shallow copy without it)
+    bare = dataclasses.replace(canonical, document=b"")
+    root = parse_xml(referral_content(bare, namespace=settings.content_namespace, root=settings.content_root))
     document = root.find(f"{{{settings.content_namespace}}}Document")
     assert document is not None
     document.text = None  # the bytes travel as the attachment it names
