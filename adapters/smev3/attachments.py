@@ -226,7 +226,7 @@ def _verdict(ident: str, data: bytes | None, signature: bytes | None, verifier: 
     if report.valid:
         return AttachmentVerdict(ident, True, True, True)
     reasons = tuple(f"{e.code.value}: {e.detail}" if e.detail else e.code.value for e in report.errors)
-    reasons += tuple(
-        f"{e.code.value}: {e.detail}" if e.detail else e.code.value for s in report.signatures for e in s.errors
-    )
+    for sig in report.signatures:
+        reasons += (f"integrity {sig.integrity}, chain {sig.chain}",)
+        reasons += tuple(f"{e.code.value}: {e.detail}" if e.detail else e.code.value for e in sig.errors)
     return AttachmentVerdict(ident, True, True, False, "SignatureIsInvalid", reasons or ("not valid",))

@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.smev3 import messages as m
+from adapters.smev3.attachments import verify_attachments
 from adapters.smev3.codec import Message, Smev3Codec, Smev3FormatError
 from adapters.smev3.signing import SignatureVerdict, verify_incoming
 from gateway.peers.codes import CodeTable
@@ -165,4 +166,39 @@ def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | N
     ]
     if verdicts.errors:
         out["signature_errors"] = list(verdicts.errors)
+    attachments = _attachment_verdicts(msg, verifier or XmlVerifier())
+    if attachments:
+        out["attachments"] = attachments
     return out
+
+
+def _attachment_verdicts(msg: Message, verifier: XmlVerifier) -> list[dict[str, Any]]:
+    """Each attachment the message declares or carries: present, signed, its SignaturePKCS7's
+    verdict (the CMS verifier of ``verifier``: an empty trust store unless one is given)."""
+    data: m.SenderProvidedRequestData | m.SenderProvidedResponseData | None = None
+    contents: tuple[m.AttachmentContent, ...] = ()
+    if isinstance(msg, m.SendRequestRequest | m.SendResponseRequest):
+        data, contents = msg.data, msg.attachments
+    elif isinstance(msg, m.GetResponseResponse) and msg.response is not None:
+        data, contents = msg.response.data, msg.attachments
+    elif isinstance(msg, m.GetRequestResponse) and msg.request is not None:
+        data, contents = msg.request.data, msg.attachments
+    if data is None or not (data.attachment_headers or data.ref_attachment_headers or contents):
+        return []
+    found = verify_attachments(
+        data.attachment_headers,
+        {c.id: c.content for c in contents},
+        verifier.verifier,
+        ref_headers=data.ref_attachment_headers,
+    )
+    return [
+        {
+            "id": v.id,
+            "present": v.present,
+            "signed": v.signed,
+            "valid": v.valid,
+            "code": v.code,
+            "reasons": list(v.reasons),
+        }
+        for v in found
+    ]

@@ -130,6 +130,15 @@ def test_rejection_reason_and_async_fault_are_read() -> None:
     assert "Отсутствует" in fault["fault_text"]
 
 
+def test_a_real_attachment_signature_gets_a_verdict() -> None:
+    found = _inspect(CAPTURED / "send-request-attachment-pkcs7-1.2.xml")
+    (attachment,) = found["attachments"]
+    assert attachment["id"].endswith(".full_request_rr_try0.zip")
+    assert (attachment["present"], attachment["signed"], attachment["valid"]) == (True, True, False)
+    # the real CryptoPro CMS over the real zip verifies; only its signer is not trusted here
+    assert any(r.startswith("integrity valid, chain ") for r in attachment["reasons"]), attachment
+
+
 def test_the_real_13_response_verifies_but_is_not_trusted() -> None:
     found = _inspect(XMLDSIG / "smev3-response-signed-by-smev.xml")
     assert (found["operation"], found["response_kind"]) == ("GetResponseResponse", "business")
