@@ -37,6 +37,7 @@ from adapters.smev3.incoming import ATTACHMENT_INVALID
 from adapters.smev3.mtom import XOP_NS, MtomError, Part, content_id_for, pack, parse_message, to_xop, unpack
 from adapters.smev3.outgoing import build_send_request
 from adapters.smev3.sandbox import TWIN_KEY, Smev3Twin, create_twin, smev3_schema
+from adapters.smev3.sandbox.filestore import FileStore
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, verify_incoming
 from gateway.common.clock import SimulatedClock
@@ -332,6 +333,19 @@ async def test_twin_checks_attachments_for_real(twin: tuple[Smev3Twin, str], is_
 # --- receive side -----------------------------------------------------------------------------------------
 
 
+class RecordingSink:
+    """The core's sink as the adapter sees it: outcomes recorded, no progress expected."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[PeerOutcome] = []
+
+    async def __call__(self, outcome: PeerOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    async def progress(self, progress: Progress) -> None:
+        raise AssertionError(progress)
+
+
 async def test_received_attachments_are_verified_before_trust(
     is_signers: dict[str, Signer], smev_signer: Signer, verifier: XmlVerifier
 ) -> None:
@@ -373,17 +387,7 @@ async def test_received_attachments_are_verified_before_trust(
     await server.start_server()
     queue.extend([answer(CDA), answer(CDA.replace(b"42", b"43"))])
 
-    class Sink:
-        def __init__(self) -> None:
-            self.outcomes: list[PeerOutcome] = []
-
-        async def __call__(self, outcome: PeerOutcome) -> None:
-            self.outcomes.append(outcome)
-
-        async def progress(self, progress: Progress) -> None:
-            raise AssertionError(progress)
-
-    sink = Sink()
+    sink = RecordingSink()
     try:
         async with aiohttp.ClientSession() as session:
             adapter = Smev3Adapter(
@@ -399,3 +403,65 @@ async def test_received_attachments_are_verified_before_trust(
     assert not bad.success and bad.relates_to is None and bad.codes[0][0] == ATTACHMENT_INVALID
     assert "SignatureIsInvalid" in bad.codes[0][1]
     assert [a for _, a in acks] == [True, False]
+
+
+async def test_file_store_attachments_of_a_response_are_downloaded_and_checked(
+    is_signers: dict[str, Signer], smev_signer: Signer, verifier: XmlVerifier
+) -> None:
+    """A response naming a file-store attachment (RefAttachmentHeader + FSAttachment): the adapter
+    downloads it with the FSAttachment login from the store (the twin's), checks its hash and
+    SignaturePKCS7, and only then trusts the message; a file whose hash differs is not trusted."""
+    signer = is_signers["gost2012-256"]
+    codec = Smev3Codec(smev_signer=smev_signer)
+    store = FileStore(users={"reader": "secret"})
+    queue: list[bytes] = []
+    acks: list[bool] = []
+
+    def answer(uuid: str, declared: bytes) -> bytes:
+        ref = m.RefAttachmentHeader(uuid, file_store_hash(declared), "application/xml", sign_detached(declared, signer))
+        data = m.SenderProvidedResponseData(new_message_id(), "reply", content=DECISION, ref_attachment_headers=(ref,))
+        md = dataclasses.replace(metadata(), message_id=new_message_id())
+        fs = (m.FSAttachment(uuid, "reader", "secret", "decision.xml"),)
+        return codec.get_response_response(
+            m.GetResponseResponse(m.Response(data, md, original_message_id="orig", fs_attachments=fs))
+        )
+
+    async def handle(request: web.Request) -> web.Response:
+        parsed = Smev3Codec().parse(await request.read())
+        if isinstance(parsed, m.AckRequest):
+            acks.append(parsed.accepted)
+            return web.Response(body=codec.ack_response(), content_type="text/xml")
+        body = queue.pop(0) if queue else codec.get_response_response(m.GetResponseResponse())
+        return web.Response(body=body, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/smev", handle)
+    store.add_routes(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    good_id, bad_id = "0e4c1f6a-1111-5222-8333-444455556666", "0e4c1f6a-1111-5222-8333-777788889999"
+    async with aiohttp.ClientSession() as session:
+        auth = {"Authorization": aiohttp.encode_basic_auth("reader", "secret")}
+        for uuid, data in ((good_id, CDA), (bad_id, CDA + b"changed")):
+            async with session.put(
+                str(server.make_url(f"/_filestore/{uuid}/decision.xml")), data=data, headers=auth
+            ) as r:
+                assert r.status == 201
+        queue.extend([answer(good_id, CDA), answer(bad_id, CDA)])
+
+        sink = RecordingSink()
+        try:
+            adapter = Smev3Adapter(
+                settings(str(server.make_url("/smev")), filestore_url="/_filestore/"),
+                session,
+                name="smev",
+                signer=signer,
+                verifier=verifier,
+            )
+            assert await adapter.receive(sink) == 2  # type: ignore[arg-type]
+        finally:
+            await server.close()
+    good, bad = sink.outcomes
+    assert good.success and good.peer_registration_id == "R-1"
+    assert not bad.success and bad.codes[0][0] == ATTACHMENT_INVALID and "hash mismatch" in bad.codes[0][1]
+    assert acks == [True, False]
