@@ -389,7 +389,7 @@ class Smev3Twin:
     def _validate(self, payload: etree._Element) -> None:
         schema = smev3_schema()
         candidate = copy.deepcopy(payload)
-        for include in candidate.iter(f"{{{XOP_NS}}}Include"):
+        for include in list(candidate.iter(f"{{{XOP_NS}}}Include")):
             # XOP: the infoset to validate has the part's base64 here; an empty value is as valid
             parent = include.getparent()
             assert parent is not None
