@@ -9,6 +9,7 @@ one by default, so ``chain`` says "untrusted" unless a trust directory is given)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
@@ -16,6 +17,7 @@ from lxml import etree
 from adapters.smev3 import messages as m
 from adapters.smev3.attachments import verify_attachments
 from adapters.smev3.codec import Message, Smev3Codec, Smev3FormatError
+from adapters.smev3.mtom import MtomError, resolve, unpack
 from adapters.smev3.signing import SignatureVerdict, verify_incoming
 from gateway.peers.codes import CodeTable
 from gateway.signatures.xml.verify import XmlVerifier
@@ -117,10 +119,29 @@ def signature_verdict(v: SignatureVerdict) -> str:
     return "valid" if v.valid else "NOT VALID: " + "; ".join(v.reasons)
 
 
+def _mtom_body(data: bytes) -> tuple[bytes, Mapping[str, memoryview]] | None:
+    """A saved MTOM HTTP body (``--boundary`` first): its root part and the other parts."""
+    first = data.lstrip()[:200].split(b"\r\n", 1)[0]
+    if not first.startswith(b"--") or len(first) < 3:
+        return None
+    boundary = first[2:].decode("latin-1").strip()
+    try:
+        return unpack(f'multipart/related; boundary="{boundary}"', data.lstrip())
+    except MtomError:
+        return None
+
+
 def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | None = None) -> dict[str, Any] | None:
     bare = False
+    parts: Mapping[str, memoryview] = {}
+    if (mtom := _mtom_body(data)) is not None:
+        data, parts = mtom
     try:
         msg = Smev3Codec().parse(data)
+        if parts:
+            msg = resolve(msg, data, parts)
+    except MtomError as exc:
+        return {"protocol": "smev3", "operation": None, "mtom": True, "error": f"{exc.code}: {exc}"}
     except Smev3FormatError as exc:
         wrapped = _wrap_bare_payload(data) if exc.code == "NOT_SOAP11" else None
         if wrapped is None:
@@ -137,6 +158,8 @@ def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | N
     out: dict[str, Any] = {"protocol": "smev3", "operation": _OPERATIONS.get(type(msg), type(msg).__name__)}
     if bare:
         out["bare_payload"] = True  # no SOAP envelope around it
+    if mtom is not None:
+        out["mtom_parts"] = len(parts)  # read from a multipart/related (MTOM) body
     out.update({k: v for k, v in _ids(msg).items() if v is not None})
     if isinstance(msg, m.Fault):
         out["fault_code"] = msg.code

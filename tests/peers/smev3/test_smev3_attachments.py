@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from click.testing import CliRunner
 from lxml import etree
 from smev3_kit import T0, assert_valid, body_child, metadata
 
@@ -40,6 +43,7 @@ from adapters.smev3.sandbox import TWIN_KEY, Smev3Twin, create_twin, smev3_schem
 from adapters.smev3.sandbox.filestore import FileStore
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, verify_incoming
+from gateway.cli import main
 from gateway.common.clock import SimulatedClock
 from gateway.intake.submission import CanonicalSubmission, SignatureEntry
 from gateway.peers.contract import AnswerKind, PeerOutcome, Progress
@@ -465,3 +469,27 @@ async def test_file_store_attachments_of_a_response_are_downloaded_and_checked(
     assert good.success and good.peer_registration_id == "R-1"
     assert not bad.success and bad.codes[0][0] == ATTACHMENT_INVALID and "hash mismatch" in bad.codes[0][1]
     assert acks == [True, False]
+
+
+def test_envelope_inspect_reads_a_saved_mtom_body(tmp_path: Path, is_signers: dict[str, Signer]) -> None:
+    """An MTOM HTTP body saved as is (``--boundary`` first): its envelope, attachments and their
+    SignaturePKCS7 verdicts."""
+    signer = is_signers["gost2012-256"]
+    codec = Smev3Codec(signer=signer)
+    msg = build_send_request(settings(), canonical(), message_id=new_message_id(), personal_signer=signer)
+    empty = dataclasses.replace(msg, attachments=(m.AttachmentContent(DOCUMENT_ID, b""),))
+    root = to_xop(codec.send_request(empty), {DOCUMENT_ID: content_id_for(DOCUMENT_ID)})
+    _, body = pack(root, [Part(content_id_for(DOCUMENT_ID), CDA)])
+    path = tmp_path / "body.mime"
+    path.write_bytes(body)
+    result = CliRunner().invoke(main, ["envelope", "inspect", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert (found["operation"], found["mtom_parts"], found["message_id"]) == ("SendRequest", 1, msg.data.message_id)
+    (attachment,) = found["attachments"]
+    # integrity checked; the test PKI is not in the CLI's (empty) trust store
+    assert (attachment["id"], attachment["present"], attachment["signed"]) == (DOCUMENT_ID, True, True)
+    assert any(r.startswith("integrity valid") for r in attachment["reasons"]), attachment
+    path.write_bytes(body.replace(CDA, CDA.replace(b"42", b"43")))
+    changed = json.loads(CliRunner().invoke(main, ["envelope", "inspect", str(path), "--json"]).output)
+    assert any(r.startswith("integrity invalid") for r in changed["attachments"][0]["reasons"])
