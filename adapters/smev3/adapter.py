@@ -20,10 +20,14 @@ import aiohttp
 from lxml import etree
 
 from adapters.smev3 import messages as m
+from adapters.smev3.attachments import AttachmentTooLarge
 from adapters.smev3.client import Exchange, Smev3Client
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import RENEW_MESSAGE_ID
+from adapters.smev3.filestore import FileStoreError
 from adapters.smev3.identity import new_message_id
+from adapters.smev3.incoming import attachments_problem
+from adapters.smev3.outgoing import build_send_request, prepare_send_request
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
@@ -85,18 +89,11 @@ def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: st
 
 
 def send_request_message(
-    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str
+    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str, personal_signer: Signer | None = None
 ) -> m.SendRequestRequest:
-    """The SendRequest the adapter sends for one submission (also ``envelope build``)."""
-    content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
-    return m.SendRequestRequest(
-        m.SenderProvidedRequestData(
-            message_id=message_id,
-            content=content,
-            node_id=settings.node_id or None,
-            test_message=settings.test_message,
-        )
-    )
+    """The SendRequest the adapter sends for one submission (also ``envelope build``; file-store
+    attachments are hashed, not uploaded: see adapters/smev3/outgoing.py)."""
+    return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer)
 
 
 def _registration_id(content: bytes) -> str | None:
@@ -137,6 +134,7 @@ class Smev3Adapter:
         verifier: XmlVerifier,
         clock: Clock | None = None,
         endpoint: str | None = None,
+        personal_signer: Signer | None = None,
     ) -> None:
         url = endpoint or settings.url
         if not url:
@@ -145,6 +143,9 @@ class Smev3Adapter:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.verifier = verifier
+        self.personal_signer = personal_signer
+        self.endpoint = url
+        self.session = session
         self.codec = Smev3Codec(settings.namespace_version, signer=signer)
         self.client = Smev3Client(
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
@@ -156,11 +157,29 @@ class Smev3Adapter:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_request_message(self, canonical: CanonicalSubmission, *, message_id: str) -> m.SendRequestRequest:
-        return send_request_message(self.settings, canonical, message_id=message_id)
+        return send_request_message(
+            self.settings, canonical, message_id=message_id, personal_signer=self.personal_signer
+        )
 
     async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
         try:
-            msg = self.send_request_message(canonical, message_id=message_id)
+            msg = await prepare_send_request(
+                self.settings,
+                canonical,
+                message_id=message_id,
+                session=self.session,
+                endpoint=self.endpoint,
+                personal_signer=self.personal_signer,
+            )
+        except AttachmentTooLarge as exc:  # refused before sending: nothing left the gateway
+            return Answer(AnswerKind.REFUSED, codes=((exc.code, str(exc)),))
+        except FileStoreError as exc:
+            if exc.transient:
+                # nothing was sent (the upload comes first): a plain retry is safe, which the
+                # core does for a 503 (no status would read as "may have arrived")
+                error = f"file store upload failed before SendRequest, nothing sent: {exc.code}: {exc}"[:500]
+                return Answer(AnswerKind.NO_ANSWER, http_status=503, error=error)
+            return Answer(AnswerKind.REFUSED, codes=((exc.code, str(exc)[:1000]),))
         except Exception as exc:  # a document we cannot wrap is ours, but must not kill the worker
             return Answer(AnswerKind.NO_ANSWER, error=f"could not build the request: {type(exc).__name__}: {exc}"[:500])
         ex = await self.client.send_request(msg)
@@ -265,6 +284,10 @@ class Smev3Adapter:
             reasons = [r for v in verdicts.of("SMEVSignature") for r in v.reasons] or list(verdicts.errors)
             text = "; ".join(reasons) or "no SMEVSignature"
             await self._untrusted(sink, ex, message_id, SMEV_SIGNATURE_INVALID, text)
+            return
+        problem = await attachments_problem(self, ex, response)
+        if problem is not None:  # an attachment missing, changed, or its ЭП-СП not valid
+            await self._untrusted(sink, ex, message_id, *problem)
             return
         await self._hand(sink, response, message_id, ex.envelopes)
         await self._ack(message_id, accepted=True)

@@ -14,6 +14,7 @@ the parsed answer (a SOAP fault is a :class:`~adapters.smev3.messages.Fault` val
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ import aiohttp
 
 from adapters.smev3 import messages as m
 from adapters.smev3.codec import SOAP_ACTIONS, Message, Smev3Codec, Smev3FormatError
+from adapters.smev3.mtom import MtomError, Part, content_id_for, pack, parse_message, to_xop
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.model import EnvelopeIn
@@ -76,7 +78,13 @@ class Smev3Client:
         self.clock: Clock = clock or SystemClock()
 
     async def send_request(self, msg: m.SendRequestRequest) -> Exchange:
-        return await self._exchange("SendRequest", lambda: self.codec.send_request(msg))
+        """SendRequest; attachments in ``msg.attachments`` travel by MTOM (the envelope is signed
+        with empty Content elements, which the signature does not cover, then made the XOP root)."""
+        if not msg.attachments:
+            return await self._exchange("SendRequest", lambda: self.codec.send_request(msg))
+        empty = tuple(m.AttachmentContent(a.id, b"") for a in msg.attachments)
+        bare = dataclasses.replace(msg, attachments=empty)
+        return await self._exchange("SendRequest", lambda: self.codec.send_request(bare), attachments=msg.attachments)
 
     async def get_response(self, selector: m.MessageTypeSelector | None = None) -> Exchange:
         chosen = selector or m.MessageTypeSelector(timestamp=self.clock.now())
@@ -89,36 +97,55 @@ class Smev3Client:
         stamp = timestamp or self.clock.now()
         return await self._exchange("GetStatus", lambda: self.codec.get_status(m.GetStatusRequest(stamp)))
 
-    def _envelopes(self, out: bytes, reply: HttpReply | None, attempts: int) -> tuple[EnvelopeIn, ...]:
-        sent = tuple(EnvelopeIn("out", self.peer, SOAP11_CONTENT_TYPE, out) for _ in range(max(1, attempts)))
+    def _envelopes(
+        self, out: bytes, reply: HttpReply | None, attempts: int, out_type: str = SOAP11_CONTENT_TYPE
+    ) -> tuple[EnvelopeIn, ...]:
+        sent = tuple(EnvelopeIn("out", self.peer, out_type, out) for _ in range(max(1, attempts)))
         if reply is None:
             return sent
         return (*sent, EnvelopeIn("in", self.peer, reply.content_type or "application/octet-stream", reply.body))
 
-    async def _exchange(self, operation: str, build: Callable[[], bytes]) -> Exchange:
+    async def _exchange(
+        self, operation: str, build: Callable[[], bytes], *, attachments: tuple[m.AttachmentContent, ...] = ()
+    ) -> Exchange:
+        content_type, out_type = SOAP11_CONTENT_TYPE, SOAP11_CONTENT_TYPE
         try:
-            out = build()
+            out = body = build()
+            if attachments:
+                hrefs = {a.id: content_id_for(a.id) for a in attachments}
+                out = to_xop(out, hrefs)  # what the journal keeps: the XOP root, not the parts
+                content_type, body = pack(out, [Part(hrefs[a.id], a.content) for a in attachments])
+                out_type = "application/xop+xml"
         except Exception as exc:  # signing/serialisation is ours, but must not kill a worker
             _log.error("could not build an SMEV 3 request", operation=operation, error=str(exc)[:300])
             error = f"could not build {operation}Request: {type(exc).__name__}: {exc}"[:500]
             return Exchange(operation, None, None, None, error, ())
-        headers = {"Content-Type": SOAP11_CONTENT_TYPE, "SOAPAction": f'"{SOAP_ACTIONS[operation]}"'}
+        headers = {"Content-Type": content_type, "SOAPAction": f'"{SOAP_ACTIONS[operation]}"'}
         try:
             reply = await post_soap(
                 self.session,
                 self.endpoint,
-                out,
+                body,
                 action=None,
                 timeout_seconds=self.timeout_seconds,
                 extra_headers=headers,
             )
         except TransportError as exc:
             _log.info("SMEV 3: no answer", operation=operation, error=str(exc))
-            return Exchange(operation, out, None, None, str(exc), self._envelopes(out, None, exc.attempts))
-        envelopes = self._envelopes(out, reply, reply.attempts)
+            return Exchange(operation, out, None, None, str(exc), self._envelopes(out, None, exc.attempts, out_type))
+        envelopes = self._envelopes(out, reply, reply.attempts, out_type)
         try:
-            message = self.codec.parse(reply.body)
-        except Smev3FormatError as exc:
+            message, xml = parse_message(self.codec, reply.content_type, reply.body)
+        except (Smev3FormatError, MtomError) as exc:
             error = f"HTTP {reply.status}: not an SMEV 3 answer ({exc.code}: {exc})"[:500]
             return Exchange(operation, out, reply, None, error, envelopes)
+        if xml is not reply.body:
+            # MTOM answer: the reply is its XOP root (what signatures are checked on); each
+            # attachment is recorded beside it, so what is Acked was durably kept whole
+            reply = dataclasses.replace(reply, body=xml, content_type="application/xop+xml")
+            parts = tuple(
+                EnvelopeIn("in", self.peer, "application/octet-stream", a.content)
+                for a in getattr(message, "attachments", ())
+            )
+            envelopes = (*self._envelopes(out, reply, reply.attempts, out_type), *parts)
         return Exchange(operation, out, reply, message, None, envelopes)

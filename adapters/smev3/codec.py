@@ -637,22 +637,27 @@ def _response_data(element: etree._Element) -> m.SenderProvidedResponseData:
 
 
 def _party(element: etree._Element) -> m.Party:
-    return m.Party(_text(element, "Mnemonic"), _text(element, "HumanReadableName"))
+    # 1.2/1.3 SMEV omits HumanReadableName (seen in captured real answers)
+    return m.Party(_text(element, "Mnemonic"), _opt_text(element, "HumanReadableName") or "")
 
 
 def _metadata(element: etree._Element) -> m.MessageMetadata:
+    """Lenient about what 1.2/1.3 made optional (DestinationName, SupplementaryData): real SMEV
+    answers leave them out, and refusing them would refuse genuine messages."""
     recipient = _opt(element, "Recipient")
-    supplementary = _req(element, "SupplementaryData")
+    supplementary = _opt(element, "SupplementaryData")
     return m.MessageMetadata(
         message_type=_text(element, "MessageType"),
         sender=_party(_req(element, "Sender")),
         sending_timestamp=_dt(_text(element, "SendingTimestamp")),
-        destination_name=_text(element, "DestinationName"),
-        interaction_type=_text(supplementary, "InteractionType"),
+        destination_name=_opt_text(element, "DestinationName") or "",
+        interaction_type=(_opt_text(supplementary, "InteractionType") or "") if supplementary is not None else "",
         message_id=_opt_text(element, "MessageId"),
         message_broker=_opt_text(element, "MessageBroker"),
         recipient=_party(recipient) if recipient is not None else None,
-        detected_content_type_name=_opt_text(supplementary, "DetectedContentTypeName"),
+        detected_content_type_name=_opt_text(supplementary, "DetectedContentTypeName")
+        if supplementary is not None
+        else None,
         delivery_timestamp=_opt_dt(element, "DeliveryTimestamp"),
         status=_opt_text(element, "Status"),
         id=element.get("Id"),

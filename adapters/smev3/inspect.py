@@ -9,13 +9,20 @@ one by default, so ``chain`` says "untrusted" unless a trust directory is given)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from lxml import etree
+
 from adapters.smev3 import messages as m
+from adapters.smev3.attachments import verify_attachments
 from adapters.smev3.codec import Message, Smev3Codec, Smev3FormatError
-from adapters.smev3.signing import verify_incoming
+from adapters.smev3.mtom import MtomError, resolve, unpack
+from adapters.smev3.signing import SignatureVerdict, verify_incoming
 from gateway.peers.codes import CodeTable
 from gateway.signatures.xml.verify import XmlVerifier
+from gateway.wire import soap11
+from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["inspect_envelope"]
 
@@ -85,16 +92,74 @@ def _response_status(data: m.SenderProvidedResponseData, out: dict[str, Any]) ->
             out["fault_code"] = data.async_status.fault_code
 
 
+def _wrap_bare_payload(data: bytes) -> bytes | None:
+    """A message logged without its SOAP envelope (clients often log only the payload) wrapped in
+    one, so it reads as what SMEV sent; None when ``data`` is no SMEV 3 payload. Moving the element
+    keeps its in-scope namespaces and text, so the signatures it carries verify as before."""
+    try:
+        root = parse_xml(data)
+    except (XmlSecurityError, XmlSyntaxError):
+        return None
+    if not (etree.QName(root).namespace or "").startswith(m.TYPES_FAMILY):
+        return None
+    return soap11.serialize(soap11.build_envelope(root))
+
+
+def signature_verdict(v: SignatureVerdict) -> str:
+    """One line an operator can act on: what is wrong first, trust last."""
+    if v.integrity != "valid":
+        return "NOT VALID: the signature does not match the signed data or cannot be checked"
+    if not v.covers_target:
+        return "NOT VALID: it does not cover the element its holder must cover"
+    if v.chain != "trusted":
+        return (
+            f"integrity valid, but the signer is not trusted by this gateway (chain: {v.chain}); "
+            "an incoming message signed so would be refused"
+        )
+    return "valid" if v.valid else "NOT VALID: " + "; ".join(v.reasons)
+
+
+def _mtom_body(data: bytes) -> tuple[bytes, Mapping[str, memoryview]] | None:
+    """A saved MTOM HTTP body (``--boundary`` first): its root part and the other parts."""
+    first = data.lstrip()[:200].split(b"\r\n", 1)[0]
+    if not first.startswith(b"--") or len(first) < 3:
+        return None
+    boundary = first[2:].decode("latin-1").strip()
+    try:
+        return unpack(f'multipart/related; boundary="{boundary}"', data.lstrip())
+    except MtomError:
+        return None
+
+
 def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | None = None) -> dict[str, Any] | None:
+    bare = False
+    parts: Mapping[str, memoryview] = {}
+    if (mtom := _mtom_body(data)) is not None:
+        data, parts = mtom
     try:
         msg = Smev3Codec().parse(data)
+        if parts:
+            msg = resolve(msg, data, parts)
+    except MtomError as exc:
+        return {"protocol": "smev3", "operation": None, "mtom": True, "error": f"{exc.code}: {exc}"}
     except Smev3FormatError as exc:
-        if exc.code in ("NOT_SMEV3", "NOT_SOAP11", "XML_MALFORMED", "NO_BODY", "EMPTY_BODY"):
-            return None  # not ours to say
-        return {"protocol": "smev3", "operation": None, "error": f"{exc.code}: {exc}"}
+        wrapped = _wrap_bare_payload(data) if exc.code == "NOT_SOAP11" else None
+        if wrapped is None:
+            if exc.code in ("NOT_SMEV3", "NOT_SOAP11", "XML_MALFORMED", "NO_BODY", "EMPTY_BODY"):
+                return None  # not ours to say
+            return {"protocol": "smev3", "operation": None, "error": f"{exc.code}: {exc}"}
+        try:
+            msg = Smev3Codec().parse(wrapped)
+        except Smev3FormatError as again:
+            return {"protocol": "smev3", "operation": None, "bare_payload": True, "error": f"{again.code}: {again}"}
+        data, bare = wrapped, True
     if isinstance(msg, m.Fault) and msg.code.startswith("SOAP_"):
         return None  # a bare SOAP 1.1 fault: nothing says it is SMEV's
     out: dict[str, Any] = {"protocol": "smev3", "operation": _OPERATIONS.get(type(msg), type(msg).__name__)}
+    if bare:
+        out["bare_payload"] = True  # no SOAP envelope around it
+    if mtom is not None:
+        out["mtom_parts"] = len(parts)  # read from a multipart/related (MTOM) body
     out.update({k: v for k, v in _ids(msg).items() if v is not None})
     if isinstance(msg, m.Fault):
         out["fault_code"] = msg.code
@@ -117,10 +182,46 @@ def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | N
             "chain": v.chain,
             "signer": v.signer,
             "valid": v.valid,
+            "verdict": signature_verdict(v),
             "reasons": list(v.reasons),
         }
         for v in verdicts.signatures
     ]
     if verdicts.errors:
         out["signature_errors"] = list(verdicts.errors)
+    attachments = _attachment_verdicts(msg, verifier or XmlVerifier())
+    if attachments:
+        out["attachments"] = attachments
     return out
+
+
+def _attachment_verdicts(msg: Message, verifier: XmlVerifier) -> list[dict[str, Any]]:
+    """Each attachment the message declares or carries: present, signed, its SignaturePKCS7's
+    verdict (the CMS verifier of ``verifier``: an empty trust store unless one is given)."""
+    data: m.SenderProvidedRequestData | m.SenderProvidedResponseData | None = None
+    contents: tuple[m.AttachmentContent, ...] = ()
+    if isinstance(msg, m.SendRequestRequest | m.SendResponseRequest):
+        data, contents = msg.data, msg.attachments
+    elif isinstance(msg, m.GetResponseResponse) and msg.response is not None:
+        data, contents = msg.response.data, msg.attachments
+    elif isinstance(msg, m.GetRequestResponse) and msg.request is not None:
+        data, contents = msg.request.data, msg.attachments
+    if data is None or not (data.attachment_headers or data.ref_attachment_headers or contents):
+        return []
+    found = verify_attachments(
+        data.attachment_headers,
+        {c.id: c.content for c in contents},
+        verifier.verifier,
+        ref_headers=data.ref_attachment_headers,
+    )
+    return [
+        {
+            "id": v.id,
+            "present": v.present,
+            "signed": v.signed,
+            "valid": v.valid,
+            "code": v.code,
+            "reasons": list(v.reasons),
+        }
+        for v in found
+    ]

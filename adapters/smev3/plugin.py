@@ -36,7 +36,15 @@ from gateway.signatures.keys import generate_key
 from gateway.signatures.pki.builder import build_certificate, build_name
 from gateway.signatures.xml.verify import XmlVerifier
 
-__all__ = ["FAULT_PROFILES", "PLUGIN", "Smev3Plugin", "load_signer", "load_verifier", "sandbox_identity"]
+__all__ = [
+    "FAULT_PROFILES",
+    "PLUGIN",
+    "Smev3Plugin",
+    "load_personal_signer",
+    "load_signer",
+    "load_verifier",
+    "sandbox_identity",
+]
 
 FAULT_PROFILES: Final = ("none", "flaky", "painful")  # config/faults/smev3-<name>.toml
 
@@ -58,6 +66,18 @@ def load_signer(name: str, settings: Smev3Settings) -> Signer:
         return Signer.from_files(key, cert)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"peers.{name}: cannot load the SMEV 3 signing key or certificate: {exc}") from None
+
+
+def load_personal_signer(name: str, settings: Smev3Settings) -> Signer | None:
+    """The instance's ЭП-СП (SignaturePKCS7 of attachments, PersonalSignature), if configured."""
+    if not (settings.personal_key_file or settings.personal_certificate_file):
+        if settings.personal_signature:
+            raise ConfigError(f"peers.{name}.personal_signature needs personal_key_file and personal_certificate_file")
+        return None
+    try:
+        return Signer.from_files(settings.personal_key_file, settings.personal_certificate_file)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"peers.{name}: cannot load the ЭП-СП key or certificate: {exc}") from None
 
 
 def load_verifier(name: str, settings: Smev3Settings) -> XmlVerifier:
@@ -99,6 +119,7 @@ class Smev3Plugin:
             signer=load_signer(ctx.name, settings),
             verifier=load_verifier(ctx.name, settings),
             clock=clock,
+            personal_signer=load_personal_signer(ctx.name, settings),
         )
 
     def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
@@ -144,6 +165,8 @@ class Smev3Plugin:
                 old.unlink()  # a fresh twin identity at every start: trust only the current one
             (trust / "smev.pem").write_bytes(der_to_pem(ctx.certificate.der, "CERTIFICATE"))
             out["smev_trust_dir"] = str(trust)
+        if not settings.filestore_url:
+            out["filestore_url"] = "/_filestore/"  # the twin's file store, next to its service
         return out
 
     def fault_profiles(self) -> Sequence[str]:
@@ -174,7 +197,13 @@ class Smev3Plugin:
         }
         chosen = settings.model_copy(update=overrides)
         codec = Smev3Codec(chosen.namespace_version, signer=load_signer(name, chosen))
-        return codec.send_request(send_request_message(chosen, canonical, message_id=message_id or new_message_id()))
+        msg = send_request_message(
+            chosen,
+            canonical,
+            message_id=message_id or new_message_id(),
+            personal_signer=load_personal_signer(name, chosen),
+        )
+        return codec.send_request(msg)  # attachments inline here; on the wire they go by MTOM
 
 
 def sandbox_identity(directory: Path, name: str) -> tuple[Path, Path]:

@@ -7,6 +7,7 @@ generates them. PKCS#11 tokens are a later addition.
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Literal
 
@@ -14,10 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.peers.settings import PeerSettings
 
-__all__ = ["DEFAULT_ATTACHMENT_THRESHOLD", "MessageTypeSelectorSettings", "NamespaceVersion", "Smev3Settings"]
+__all__ = [
+    "DEFAULT_ATTACHMENT_MAX",
+    "DEFAULT_ATTACHMENT_THRESHOLD",
+    "MessageTypeSelectorSettings",
+    "NamespaceVersion",
+    "Smev3Settings",
+]
 
 NamespaceVersion = Literal["1.1", "1.2", "1.3"]
 DEFAULT_ATTACHMENT_THRESHOLD = 5 * 1024 * 1024
+DEFAULT_ATTACHMENT_MAX = 512 * 1024 * 1024
 
 
 class MessageTypeSelectorSettings(BaseModel):
@@ -47,6 +55,24 @@ class Smev3Settings(PeerSettings):
     # Attachments above this many bytes in total go through the SMEV file store
     # (RefAttachmentHeader) instead of MTOM in the message.
     attachment_threshold_bytes: int = Field(default=DEFAULT_ATTACHMENT_THRESHOLD, gt=0)
+    # Above this many bytes in total the attachments are refused before sending (coded
+    # AttachmentSizeLimitExceeded, permanent): the file store has its limits too.
+    attachment_max_bytes: int = Field(default=DEFAULT_ATTACHMENT_MAX, gt=0)
+    # "attachment": the document and its detached signatures travel as SMEV attachments (MTOM, or
+    # the file store above attachment_threshold_bytes) and the business content names them;
+    # "inline": the document base64 inside the business content (the first, provisional layout).
+    document_transport: Literal["attachment", "inline"] = "attachment"
+    # ЭП-СП (a person's key) for SignaturePKCS7 of the attachments and, with personal_signature,
+    # PersonalSignature over the business content. Empty: the submission's own personal signature
+    # is the document's SignaturePKCS7, and no PersonalSignature is made.
+    personal_key_file: str = ""
+    personal_certificate_file: str = ""
+    personal_signature: bool = False
+    # The SMEV file store: an HTTP(S) URL (the sandbox twin's; a path like "/_filestore/" is taken
+    # relative to url). Real SMEV nodes use FTP: see docs/smev3.md, "Attachments".
+    filestore_url: str = ""
+    filestore_user: str = "anonymous"
+    filestore_password: str = ""
     # Mark every request TestMessage (the provider must not change its data).
     test_message: bool = False
     # NodeID of this information system's node (SenderProvidedRequestData/NodeID,
@@ -70,3 +96,9 @@ class Smev3Settings(PeerSettings):
 
     def certificate_path(self) -> Path | None:
         return Path(self.signing_certificate_file) if self.signing_certificate_file else None
+
+    def filestore_base(self, endpoint: str | None = None) -> str:
+        """The file store's absolute base URL ("" when none is configured)."""
+        if not self.filestore_url:
+            return ""
+        return urllib.parse.urljoin(endpoint or self.url, self.filestore_url)

@@ -44,7 +44,7 @@ def _lines(result: dict[str, Any]) -> list[str]:
         if key == "signatures":
             out.append(f"signatures: {len(value) or 'none'}")
             for sig in value:
-                verdict = "valid" if sig.get("valid") else "NOT valid"
+                verdict = sig.get("verdict") or ("valid" if sig.get("valid") else "NOT valid")
                 where = f"{sig.get('holder')} over {sig.get('target')}"
                 out.append(f"  - {where}: {verdict} (integrity {sig.get('integrity')}, chain {sig.get('chain')})")
                 out.extend(f"      {reason}" for reason in sig.get("reasons", []))

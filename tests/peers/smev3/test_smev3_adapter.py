@@ -22,6 +22,7 @@ from adapters.smev3.adapter import SMEV_SIGNATURE_INVALID, Smev3Adapter, Smev3Re
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import smev3_code_table
 from adapters.smev3.identity import check_message_id
+from adapters.smev3.mtom import parse_message
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer
 from gateway.delivery.classify import Verdict, classify_answer
@@ -74,8 +75,9 @@ class FakeSmev:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.actions.append(request.headers.get("SOAPAction", ""))
-        assert request.headers["Content-Type"].startswith("text/xml")
-        msg = self.codec.parse(await request.read())
+        content_type = request.headers["Content-Type"]
+        assert content_type.startswith(("text/xml", "multipart/related"))  # MTOM with attachments
+        msg, _ = parse_message(self.codec, content_type, await request.read())
         if isinstance(msg, m.SendRequestRequest):
             return self._send(request, msg)
         if isinstance(msg, m.GetResponseRequest):
@@ -226,7 +228,10 @@ async def test_accepted_send_is_signed_soap11_under_the_given_uuid1(
     (sent,) = fake.sent
     assert sent.data.message_id == mid
     assert b"urn://x-artefacts-mse/referral/1.0" in sent.data.content
-    assert b"PENsaW5pY2FsRG9jdW1lbnQvPg==" in sent.data.content  # the CDA, base64
+    # the CDA travels as an MTOM attachment the content names (document_transport = "attachment")
+    assert b'attachmentId="document"' in sent.data.content
+    assert [(h.content_id, h.mime_type) for h in sent.data.attachment_headers] == [("document", "application/xml")]
+    assert [(a.id, a.content) for a in sent.attachments] == [("document", b"<ClinicalDocument/>")]
     from adapters.smev3.signing import verify_incoming
 
     verdicts = verify_incoming(answer.envelopes[0].body, verifier)
@@ -465,6 +470,11 @@ async def test_a_submission_to_smev3_ends_registered_through_the_journal(
         sub = await queued(journal, "smev")
         done = await until(lambda: state_is(journal, sub.id, State.REGISTERED))
         assert done.peer_registration_id == "MSE-2026-000042" and done.outcome_source == "callback"
+
+        async def acked() -> bool:  # recorded first, Acked right after: the Ack may still be on its way
+            return bool(fake.acks)
+
+        await until(acked)
         assert len(fake.sent) == 1 and fake.acks and all(a for _, a in fake.acks)
         assert not fake.queue and not fake.in_flight
     check_message_id(fake.sent[0].data.message_id)
