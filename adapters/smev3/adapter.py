@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
@@ -63,8 +64,15 @@ class _AckFailed(Smev3ReceiveError):
     """An Ack of a message already recorded failed."""
 
 
-class _GetFailed(Exception):
-    """GetResponse brought no message (transport or SMEV fault)."""
+@dataclass(slots=True)
+class _Round:
+    """What the lanes of one ``receive`` share (one event loop: no lock needed)."""
+
+    budget: int  # GetResponse calls left in this round
+    taken: int = 0
+    stop: bool = False  # the queue answered empty, or the sink failed
+    get_error: str | None = None  # the last GetResponse that brought no message, and why
+    failure: Exception | None = None  # the sink's, raised by receive()
 
 
 def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: str = "Referral") -> bytes:
@@ -222,40 +230,57 @@ class Smev3Adapter:
 
     async def receive(self, sink: PeerSink) -> int:
         """GetResponse until the queue is empty (at most ``receive_batch`` messages): each message
-        verified, handed to the sink, then Acked (accepted="false" for what cannot be trusted)."""
-        taken = 0
-        for _ in range(self.settings.receive_batch):
+        verified, handed to the sink, then Acked (accepted="false" for what cannot be trusted).
+
+        ``receive_concurrency`` lanes run at once, each GetResponse → verify → record → Ack → the
+        next GetResponse: a message SMEV gave out is invisible to the other calls until its
+        redelivery time, so the lanes take different messages, and each message is still
+        recorded before it is Acked. The order in which messages are recorded is not the queue's
+        (a progress status may be recorded after the answer it preceded: it is a timeline note)."""
+        state = _Round(budget=self.settings.receive_batch)
+        lanes = min(self.settings.receive_concurrency, state.budget)
+        await asyncio.gather(*(self._lane(sink, state) for _ in range(lanes)))
+        if state.failure is not None:
+            raise state.failure  # the sink (journal) failed: that message was not Acked
+        if not state.taken and state.get_error is not None:
+            raise Smev3ReceiveError(f"GetResponse: {state.get_error}")  # the receiver backs off
+        return state.taken
+
+    async def _lane(self, sink: PeerSink, state: _Round) -> None:
+        while not state.stop and state.budget > 0:
+            state.budget -= 1
             ex = await self.client.get_response(self._selector())
             try:
                 if isinstance(ex.message, m.GetResponseResponse):
                     if ex.message.response is None:
-                        break
+                        state.stop = True  # the queue is empty: the other lanes finish what they hold
+                        return
                     await self._take(sink, ex, ex.message.response)
                 elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
                     # a message in the queue we cannot read: record it, then drop it from the queue
                     await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
                 else:
-                    raise _GetFailed
+                    # A fault or no answer: this lane ends, the others go on (SMEV answers
+                    # SMEVFailure to some calls of a healthy queue). When every lane ends so and
+                    # nothing was taken, receive() raises and the receiver backs off.
+                    code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
+                    state.get_error = f"{code}: {ex.fault.text if ex.fault is not None else ex.error}"
+                    return
             except _AckFailed as exc:
                 # Recorded, not acknowledged: SMEV delivers it again after its base time and the
-                # core records it once. The round ends with what it took (the receiver polls again
-                # at once); raising would back the receiver off as if nothing had been taken.
+                # core records it once. This lane ends; raising would back the receiver off as if
+                # nothing had been taken.
                 _log.warning(
                     "SMEV 3 Ack failed; the message is recorded and comes again", peer=self.name, error=str(exc)
                 )
-                return taken + 1
-            except _GetFailed:
-                pass
-            else:
-                taken += 1
-                continue
-            if taken:
-                return taken  # the next round meets the problem again (and backs off then)
-            else:
-                reason = ex.fault.text if ex.fault is not None else ex.error
-                code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
-                raise Smev3ReceiveError(f"GetResponse: {code}: {reason}")
-        return taken
+                state.taken += 1
+                return
+            except Exception as exc:  # the sink could not record it: no Ack, every lane stops
+                if state.failure is None:
+                    state.failure = exc
+                state.stop = True
+                return
+            state.taken += 1
 
     async def _take(self, sink: PeerSink, ex: Exchange, response: m.Response) -> None:
         message_id = response.metadata.message_id or response.data.message_id
