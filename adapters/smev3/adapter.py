@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import aiohttp
@@ -93,15 +94,20 @@ def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: st
 
 
 def send_request_message(
-    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str
+    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str, now: datetime | None = None
 ) -> m.SendRequestRequest:
-    """The SendRequest the adapter sends for one submission (also ``envelope build``)."""
+    """The SendRequest the adapter sends for one submission (also ``envelope build``); ``now``
+    (the adapter's clock) sets the EOL when ``message_ttl_seconds`` is."""
     content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
+    eol = None
+    if settings.message_ttl_seconds:
+        eol = (now or datetime.now(UTC)) + timedelta(seconds=settings.message_ttl_seconds)
     return m.SendRequestRequest(
         m.SenderProvidedRequestData(
             message_id=message_id,
             content=content,
             node_id=settings.node_id or None,
+            eol=eol,
             test_message=settings.test_message,
         )
     )
@@ -164,7 +170,7 @@ class Smev3Adapter:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_request_message(self, canonical: CanonicalSubmission, *, message_id: str) -> m.SendRequestRequest:
-        return send_request_message(self.settings, canonical, message_id=message_id)
+        return send_request_message(self.settings, canonical, message_id=message_id, now=self.clock.now())
 
     async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
         try:

@@ -47,6 +47,9 @@ class Smev3Settings(PeerSettings):
     # Attachments above this many bytes in total go through the SMEV file store
     # (RefAttachmentHeader) instead of MTOM in the message.
     attachment_threshold_bytes: int = Field(default=DEFAULT_ATTACHMENT_THRESHOLD, gt=0)
+    # EOL of every request: this many seconds after it is built (SMEV answers EndOfLifeReached
+    # when the message cannot be delivered by then; transient, the resend gets a new EOL). 0: none.
+    message_ttl_seconds: float = Field(default=0.0, ge=0)
     # Mark every request TestMessage (the provider must not change its data).
     test_message: bool = False
     # NodeID of this information system's node (SenderProvidedRequestData/NodeID,

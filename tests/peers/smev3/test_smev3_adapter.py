@@ -551,6 +551,7 @@ async def test_a_submission_to_smev3_ends_registered_through_the_journal(
         sub = await queued(journal, "smev")
         done = await until(lambda: state_is(journal, sub.id, State.REGISTERED))
         assert done.peer_registration_id == "MSE-2026-000042" and done.outcome_source == "callback"
+        await until(lambda: _acked(fake, 1))  # the Ack follows the commit the state shows
         assert len(fake.sent) == 1 and fake.acks and all(a for _, a in fake.acks)
         assert not fake.queue and not fake.in_flight
     check_message_id(fake.sent[0].data.message_id)
