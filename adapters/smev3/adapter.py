@@ -55,6 +55,8 @@ MALFORMED_MESSAGE: Final = "SMEV_MALFORMED_MESSAGE"
 # Local names, in the business response, of the peer's registration number (first found wins).
 REGISTRATION_ID_ELEMENTS: Final = ("RegistrationNumber", "RegistrationId", "RegistryId")
 _ACK_ALREADY_DONE: Final = "TargetMessageIsNotFound"
+# GetResponse failures in a row after which a receive lane gives up (SMEV is down, not busy).
+LANE_FAILURES: Final = 3
 
 
 class Smev3ReceiveError(ConnectionError):
@@ -72,6 +74,7 @@ class _Round:
     budget: int  # GetResponse calls left in this round
     taken: int = 0
     stop: bool = False  # the queue answered empty, or the sink failed
+    drained: bool = False  # the queue answered empty
     get_error: str | None = None  # the last GetResponse that brought no message, and why
     failure: Exception | None = None  # the sink's, raised by receive()
 
@@ -248,44 +251,47 @@ class Smev3Adapter:
         await asyncio.gather(*(self._lane(sink, state) for _ in range(lanes)))
         if state.failure is not None:
             raise state.failure  # the sink (journal) failed: that message was not Acked
-        if not state.taken and state.get_error is not None:
+        if not state.taken and not state.drained and state.get_error is not None:
             raise Smev3ReceiveError(f"GetResponse: {state.get_error}")  # the receiver backs off
         return state.taken
 
     async def _lane(self, sink: PeerSink, state: _Round) -> None:
+        failures = 0  # GetResponse calls in a row that brought nothing
         while not state.stop and state.budget > 0:
             state.budget -= 1
             ex = await self.client.get_response(self._selector())
             try:
                 if isinstance(ex.message, m.GetResponseResponse):
                     if ex.message.response is None:
-                        state.stop = True  # the queue is empty: the other lanes finish what they hold
+                        state.drained = state.stop = True  # the other lanes finish what they hold
                         return
                     await self._take(sink, ex, ex.message.response)
                 elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
                     # a message in the queue we cannot read: record it, then drop it from the queue
                     await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
                 else:
-                    # A fault or no answer: this lane ends, the others go on (SMEV answers
-                    # SMEVFailure to some calls of a healthy queue). When every lane ends so and
-                    # nothing was taken, receive() raises and the receiver backs off.
+                    # A fault or no answer. SMEV answers SMEVFailure to some calls of a healthy
+                    # queue: the lane goes on, and ends after LANE_FAILURES in a row (SMEV is
+                    # down). Ending it at once left one lane working while the others waited
+                    # for the round to end, and the slow answers were serial again.
                     code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
                     state.get_error = f"{code}: {ex.fault.text if ex.fault is not None else ex.error}"
-                    return
+                    failures += 1
+                    if failures >= LANE_FAILURES:
+                        return
+                    continue
             except _AckFailed as exc:
                 # Recorded, not acknowledged: SMEV delivers it again after its base time and the
-                # core records it once. This lane ends; raising would back the receiver off as if
-                # nothing had been taken.
+                # core records it once. The lane goes on.
                 _log.warning(
                     "SMEV 3 Ack failed; the message is recorded and comes again", peer=self.name, error=str(exc)
                 )
-                state.taken += 1
-                return
             except Exception as exc:  # the sink could not record it: no Ack, every lane stops
                 if state.failure is None:
                     state.failure = exc
                 state.stop = True
                 return
+            failures = 0
             state.taken += 1
 
     async def _take(self, sink: PeerSink, ex: Exchange, response: m.Response) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from adapters.smev3.codec import FAULT_ELEMENTS
-
 from gateway.common.fault_profiles import Delay, ProfileModel, load_profile, profile_search_path
 from gateway.errors import ConfigError
 

@@ -533,8 +533,8 @@ class Smev3Twin:
                     ("RootElementNamespaceURI", qname.namespace or ""),
                 )
             elif code == "AttachmentSizeLimitExceeded":
-                limit = self.profile.attachment_size_limit_bytes
-                extra["details"] = (("PermittedTotalAttachmentSize", str(limit)), ("RealTotalAttachmentSize", str(size)))
+                permitted = str(self.profile.attachment_size_limit_bytes)
+                extra["details"] = (("PermittedTotalAttachmentSize", permitted), ("RealTotalAttachmentSize", str(size)))
             elif code == "QuoteLimitExceeded":
                 extra["details"] = (("RemainedTotalQuoteSize", "0"), ("RealTotalAttachmentSize", str(size)))
             elif code == "DestinationOverflow":

@@ -19,7 +19,7 @@ from smev3_kit import T0, metadata
 
 from adapters.smev3 import PLUGIN
 from adapters.smev3 import messages as m
-from adapters.smev3.adapter import SMEV_SIGNATURE_INVALID, Smev3Adapter, Smev3ReceiveError
+from adapters.smev3.adapter import LANE_FAILURES, SMEV_SIGNATURE_INVALID, Smev3Adapter, Smev3ReceiveError
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import smev3_code_table
 from adapters.smev3.identity import check_message_id
@@ -205,9 +205,7 @@ async def adapter(
 ) -> AsyncIterator[Smev3Adapter]:
     _, url = smev
     # one lane: these tests read the order of records and Acks (the lanes are tested on their own)
-    settings = Smev3Settings(
-        protocol="smev3", url=url, timeout_seconds=5.0, receive_batch=10, receive_concurrency=1
-    )
+    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_batch=10, receive_concurrency=1)
     async with aiohttp.ClientSession() as session:
         yield Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
 
@@ -417,18 +415,18 @@ async def test_a_failed_ack_counts_the_recorded_message_and_it_comes_again_once(
 ) -> None:
     """Found by the 2,000-request run: an Ack answered SMEVFailure made receive() raise, so the
     receiver backed off as if nothing had been taken; with SMEVFailure on 10 % of calls nearly
-    every round failed and the queue grew. Now the round ends with what was recorded (the
-    receiver polls again at once) and SMEV's redelivery is Acked then."""
+    every round failed and the queue grew. Now the message counts as taken, polling goes on,
+    and SMEV's redelivery is Acked later (the journal records it once)."""
     fake, _ = smev
-    fake.put(business(adapter.new_message_id()))
-    fake.put(business(adapter.new_message_id()))
+    first = fake.put(business(adapter.new_message_id())).response.metadata.message_id
+    second = fake.put(business(adapter.new_message_id())).response.metadata.message_id
     fake.ack_faults = 1
     sink = Sink()
-    assert await adapter.receive(sink) == 1  # recorded, its Ack failed: the round ends
-    assert len(sink.got) == 1 and fake.acks == []
+    assert await adapter.receive(sink) == 2  # the first recorded, its Ack failed; the second too
+    assert len(sink.got) == 2 and fake.acks == [(second, True)]
     fake.redeliver()
-    assert await adapter.receive(sink) == 2
-    assert len(fake.acks) == 2 and not fake.queue and not fake.in_flight
+    assert await adapter.receive(sink) == 1
+    assert fake.acks == [(second, True), (first, True)] and not fake.queue and not fake.in_flight
 
 
 async def test_lanes_overlap_slow_answers_and_still_record_each_message_before_its_ack(
@@ -436,7 +434,7 @@ async def test_lanes_overlap_slow_answers_and_still_record_each_message_before_i
 ) -> None:
     """Polling is bound by latency (SMEV's slow answers): ``receive_concurrency`` lanes keep
     several GetResponse calls in flight, every message is still recorded before its Ack, and a
-    GetResponse fault ends only the lane that met it."""
+    GetResponse fault does not end the lane that met it."""
     fake, url = smev
     fake.get_delay = 0.2
     ids = {fake.put(business(_mid())).response.metadata.message_id for _ in range(12)}
@@ -450,7 +448,7 @@ async def test_lanes_overlap_slow_answers_and_still_record_each_message_before_i
         fake.recorded.add(item.peer_message_id or "")
 
     sink._take = take  # type: ignore[method-assign]
-    fake.get_faults = 1  # one lane meets SMEVFailure at once and ends; three go on
+    fake.get_faults = 1  # one lane meets SMEVFailure at once, and goes on
     async with aiohttp.ClientSession() as session:
         adapter = Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
         loop = asyncio.get_running_loop()
@@ -460,8 +458,8 @@ async def test_lanes_overlap_slow_answers_and_still_record_each_message_before_i
     assert {x.peer_message_id for x in sink.got} == ids and len(sink.got) == 12
     assert {i for i, _ in fake.acks} == ids and all(a for _, a in fake.acks)
     assert fake.acked_unrecorded == []
-    assert fake.max_in_get == 3
-    # 12 messages and the empty answer, 0.2 s each, over three lanes: far below 13 × 0.2 s
+    assert fake.max_in_get == 4
+    # 12 messages and the empty answer, 0.2 s each, over four lanes: far below 13 × 0.2 s
     assert elapsed < 13 * 0.2
 
 
@@ -485,7 +483,7 @@ async def test_every_lane_failing_is_a_receive_error(
 ) -> None:
     fake, url = smev
     fake.put(business(_mid()))
-    fake.get_faults = 2
+    fake.get_faults = 2 * LANE_FAILURES  # each lane gives up after LANE_FAILURES in a row
     settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_concurrency=2)
     async with aiohttp.ClientSession() as session:
         adapter = Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
@@ -493,6 +491,8 @@ async def test_every_lane_failing_is_a_receive_error(
             await adapter.receive(Sink())
         assert fake.queue and fake.acks == []  # nothing taken: the receiver backs off
         assert await adapter.receive(Sink()) == 1
+        fake.get_faults = 1  # one lane fails, the other finds the queue empty: nothing to back off from
+        assert await adapter.receive(Sink()) == 0
 
 
 # --- through the whole gateway -------------------------------------------------------------------

@@ -15,11 +15,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from pydantic import ValidationError
 from aiohttp.test_utils import TestServer
+from pydantic import ValidationError
 
 from adapters.smev3 import messages as m
 from adapters.smev3.adapter import Smev3Adapter
+from adapters.smev3.client import Smev3Client
+from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import smev3_code_table
 from adapters.smev3.identity import new_message_id
 from adapters.smev3.sandbox import TWIN_KEY, FaultProfile, Smev3Twin, create_twin
@@ -241,7 +243,9 @@ async def test_destination_overflow_at_the_recipients_quota(through: Make) -> No
 
 
 def _with_attachments(headers: list[str], contents: list[tuple[str, bytes]]) -> m.SendRequestRequest:
-    content = b'<ref:Referral xmlns:ref="urn://x-artefacts-mse/referral/1.0"><ref:LocalUid>x</ref:LocalUid></ref:Referral>'
+    content = (
+        b'<ref:Referral xmlns:ref="urn://x-artefacts-mse/referral/1.0"><ref:LocalUid>x</ref:LocalUid></ref:Referral>'
+    )
     data = m.SenderProvidedRequestData(
         new_message_id(),
         content,
@@ -293,12 +297,8 @@ async def test_network_errors_and_http_5xx_are_transient() -> None:
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as session:
-            from adapters.smev3.codec import Smev3Codec
-            from adapters.smev3.client import Smev3Client
-
-            client = Smev3Client(
-                session, endpoint=str(server.make_url("/smev3/ws")), codec=Smev3Codec("1.1"), timeout_seconds=5, peer="smev"
-            )
+            url = str(server.make_url("/smev3/ws"))
+            client = Smev3Client(session, endpoint=url, codec=Smev3Codec("1.1"), timeout_seconds=5, peer="smev")
             data = m.SenderProvidedRequestData(new_message_id(), b"<a:x xmlns:a='urn:a'/>")
             answer = Smev3Adapter._send_answer(await client.send_request(m.SendRequestRequest(data)))
     finally:

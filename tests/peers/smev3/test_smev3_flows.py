@@ -197,7 +197,8 @@ async def test_provider_side_get_request_ack_send_response(
     client: Smev3Client = t.adapter.client
     empty = await client.get_request()
     assert isinstance(empty.message, m.GetRequestResponse) and empty.message.empty
-    request_id = t.twin.inject_request(f'<q:DecisionRequest xmlns:q="{namespace}"><q:N>1</q:N></q:DecisionRequest>'.encode(), me)
+    asked = f'<q:DecisionRequest xmlns:q="{namespace}"><q:N>1</q:N></q:DecisionRequest>'.encode()
+    request_id = t.twin.inject_request(asked, me)
     ex = await client.get_request()
     assert isinstance(ex.message, m.GetRequestResponse) and ex.message.request is not None
     request = ex.message.request
