@@ -126,6 +126,7 @@ async def run(
     settle: float = 1800.0,
     data_dir: Path | None = None,
     verbose: bool = True,
+    receive_concurrency: int | None = None,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
@@ -166,6 +167,8 @@ async def run(
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
     for key in _INSTANCE_KEYS:
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
+    if receive_concurrency is not None:
+        overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
     env = gateway_env(overrides)
 
     runner = web.AppRunner(twin.app, access_log=None)
@@ -182,6 +185,7 @@ async def run(
     cpu_here_0 = time.process_time()
     t0 = time.monotonic()
     all_accepted_at: float | None = None
+    acks_when_all_accepted = 0
     try:
         async with aiohttp.ClientSession() as http:
             submitting = asyncio.create_task(
@@ -190,7 +194,7 @@ async def run(
             while not submitting.done():
                 stats = await twin_stats(http, twin.url)
                 if all_accepted_at is None and stats["accepted"] >= count:
-                    all_accepted_at = time.monotonic()
+                    all_accepted_at, acks_when_all_accepted = time.monotonic(), stats["acks"]
                 await asyncio.sleep(0.5)
             uids, _ = await submitting
             await asyncio.gather(*killer.tasks)
@@ -210,13 +214,14 @@ async def run(
             while True:
                 stats = await twin_stats(http, twin.url)
                 if all_accepted_at is None and stats["accepted"] >= count:
-                    all_accepted_at = time.monotonic()
+                    all_accepted_at, acks_when_all_accepted = time.monotonic(), stats["acks"]
                 figures = await journal_figures(config.database_url, uids)
                 final = sum(figures["states"].get(str(s), 0) for s in FINAL_STATES)
                 if (final >= len(uids) and stats["unacked"] == 0) or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(1)
             all_final_at = time.monotonic()
+            acks_when_all_final = stats["acks"]
             cpu_gateway = gateway.cpu_seconds()
             await asyncio.sleep(2 * 120.0 / speed + 1)  # past a redelivery: nothing Acked comes back
             stats = await twin_stats(http, twin.url)
@@ -266,8 +271,15 @@ async def run(
         "seconds": {"sending": round(sending, 1), "until_all_final": round(receiving, 1)},
         "rates": {
             "requests_sent_per_s": round(stats["accepted"] / sending, 1) if sending > 0 else None,
-            "responses_acked_per_s": round(stats["acks"] / receiving, 1) if receiving > 0 else None,
+            "responses_acked_per_s": round(acks_when_all_final / receiving, 1) if receiving > 0 else None,
+            # the queue drained once nothing more is sent (includes waiting for late answers)
+            "responses_acked_per_s_after_sending": (
+                round((acks_when_all_final - acks_when_all_accepted) / (receiving - sending), 1)
+                if receiving > sending
+                else None
+            ),
         },
+        "receive_concurrency": receive_concurrency,
         # CPU of the last gateway process only (a killed one's is gone): meaningful with --kills 0
         "cpu": {
             "gateway_seconds": round(cpu_gateway, 2) if cpu_gateway is not None else None,
@@ -303,9 +315,18 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
+    parser.add_argument("--receive-concurrency", type=int, default=None, help="the instance's receive lanes")
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
+        run(
+            args.count,
+            kills=args.kills,
+            profile=args.profile,
+            speed=args.speed,
+            seed=args.seed,
+            settle=args.settle,
+            receive_concurrency=args.receive_concurrency,
+        )
     )
     print(json.dumps(result, ensure_ascii=False))  # one line, the last
     return 0 if ok(result, args.kills) else 1
