@@ -198,6 +198,16 @@ async def run(
                 await asyncio.sleep(0.5)
             uids, _ = await submitting
             await asyncio.gather(*killer.tasks)
+            for _ in range(5):
+                # A sender resends what the front door never answered: on a loaded machine a
+                # restart can outlast submit_all's ten seconds of retries. (The gateway accepts
+                # a document once: a resend of one it did accept is answered as a duplicate.)
+                missing = [d for d in read_documents(documents) if d["local_uid"] not in uids]
+                if not missing:
+                    break
+                log(f"resending {len(missing)} documents the gateway did not answer while it restarted")
+                more, _ = await submit_all(gateway.url, client.token, iter(missing), len(missing), 16, Quiet())
+                uids |= more
             at_last_kill: dict[str, Any] = {}
             if kills:
                 await asyncio.sleep(1.0)
