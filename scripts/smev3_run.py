@@ -116,6 +116,22 @@ async def _outcome_codes(url: str, uids: set[str]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+async def _inbox_rows(url: str) -> int:
+    """Messages of the SMEV instance the journal recorded (each peer message id at most once)."""
+    import sqlalchemy as sa
+
+    from gateway.journal.engine import create_engine
+    from gateway.journal.schema import peer_inbox
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(peer_inbox).where(peer_inbox.c.peer == PEER)
+            return int((await conn.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def run(
     count: int,
     *,
@@ -237,6 +253,7 @@ async def run(
             stats = await twin_stats(http, twin.url)
             figures = await journal_figures(config.database_url, uids)
             codes = await _outcome_codes(config.database_url, uids)
+            recorded = await _inbox_rows(config.database_url)
     finally:
         gateway.stop()
         await runner.cleanup()
@@ -256,6 +273,9 @@ async def run(
         "outcomes": codes,
         "unknown": len(uids) - final,
         "lost": count - figures["rows"],
+        # every message SMEV gave the gateway (redeliveries aside) is recorded in the journal once
+        "messages_delivered_by_twin": len(stats["deliveries_per_message"]),
+        "messages_recorded_by_gateway": recorded,
         "twin": {
             k: stats[k]
             for k in (
@@ -314,6 +334,7 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and twin["delivered_twice_to_provider"] == 0
         and twin["same_content_delivered_twice_to_provider"] == 0
         and twin["unacked"] == 0
+        and result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"]
     )
 
 

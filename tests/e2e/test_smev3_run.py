@@ -36,6 +36,8 @@ def test_painful_smev3_with_two_sigkills_every_outcome_known_nothing_twice_nothi
     assert twin["delivered_twice_to_provider"] == 0
     assert twin["same_content_delivered_twice_to_provider"] == 0
     assert twin["unacked"] == 0 and twin["queues"] == {}
+    # each message SMEV gave the gateway is in the journal once, redeliveries and kills included
+    assert result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"] > 0
     # the profile's pain points did happen
     assert twin["faults"].get("SMEVFailure", 0) > 0 and twin["dropped_responses"] > 0
     assert twin["async_rejections"] > 0 and twin["redeliveries"] > 0
