@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer
 from gateway.common.clock import SimulatedClock
 from gateway.delivery.classify import Verdict, classify_answer, classify_transport
+from gateway.errors import ConfigError
 from gateway.intake.submission import CanonicalSubmission
 from gateway.peers.contract import Answer, AnswerKind
 from gateway.signatures.xml.verify import XmlVerifier
@@ -181,11 +183,18 @@ async def test_every_fault_forced_by_the_profile(through: Make, code: str) -> No
     assert t.twin.stats.accepted == 0  # a forced fault accepts nothing
 
 
-def test_the_table_and_the_profile_know_every_fault() -> None:
+def test_the_table_and_the_profile_know_every_fault(tmp_path: Path) -> None:
     assert {c.upper() for c in EXPECTED} | {"SOAP_SERVER", "SOAP_CLIENT"} == set(smev3_code_table().codes)
     assert set(EXPECTED) == SEND_FAULT_CODES
     with pytest.raises(ValidationError, match="NoSuchFault"):
         FaultProfile(name="x", send_faults={"NoSuchFault": 1.0})
+    good = tmp_path / "quota.toml"
+    good.write_text('name = "quota"\n[send_faults]\nQuoteLimitExceeded = 0.01\n')
+    assert FaultProfile.load(good).send_faults == {"QuoteLimitExceeded": 0.01}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[send_faults]\nQuoteLimitExcceded = 0.01\n')
+    with pytest.raises(ConfigError, match="QuoteLimitExcceded"):
+        FaultProfile.load(bad)
 
 
 # --- the faults the twin answers for real ---------------------------------------------------
