@@ -276,7 +276,13 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         receiver = None
         if is_polling(peer):
             sink = peer_context(app, app[INSTANCES_KEY][name]).sink
-            receiver = Receiver(journal, peer, sink, lease_seconds=lease, idle_sleep=idle)
+            # The lease runs on the journal's clock, the pauses in real time: on a simulated
+            # clock (the sandbox) a lease of `lease` seconds lasts lease/speed real seconds, and
+            # the receiver must renew it (poll) within that.
+            speed = float(getattr(app[CLOCK_KEY], "speed", 1.0)) or 1.0
+            receiver = Receiver(
+                journal, peer, sink, lease_seconds=lease, idle_sleep=idle, max_sleep=min(30.0, lease / speed / 3)
+            )
             receivers[name] = receiver
         deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None)
         reconciler = Reconciler(journal, peer)

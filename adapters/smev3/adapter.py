@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 import aiohttp
@@ -27,7 +29,7 @@ from adapters.smev3.codes import RENEW_MESSAGE_ID
 from adapters.smev3.filestore import FileStoreError
 from adapters.smev3.identity import new_message_id
 from adapters.smev3.incoming import attachments_problem
-from adapters.smev3.outgoing import build_send_request, prepare_send_request
+from adapters.smev3.outgoing import build_send_request, message_eol, prepare_send_request
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
@@ -57,6 +59,8 @@ MALFORMED_MESSAGE: Final = "SMEV_MALFORMED_MESSAGE"
 # Local names, in the business response, of the peer's registration number (first found wins).
 REGISTRATION_ID_ELEMENTS: Final = ("RegistrationNumber", "RegistrationId", "RegistryId")
 _ACK_ALREADY_DONE: Final = "TargetMessageIsNotFound"
+# GetResponse failures in a row after which a receive lane gives up (SMEV is down, not busy).
+LANE_FAILURES: Final = 3
 
 
 class Smev3ReceiveError(ConnectionError):
@@ -67,8 +71,16 @@ class _AckFailed(Smev3ReceiveError):
     """An Ack of a message already recorded failed."""
 
 
-class _GetFailed(Exception):
-    """GetResponse brought no message (transport or SMEV fault)."""
+@dataclass(slots=True)
+class _Round:
+    """What the lanes of one ``receive`` share (one event loop: no lock needed)."""
+
+    budget: int  # GetResponse calls left in this round
+    taken: int = 0
+    stop: bool = False  # the queue answered empty, or the sink failed
+    drained: bool = False  # the queue answered empty
+    get_error: str | None = None  # the last GetResponse that brought no message, and why
+    failure: Exception | None = None  # the sink's, raised by receive()
 
 
 def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: str = "Referral") -> bytes:
@@ -89,11 +101,18 @@ def referral_content(canonical: CanonicalSubmission, *, namespace: str, root: st
 
 
 def send_request_message(
-    settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str, personal_signer: Signer | None = None
+    settings: Smev3Settings,
+    canonical: CanonicalSubmission,
+    *,
+    message_id: str,
+    personal_signer: Signer | None = None,
+    now: datetime | None = None,
 ) -> m.SendRequestRequest:
     """The SendRequest the adapter sends for one submission (also ``envelope build``; file-store
-    attachments are hashed, not uploaded: see adapters/smev3/outgoing.py)."""
-    return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer)
+    attachments are hashed, not uploaded: see adapters/smev3/outgoing.py); ``now`` (the adapter's
+    clock) sets the EOL when ``message_ttl_seconds`` is."""
+    eol = message_eol(settings, now or datetime.now(UTC))
+    return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer, eol=eol)
 
 
 def _registration_id(content: bytes) -> str | None:
@@ -158,7 +177,7 @@ class Smev3Adapter:
 
     def send_request_message(self, canonical: CanonicalSubmission, *, message_id: str) -> m.SendRequestRequest:
         return send_request_message(
-            self.settings, canonical, message_id=message_id, personal_signer=self.personal_signer
+            self.settings, canonical, message_id=message_id, personal_signer=self.personal_signer, now=self.clock.now()
         )
 
     async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
@@ -170,6 +189,7 @@ class Smev3Adapter:
                 session=self.session,
                 endpoint=self.endpoint,
                 personal_signer=self.personal_signer,
+                eol=message_eol(self.settings, self.clock.now()),
             )
         except AttachmentTooLarge as exc:  # refused before sending: nothing left the gateway
             return Answer(AnswerKind.REFUSED, codes=((exc.code, str(exc)),))
@@ -241,40 +261,60 @@ class Smev3Adapter:
 
     async def receive(self, sink: PeerSink) -> int:
         """GetResponse until the queue is empty (at most ``receive_batch`` messages): each message
-        verified, handed to the sink, then Acked (accepted="false" for what cannot be trusted)."""
-        taken = 0
-        for _ in range(self.settings.receive_batch):
+        verified, handed to the sink, then Acked (accepted="false" for what cannot be trusted).
+
+        ``receive_concurrency`` lanes run at once, each GetResponse → verify → record → Ack → the
+        next GetResponse: a message SMEV gave out is invisible to the other calls until its
+        redelivery time, so the lanes take different messages, and each message is still
+        recorded before it is Acked. The order in which messages are recorded is not the queue's
+        (a progress status may be recorded after the answer it preceded: it is a timeline note)."""
+        state = _Round(budget=self.settings.receive_batch)
+        lanes = min(self.settings.receive_concurrency, state.budget)
+        await asyncio.gather(*(self._lane(sink, state) for _ in range(lanes)))
+        if state.failure is not None:
+            raise state.failure  # the sink (journal) failed: that message was not Acked
+        if not state.taken and not state.drained and state.get_error is not None:
+            raise Smev3ReceiveError(f"GetResponse: {state.get_error}")  # the receiver backs off
+        return state.taken
+
+    async def _lane(self, sink: PeerSink, state: _Round) -> None:
+        failures = 0  # GetResponse calls in a row that brought nothing
+        while not state.stop and state.budget > 0:
+            state.budget -= 1
             ex = await self.client.get_response(self._selector())
             try:
                 if isinstance(ex.message, m.GetResponseResponse):
                     if ex.message.response is None:
-                        break
+                        state.drained = state.stop = True  # the other lanes finish what they hold
+                        return
                     await self._take(sink, ex, ex.message.response)
                 elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
                     # a message in the queue we cannot read: record it, then drop it from the queue
                     await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
                 else:
-                    raise _GetFailed
+                    # A fault or no answer. SMEV answers SMEVFailure to some calls of a healthy
+                    # queue: the lane goes on, and ends after LANE_FAILURES in a row (SMEV is
+                    # down). Ending it at once left one lane working while the others waited
+                    # for the round to end, and the slow answers were serial again.
+                    code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
+                    state.get_error = f"{code}: {ex.fault.text if ex.fault is not None else ex.error}"
+                    failures += 1
+                    if failures >= LANE_FAILURES:
+                        return
+                    continue
             except _AckFailed as exc:
                 # Recorded, not acknowledged: SMEV delivers it again after its base time and the
-                # core records it once. The round ends with what it took (the receiver polls again
-                # at once); raising would back the receiver off as if nothing had been taken.
+                # core records it once. The lane goes on.
                 _log.warning(
                     "SMEV 3 Ack failed; the message is recorded and comes again", peer=self.name, error=str(exc)
                 )
-                return taken + 1
-            except _GetFailed:
-                pass
-            else:
-                taken += 1
-                continue
-            if taken:
-                return taken  # the next round meets the problem again (and backs off then)
-            else:
-                reason = ex.fault.text if ex.fault is not None else ex.error
-                code = ex.fault.code if ex.fault is not None else "NO_ANSWER"
-                raise Smev3ReceiveError(f"GetResponse: {code}: {reason}")
-        return taken
+            except Exception as exc:  # the sink could not record it: no Ack, every lane stops
+                if state.failure is None:
+                    state.failure = exc
+                state.stop = True
+                return
+            failures = 0
+            state.taken += 1
 
     async def _take(self, sink: PeerSink, ex: Exchange, response: m.Response) -> None:
         message_id = response.metadata.message_id or response.data.message_id

@@ -1,6 +1,7 @@
 """The SMEV 3 transport client: SOAP 1.1 exchanges over the gateway's one aiohttp session.
 
-Each operation (SendRequest, GetResponse, Ack, GetStatus) is one HTTP POST with
+Each operation (SendRequest, GetResponse, Ack, GetStatus; GetRequest and SendResponse on the
+provider side) is one HTTP POST with
 ``Content-Type: text/xml; charset=utf-8`` and ``SOAPAction: "urn:<Operation>"``. In-call retries
 are :func:`gateway.wire.transport.post_soap`'s: only a refused or reset connection, once (the
 request most likely never reached SMEV); anything else is returned at once and retries across
@@ -96,6 +97,15 @@ class Smev3Client:
     async def get_status(self, timestamp: datetime | None = None) -> Exchange:
         stamp = timestamp or self.clock.now()
         return await self._exchange("GetStatus", lambda: self.codec.get_status(m.GetStatusRequest(stamp)))
+
+    # -- the provider side: the information system answering requests --------------------------
+
+    async def get_request(self, selector: m.MessageTypeSelector | None = None) -> Exchange:
+        chosen = selector or m.MessageTypeSelector(timestamp=self.clock.now())
+        return await self._exchange("GetRequest", lambda: self.codec.get_request(m.GetRequestRequest(chosen)))
+
+    async def send_response(self, msg: m.SendResponseRequest) -> Exchange:
+        return await self._exchange("SendResponse", lambda: self.codec.send_response(msg))
 
     def _envelopes(
         self, out: bytes, reply: HttpReply | None, attempts: int, out_type: str = SOAP11_CONTENT_TYPE

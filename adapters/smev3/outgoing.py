@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Final
 
 import aiohttp
@@ -73,6 +74,7 @@ def build_send_request(
     personal_signer: Signer | None = None,
     uploaded: Mapping[str, Uploaded] | None = None,
     plan: AttachmentPlan | None = None,
+    eol: datetime | None = None,
 ) -> m.SendRequestRequest:
     """The SendRequest for one submission. Raises AttachmentTooLarge above ``attachment_max_bytes``.
     File-store attachments take their Hash from ``uploaded`` (by attachment id) when given, else
@@ -92,9 +94,15 @@ def build_send_request(
         personal_signature=signature,
         attachment_headers=plan.headers(),
         ref_attachment_headers=refs,
+        eol=eol,
         test_message=settings.test_message,
     )
     return m.SendRequestRequest(data, plan.contents())
+
+
+def message_eol(settings: Smev3Settings, now: datetime) -> datetime | None:
+    """The EOL of a request built at ``now``: ``message_ttl_seconds`` later, or none."""
+    return now + timedelta(seconds=settings.message_ttl_seconds) if settings.message_ttl_seconds else None
 
 
 def _plan(settings: Smev3Settings, canonical: CanonicalSubmission, personal_signer: Signer | None) -> AttachmentPlan:
@@ -117,12 +125,13 @@ async def prepare_send_request(
     session: aiohttp.ClientSession,
     endpoint: str,
     personal_signer: Signer | None = None,
+    eol: datetime | None = None,
 ) -> m.SendRequestRequest:
     """:func:`build_send_request` after uploading the file-store attachments (streamed, hashed on
     the way, under uuids stable for this MessageID: a resend uploads the same files again).
     Raises AttachmentTooLarge, FileStoreError."""
     if settings.document_transport != "attachment":
-        return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer)
+        return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer, eol=eol)
     plan = _plan(settings, canonical, personal_signer)  # the document's ЭП-СП is made here, once
     uploaded: dict[str, Uploaded] = {}
     if plan.by_reference:
@@ -146,5 +155,11 @@ async def prepare_send_request(
                 timeout_seconds=max(settings.timeout_seconds, 60.0),
             )
     return build_send_request(
-        settings, canonical, message_id=message_id, personal_signer=personal_signer, uploaded=uploaded, plan=plan
+        settings,
+        canonical,
+        message_id=message_id,
+        personal_signer=personal_signer,
+        uploaded=uploaded,
+        plan=plan,
+        eol=eol,
     )

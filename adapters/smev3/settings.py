@@ -73,6 +73,9 @@ class Smev3Settings(PeerSettings):
     filestore_url: str = ""
     filestore_user: str = "anonymous"
     filestore_password: str = ""
+    # EOL of every request: this many seconds after it is built (SMEV answers EndOfLifeReached
+    # when the message cannot be delivered by then; transient, the resend gets a new EOL). 0: none.
+    message_ttl_seconds: float = Field(default=0.0, ge=0)
     # Mark every request TestMessage (the provider must not change its data).
     test_message: bool = False
     # NodeID of this information system's node (SenderProvidedRequestData/NodeID,
@@ -86,6 +89,10 @@ class Smev3Settings(PeerSettings):
     # At most this many GetResponse calls per receive round (the receiver calls again at once
     # when a round took something).
     receive_batch: int = Field(default=50, gt=0)
+    # GetResponse calls in flight at once within the one leased receiver: each lane takes a
+    # message, records it, Acks it, takes the next. Polling is bound by round-trip latency (and
+    # SMEV's slow answers), not CPU: lanes overlap the waits. 1 = strictly one at a time.
+    receive_concurrency: int = Field(default=4, ge=1, le=32)
     # The business content of SendRequest (MessagePrimaryContent) until the ЕАВИИАС schema is
     # wired in: <content_root xmlns=content_namespace> with the document base64-encoded.
     content_namespace: str = "urn://x-artefacts-mse/referral/1.0"

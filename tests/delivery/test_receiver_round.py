@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,3 +48,44 @@ async def test_a_fault_before_anything_was_taken_still_raises() -> None:
     receiver = _receiver([ConnectionError("SMEVFailure")])
     with pytest.raises(ConnectionError):
         await receiver._round()
+
+
+class _Clocked:
+    """An adapter whose queue is always empty, noting when it was polled."""
+
+    def __init__(self) -> None:
+        self.polled: list[float] = []
+
+    async def receive(self, sink: Any) -> int:
+        self.polled.append(asyncio.get_running_loop().time())
+        return 0
+
+
+async def test_an_empty_queue_backs_off_and_a_send_resets_the_pause() -> None:
+    adapter = _Clocked()
+    peer = SimpleNamespace(name="smev", adapter=adapter)
+    receiver = Receiver(
+        SimpleNamespace(), peer, sink=SimpleNamespace(), lease_seconds=60, idle_sleep=0.05, max_sleep=0.8
+    )  # type: ignore[arg-type]
+    receiver.leases = _Leases()  # type: ignore[assignment]
+    task = asyncio.create_task(receiver.run())
+    try:
+        await asyncio.sleep(1.6)
+        backed_off = len(adapter.polled)
+        gaps = [b - a for a, b in zip(adapter.polled, adapter.polled[1:], strict=False)]
+        # 0.1, 0.2, 0.4, 0.8, 0.8 ...: a handful of polls, not 1.6 / 0.05 = 32
+        assert 3 <= backed_off <= 8, adapter.polled
+        assert gaps[-1] > 2 * gaps[0]
+        receiver.wake()  # a send to the peer: an answer may come soon
+        woke_at = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.3)
+        assert len(adapter.polled) > backed_off and adapter.polled[backed_off] - woke_at < 0.2
+    finally:
+        await receiver.stop()
+        await asyncio.wait_for(task, 5)
+
+
+def test_the_idle_pause_never_outlives_the_lease() -> None:
+    peer = SimpleNamespace(name="smev", adapter=_Clocked())
+    receiver = Receiver(SimpleNamespace(), peer, sink=SimpleNamespace(), lease_seconds=6, max_sleep=30)  # type: ignore[arg-type]
+    assert receiver.max_sleep == 2

@@ -21,14 +21,27 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from adapters.smev3.codec import FAULT_ELEMENTS
 from gateway.common.fault_profiles import Delay, ProfileModel, load_profile, profile_search_path
 from gateway.errors import ConfigError
 
-__all__ = ["Delay", "FaultProfile", "Probabilities", "profile_search_path"]
+__all__ = ["SEND_FAULT_CODES", "SIGNATURE_REASONS", "Delay", "FaultProfile", "Probabilities", "profile_search_path"]
 
 PREFIX = "smev3-"
+# The SignatureVerificationFault reasons (faults XSD) the twin can answer.
+SIGNATURE_REASONS = frozenset(
+    {
+        "PoorSOAPEnvelopeFormat",
+        "NoSignatureFound",
+        "IncorrectSignatureTarget",
+        "SignatureIsInvalid",
+        "CertificateIsNotFound",
+        "CertificateIsExpired",
+    }
+)
+SEND_FAULT_CODES = frozenset(FAULT_ELEMENTS) | SIGNATURE_REASONS
 
 
 _Model = ProfileModel
@@ -65,6 +78,25 @@ class FaultProfile(_Model):
     # A MessageID (UUID v1) older than this, or newer than now + future_tolerance: StaleMessageId.
     stale_after_seconds: float = Field(default=86400.0, gt=0)
     future_tolerance_seconds: float = Field(default=300.0, ge=0)
+    # Attachments of one message above this many bytes in total: AttachmentSizeLimitExceeded.
+    attachment_size_limit_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
+    # Attachment bytes one sender may have accepted in all (SMEV's quota of an information
+    # system): a message that would pass it is QuoteLimitExceeded.
+    attachment_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    # Faults a SendRequest is answered by draw (fault code → probability), for what the twin
+    # cannot bring about for real in a given set-up (a fault element of the faults XSD or a
+    # SignatureVerificationFault reason). Drawn after the checks made for real, before the quota.
+    send_faults: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("send_faults")
+    @classmethod
+    def _known_codes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - SEND_FAULT_CODES)
+        if unknown:
+            raise ValueError(f"not SMEV 3 fault codes: {', '.join(unknown)}")
+        if any(not 0 <= p <= 1 for p in value.values()):
+            raise ValueError("send_faults probabilities must be within 0..1")
+        return value
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> FaultProfile:

@@ -12,12 +12,19 @@ as SMEV checks it, in this order:
    error positions (line numbers of the envelope);
 4. the information system's signature (CallerInformationSystemSignature) with the project's
    verifier → SignatureVerificationFault (NoSignatureFound, IncorrectSignatureTarget,
-   SignatureIsInvalid, CertificateIsNotFound, CertificateIsExpired);
+   SignatureIsInvalid, CertificateIsNotFound, CertificateIsExpired); a valid signer that is not
+   among ``registered_senders`` → SenderIsNotRegistered;
 5. for SendRequest/SendResponse, the MessageID: not a lower-case UUID v1 → InvalidMessageIdFormat,
    its time older than ``stale_after_seconds`` or in the future → StaleMessageId (before the
    duplicate check, as the pain point "resent messages rejected as stale" shows), already
    accepted → MessageIsAlreadySent;
-6. the recipient's incoming queue quota → DestinationOverflow.
+6. for SendRequest: an EOL already passed → EndOfLifeReached; a business namespace not in
+   ``known_types`` → BusinessDataTypeIsNotSupported, not in the sender's ``access`` →
+   AccessDenied; attachment headers and contents that do not match →
+   AttachmentContentMiscoordination, above ``attachment_size_limit_bytes`` →
+   AttachmentSizeLimitExceeded, beyond the sender's ``attachment_quota_bytes`` →
+   QuoteLimitExceeded; the profile's ``send_faults`` draw (any other fault code);
+7. the recipient's incoming queue quota → DestinationOverflow.
 
 Queues: one incoming queue per recipient (the simulated provider's, and one per information
 system taking requests with GetRequest), one response queue per sender. A delivered message stays
@@ -54,12 +61,12 @@ from aiohttp import web
 from lxml import etree
 
 from adapters.smev3 import messages as m
-from adapters.smev3.codec import Smev3Codec, Smev3FormatError
+from adapters.smev3.codec import VOID_FAULTS, Smev3Codec, Smev3FormatError
 from adapters.smev3.identity import MessageIdError, message_id_time, new_message_id
 from adapters.smev3.mtom import XOP_NS, MtomError, is_multipart, resolve, unpack
 from adapters.smev3.sandbox.attachments import check_request_attachments
 from adapters.smev3.sandbox.filestore import FileStore
-from adapters.smev3.sandbox.profile import FaultProfile
+from adapters.smev3.sandbox.profile import SIGNATURE_REASONS, FaultProfile
 from adapters.smev3.settings import DEFAULT_ATTACHMENT_THRESHOLD
 from adapters.smev3.signing import Signer, verify_incoming
 from gateway.common.clock import Clock
@@ -99,6 +106,8 @@ _OPERATIONS: Final = {
     "SendResponseRequest": "SendResponse",
 }
 _ENVELOPE_ERRORS: Final = frozenset({"NOT_SOAP11", "NO_BODY", "EMPTY_BODY"})
+# Faults SMEV answers as soap:Server (its own state, not the request's fault).
+_SERVER_FAULTS: Final = frozenset({"SMEVFailure", "DestinationOverflow", "EndOfLifeReached"})
 
 _log: Final = get_logger(__name__)
 
@@ -249,8 +258,17 @@ class Smev3Twin:
         provider_namespaces: Mapping[str, str] | None = None,
         queue_quota: int | None = None,
         validate_xsd: bool | None = None,
+        registered_senders: Iterable[str] | None = None,
+        access: Mapping[str, Iterable[str]] | None = None,
+        known_types: Iterable[str] | None = None,
     ) -> None:
         self.profile = profile
+        # Who SMEV knows (certificate common names; None: whoever signs validly), which business
+        # namespaces a sender may send (a sender not named: any), which namespaces SMEV routes.
+        self.registered_senders = frozenset(registered_senders) if registered_senders is not None else None
+        self.access = {name: frozenset(spaces) for name, spaces in (access or {}).items()}
+        self.known_types = frozenset(known_types) if known_types is not None else None
+        self.attachment_bytes: Counter[str] = Counter()  # sender -> attachment bytes accepted
         self.clock = clock
         self.rng = random.Random(seed)
         if isinstance(identity, tuple):
@@ -367,6 +385,10 @@ class Smev3Twin:
         except Smev3FormatError as exc:
             raise _fault("InvalidContent", str(exc), description=str(exc), validation_errors=((0, str(exc)),)) from None
         caller = self._check_signature(raw, env.payload)
+        if self.registered_senders is not None and caller not in self.registered_senders:
+            # a valid signature of an information system SMEV has not registered (a renewed
+            # certificate with another owner name is the usual case)
+            raise _fault("SenderIsNotRegistered", f"отправитель {caller!r} не зарегистрирован в СМЭВ")
         now = self.clock.now()
         if isinstance(message, m.SendRequestRequest):
             return self._send_request(message, caller, raw, now)
@@ -463,6 +485,8 @@ class Smev3Twin:
     ) -> tuple[bytes, bool]:
         data = message.data
         self._check_id(data.message_id, now)
+        if data.eol is not None and data.eol <= now:
+            raise _fault("EndOfLifeReached", f"срок жизни сообщения истёк ({data.eol.isoformat()})", client=False)
         if data.attachment_headers or data.ref_attachment_headers or message.attachments:
             cms = (self.verifier or self._integrity_only).verifier
             refused = check_request_attachments(
@@ -477,7 +501,20 @@ class Smev3Twin:
                 raise _Refusal(refused)
         root = parse_xml(data.content)
         qname = etree.QName(root)
-        recipient = self.provider_namespaces.get(qname.namespace or "", PROVIDER)
+        namespace = qname.namespace or ""
+        if self.known_types is not None and namespace not in self.known_types:
+            raise _fault(
+                "BusinessDataTypeIsNotSupported",
+                f"вид сведений {{{namespace}}}{qname.localname} не поддерживается",
+                description="вид сведений не зарегистрирован в СМЭВ",
+                details=(("RootElementLocalName", qname.localname), ("RootElementNamespaceURI", namespace)),
+            )
+        allowed = self.access.get(caller)
+        if allowed is not None and namespace not in allowed:
+            raise _fault("AccessDenied", f"у {caller!r} нет доступа к виду сведений {namespace}")
+        size = self._check_attachments(data, message.attachments, caller)
+        self._forced_fault(qname, size)
+        recipient = self.provider_namespaces.get(namespace, PROVIDER)
         queue = self.incoming.setdefault(recipient, _Queue())
         if len(queue) >= self.queue_quota:
             text = f"входящая очередь {recipient} переполнена ({len(queue)} сообщений)"
@@ -488,7 +525,8 @@ class Smev3Twin:
                 description=text,
                 details=(("MessageBrokerAddress", BROKER), ("DestinationName", recipient)),
             )
-        record = self._accept(data, caller, recipient, qname.namespace or "", qname.localname, now)
+        record = self._accept(data, caller, recipient, namespace, qname.localname, now)
+        self.attachment_bytes[caller] += size
         if self.profile.chance(self.rng, "async_rejection"):
             record.state = "waiting-async-rejection"
             self._schedule(self.profile.async_rejection_delay.draw(self.rng), lambda: self._reject_async(record))
@@ -503,6 +541,63 @@ class Smev3Twin:
         drop = self.profile.chance(self.rng, "dropped_response")
         record.answer_dropped = drop
         return self.codec.send_request_response(m.SendRequestResponse(metadata)), drop
+
+    def _check_attachments(
+        self, data: m.SenderProvidedRequestData, attachments: tuple[m.AttachmentContent, ...], caller: str
+    ) -> int:
+        """The message's attachments as SMEV checks them; their size in bytes."""
+        headers = sorted(h.content_id for h in data.attachment_headers)
+        if headers != sorted(a.id for a in attachments):
+            raise _fault(
+                "AttachmentContentMiscoordination",
+                f"заголовки вложений {headers} не соответствуют вложениям {sorted(a.id for a in attachments)}",
+            )
+        size = sum(len(a.content) for a in attachments)
+        limit = self.profile.attachment_size_limit_bytes
+        if size > limit:
+            raise _fault(
+                "AttachmentSizeLimitExceeded",
+                f"вложения {size} байт, допустимо {limit}",
+                description="превышен допустимый размер вложений",
+                details=(("PermittedTotalAttachmentSize", str(limit)), ("RealTotalAttachmentSize", str(size))),
+            )
+        remained = max(0, self.profile.attachment_quota_bytes - self.attachment_bytes[caller])
+        if size > remained:
+            raise _fault(
+                "QuoteLimitExceeded",
+                f"квота вложений {caller!r} исчерпана: осталось {remained} байт, нужно {size}",
+                description="исчерпана квота на вложения",
+                details=(("RemainedTotalQuoteSize", str(remained)), ("RealTotalAttachmentSize", str(size))),
+            )
+        return size
+
+    def _forced_fault(self, qname: etree.QName, size: int) -> None:
+        """The profile's ``send_faults`` draw: one fault, with the details its XSD type wants."""
+        for code, p in self.profile.send_faults.items():
+            if not (p > 0 and self.rng.random() < p):
+                continue
+            text = f"{code} (sandbox: профиль отказов)"
+            if code in SIGNATURE_REASONS or code == "SignatureVerificationFault":
+                reason = code if code in SIGNATURE_REASONS else "SignatureIsInvalid"
+                raise _signature_fault(reason, text)
+            extra: dict[str, Any] = {}
+            if code not in VOID_FAULTS:
+                extra["description"] = text
+            if code == "InvalidContent":
+                extra["validation_errors"] = ((1, "содержимое не соответствует схеме вида сведений (sandbox)"),)
+            elif code == "BusinessDataTypeIsNotSupported":
+                extra["details"] = (
+                    ("RootElementLocalName", qname.localname),
+                    ("RootElementNamespaceURI", qname.namespace or ""),
+                )
+            elif code == "AttachmentSizeLimitExceeded":
+                permitted = str(self.profile.attachment_size_limit_bytes)
+                extra["details"] = (("PermittedTotalAttachmentSize", permitted), ("RealTotalAttachmentSize", str(size)))
+            elif code == "QuoteLimitExceeded":
+                extra["details"] = (("RemainedTotalQuoteSize", "0"), ("RealTotalAttachmentSize", str(size)))
+            elif code == "DestinationOverflow":
+                extra["details"] = (("MessageBrokerAddress", BROKER), ("DestinationName", PROVIDER))
+            raise _fault(code, text, client=code not in _SERVER_FAULTS, **extra)
 
     def _accept(
         self,
@@ -844,6 +939,9 @@ def create_twin(
     version: str = "1.1",
     provider_namespaces: Mapping[str, str] | None = None,
     queue_quota: int | None = None,
+    registered_senders: Iterable[str] | None = None,
+    access: Mapping[str, Iterable[str]] | None = None,
+    known_types: Iterable[str] | None = None,
 ) -> web.Application:
     """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
@@ -856,7 +954,10 @@ def create_twin(
     only. ``seed`` makes the fault draws reproducible. ``provider_namespaces`` maps a
     business namespace to the information system (its certificate's common name) that takes such
     requests with GetRequest; others go to the simulated provider. ``queue_quota`` overrides the
-    profile's.
+    profile's. ``registered_senders`` (certificate common names) makes any other validly signed
+    caller SenderIsNotRegistered; ``access`` (caller → business namespaces) makes a request of
+    another namespace AccessDenied; ``known_types`` (business namespaces) makes a request of
+    another BusinessDataTypeIsNotSupported.
     """
     if not isinstance(profile, FaultProfile):
         profile = FaultProfile.load(profile)
@@ -870,6 +971,9 @@ def create_twin(
         version=version,
         provider_namespaces=provider_namespaces,
         queue_quota=queue_quota,
+        registered_senders=registered_senders,
+        access=access,
+        known_types=known_types,
     )
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin

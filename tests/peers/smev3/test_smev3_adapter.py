@@ -4,6 +4,7 @@ only after the sink returned, and one submission through the whole gateway and t
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from smev3_kit import T0, metadata
 
 from adapters.smev3 import PLUGIN
 from adapters.smev3 import messages as m
-from adapters.smev3.adapter import SMEV_SIGNATURE_INVALID, Smev3Adapter, Smev3ReceiveError
+from adapters.smev3.adapter import LANE_FAILURES, SMEV_SIGNATURE_INVALID, Smev3Adapter, Smev3ReceiveError
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import smev3_code_table
 from adapters.smev3.identity import check_message_id
@@ -62,6 +63,12 @@ class FakeSmev:
     auto_answer: bool = False  # every accepted SendRequest gets a business response queued
     get_fault: m.Fault | None = None
     ack_faults: int = 0  # the next this many Acks answer SMEVFailure
+    get_faults: int = 0  # the next this many GetResponses answer SMEVFailure
+    get_delay: float = 0.0  # seconds each GetResponse answer is held (a slow SMEV)
+    in_get: int = 0
+    max_in_get: int = 0  # most GetResponse calls in flight at once
+    recorded: set[str] | None = None  # what the sink has recorded (to see each Ack comes after)
+    acked_unrecorded: list[str] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -83,7 +90,17 @@ class FakeSmev:
         if isinstance(msg, m.GetResponseRequest):
             if self.get_fault is not None:
                 return self._xml(self.codec.fault(self.get_fault), 500)
-            return self._xml(self._next())
+            if self.get_faults > 0:
+                self.get_faults -= 1
+                return self._xml(self.codec.fault(m.Fault("SMEVFailure", "busy", faultcode="soap:Server")), 500)
+            self.in_get += 1
+            self.max_in_get = max(self.max_in_get, self.in_get)
+            try:
+                body = self._next()  # taken now: the next call gets the next message
+                await asyncio.sleep(self.get_delay)
+            finally:
+                self.in_get -= 1
+            return self._xml(body)
         if isinstance(msg, m.AckRequest):
             if self.ack_faults > 0:
                 self.ack_faults -= 1
@@ -124,6 +141,8 @@ class FakeSmev:
         return body.replace(b"MSE01", b"MSE02") if item.tamper else body
 
     def _ack(self, msg: m.AckRequest) -> web.Response:
+        if self.recorded is not None and msg.message_id not in self.recorded:
+            self.acked_unrecorded.append(msg.message_id)
         self.acks.append((msg.message_id, msg.accepted))
         self.in_flight = [q for q in self.in_flight if q.response.metadata.message_id != msg.message_id]
         return self._xml(self.codec.ack_response())
@@ -187,7 +206,8 @@ async def adapter(
     smev: tuple[FakeSmev, str], is_signers: dict[str, Signer], verifier: XmlVerifier
 ) -> AsyncIterator[Smev3Adapter]:
     _, url = smev
-    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_batch=10)
+    # one lane: these tests read the order of records and Acks (the lanes are tested on their own)
+    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_batch=10, receive_concurrency=1)
     async with aiohttp.ClientSession() as session:
         yield Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
 
@@ -400,18 +420,84 @@ async def test_a_failed_ack_counts_the_recorded_message_and_it_comes_again_once(
 ) -> None:
     """Found by the 2,000-request run: an Ack answered SMEVFailure made receive() raise, so the
     receiver backed off as if nothing had been taken; with SMEVFailure on 10 % of calls nearly
-    every round failed and the queue grew. Now the round ends with what was recorded (the
-    receiver polls again at once) and SMEV's redelivery is Acked then."""
+    every round failed and the queue grew. Now the message counts as taken, polling goes on,
+    and SMEV's redelivery is Acked later (the journal records it once)."""
     fake, _ = smev
-    fake.put(business(adapter.new_message_id()))
-    fake.put(business(adapter.new_message_id()))
+    first = fake.put(business(adapter.new_message_id())).response.metadata.message_id
+    second = fake.put(business(adapter.new_message_id())).response.metadata.message_id
     fake.ack_faults = 1
     sink = Sink()
-    assert await adapter.receive(sink) == 1  # recorded, its Ack failed: the round ends
-    assert len(sink.got) == 1 and fake.acks == []
+    assert await adapter.receive(sink) == 2  # the first recorded, its Ack failed; the second too
+    assert len(sink.got) == 2 and fake.acks == [(second, True)]
     fake.redeliver()
-    assert await adapter.receive(sink) == 2
-    assert len(fake.acks) == 2 and not fake.queue and not fake.in_flight
+    assert await adapter.receive(sink) == 1
+    assert fake.acks == [(second, True), (first, True)] and not fake.queue and not fake.in_flight
+
+
+async def test_lanes_overlap_slow_answers_and_still_record_each_message_before_its_ack(
+    smev: tuple[FakeSmev, str], is_signers: dict[str, Signer], verifier: XmlVerifier
+) -> None:
+    """Polling is bound by latency (SMEV's slow answers): ``receive_concurrency`` lanes keep
+    several GetResponse calls in flight, every message is still recorded before its Ack, and a
+    GetResponse fault does not end the lane that met it."""
+    fake, url = smev
+    fake.get_delay = 0.2
+    ids = {fake.put(business(_mid())).response.metadata.message_id for _ in range(12)}
+    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_batch=50, receive_concurrency=4)
+    sink = Sink()
+    fake.recorded = {x.peer_message_id or "" for x in sink.got}  # refreshed by the sink below
+
+    async def take(item: PeerOutcome | Progress) -> None:
+        sink.got.append(item)
+        assert fake.recorded is not None
+        fake.recorded.add(item.peer_message_id or "")
+
+    sink._take = take  # type: ignore[method-assign]
+    fake.get_faults = 1  # one lane meets SMEVFailure at once, and goes on
+    async with aiohttp.ClientSession() as session:
+        adapter = Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await adapter.receive(sink) == 12
+        elapsed = loop.time() - started
+    assert {x.peer_message_id for x in sink.got} == ids and len(sink.got) == 12
+    assert {i for i, _ in fake.acks} == ids and all(a for _, a in fake.acks)
+    assert fake.acked_unrecorded == []
+    assert fake.max_in_get == 4
+    # 12 messages and the empty answer, 0.2 s each, over four lanes: far below 13 × 0.2 s
+    assert elapsed < 13 * 0.2
+
+
+async def test_a_failing_sink_stops_every_lane_and_acks_nothing_it_did_not_record(
+    smev: tuple[FakeSmev, str], is_signers: dict[str, Signer], verifier: XmlVerifier
+) -> None:
+    fake, url = smev
+    for _ in range(6):
+        fake.put(business(_mid()))
+    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_concurrency=3)
+    async with aiohttp.ClientSession() as session:
+        adapter = Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
+        with pytest.raises(RuntimeError, match="journal down"):
+            await adapter.receive(Sink(fails=True))
+    assert fake.acks == []
+    assert len(fake.in_flight) <= 3 and len(fake.queue) >= 3  # the lanes stopped after their first message
+
+
+async def test_every_lane_failing_is_a_receive_error(
+    smev: tuple[FakeSmev, str], is_signers: dict[str, Signer], verifier: XmlVerifier
+) -> None:
+    fake, url = smev
+    fake.put(business(_mid()))
+    fake.get_faults = 2 * LANE_FAILURES  # each lane gives up after LANE_FAILURES in a row
+    settings = Smev3Settings(protocol="smev3", url=url, timeout_seconds=5.0, receive_concurrency=2)
+    async with aiohttp.ClientSession() as session:
+        adapter = Smev3Adapter(settings, session, name="smev", signer=is_signers["gost2012-256"], verifier=verifier)
+        with pytest.raises(Smev3ReceiveError, match="SMEVFailure"):
+            await adapter.receive(Sink())
+        assert fake.queue and fake.acks == []  # nothing taken: the receiver backs off
+        assert await adapter.receive(Sink()) == 1
+        fake.get_faults = 1  # one lane fails, the other finds the queue empty: nothing to back off from
+        assert await adapter.receive(Sink()) == 0
 
 
 # --- through the whole gateway -------------------------------------------------------------------
@@ -470,11 +556,7 @@ async def test_a_submission_to_smev3_ends_registered_through_the_journal(
         sub = await queued(journal, "smev")
         done = await until(lambda: state_is(journal, sub.id, State.REGISTERED))
         assert done.peer_registration_id == "MSE-2026-000042" and done.outcome_source == "callback"
-
-        async def acked() -> bool:  # recorded first, Acked right after: the Ack may still be on its way
-            return bool(fake.acks)
-
-        await until(acked)
+        await until(lambda: _acked(fake, 1))  # the Ack follows the commit the state shows
         assert len(fake.sent) == 1 and fake.acks and all(a for _, a in fake.acks)
         assert not fake.queue and not fake.in_flight
     check_message_id(fake.sent[0].data.message_id)
