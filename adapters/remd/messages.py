@@ -119,6 +119,9 @@ class SearchRegistryItemRequest:
     begin: datetime
     end: datetime
     patient_snils: str | None = None
+    # "recipient": documents addressed to ``organization`` (reconstructed, issue 16); None/"author":
+    # documents it registered.
+    search_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +172,6 @@ class GetDocumentFileResponse:
     success: bool
     document: DocumentFile | None = None
     errors: Errors = ()
+    # The registered signatures, when a recipient fetches a document (reconstructed, issue 16).
+    org_signature: SignatureData | None = None
+    personal_signatures: tuple[PersonalSignature, ...] = ()

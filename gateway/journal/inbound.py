@@ -155,7 +155,7 @@ class InboundEvent:
 _COLUMNS: Final = [c for c in inbound_documents.c if c.name not in {"body", "codec", "patient_key"}]
 
 
-def _record(row: sa.Row[Any]) -> InboundRecord:
+def _record(row: Any) -> InboundRecord:
     m = row._mapping
     return InboundRecord(
         id=m["id"],
@@ -336,7 +336,7 @@ class InboundJournal:
             record = await self._get(conn, doc_id)
         return record, True
 
-    async def _referral(self, conn: AsyncConnection, new: NewInbound) -> sa.Row[Any] | None:
+    async def _referral(self, conn: AsyncConnection, new: NewInbound) -> Any:
         """The submission the document answers: the recipient's own document with that localUid,
         locked (PostgreSQL) so two answers to one referral are decided one after the other."""
         if not new.referral_local_uid:
@@ -352,7 +352,7 @@ class InboundJournal:
         return (await conn.execute(stmt)).first()
 
     async def _contradiction(
-        self, conn: AsyncConnection, new: NewInbound, referral: sa.Row[Any]
+        self, conn: AsyncConnection, new: NewInbound, referral: Any
     ) -> tuple[InboundReason, str] | None:
         if referral.state in _REFUSED_REFERRAL:
             return (
@@ -594,7 +594,7 @@ class InboundJournal:
 
     async def position(self, name: str) -> datetime | None:
         async with self.journal.engine.connect() as conn:
-            return (await conn.execute(sa.select(_C.position).where(_C.name == name))).scalar_one_or_none()  # type: ignore[no-any-return]
+            return (await conn.execute(sa.select(_C.position).where(_C.name == name))).scalar_one_or_none()
 
     async def set_position(self, name: str, value: datetime) -> None:
         now = self.journal.clock.now()

@@ -31,6 +31,7 @@ from adapters.remd.mapping import build_register_document_result_envelope, canon
 from adapters.remd.messages import (
     DocumentFile,
     GetDocumentFileRequest,
+    GetDocumentFileResponse,
     RegisterDocumentRequest,
     RegisterDocumentResult,
     RegistryItem,
@@ -39,6 +40,7 @@ from adapters.remd.messages import (
     StatusResponse,
     checksum,
 )
+from adapters.remd.sandbox.addressed import AddressedRegistry
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
 from adapters.remd.webutil import fault_response, read_body, soap_response
@@ -153,6 +155,8 @@ class RemdTwin:
         self._seq = itertools.count(1)
         self._emdr_seq = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Documents other systems registered for an MO (discovered with searchBy=recipient).
+        self.addressed = AddressedRegistry(clock)
 
     def _signed(self, envelope: bytes) -> bytes:
         """What the twin sends the gateway, signed with its identity when it has one (the
@@ -207,6 +211,8 @@ class RemdTwin:
             "callbacks_lost": s.callbacks_lost,
             "callbacks_failed": s.callbacks_failed,
             "document_pulls": s.document_pulls,
+            "addressed_documents": len(self.addressed.documents),
+            "addressed_file_requests": self.addressed.file_requests,
             "slow_answers": s.slow_answers,
             "processing": len(self._processing),
             "scheduled": len(self._queue),
@@ -226,7 +232,7 @@ class RemdTwin:
         except EnvelopeError as exc:
             self._error(exc.code)
             return fault_response(exc)
-        if env.operation not in {"registerDocumentRequest", "searchRegistryItemRequest"}:
+        if env.operation not in {"registerDocumentRequest", "searchRegistryItemRequest", "getDocumentFileRequest"}:
             self._error("UNKNOWN_OPERATION")
             return fault_response(
                 SoapFault("Sender", f"unknown operation {env.operation!r}", subcode="UNKNOWN_OPERATION")
@@ -262,6 +268,8 @@ class RemdTwin:
                 )
                 return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
             return self._search(env)
+        if env.operation == "getDocumentFileRequest":
+            return self._file(env)
         self.stats.register_requests += 1
         if sync_fault is SyncFault.RATE_LIMIT:
             return self._refuse(env, "RATE_LIMIT", RATE_LIMIT_MESSAGE)
@@ -314,6 +322,10 @@ class RemdTwin:
             )
             return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
         now = self.clock.now()
+        if req.search_by == "recipient":
+            found = SearchRegistryItemResponse(True, matches=self.addressed.search(req, now))
+            body = codec.build_search_response(found)
+            return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
         snils = normalise_person_id(req.patient_snils) if req.patient_snils else None
         matches = tuple(
             RegistryMatch(r.local_uid, r.emdr_id, r.registered_at, kind=r.kind, organization=r.organization)
@@ -325,6 +337,19 @@ class RemdTwin:
         )
         body = codec.build_search_response(SearchRegistryItemResponse(True, matches=matches))
         return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
+
+    def _file(self, env: Envelope) -> web.Response:
+        """getDocumentFile on the service port: a recipient fetches a document registered for it."""
+        assert env.body is not None
+        try:
+            req = codec.parse_get_document_file_request(env.body)
+        except codec.MessageError as exc:
+            self._error("VALIDATION_ERROR")
+            answer = GetDocumentFileResponse(False, errors=(("VALIDATION_ERROR", exc.message),))
+        else:
+            answer = self.addressed.file(req)
+        body = codec.build_get_document_file_response(answer)
+        return soap_response(body, action="getDocumentFileResponse", relates_to=env.addressing.message_id)
 
     async def handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats_json())
@@ -560,6 +585,7 @@ def create_twin(
     app.router.add_post(SERVICE_PATH, twin.handle_service)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
     app.router.add_get("/_sandbox/registrations/{local_uid}", twin.handle_registration)
+    app.router.add_post("/_sandbox/addressed", twin.addressed.handle_register)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_session = None
