@@ -20,6 +20,7 @@ from lxml import etree
 from adapters.remd.messages import (
     CodedValue,
     DocumentFile,
+    DocumentRegisteredNotification,
     Errors,
     GetDocumentFileRequest,
     GetDocumentFileResponse,
@@ -488,3 +489,36 @@ def parse_get_document_file_response(el: etree._Element) -> GetDocumentFileRespo
         org_signature=org_signature,
         personal_signatures=personal,
     )
+
+
+# -- documentRegisteredNotification (reconstructed, issue 16) -------------------------------------
+
+
+def build_document_registered_notification(n: DocumentRegisteredNotification) -> etree._Element:
+    root = _root(CALLBACK_NS, "cb", "documentRegisteredNotification")
+    _sub(root, _C, "emdrId", n.emdr_id)
+    _sub(root, _C, "localUid", n.local_uid)
+    _sub(root, _C, "kind", n.kind)
+    _sub(root, _C, "organization", n.organization)
+    _sub(root, _C, "recipient", n.recipient)
+    _sub(root, _C, "registrationDateTime", format_datetime(n.registered_at))
+    return root
+
+
+def parse_document_registered_notification(el: etree._Element) -> DocumentRegisteredNotification:
+    _expect(el, "documentRegisteredNotification")
+    w = "documentRegisteredNotification"
+    return DocumentRegisteredNotification(
+        emdr_id=_required(el, "emdrId", w),
+        local_uid=_required(el, "localUid", w),
+        kind=_required(el, "kind", w),
+        organization=_required(el, "organization", w),
+        recipient=_required(el, "recipient", w),
+        registered_at=parse_datetime(_required(el, "registrationDateTime", w), field=f"{w}/registrationDateTime"),
+    )
+
+
+def build_notification_ack(success: bool = True) -> etree._Element:
+    root = _root(CALLBACK_NS, "cb", "documentRegisteredNotificationResponse")
+    _sub(root, _C, "status", "success" if success else "error")
+    return root

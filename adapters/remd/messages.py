@@ -175,3 +175,15 @@ class GetDocumentFileResponse:
     # The registered signatures, when a recipient fetches a document (reconstructed, issue 16).
     org_signature: SignatureData | None = None
     personal_signatures: tuple[PersonalSignature, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRegisteredNotification:
+    """REMD → a recipient: a document addressed to ``recipient`` was registered (reconstructed)."""
+
+    emdr_id: str
+    local_uid: str
+    kind: str
+    organization: str
+    recipient: str
+    registered_at: datetime

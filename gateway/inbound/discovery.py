@@ -73,8 +73,13 @@ class Discovery:
         self.leases = ReceiverLeases(journal)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._one_round = asyncio.Lock()  # a woken round and a scheduled one never overlap
 
     async def round(self) -> DiscoveryRound:
+        async with self._one_round:
+            return await self._round()
+
+    async def _round(self) -> DiscoveryRound:
         stats = DiscoveryRound()
         recipients = [r for r in await self.recipients() if r and r != "*"]
         for name, peer in self.peers.items():

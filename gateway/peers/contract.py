@@ -264,6 +264,9 @@ class PeerContext:
     # Where the instance hands documents addressed to our organisations (gateway.inbound): a
     # REMD notification, an ЕАВИИАС notice over SMEV, a ЦБДИ conclusion over ШЭП.
     inbound: InboundPort | None = None
+    # Search the peers named in [inbound] discover_peers now rather than at the next scheduled
+    # round (a peer's notification said a document addressed to us was registered).
+    discover_now: Callable[[], None] | None = None
 
 
 RefusalLog = Callable[[str, str, "str | None", Refusal], Awaitable[None]]

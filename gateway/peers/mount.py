@@ -9,7 +9,7 @@ after start-up; the small forwarding objects below bridge that gap.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ from gateway.appkeys import (
     CLIENTS_KEY,
     CLOCK_KEY,
     CONFIG_KEY,
+    DISCOVERY_KEY,
     HTTP_KEY,
     INBOUND_KEY,
     JOURNAL_KEY,
@@ -139,6 +140,17 @@ class _Inbound:
         return await self.app[INBOUND_KEY].known(peer, peer_document_id)
 
 
+def _discover_now(app: web.Application) -> Callable[[], None]:
+    def wake() -> None:
+        discovery = app.get(DISCOVERY_KEY)
+        if discovery is not None:
+            discovery.wake()
+        else:
+            _log.info("a peer announced an inbound document, but no discovery runs here ([inbound] discover_peers)")
+
+    return wake
+
+
 def _document_source(app: web.Application, peer: str) -> DocumentSource:
     async def source(local_uid: str, organization: str) -> bytes | None:
         journal = app[JOURNAL_KEY]
@@ -212,6 +224,7 @@ def _new_context(app: web.Application, instance: PeerInstance) -> PeerContext:
         guard=guard,
         on_refusal=_refusal_log(app),
         inbound=_Inbound(app),
+        discover_now=_discover_now(app),
     )
 
 

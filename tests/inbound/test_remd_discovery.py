@@ -34,6 +34,7 @@ from gateway.model import State
 from inbound.kit import NOW, answer_document
 
 TOKEN = "msegw_discovery-token"
+ORG = "1.2.643.5.1.13.13.12.2.77.7973"
 
 
 @dataclass
@@ -160,3 +161,49 @@ async def test_discovery_fetches_verifies_journals_once_and_delivers(
         finally:
             await gateway.close()
             await twin.close()
+
+
+async def test_remd_notification_wakes_discovery(
+    tmp_path: Path, db_url: str, checker: FullChecker, signers: SampleSigners
+) -> None:
+    """REMD's (reconstructed) documentRegisteredNotification to /remd/callback makes the gateway
+    search now instead of at the next scheduled round (an hour away here)."""
+    twin_app = create_twin(FaultProfile.load("none"), SystemClock())
+    twin = TestClient(TestServer(twin_app, host="127.0.0.1"))
+    await twin.start_server()
+    config = make_config(
+        tmp_path,
+        storage={"database_url": db_url},
+        peers={"remd": {"url": str(twin.make_url("")).rstrip("/"), "auth": {"allow_unauthenticated": True}}},
+        inbound={"discover_peers": ["remd"], "kinds": ["108"], "interval_seconds": 3600},
+    )
+    app = create_app(config, checker=checker)
+    gateway = TestClient(TestServer(app, host="127.0.0.1"))
+    await gateway.start_server()
+    try:
+        stray = answer_document(signers, "108", "a-referral-nobody-sent", seed=6)
+        await app[CLIENTS_KEY].add("mis-alpha", [ORG], token=TOKEN)
+        signed = sign_document(stray, signers, signing_time=min(stray.created, NOW))
+        resp = await twin.post(
+            "/_sandbox/addressed",
+            json={
+                "local_uid": stray.local_uid,
+                "kind": "108",
+                "organization": stray.organisation.oid,
+                "recipient": ORG,
+                "document": signed["document"],
+                "signatures": signed["signatures"],
+                "notify_url": str(gateway.make_url("/remd/callback")),
+            },
+        )
+        assert resp.status == 201
+        inbound = InboundJournal(app[JOURNAL_KEY])
+        for _ in range(200):
+            if await inbound.counts():
+                break
+            await asyncio.sleep(0.05)
+        assert await inbound.counts() == {"FLAGGED": 1}
+        assert twin_app[TWIN_KEY].notifications_sent == 1
+    finally:
+        await gateway.close()
+        await twin.close()

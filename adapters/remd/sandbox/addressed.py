@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,8 +49,12 @@ class AddressedDocument:
 
 
 class AddressedRegistry:
-    def __init__(self, clock: Clock) -> None:
+    """``on_registered(document, notify_url)`` is called for a registration that asked for a
+    documentRegisteredNotification (the twin sends it)."""
+
+    def __init__(self, clock: Clock, on_registered: Callable[[AddressedDocument, str], None] | None = None) -> None:
         self.clock = clock
+        self.on_registered = on_registered
         self.documents: dict[tuple[str, str], AddressedDocument] = {}  # (organisation, localUid)
         self._seq = itertools.count(1)
         self.file_requests = 0
@@ -110,7 +115,8 @@ class AddressedRegistry:
     async def handle_register(self, request: web.Request) -> web.Response:
         """``POST /_sandbox/addressed``: ``{local_uid, kind, organization, recipient, document
         (base64), signatures: [{type: personal|organization, cms (base64), signer: {snils,
-        local_id, position_code}}]}`` → ``201 {emdr_id, registered_at}``."""
+        local_id, position_code}}], notify_url?}`` → ``201 {emdr_id, registered_at}``; with
+        ``notify_url`` the twin also sends a documentRegisteredNotification there."""
         try:
             data: dict[str, Any] = await request.json()
             org_sig: bytes | None = None
@@ -143,4 +149,7 @@ class AddressedRegistry:
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             return web.json_response({"error": {"code": "BAD_REQUEST", "message": str(exc)[:200]}}, status=400)
+        notify_url = data.get("notify_url")
+        if isinstance(notify_url, str) and notify_url and self.on_registered is not None:
+            self.on_registered(doc, notify_url)
         return web.json_response({"emdr_id": doc.emdr_id, "registered_at": doc.registered_at.isoformat()}, status=201)

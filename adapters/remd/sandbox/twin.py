@@ -30,6 +30,7 @@ from adapters.remd import codec
 from adapters.remd.mapping import build_register_document_result_envelope, canonical_from_request
 from adapters.remd.messages import (
     DocumentFile,
+    DocumentRegisteredNotification,
     GetDocumentFileRequest,
     GetDocumentFileResponse,
     RegisterDocumentRequest,
@@ -40,7 +41,7 @@ from adapters.remd.messages import (
     StatusResponse,
     checksum,
 )
-from adapters.remd.sandbox.addressed import AddressedRegistry
+from adapters.remd.sandbox.addressed import AddressedDocument, AddressedRegistry
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
 from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
 from adapters.remd.webutil import fault_response, read_body, soap_response
@@ -156,7 +157,8 @@ class RemdTwin:
         self._emdr_seq = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         # Documents other systems registered for an MO (discovered with searchBy=recipient).
-        self.addressed = AddressedRegistry(clock)
+        self.addressed = AddressedRegistry(clock, lambda doc, url: self._spawn(self._notify_addressed(doc, url)))
+        self.notifications_sent = 0
 
     def _signed(self, envelope: bytes) -> bytes:
         """What the twin sends the gateway, signed with its identity when it has one (the
@@ -213,6 +215,7 @@ class RemdTwin:
             "document_pulls": s.document_pulls,
             "addressed_documents": len(self.addressed.documents),
             "addressed_file_requests": self.addressed.file_requests,
+            "addressed_notifications_sent": self.notifications_sent,
             "slow_answers": s.slow_answers,
             "processing": len(self._processing),
             "scheduled": len(self._queue),
@@ -551,6 +554,31 @@ class RemdTwin:
             self._schedule(due, lambda: self._send_callback(job, result, attempt=attempt + 1, late=late))
         else:
             self.stats.callbacks_failed += 1
+
+    async def _notify_addressed(self, doc: AddressedDocument, url: str) -> None:
+        """Tell a recipient that a document addressed to it was registered (reconstructed)."""
+        notice = DocumentRegisteredNotification(
+            doc.emdr_id, doc.local_uid, doc.kind, doc.organization, doc.recipient, doc.registered_at
+        )
+        addressing = Addressing(message_id=str(uuid.uuid4()), action="documentRegisteredNotification", to=url)
+        envelope = self._signed(
+            build_envelope(codec.build_document_registered_notification(notice), addressing=addressing)
+        )
+        try:
+            reply = await post_soap(
+                self._http(),
+                url,
+                envelope,
+                action="documentRegisteredNotification",
+                timeout_seconds=self.callback_timeout,
+            )
+        except TransportError:
+            self._error("NOTIFICATION_NOT_DELIVERED")
+            return
+        if 200 <= reply.status < 300:
+            self.notifications_sent += 1
+        else:
+            self._error("NOTIFICATION_NOT_DELIVERED")
 
     def _http(self) -> aiohttp.ClientSession:
         if self.session is None:
