@@ -46,7 +46,7 @@ from gateway.inbound.discovery import Discovery
 from gateway.inbound.receive import InboundReceiver
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
-from gateway.journal.inbound import InboundOutbox
+from gateway.journal.inbound import InboundJournal, InboundOutbox
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
@@ -259,13 +259,22 @@ def _discovery(app: web.Application, owner: str) -> Discovery | None:
     fixed = list(config.inbound.recipients)
     registry = app[CLIENTS_KEY]
 
+    journal = app[JOURNAL_KEY]
+
     async def recipients() -> list[str]:
+        """The configured list, else every organisation of every active client; a client allowed
+        every organisation (``*``) adds those that submitted in the last 90 days."""
         if fixed:
             return fixed
         orgs: set[str] = set()
+        wildcard = False
         for client in await registry.list():
             if client.revoked_at is None:
-                orgs.update(client.organization_oids)
+                wildcard = wildcard or "*" in client.organization_oids
+                orgs.update(o for o in client.organization_oids if o != "*")
+        if wildcard:
+            since = journal.clock.now() - timedelta(days=90)
+            orgs.update(await InboundJournal(journal).submitting_organisations(since))
         return sorted(orgs)
 
     return Discovery(

@@ -10,6 +10,7 @@ again whenever the client reads from a cursor before it (a new cycle starts from
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from aiohttp import web
@@ -26,13 +27,15 @@ __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 _MAX_ACK: Final = 500
-_MAX_CURSOR: Final = 2**62
+# Cursors are positions in a BIGINT sequence: up to 18 digits always fit.
+_CURSOR: Final = re.compile(r"[0-9]{1,18}")
+ITEM_ID: Final = re.compile(r"[0-9A-Za-z-]{1,36}")
 
 
 def _cursor(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > _MAX_CURSOR:
+    if _CURSOR.fullmatch(value) is None:
         raise InvalidCursor("since must be a next_cursor this API returned (a non-negative integer)")
     return int(value)
 
@@ -59,12 +62,18 @@ async def list_inbox(request: web.Request) -> web.Response:
 
 
 def _ids(data: dict[str, Any]) -> list[str]:
+    extra = sorted(set(data) - {"ids"})
+    if extra:
+        raise SchemaViolation(
+            "unknown field in the acknowledgement",
+            details={"errors": [{"field": f"/{extra[0][:40]}", "message": "not allowed"}]},
+        )
     ids = data.get("ids")
     if (
         not isinstance(ids, list)
         or not ids
         or len(ids) > _MAX_ACK
-        or not all(isinstance(i, str) and 0 < len(i) <= 36 for i in ids)
+        or not all(isinstance(i, str) and ITEM_ID.fullmatch(i) for i in ids)
     ):
         raise SchemaViolation(
             f"ids must be a list of 1 to {_MAX_ACK} inbox item ids",

@@ -179,7 +179,7 @@ def openapi_document() -> dict[str, Any]:
                             "name": "since",
                             "in": "query",
                             "description": "next_cursor of an earlier answer; absent or empty: from the start",
-                            "schema": {"type": "string", "pattern": "^[0-9]{0,19}$"},
+                            "schema": {"type": "string", "pattern": "^[0-9]{0,18}$"},
                         },
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                     ],
@@ -374,12 +374,13 @@ def openapi_document() -> dict[str, Any]:
                 "InboxAckRequest": {
                     "type": "object",
                     "required": ["ids"],
+                    "additionalProperties": False,
                     "properties": {
                         "ids": {
                             "type": "array",
                             "minItems": 1,
                             "maxItems": 500,
-                            "items": {"type": "string", "minLength": 1, "maxLength": 36},
+                            "items": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,36}$"},
                         }
                     },
                 },

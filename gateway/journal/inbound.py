@@ -590,6 +590,13 @@ class InboundJournal:
                     await self._event(conn, i, now, "acknowledged", client_id)
         return [i for i in wanted if i in ours], [i for i in wanted if i not in ours]
 
+    async def submitting_organisations(self, since: datetime) -> list[str]:
+        """Organisations that submitted anything since ``since``: the MOs a wildcard client
+        (organisations ``*``) is served for, as far as the journal shows."""
+        stmt = sa.select(_S.organization_oid).where(_S.created_at >= since).distinct()
+        async with self.journal.engine.connect() as conn:
+            return sorted(str(r[0]) for r in (await conn.execute(stmt)).all())
+
     # -- named positions (discovery windows) ------------------------------------------------
 
     async def position(self, name: str) -> datetime | None:

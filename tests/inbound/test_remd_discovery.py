@@ -31,7 +31,7 @@ from gateway.flk.samples import make_submission, sign_document
 from gateway.inbound.discovery import position_name
 from gateway.journal.inbound import InboundJournal
 from gateway.model import State
-from inbound.kit import NOW, answer_document
+from inbound.kit import NOW, answer_document, journal_referral
 
 TOKEN = "msegw_discovery-token"
 ORG = "1.2.643.5.1.13.13.12.2.77.7973"
@@ -204,6 +204,34 @@ async def test_remd_notification_wakes_discovery(
             await asyncio.sleep(0.05)
         assert await inbound.counts() == {"FLAGGED": 1}
         assert twin_app[TWIN_KEY].notifications_sent == 1
+    finally:
+        await gateway.close()
+        await twin.close()
+
+
+async def test_recipients_of_a_wildcard_client_are_the_submitting_organisations(
+    tmp_path: Path, db_url: str, checker: FullChecker
+) -> None:
+    twin_app = create_twin(FaultProfile.load("none"), SystemClock())
+    twin = TestClient(TestServer(twin_app, host="127.0.0.1"))
+    await twin.start_server()
+    config = make_config(
+        tmp_path,
+        storage={"database_url": db_url},
+        workers={"enabled": True},
+        peers={"remd": {"url": str(twin.make_url("")).rstrip("/"), "auth": {"allow_unauthenticated": True}}},
+        inbound={"discover_peers": ["remd"], "interval_seconds": 3600},
+    )
+    app = create_app(config, checker=checker)
+    gateway = TestClient(TestServer(app, host="127.0.0.1"))
+    await gateway.start_server()
+    try:
+        await app[CLIENTS_KEY].add("mis-fixed", [ORG], token=TOKEN)
+        assert await app[DISCOVERY_KEY].recipients() == [ORG]
+        await app[CLIENTS_KEY].add("mis-any", ["*"], token=TOKEN + "-any")
+        other = "1.2.643.5.1.13.13.12.2.50.123"
+        await journal_referral(app[JOURNAL_KEY], org=other)
+        assert await app[DISCOVERY_KEY].recipients() == sorted([ORG, other])
     finally:
         await gateway.close()
         await twin.close()

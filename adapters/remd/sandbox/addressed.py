@@ -58,6 +58,7 @@ class AddressedRegistry:
         self.documents: dict[tuple[str, str], AddressedDocument] = {}  # (organisation, localUid)
         self._seq = itertools.count(1)
         self.file_requests = 0
+        self.searches = 0
 
     def register(
         self,

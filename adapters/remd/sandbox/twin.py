@@ -43,7 +43,15 @@ from adapters.remd.messages import (
 )
 from adapters.remd.sandbox.addressed import AddressedDocument, AddressedRegistry
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
-from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
+from adapters.remd.soap import (
+    Addressing,
+    Envelope,
+    EnvelopeError,
+    SoapFault,
+    build_envelope,
+    child_text,
+    parse_envelope,
+)
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
@@ -214,6 +222,7 @@ class RemdTwin:
             "callbacks_failed": s.callbacks_failed,
             "document_pulls": s.document_pulls,
             "addressed_documents": len(self.addressed.documents),
+            "addressed_searches": self.addressed.searches,
             "addressed_file_requests": self.addressed.file_requests,
             "addressed_notifications_sent": self.notifications_sent,
             "slow_answers": s.slow_answers,
@@ -263,7 +272,12 @@ class RemdTwin:
                 relates_to=env.addressing.message_id,
             )
         if env.operation == "searchRegistryItemRequest":
-            self.stats.search_requests += 1
+            # Searches for documents addressed to an MO (inbound discovery) are counted apart, so
+            # the reconciliation figures stay what they were.
+            if env.body is not None and child_text(env.body, "searchBy") == "recipient":
+                self.addressed.searches += 1
+            else:
+                self.stats.search_requests += 1
             if sync_fault is SyncFault.RATE_LIMIT:
                 self._error("RATE_LIMIT")
                 body = codec.build_search_response(
