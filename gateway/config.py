@@ -158,7 +158,7 @@ class InboundConfig(_Section):
     # Empty: none; documents then arrive only by what peers push.
     discover_peers: list[str] = []
     # Kinds searched for (NSI 1520 codes of the kind table).
-    kinds: list[str] = ["35", "108"]
+    kinds: list[str] = ["187", "130", "35", "108"]
     # Organisations searched for; empty: every organisation of every client that is not revoked.
     recipients: list[str] = []
     interval_seconds: float = Field(default=300.0, gt=0)

@@ -116,6 +116,8 @@ class Discovery:
         """Rounds every ``interval`` seconds until :meth:`stop`; a failing round is logged and
         the next one comes on schedule."""
         while not self._stop.is_set():
+            # Cleared before the round: a wake-up that arrives during it starts the next one at once.
+            self._wake.clear()
             try:
                 stats = await self.round()
                 if stats.received or stats.failed_windows:
@@ -128,7 +130,6 @@ class Discovery:
                     )
             except Exception:
                 _log.exception("discovery round failed")
-            self._wake.clear()
             stop, wake = asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._wake.wait())
             await asyncio.wait({stop, wake}, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
             for task in (stop, wake):

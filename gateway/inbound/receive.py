@@ -34,7 +34,7 @@ _log: Final = get_logger(__name__)
 # Findings that make an inbound document untrustworthy, by rule, strongest first.
 _SIGNATURE_RULES: Final = frozenset({"signatures-present", "invalid-signature"})
 _ROLE_RULES: Final = frozenset({"role-policy"})
-_DOCUMENT_RULES: Final = frozenset({"document", "semd-schema", "metadata", "dates"})
+_DOCUMENT_RULES: Final = frozenset({"document", "semd-schema", "metadata", "dates", "kind-validity"})
 
 
 def flag_of(report: Report) -> tuple[InboundReason, str] | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from gateway.flk.sample_pki import SampleSigners
 from gateway.inbound.contract import InboundReason, InboundState
 from gateway.inbound.receive import InboundReceiver
@@ -29,10 +31,14 @@ async def test_result_for_known_referral_is_accepted_linked_and_offered(
     assert [s["cms"] for s in stored.signatures] == [s.cms for s in doc.signatures]
 
 
-async def test_return_notice_is_accepted(journal: Journal, receiver: InboundReceiver, signers: SampleSigners) -> None:
+@pytest.mark.parametrize("kind", ["187", "130", "108"])
+async def test_every_decision_kind_is_accepted(
+    journal: Journal, receiver: InboundReceiver, signers: SampleSigners, kind: str
+) -> None:
     referral = await journal_referral(journal)
-    receipt = await receiver.receive(inbound_of(signers, answer_document(signers, "108", referral.local_uid)))
+    receipt = await receiver.receive(inbound_of(signers, answer_document(signers, kind, referral.local_uid)))
     assert receipt.state is InboundState.ACCEPTED, receipt
+    assert receipt.submission_id == referral.id
 
 
 async def test_same_document_twice_is_recorded_once(
