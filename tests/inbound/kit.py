@@ -75,3 +75,21 @@ def inbound_of(
         ),
         **kw,
     )
+
+
+def inbound_from_submission(
+    submission: dict[str, Any], *, recipient: str, peer: str = "eaviias", peer_document_id: str | None = None
+) -> InboundDocument:
+    """The canonical submission of a signed bureau document (gateway.flk.decisions) as a peer
+    would hand it over."""
+    return InboundDocument(
+        peer=peer,
+        peer_document_id=peer_document_id or str(uuid.uuid4()),
+        recipient_oid=recipient,
+        kind=submission["kind"],
+        document=base64.b64decode(submission["document"]),
+        signatures=tuple(
+            InboundSignature(type=s["type"], cms=base64.b64decode(s["cms"]), signer=s.get("signer", {}))
+            for s in submission["signatures"]
+        ),
+    )

@@ -8,12 +8,20 @@ import dataclasses
 
 import pytest
 
+from gateway.flk.decisions import (
+    DISABILITY_CAUSES,
+    DISABILITY_GROUPS,
+    MseDecision,
+    NoticeSigner,
+    build_signed_result,
+)
 from gateway.flk.sample_pki import SampleSigners
+from gateway.flk.samples import prepare_document
 from gateway.inbound.contract import InboundReason, InboundState
 from gateway.inbound.receive import InboundReceiver
 from gateway.journal.store import Journal
-from gateway.model import State
-from inbound.kit import OTHER_MO, answer_document, inbound_of, journal_referral
+from gateway.model import State, SubmissionDraft
+from inbound.kit import NOW, OTHER_MO, answer_document, inbound_from_submission, inbound_of, journal_referral
 
 
 async def test_result_for_known_referral_is_accepted_linked_and_offered(
@@ -135,3 +143,27 @@ async def test_operator_release_offers_and_dismiss_keeps(
     assert dismissed.state is InboundState.DISMISSED and dismissed.offer_seq is None
     ops = [(e.kind, e.actor) for e in await receiver.inbound.events(a.id)]
     assert ("operator", "operator:alice") in ops
+
+
+async def test_signed_bureau_decisions_from_a_referral_are_accepted(
+    journal: Journal, receiver: InboundReceiver, signers: SampleSigners
+) -> None:
+    """What the ЕАВИИАС twin will hand over: a 187 result built and signed by gateway.flk.decisions
+    for a referral the MO sent — accepted when the bureau head signed it, flagged when not."""
+    referral_doc = prepare_document("121", 7, signers, now=NOW)
+    org = referral_doc.organisation.oid
+    sub, _ = await journal.submit(
+        SubmissionDraft(
+            source_system="mis-test", local_uid=referral_doc.local_uid, kind="121", organization_oid=org,
+            content_hash="0" * 64, payload=b"{}",
+        )
+    )  # fmt: skip
+    decision = MseDecision("12/2026", NOW.date(), DISABILITY_GROUPS["2"], DISABILITY_CAUSES["general"])
+    result = build_signed_result(referral_doc, decision, NoticeSigner.bureau_head_from_sample_signers(signers), now=NOW)
+    receipt = await receiver.receive(inbound_from_submission(result.submission, recipient=org))
+    assert receipt.state is InboundState.ACCEPTED and receipt.submission_id == sub.id, receipt
+    # A head's deputy (not the head) signing a result: the role policy flags it.
+    deputy = NoticeSigner.from_sample_signers(signers)  # the MSE official, not the bureau head
+    wrong = build_signed_result(referral_doc, decision, deputy, now=NOW)
+    flagged = await receiver.receive(inbound_from_submission(wrong.submission, recipient=org))
+    assert flagged.reason_code == InboundReason.ROLE_POLICY, flagged
