@@ -12,6 +12,7 @@ from gateway.journal.inbound import InboundJournal, NewInbound, StoredContent
 from gateway.ui.schema import ui_audit
 
 from .conftest import UiGateway
+from .test_metrics import _scrape
 
 SNILS = "112-233-445 95"
 
@@ -49,6 +50,9 @@ async def test_list_and_detail_show_the_reason_masked(gw: UiGateway) -> None:
     refused = await gw.client.post(f"/ui/inbound/{doc}/release", data={"csrf": csrf, "comment": "x"})
     assert refused.status == 403
     assert (await InboundJournal(gw.journal).get(doc)).state is InboundState.FLAGGED  # type: ignore[union-attr]
+    samples = await _scrape(gw)
+    key = ("mse_gateway_inbound_documents", (("reason", "INBOUND_ROLE_POLICY"), ("state", "FLAGGED")))
+    assert samples[key] == 1
 
 
 async def test_operator_releases_and_dismisses_audited(gw: UiGateway) -> None:
