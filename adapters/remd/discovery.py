@@ -11,6 +11,7 @@ import uuid
 from typing import Final
 
 import aiohttp
+from lxml import etree
 
 from adapters.remd import codec
 from adapters.remd.messages import GetDocumentFileRequest, RegistryMatch, SearchRegistryItemRequest, checksum
@@ -54,7 +55,7 @@ class RemdDiscovery:
         self.timeout_seconds = timeout_seconds
         self.peer = peer
 
-    async def _call(self, body: bytes, action: str) -> tuple[bytes, bytes, object]:
+    async def _call(self, body: bytes, action: str) -> tuple[bytes, bytes, etree._Element]:
         try:
             reply = await post_soap(
                 self.session, self.endpoint, body, action=action, timeout_seconds=self.timeout_seconds
@@ -69,9 +70,9 @@ class RemdDiscovery:
             raise _Refused(f"{action}: SOAP fault (HTTP {reply.status})")
         return body, reply.body, env.body
 
-    def _envelope(self, body: object, action: str) -> bytes:
+    def _envelope(self, body: etree._Element, action: str) -> bytes:
         return build_envelope(
-            body,  # type: ignore[arg-type]
+            body,
             addressing=Addressing(message_id=str(uuid.uuid4()), action=action, to=self.endpoint),
             client_entity_id=self.client_entity_id,
         )
@@ -88,7 +89,7 @@ class RemdDiscovery:
             _, _, body = await self._call(
                 self._envelope(codec.build_search_request(request), "searchRegistryItem"), "searchRegistryItem"
             )
-            found = codec.parse_search_response(body)  # type: ignore[arg-type]
+            found = codec.parse_search_response(body)
         except (_Refused, codec.MessageError) as exc:
             return DiscoveryBatch(complete=False, error=str(exc)[:500])
         if not found.success:
@@ -121,7 +122,7 @@ class RemdDiscovery:
         sent, received, body = await self._call(
             self._envelope(codec.build_get_document_file_request(request), "getDocumentFile"), "getDocumentFile"
         )
-        answer = codec.parse_get_document_file_response(body)  # type: ignore[arg-type]
+        answer = codec.parse_get_document_file_response(body)
         if not answer.success or answer.document is None or answer.document.data is None:
             codes = ", ".join(f"{c}: {m}" for c, m in answer.errors)[:300]
             raise _Refused(f"getDocumentFile refused: {codes or 'no file'}")
