@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from api.conftest import make_config
 
+from adapters.remd.messages import GetDocumentFileResponse
 from adapters.remd.sandbox import TWIN_KEY, FaultProfile, create_twin
 from gateway.app import create_app
 from gateway.appkeys import CLIENTS_KEY, DISCOVERY_KEY, INBOUND_KEY, JOURNAL_KEY
@@ -116,12 +117,13 @@ async def test_discovery_fetches_verifies_journals_once_and_delivers(
                 await asyncio.sleep(0.05)
             assert referral.state not in (State.RECEIVED, State.VALIDATED, State.REJECTED), referral.state
             mis.received.clear()  # the referral's own outcome notice, if any, is not under test
+            discovery = app[DISCOVERY_KEY]
+            await discovery.round()  # after any scheduled round in flight: from here rounds are ours
             result = answer_document(signers, "35", referral.local_uid, seed=3)
             stray = answer_document(signers, "108", "a-referral-nobody-sent", seed=4)
             result_id = await _register_at_twin(twin, signers, result, org)
             await _register_at_twin(twin, signers, stray, org)
 
-            discovery = app[DISCOVERY_KEY]
             first = await discovery.round()
             assert (first.searched, first.found, first.received, first.failed_windows) == (2, 2, 2, 0), first
             # A second round finds both again, fetches neither, records nothing new.
@@ -232,6 +234,55 @@ async def test_recipients_of_a_wildcard_client_are_the_submitting_organisations(
         other = "1.2.643.5.1.13.13.12.2.50.123"
         await journal_referral(app[JOURNAL_KEY], org=other)
         assert await app[DISCOVERY_KEY].recipients() == sorted([ORG, other])
+    finally:
+        await gateway.close()
+        await twin.close()
+
+
+async def test_a_window_with_a_failed_fetch_is_searched_again(
+    tmp_path: Path, db_url: str, checker: FullChecker, signers: SampleSigners
+) -> None:
+    """A file REMD could not give (once) leaves the window's position where it was: the next round
+    fetches what is missing, and what was already recorded is neither fetched nor recorded again."""
+    twin_app = create_twin(FaultProfile.load("none"), SystemClock())
+    twin = TestClient(TestServer(twin_app, host="127.0.0.1"))
+    await twin.start_server()
+    config = make_config(
+        tmp_path,
+        storage={"database_url": db_url},
+        peers={"remd": {"url": str(twin.make_url("")).rstrip("/"), "auth": {"allow_unauthenticated": True}}},
+        inbound={"discover_peers": ["remd"], "kinds": ["108"], "interval_seconds": 3600},
+    )
+    app = create_app(config, checker=checker)
+    gateway = TestClient(TestServer(app, host="127.0.0.1"))
+    await gateway.start_server()
+    try:
+        await app[CLIENTS_KEY].add("mis-alpha", [ORG], token=TOKEN)
+        discovery = app[DISCOVERY_KEY]
+        await discovery.round()  # after any scheduled round in flight: from here rounds are ours
+        first = await _register_at_twin(twin, signers, answer_document(signers, "108", "r-1", seed=11), ORG)
+        second = await _register_at_twin(twin, signers, answer_document(signers, "108", "r-2", seed=12), ORG)
+        registry = twin_app[TWIN_KEY].addressed
+        real_file = registry.file
+        refused: list[str] = []
+
+        def flaky_file(req: Any) -> Any:
+            doc = registry.documents[(req.organization, req.local_uid.lower())]
+            if doc.emdr_id == second and not refused:
+                refused.append(doc.emdr_id)
+                return GetDocumentFileResponse(False, errors=(("RMIS_ERROR", "source system unavailable"),))
+            return real_file(req)
+
+        registry.file = flaky_file  # type: ignore[method-assign]
+        inbound = InboundJournal(app[JOURNAL_KEY])
+        one = await discovery.round()
+        assert (one.received, one.failed_windows) == (1, 1), one
+        assert await inbound.position(position_name("remd", ORG, "108")) is None
+        two = await discovery.round()
+        assert (two.found, two.received, two.failed_windows) == (2, 1, 0), two
+        assert await inbound.position(position_name("remd", ORG, "108")) is not None
+        recorded = {r.peer_document_id for r in await inbound.listing()}
+        assert recorded == {first, second} and refused == [second]
     finally:
         await gateway.close()
         await twin.close()
