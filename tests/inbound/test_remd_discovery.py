@@ -275,12 +275,15 @@ async def test_a_window_with_a_failed_fetch_is_searched_again(
 
         registry.file = flaky_file  # type: ignore[method-assign]
         inbound = InboundJournal(app[JOURNAL_KEY])
+        key = position_name("remd", ORG, "108")
+        before = await inbound.position(key)
         one = await discovery.round()
         assert (one.received, one.failed_windows) == (1, 1), one
-        assert await inbound.position(position_name("remd", ORG, "108")) is None
+        assert await inbound.position(key) == before
         two = await discovery.round()
         assert (two.found, two.received, two.failed_windows) == (2, 1, 0), two
-        assert await inbound.position(position_name("remd", ORG, "108")) is not None
+        after = await inbound.position(key)
+        assert after is not None and (before is None or after > before)
         recorded = {r.peer_document_id for r in await inbound.listing()}
         assert recorded == {first, second} and refused == [second]
     finally:
