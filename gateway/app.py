@@ -46,7 +46,8 @@ from gateway.inbound.discovery import Discovery
 from gateway.inbound.receive import InboundReceiver
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
-from gateway.journal.inbound import InboundJournal, InboundOutbox
+from gateway.journal.inbound import InboundJournal
+from gateway.journal.inbound_outbox import InboundOutbox
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop

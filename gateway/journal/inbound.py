@@ -12,12 +12,9 @@ that commits later.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -26,6 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.inbound.contract import OFFERED_STATES, InboundReason, InboundState
 from gateway.journal.codec import CODEC_NAME
+from gateway.journal.inbound_outbox import InboundOutbox
+from gateway.journal.inbound_records import (
+    INBOUND_NOTICE_VERSION,
+    RECORD_COLUMNS,
+    InboundEvent,
+    InboundRecord,
+    NewInbound,
+    StoredContent,
+    notice_body,
+    offer_view,
+    record_of,
+)
 from gateway.journal.schema import (
     clients,
     inbound_acks,
@@ -36,7 +45,7 @@ from gateway.journal.schema import (
     submissions,
 )
 from gateway.journal.store import Journal
-from gateway.model import PendingNotice, State
+from gateway.model import State
 
 __all__ = [
     "INBOUND_NOTICE_VERSION",
@@ -47,179 +56,17 @@ __all__ = [
     "InboundRecord",
     "NewInbound",
     "StoredContent",
+    "notice_body",
+    "offer_view",
 ]
 
 _D: Final = inbound_documents.c
 _A: Final = inbound_acks.c
 _C: Final = inbound_cursors.c
-_N: Final = inbound_notices.c
 _S: Final = submissions.c
 OFFER_SEQUENCE: Final = "offer-seq"
-INBOUND_NOTICE_VERSION: Final = 1
 # A referral that the gateway itself refused, or its peer did: a decision on it contradicts that.
 _REFUSED_REFERRAL: Final = frozenset({str(State.REJECTED), str(State.FAILED)})
-
-
-@dataclass(frozen=True, slots=True)
-class StoredContent:
-    """What is kept of a document, sealed: its bytes, signatures and the exchange that brought it."""
-
-    document: bytes
-    document_mime: str
-    signatures: tuple[dict[str, Any], ...]  # {"type", "signer", "cms": bytes}
-    envelopes: tuple[dict[str, Any], ...] = ()  # {"direction", "peer", "content_type", "body": bytes}
-
-    def encode(self) -> bytes:
-        def b64(value: bytes) -> str:
-            return base64.b64encode(value).decode("ascii")
-
-        return json.dumps(
-            {
-                "document": b64(self.document),
-                "document_mime": self.document_mime,
-                "signatures": [{**s, "cms": b64(s["cms"])} for s in self.signatures],
-                "envelopes": [{**e, "body": b64(e["body"])} for e in self.envelopes],
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-
-    @classmethod
-    def decode(cls, data: bytes) -> StoredContent:
-        raw = json.loads(data)
-        return cls(
-            document=base64.b64decode(raw["document"]),
-            document_mime=raw["document_mime"],
-            signatures=tuple({**s, "cms": base64.b64decode(s["cms"])} for s in raw["signatures"]),
-            envelopes=tuple({**e, "body": base64.b64decode(e["body"])} for e in raw.get("envelopes", ())),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class NewInbound:
-    """A document to record, after its checks. ``flag`` is the reason the checks found, if any;
-    linking and the contradiction rule are decided by the journal, in the recording transaction."""
-
-    peer: str
-    peer_document_id: str
-    kind: str
-    recipient_oid: str
-    content: StoredContent
-    sha256: str
-    peer_ids: Mapping[str, str]
-    local_uid: str | None = None
-    author_oid: str | None = None
-    referral_local_uid: str | None = None
-    patient_key: str | None = None
-    final: bool = True
-    registered_at: datetime | None = None
-    flag: tuple[InboundReason, str] | None = None
-    report: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundRecord:
-    id: str
-    peer: str
-    peer_document_id: str
-    peer_ids: dict[str, str]
-    kind: str
-    recipient_oid: str
-    local_uid: str | None
-    author_oid: str | None
-    referral_local_uid: str | None
-    submission_id: str | None
-    final: bool
-    state: InboundState
-    reason_code: str | None
-    reason_message: str | None
-    report: dict[str, Any] | None
-    sha256: str
-    size: int
-    registered_at: datetime | None
-    offer_seq: int | None
-    received_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class InboundEvent:
-    at: datetime
-    kind: str
-    actor: str
-    code: str | None
-    message: str | None
-    details: dict[str, Any] | None
-
-
-_COLUMNS: Final = [c for c in inbound_documents.c if c.name not in {"body", "codec", "patient_key"}]
-
-
-def _record(row: Any) -> InboundRecord:
-    m = row._mapping
-    return InboundRecord(
-        id=m["id"],
-        peer=m["peer"],
-        peer_document_id=m["peer_document_id"],
-        peer_ids=dict(m["peer_ids"] or {}),
-        kind=m["kind"],
-        recipient_oid=m["recipient_oid"],
-        local_uid=m["local_uid"],
-        author_oid=m["author_oid"],
-        referral_local_uid=m["referral_local_uid"],
-        submission_id=m["submission_id"],
-        final=bool(m["final"]),
-        state=InboundState(m["state"]),
-        reason_code=m["reason_code"],
-        reason_message=m["reason_message"],
-        report=m["report"],
-        sha256=m["sha256"],
-        size=m["size"],
-        registered_at=m["registered_at"],
-        offer_seq=m["offer_seq"],
-        received_at=m["received_at"],
-        updated_at=m["updated_at"],
-    )
-
-
-def notice_body(record: InboundRecord, content: StoredContent) -> bytes:
-    """The webhook body for an offered document (docs/inbound.md): the same fields as an item of
-    ``GET /api/v1/inbox``, document and signatures included."""
-    return json.dumps(
-        {"version": INBOUND_NOTICE_VERSION, "event": "inbound.document", **offer_view(record, content)},
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    ).encode()
-
-
-def offer_view(record: InboundRecord, content: StoredContent) -> dict[str, Any]:
-    """An offered document as the MIS sees it (pull API item, webhook body)."""
-
-    def b64(value: bytes) -> str:
-        return base64.b64encode(value).decode("ascii")
-
-    return {
-        "id": record.id,
-        "cursor": str(record.offer_seq) if record.offer_seq is not None else None,
-        "kind": record.kind,
-        "recipient_oid": record.recipient_oid,
-        "local_uid": record.local_uid,
-        "author_oid": record.author_oid,
-        "referral": {"local_uid": record.referral_local_uid, "submission_id": record.submission_id},
-        "peer": record.peer,
-        "peer_document_id": record.peer_document_id,
-        "peer_ids": record.peer_ids,
-        "state": str(record.state),
-        "flag": {"code": record.reason_code, "message": record.reason_message} if record.reason_code else None,
-        "registered_at": record.registered_at.isoformat() if record.registered_at else None,
-        "received_at": record.received_at.isoformat(),
-        "document": b64(content.document),
-        "document_mime": content.document_mime,
-        "signatures": [
-            {"type": s["type"], "signer": s.get("signer") or {}, "cms": b64(s["cms"])} for s in content.signatures
-        ],
-    }
 
 
 class InboundJournal:
@@ -237,7 +84,7 @@ class InboundJournal:
 
     async def _existing(self, conn: AsyncConnection, new: NewInbound) -> InboundRecord | None:
         stmt = (
-            sa.select(*_COLUMNS)
+            sa.select(*RECORD_COLUMNS)
             .where(
                 sa.or_(
                     sa.and_(_D.peer == new.peer, _D.peer_document_id == new.peer_document_id),
@@ -247,14 +94,14 @@ class InboundJournal:
             .limit(1)
         )
         row = (await conn.execute(stmt)).first()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     async def record(self, new: NewInbound) -> tuple[InboundRecord, bool]:
         """Record ``new`` once. Returns the record and whether it is new; a document already
         recorded (same peer and peer id, or the same bytes for the same recipient) changes nothing
         but a note when another peer brought it."""
         try:
-            return await self._record(new)
+            return await self.record_of(new)
         except IntegrityError:
             # Another process recorded it between our look-up and insert.
             async with self.journal.engine.connect() as conn:
@@ -263,7 +110,7 @@ class InboundJournal:
                 raise
             return existing, False
 
-    async def _record(self, new: NewInbound) -> tuple[InboundRecord, bool]:
+    async def record_of(self, new: NewInbound) -> tuple[InboundRecord, bool]:
         j = self.journal
         now = j.clock.now()
         doc_id = str(uuid.uuid4())
@@ -450,10 +297,10 @@ class InboundJournal:
         )
 
     async def _get(self, conn: AsyncConnection, doc_id: str) -> InboundRecord:
-        row = (await conn.execute(sa.select(*_COLUMNS).where(_D.id == doc_id))).first()
+        row = (await conn.execute(sa.select(*RECORD_COLUMNS).where(_D.id == doc_id))).first()
         if row is None:
             raise KeyError(doc_id)
-        return _record(row)
+        return record_of(row)
 
     # -- operators --------------------------------------------------------------------------
 
@@ -509,14 +356,14 @@ class InboundJournal:
         self, *, states: Iterable[InboundState] = (), reason: str | None = None, limit: int = 100
     ) -> list[InboundRecord]:
         """Newest first, for operators."""
-        stmt = sa.select(*_COLUMNS).order_by(_D.received_at.desc(), _D.id).limit(limit)
+        stmt = sa.select(*RECORD_COLUMNS).order_by(_D.received_at.desc(), _D.id).limit(limit)
         wanted = [str(s) for s in states]
         if wanted:
             stmt = stmt.where(_D.state.in_(wanted))
         if reason:
             stmt = stmt.where(_D.reason_code == reason)
         async with self.journal.engine.connect() as conn:
-            return [_record(r) for r in (await conn.execute(stmt)).all()]
+            return [record_of(r) for r in (await conn.execute(stmt)).all()]
 
     async def counts(self) -> dict[str, int]:
         stmt = sa.select(_D.state, sa.func.count()).group_by(_D.state)
@@ -535,7 +382,7 @@ class InboundJournal:
         acknowledged, after position ``after``, in sequence order."""
         acked = sa.select(_A.document_id).where(_A.document_id == _D.id, _A.client_id == client_id).exists()
         stmt = (
-            sa.select(*_COLUMNS, _D.body)
+            sa.select(*RECORD_COLUMNS, _D.body)
             .where(
                 _D.offer_seq > after,
                 _D.state.in_([str(s) for s in OFFERED_STATES]),
@@ -548,7 +395,7 @@ class InboundJournal:
         async with self.journal.engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         j = self.journal
-        return [(_record(r), StoredContent.decode(j.open_body(r.body, bind=r.id))) for r in rows]
+        return [(record_of(r), StoredContent.decode(j.open_body(r.body, bind=r.id))) for r in rows]
 
     async def acknowledge(
         self, client_id: str, organisations: Sequence[str], ids: Iterable[str]
@@ -611,104 +458,3 @@ class InboundJournal:
             )
             if done.rowcount == 0:
                 await conn.execute(inbound_cursors.insert().values(name=name, position=value, updated_at=now))
-
-
-class InboundOutbox:
-    """The webhook outbox of inbound documents, with the interface of
-    :class:`gateway.journal.outbox.Outbox`, so one :class:`~gateway.notices.notifier.Notifier`
-    drives it. A claimed notice's ``submission_id`` carries the *inbound document* id."""
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-
-    async def claim(self, owner: str, *, limit: int, lease_seconds: float) -> list[PendingNotice]:
-        j = self.journal
-        now = j.clock.now()
-        candidates = (
-            sa.select(_N.id)
-            .where(
-                _N.state == "pending",
-                _N.next_attempt_at <= now,
-                sa.or_(_N.lease_until.is_(None), _N.lease_until < now),
-            )
-            .order_by(_N.next_attempt_at)
-            .limit(limit)
-        )
-        if j.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        stmt = (
-            inbound_notices.update()
-            .where(_N.id.in_(candidates.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(_N.id, _N.document_id, _N.client_id, _N.channel, _N.url, _N.body, _N.attempts, _N.created_at)
-        )
-        async with j.writing() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [
-            PendingNotice(
-                id=r.id,
-                submission_id=r.document_id,
-                client_id=r.client_id,
-                channel=r.channel,
-                url=r.url,
-                body=j.open_body(r.body, bind=r.document_id),
-                attempts=r.attempts,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-    async def release(self, owner: str) -> int:
-        stmt = (
-            inbound_notices.update()
-            .where(_N.lease_owner == owner, _N.state == "pending")
-            .values(lease_owner=None, lease_until=None)
-        )
-        async with self.journal.writing() as conn:
-            result = await conn.execute(stmt)
-        return int(result.rowcount)
-
-    async def _finish(self, notice: PendingNotice, owner: str, values: dict[str, object], message: str) -> None:
-        j = self.journal
-        now = j.clock.now()
-        async with j.writing() as conn:
-            result = await conn.execute(
-                inbound_notices.update()
-                .where(_N.id == notice.id, _N.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None, attempts=_N.attempts + 1, **values)
-            )
-            if result.rowcount == 1:
-                await conn.execute(
-                    inbound_events.insert().values(
-                        document_id=notice.submission_id,
-                        at=now,
-                        kind="notification",
-                        actor=owner[:120],
-                        message=message,
-                        details={"channel": notice.channel, "attempt": notice.attempts + 1},
-                    )
-                )
-
-    async def delivered(self, notice: PendingNotice, owner: str) -> None:
-        await self._finish(
-            notice,
-            owner,
-            {"state": "delivered", "delivered_at": self.journal.clock.now(), "last_error": None},
-            "inbound notice delivered",
-        )
-
-    async def failed(self, notice: PendingNotice, owner: str, error: str, retry_at: datetime | None) -> None:
-        if retry_at is None:
-            values: dict[str, object] = {"state": "dead", "last_error": error[:2000]}
-            message = f"inbound notice abandoned: {error[:200]}"
-        else:
-            values = {"next_attempt_at": retry_at, "last_error": error[:2000]}
-            message = f"inbound notice failed, retry at {retry_at.isoformat()}: {error[:200]}"
-        await self._finish(notice, owner, values, message)
-
-    async def states(self, document_id: str) -> list[tuple[str, str, int]]:
-        async with self.journal.engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(_N.channel, _N.state, _N.attempts).where(_N.document_id == document_id))
-            ).all()
-        return [(r.channel, r.state, r.attempts) for r in rows]
