@@ -21,8 +21,10 @@ from gateway.appkeys import (
     CLIENTS_KEY,
     CLOCK_KEY,
     CONFIG_KEY,
+    DISCOVERY_KEY,
     DRY_CHECKER_KEY,
     HTTP_KEY,
+    INBOUND_KEY,
     JOURNAL_KEY,
     ROUTER_KEY,
     WORKERS_KEY,
@@ -36,11 +38,16 @@ from gateway.delivery.receiver import RECEIVERS_KEY, Receiver, is_polling
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.routing import load_routes
 from gateway.delivery.stage import DeliveryStage
-from gateway.errors import GatewayError, Overloaded
+from gateway.errors import ConfigError, GatewayError, Overloaded
 from gateway.flk import FullChecker, JournalReader
 from gateway.flk.pool import PoolSettings, ValidationPool
+from gateway.inbound.contract import InboundDiscovery
+from gateway.inbound.discovery import Discovery
+from gateway.inbound.receive import InboundReceiver
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
+from gateway.journal.inbound import InboundJournal
+from gateway.journal.inbound_outbox import InboundOutbox
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop, submission_loop
@@ -221,6 +228,70 @@ def _checker_ctx(injected: Checker | None) -> Callable[[web.Application], AsyncI
     return ctx
 
 
+async def _inbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The one inbound path (gateway.inbound): documents addressed to our organisations are
+    checked with the dry-run checker (structure, signatures, roles; no journal rules, which judge
+    what an MIS sends)."""
+    app[INBOUND_KEY] = InboundReceiver(
+        app[JOURNAL_KEY], app[DRY_CHECKER_KEY], max_bytes=app[CONFIG_KEY].server.max_body_bytes
+    )
+    yield
+
+
+def _discovery(app: web.Application, owner: str) -> Discovery | None:
+    """Discovery over the peers ``[inbound] discover_peers`` names (ConfigError for a peer that
+    is not configured or cannot be searched)."""
+    config = app[CONFIG_KEY]
+    wanted = config.inbound.discover_peers
+    if not wanted:
+        return None
+    peers: dict[str, InboundDiscovery] = {}
+    for name in wanted:
+        if name not in app[INSTANCES_KEY]:
+            raise ConfigError(f"inbound.discover_peers: no peer instance {name!r} is configured")
+        peer = app[PEERS_KEY].get(name)
+        if peer is None:  # configured but not usable (disabled, no URL): logged by peers_ctx
+            continue
+        if not isinstance(peer.adapter, InboundDiscovery):
+            raise ConfigError(f"inbound.discover_peers: peer {name!r} cannot be searched for inbound documents")
+        peers[name] = peer.adapter
+    if not peers:
+        return None
+    fixed = list(config.inbound.recipients)
+    registry = app[CLIENTS_KEY]
+
+    journal = app[JOURNAL_KEY]
+
+    async def recipients() -> list[str]:
+        """The configured list, else every organisation of every active client; a client allowed
+        every organisation (``*``) adds those that submitted in the last 90 days."""
+        if fixed:
+            return fixed
+        orgs: set[str] = set()
+        wildcard = False
+        for client in await registry.list():
+            if client.revoked_at is None:
+                wildcard = wildcard or "*" in client.organization_oids
+                orgs.update(o for o in client.organization_oids if o != "*")
+        if wildcard:
+            since = journal.clock.now() - timedelta(days=90)
+            orgs.update(await InboundJournal(journal).submitting_organisations(since))
+        return sorted(orgs)
+
+    return Discovery(
+        app[JOURNAL_KEY],
+        app[INBOUND_KEY],
+        peers,
+        recipients,
+        config.inbound.kinds,
+        owner=owner,
+        interval_seconds=config.inbound.interval_seconds,
+        overlap_seconds=config.inbound.overlap_seconds,
+        first_lookback_hours=config.inbound.first_lookback_hours,
+        lease_seconds=max(config.journal.lease_seconds, 2 * config.inbound.interval_seconds),
+    )
+
+
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=app[CONFIG_KEY].notifications.timeout_seconds)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
@@ -338,12 +409,35 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         hosts_of=hosts_of,
     )
     loops["notifier"] = notifier.loop
+    # Documents addressed to our organisations: their webhook notices (same channel, same HMAC,
+    # their own outbox) and, where configured, discovery at the peers.
+    inbound_notifier = Notifier(
+        journal,
+        notice_session,
+        {"rest": rest_sender(app[CLIENTS_KEY], lambda: journal.clock.now().isoformat())},
+        backoff=Backoff(base=n.backoff_base_seconds, cap=n.backoff_cap_seconds),
+        max_age=timedelta(hours=n.max_age_hours),
+        concurrency=config.workers.notifier_concurrency,
+        idle_sleep=config.workers.idle_sleep_seconds,
+        policy=app[CALLBACK_POLICY_KEY],
+        hosts_of=hosts_of,
+        outbox=InboundOutbox(journal),
+        role="inbound-notifier",
+    )
+    loops["inbound-notifier"] = inbound_notifier.loop
+    app[INBOUND_KEY].on_offered = inbound_notifier.loop.wake
+    discovery = _discovery(app, owner=f"discovery-{uuid.uuid4().hex[:12]}")
     tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
     polling = [asyncio.create_task(r.run(), name=f"receiver:{name}") for name, r in receivers.items()]
+    if discovery is not None:
+        app[DISCOVERY_KEY] = discovery
+        polling.append(asyncio.create_task(discovery.run(), name="inbound-discovery"))
     try:
         yield
     finally:
         grace = config.server.shutdown_grace_seconds
+        if discovery is not None:
+            await discovery.stop()
         for receiver in receivers.values():
             await receiver.stop()
         await asyncio.gather(*(loop.stop(grace) for loop in loops.values()))
@@ -393,7 +487,7 @@ def create_app(
     app[CALLBACK_POLICY_KEY] = CallbackPolicy(
         tuple(config.security.callback_hosts), config.security.allow_private_callbacks
     )
-    app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _http_ctx, peers_ctx, _workers_ctx])
+    app.cleanup_ctx.extend([_journal_ctx, _checker_ctx(checker), _inbound_ctx, _http_ctx, peers_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     setup_api(app)

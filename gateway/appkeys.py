@@ -11,6 +11,8 @@ from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
 from gateway.delivery.peer import Peer
 from gateway.delivery.routing import Router
+from gateway.inbound.discovery import Discovery
+from gateway.inbound.receive import InboundReceiver
 from gateway.intake.clients import ClientRegistry
 from gateway.journal.store import Journal
 from gateway.journal.worker import ClaimLoop
@@ -23,8 +25,10 @@ __all__ = [
     "CLIENTS_KEY",
     "CLOCK_KEY",
     "CONFIG_KEY",
+    "DISCOVERY_KEY",
     "DRY_CHECKER_KEY",
     "HTTP_KEY",
+    "INBOUND_KEY",
     "JOURNAL_KEY",
     "PEERS_KEY",
     "ROUTER_KEY",
@@ -42,3 +46,5 @@ HTTP_KEY: Final = web.AppKey("http", aiohttp.ClientSession)
 WORKERS_KEY: Final = web.AppKey("workers", dict[str, ClaimLoop[Any]])
 CALLBACK_POLICY_KEY: Final = web.AppKey("callback_policy", CallbackPolicy)
 PEERS_KEY: Final = web.AppKey("peers", dict[str, Peer])  # filled by gateway.peers.mount
+INBOUND_KEY: Final = web.AppKey("inbound", InboundReceiver)  # the one inbound path (gateway.inbound)
+DISCOVERY_KEY: Final = web.AppKey("inbound_discovery", Discovery)  # set when [inbound] discover_peers is

@@ -151,6 +151,23 @@ class NotificationsConfig(_Section):
     max_age_hours: float = Field(default=168.0, gt=0)
 
 
+class InboundConfig(_Section):
+    """Documents addressed to our organisations (docs/inbound.md)."""
+
+    # Peer instances searched on a schedule (their plug-in must offer discovery: REMD does).
+    # Empty: none; documents then arrive only by what peers push.
+    discover_peers: list[str] = []
+    # Kinds searched for (NSI 1520 codes of the kind table).
+    kinds: list[str] = ["187", "130", "35", "108"]
+    # Organisations searched for; empty: every organisation of every client that is not revoked.
+    recipients: list[str] = []
+    interval_seconds: float = Field(default=300.0, gt=0)
+    # Each window starts this long before the end of the last one (late-indexed registrations).
+    overlap_seconds: float = Field(default=900.0, ge=0)
+    # The first window of a (peer, organisation, kind) reaches this far back.
+    first_lookback_hours: float = Field(default=72.0, gt=0)
+
+
 class SandboxConfig(_Section):
     # Simulated clock for the sandbox: how many simulated seconds pass per real second (1 = real
     # time). The gateway and the sandbox peers share it, so days of REMD behaviour take seconds.
@@ -175,6 +192,7 @@ class GatewayConfig(_Section):
     routing: RoutingConfig = RoutingConfig()
     workers: WorkersConfig = WorkersConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    inbound: InboundConfig = InboundConfig()
     # Peer instances by name: [peers.<name>] with protocol = "<plug-in>" (default: the name) and
     # that protocol's settings, validated by gateway.peers.registry when the app is built.
     peers: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"remd": {"protocol": "remd"}})

@@ -11,10 +11,12 @@ import aiohttp
 
 from adapters.remd.callbacks import CALLBACK_PATH
 from adapters.remd.client import RemdClient
+from adapters.remd.discovery import RemdDiscovery
 from adapters.remd.mapping import PEER
 from adapters.remd.settings import RemdSettings
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
+from gateway.inbound.contract import DiscoveryBatch, DiscoveryQuery, InboundPort
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import Submission
 from gateway.peers.contract import Answer, LookupResult
@@ -75,6 +77,13 @@ class Adapter:
             inline_document=inline_document,
             peer=name,
         )
+        self.discovery = RemdDiscovery(
+            session,
+            endpoint=self.client.endpoint,
+            client_entity_id=config.client_entity_id,
+            timeout_seconds=config.timeout_seconds,
+            peer=name,
+        )
 
     @property
     def endpoint(self) -> str:
@@ -88,3 +97,7 @@ class Adapter:
 
     async def lookup(self, sub: Submission, canonical: CanonicalSubmission) -> LookupResult:
         return await self.client.search(sub, canonical)
+
+    async def discover(self, query: DiscoveryQuery, port: InboundPort) -> DiscoveryBatch:
+        """Documents addressed to ``query.recipient_oid`` (:class:`~gateway.inbound.contract.InboundDiscovery`)."""
+        return await self.discovery.discover(query, port)

@@ -15,7 +15,7 @@ from typing import Final
 from aiohttp import web
 
 from adapters.remd import codec, mapping
-from adapters.remd.messages import DocumentFile, GetDocumentFileResponse
+from adapters.remd.messages import DocumentFile, DocumentRegisteredNotification, GetDocumentFileResponse
 from adapters.remd.soap import (
     SOAP12_CONTENT_TYPE,
     Addressing,
@@ -50,6 +50,8 @@ CALLBACK_PATH: Final = "/remd" + CALLBACK_SUFFIX  # the instance named "remd"
 GET_DOCUMENT_FILE_PATH: Final = "/remd" + GET_DOCUMENT_FILE_SUFFIX
 
 DocumentSource = Callable[[str, str], Awaitable[bytes | None]]
+AddressedNotice = Callable[[DocumentRegisteredNotification], Awaitable[None]]
+"""What to do when REMD says a document addressed to one of our organisations was registered."""
 
 """``(local_uid, organization_oid) -> document bytes`` (None: the gateway does not have it)."""
 
@@ -125,6 +127,21 @@ async def _on_get_file(env: Envelope, document_source: DocumentSource | None) ->
     return soap_response(codec.build_get_document_file_response(ok), action=action, relates_to=relates)
 
 
+async def _on_addressed(env: Envelope, on_addressed: AddressedNotice, peer: str) -> web.Response:
+    """A document addressed to one of our organisations was registered: discovery is woken (it
+    searches and fetches, idempotently). Acknowledged once the core was told."""
+    assert env.body is not None
+    relates = env.addressing.message_id
+    try:
+        notice = codec.parse_document_registered_notification(env.body)
+    except codec.MessageError as exc:
+        return fault_response(SoapFault("Sender", exc.message, subcode="VALIDATION_ERROR"), relates_to=relates)
+    await on_addressed(notice)
+    _log.info("REMD: document addressed to us registered", peer=peer, emdr_id=notice.emdr_id, kind=notice.kind)
+    action = "documentRegisteredNotificationResponse"
+    return soap_response(codec.build_notification_ack(True), action=action, relates_to=relates)
+
+
 def callback_routes(
     sink: CallbackSink,
     *,
@@ -134,6 +151,7 @@ def callback_routes(
     peer: str = mapping.PEER,
     guard: PeerGuard | None = None,
     on_refusal: RefusalLog | None = None,
+    on_addressed: AddressedNotice | None = None,
 ) -> web.RouteTableDef:
     """POST <prefix>/callback and POST <prefix>/getDocumentFile (``/remd/...`` for the instance
     named ``remd``). Malformed or hostile bodies get a SOAP 1.2 fault with a code; their content
@@ -181,6 +199,8 @@ def callback_routes(
             return await _on_result(env, raw, request.headers.get("Content-Type", ""), sink, peer)
         if env.operation == "getDocumentFileRequest":
             return await _on_get_file(env, document_source)
+        if env.operation == "documentRegisteredNotification" and on_addressed is not None:
+            return await _on_addressed(env, on_addressed, peer)
         _log.warning(
             "REMD endpoint: unknown operation", path=request.path, operation=env.operation, body=summarise_body(raw)
         )

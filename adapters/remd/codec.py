@@ -20,6 +20,7 @@ from lxml import etree
 from adapters.remd.messages import (
     CodedValue,
     DocumentFile,
+    DocumentRegisteredNotification,
     Errors,
     GetDocumentFileRequest,
     GetDocumentFileResponse,
@@ -232,11 +233,18 @@ def build_register_document_request(req: RegisterDocumentRequest) -> etree._Elem
         _opt(patient, _S, "snils", req.patient.snils)
         _opt(patient, _S, "localId", req.patient.local_id)
     _document(root, "document", req.document)
-    if req.org_signature is not None:
-        _signature(root, "orgSignature", req.org_signature)
-    if req.personal_signatures:
+    _signatures(root, req.org_signature, req.personal_signatures)
+    return root
+
+
+def _signatures(
+    root: etree._Element, org_signature: SignatureData | None, personal_signatures: tuple[PersonalSignature, ...]
+) -> None:
+    if org_signature is not None:
+        _signature(root, "orgSignature", org_signature)
+    if personal_signatures:
         holder = _sub(root, _S, "personalSignatures")
-        for ps in req.personal_signatures:
+        for ps in personal_signatures:
             item = _sub(holder, _S, "item")
             signer = _sub(item, _S, "signer")
             s = ps.signer
@@ -247,7 +255,6 @@ def build_register_document_request(req: RegisterDocumentRequest) -> etree._Elem
             _coded(signer, "speciality", s.speciality)
             _opt(signer, _S, "department", s.department)
             _signature(item, "signature", ps.signature)
-    return root
 
 
 def parse_register_document_request(el: etree._Element) -> RegisterDocumentRequest:
@@ -262,6 +269,22 @@ def parse_register_document_request(el: etree._Element) -> RegisterDocumentReque
         if patient_el is not None
         else None
     )
+    org_signature, personal = _parse_signatures(el, w)
+    return RegisterDocumentRequest(
+        local_uid=_required(el, "localUid", w),
+        kind=_required(el, "kind", w),
+        organization=_required(el, "organization", w),
+        creation_datetime=parse_datetime(_required(el, "creationDateTime", w), field=f"{w}/creationDateTime"),
+        document=_parse_document(doc_el, f"{w}/document"),
+        department=child_text(el, "department"),
+        document_number=child_text(el, "documentNumber"),
+        patient=patient,
+        org_signature=org_signature,
+        personal_signatures=personal,
+    )
+
+
+def _parse_signatures(el: etree._Element, w: str) -> tuple[SignatureData | None, tuple[PersonalSignature, ...]]:
     org_el = child(el, "orgSignature")
     personal: list[PersonalSignature] = []
     holder = child(el, "personalSignatures")
@@ -280,18 +303,8 @@ def parse_register_document_request(el: etree._Element) -> RegisterDocumentReque
             department=child_text(signer_el, "department"),
         )
         personal.append(PersonalSignature(signer, _parse_signature(sig_el, f"{where}/signature")))
-    return RegisterDocumentRequest(
-        local_uid=_required(el, "localUid", w),
-        kind=_required(el, "kind", w),
-        organization=_required(el, "organization", w),
-        creation_datetime=parse_datetime(_required(el, "creationDateTime", w), field=f"{w}/creationDateTime"),
-        document=_parse_document(doc_el, f"{w}/document"),
-        department=child_text(el, "department"),
-        document_number=child_text(el, "documentNumber"),
-        patient=patient,
-        org_signature=_parse_signature(org_el, f"{w}/orgSignature") if org_el is not None else None,
-        personal_signatures=tuple(personal),
-    )
+    org = _parse_signature(org_el, f"{w}/orgSignature") if org_el is not None else None
+    return org, tuple(personal)
 
 
 def build_register_document_response(resp: StatusResponse) -> etree._Element:
@@ -316,6 +329,7 @@ def build_search_request(req: SearchRegistryItemRequest) -> etree._Element:
     _sub(root, _S, "registerDateBegin", format_datetime(req.begin))
     _sub(root, _S, "registerDateEnd", format_datetime(req.end))
     _opt(root, _S, "patientSnils", req.patient_snils)
+    _opt(root, _S, "searchBy", req.search_by)
     return root
 
 
@@ -328,6 +342,7 @@ def parse_search_request(el: etree._Element) -> SearchRegistryItemRequest:
         begin=parse_datetime(_required(el, "registerDateBegin", w), field=f"{w}/registerDateBegin"),
         end=parse_datetime(_required(el, "registerDateEnd", w), field=f"{w}/registerDateEnd"),
         patient_snils=child_text(el, "patientSnils"),
+        search_by=child_text(el, "searchBy"),
     )
 
 
@@ -457,6 +472,7 @@ def build_get_document_file_response(resp: GetDocumentFileResponse) -> etree._El
     _sub(root, _S, "status", "success" if resp.success else "error")
     if resp.document is not None:
         _document(root, "document", resp.document)
+    _signatures(root, resp.org_signature, resp.personal_signatures)
     _build_errors(root, _S, resp.errors)
     return root
 
@@ -465,8 +481,44 @@ def parse_get_document_file_response(el: etree._Element) -> GetDocumentFileRespo
     _expect(el, "getDocumentFileResponse")
     w = "getDocumentFileResponse"
     doc_el = child(el, "document")
+    org_signature, personal = _parse_signatures(el, w)
     return GetDocumentFileResponse(
         success=_status(el, w),
         document=_parse_document(doc_el, f"{w}/document") if doc_el is not None else None,
         errors=_errors(el),
+        org_signature=org_signature,
+        personal_signatures=personal,
     )
+
+
+# -- documentRegisteredNotification (reconstructed, issue 16) -------------------------------------
+
+
+def build_document_registered_notification(n: DocumentRegisteredNotification) -> etree._Element:
+    root = _root(CALLBACK_NS, "cb", "documentRegisteredNotification")
+    _sub(root, _C, "emdrId", n.emdr_id)
+    _sub(root, _C, "localUid", n.local_uid)
+    _sub(root, _C, "kind", n.kind)
+    _sub(root, _C, "organization", n.organization)
+    _sub(root, _C, "recipient", n.recipient)
+    _sub(root, _C, "registrationDateTime", format_datetime(n.registered_at))
+    return root
+
+
+def parse_document_registered_notification(el: etree._Element) -> DocumentRegisteredNotification:
+    _expect(el, "documentRegisteredNotification")
+    w = "documentRegisteredNotification"
+    return DocumentRegisteredNotification(
+        emdr_id=_required(el, "emdrId", w),
+        local_uid=_required(el, "localUid", w),
+        kind=_required(el, "kind", w),
+        organization=_required(el, "organization", w),
+        recipient=_required(el, "recipient", w),
+        registered_at=parse_datetime(_required(el, "registrationDateTime", w), field=f"{w}/registrationDateTime"),
+    )
+
+
+def build_notification_ack(success: bool = True) -> etree._Element:
+    root = _root(CALLBACK_NS, "cb", "documentRegisteredNotificationResponse")
+    _sub(root, _C, "status", "success" if success else "error")
+    return root

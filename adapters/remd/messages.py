@@ -119,6 +119,9 @@ class SearchRegistryItemRequest:
     begin: datetime
     end: datetime
     patient_snils: str | None = None
+    # "recipient": documents addressed to ``organization`` (reconstructed, issue 16); None/"author":
+    # documents it registered.
+    search_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +172,18 @@ class GetDocumentFileResponse:
     success: bool
     document: DocumentFile | None = None
     errors: Errors = ()
+    # The registered signatures, when a recipient fetches a document (reconstructed, issue 16).
+    org_signature: SignatureData | None = None
+    personal_signatures: tuple[PersonalSignature, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRegisteredNotification:
+    """REMD → a recipient: a document addressed to ``recipient`` was registered (reconstructed)."""
+
+    emdr_id: str
+    local_uid: str
+    kind: str
+    organization: str
+    recipient: str
+    registered_at: datetime

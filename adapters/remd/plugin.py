@@ -12,10 +12,11 @@ import aiohttp
 from aiohttp import web
 
 from adapters.remd.adapter import Adapter
-from adapters.remd.callbacks import CALLBACK_SUFFIX, callback_routes
+from adapters.remd.callbacks import CALLBACK_SUFFIX, AddressedNotice, callback_routes
 from adapters.remd.codes import remd_code_table
 from adapters.remd.frontdoor import FrontDoor
 from adapters.remd.inspect import inspect_envelope
+from adapters.remd.messages import DocumentRegisteredNotification
 from adapters.remd.notify import CHANNEL, remd_soap_sender
 from adapters.remd.settings import RemdSettings
 from gateway.common.clock import Clock
@@ -29,6 +30,14 @@ def _settings(ctx: PeerContext | TwinContext) -> RemdSettings:
     if not isinstance(ctx.settings, RemdSettings):  # the registry validates with settings_model
         raise TypeError(f"peer {ctx.name!r}: settings are {type(ctx.settings).__name__}, not RemdSettings")
     return ctx.settings
+
+
+def _wake_discovery(ctx: PeerContext) -> AddressedNotice:
+    async def wake(_: DocumentRegisteredNotification) -> None:
+        if ctx.discover_now is not None:
+            ctx.discover_now()
+
+    return wake
 
 
 class RemdPlugin:
@@ -65,6 +74,7 @@ class RemdPlugin:
                 peer=ctx.name,
                 guard=ctx.guard,
                 on_refusal=ctx.on_refusal,
+                on_addressed=_wake_discovery(ctx),
             )
         )
         if settings.front_door:

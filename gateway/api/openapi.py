@@ -166,6 +166,57 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/inbox": {
+                "get": {
+                    "operationId": "listInbox",
+                    "summary": "Documents addressed to this client's organisations, not yet acknowledged",
+                    "description": "MSE results, return notices and other documents peers sent to the client's "
+                    "organisations, verified and linked to the referral they answer, in a fixed order. Pass the "
+                    "answer's next_cursor as since to resume; an item stays offered (from any earlier cursor, or "
+                    "from no cursor) until it is acknowledged (docs/inbound.md).",
+                    "parameters": [
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "description": "next_cursor of an earlier answer; absent or empty: from the start",
+                            "schema": {"type": "string", "pattern": "^[0-9]{0,18}$"},
+                        },
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                    ],
+                    "responses": {
+                        "200": _resp("A page of the inbox", {"$ref": "#/components/schemas/InboxPage"}),
+                        **_errors(400, 401, 422),
+                    },
+                }
+            },
+            "/api/v1/inbox/ack": {
+                "post": {
+                    "operationId": "acknowledgeInbox",
+                    "summary": "Acknowledge inbox items: they are not offered to this client again",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InboxAckRequest"}}},
+                    },
+                    "responses": {
+                        "200": _resp(
+                            "Acknowledged (again, for ids acknowledged before); unknown: not items of this client",
+                            {"$ref": "#/components/schemas/InboxAck"},
+                        ),
+                        **_errors(400, 401, 413, 415, 422, 503),
+                    },
+                }
+            },
+            "/api/v1/inbox/{id}/ack": {
+                "post": {
+                    "operationId": "acknowledgeInboxItem",
+                    "summary": "Acknowledge one inbox item",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _resp("Acknowledged", {"$ref": "#/components/schemas/InboxAck"}),
+                        **_errors(401, 404),
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -261,6 +312,84 @@ def openapi_document() -> dict[str, Any]:
                         "signatures": {"type": ["object", "null"], "description": "docs/verify-report.md"},
                         "roles": {"type": "array", "items": {"type": "object"}},
                         "flk": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+                    },
+                },
+                "InboxItem": {
+                    "type": "object",
+                    "required": ["id", "cursor", "kind", "recipient_oid", "state", "document", "signatures"],
+                    "properties": {
+                        "id": {"type": "string", "description": "acknowledge with this id"},
+                        "cursor": {"type": "string", "description": "its place in the inbox order"},
+                        "kind": {"type": "string"},
+                        "recipient_oid": {"type": "string", "description": "the organisation it is addressed to"},
+                        "local_uid": {"type": ["string", "null"], "description": "the document's own localUid"},
+                        "author_oid": {"type": ["string", "null"], "description": "the organisation that wrote it"},
+                        "referral": {
+                            "type": "object",
+                            "properties": {
+                                "local_uid": {"type": ["string", "null"]},
+                                "submission_id": {"type": ["string", "null"]},
+                            },
+                        },
+                        "peer": {"type": "string"},
+                        "peer_document_id": {"type": "string"},
+                        "peer_ids": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "state": {"type": "string", "enum": ["ACCEPTED", "RELEASED"]},
+                        "flag": {
+                            "description": "set when an operator released a flagged document",
+                            "oneOf": [
+                                {"type": "null"},
+                                {
+                                    "type": "object",
+                                    "properties": {"code": {"type": "string"}, "message": {"type": ["string", "null"]}},
+                                },
+                            ],
+                        },
+                        "registered_at": {"type": ["string", "null"], "format": "date-time"},
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "document": {"type": "string", "contentEncoding": "base64"},
+                        "document_mime": {"type": "string"},
+                        "signatures": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["personal", "organization"]},
+                                    "signer": {"type": "object"},
+                                    "cms": {"type": "string", "contentEncoding": "base64"},
+                                },
+                            },
+                        },
+                    },
+                },
+                "InboxPage": {
+                    "type": "object",
+                    "required": ["items", "next_cursor", "more"],
+                    "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
+                        "next_cursor": {"type": "string", "description": "pass as since to resume after this page"},
+                        "more": {"type": "boolean"},
+                    },
+                },
+                "InboxAckRequest": {
+                    "type": "object",
+                    "required": ["ids"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "ids": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 500,
+                            "items": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,36}$"},
+                        }
+                    },
+                },
+                "InboxAck": {
+                    "type": "object",
+                    "required": ["acknowledged", "unknown"],
+                    "properties": {
+                        "acknowledged": {"type": "array", "items": {"type": "string"}},
+                        "unknown": {"type": "array", "items": {"type": "string"}},
                     },
                 },
                 "Error": {

@@ -13,6 +13,11 @@ __all__ = [
     "UtcDateTime",
     "envelopes",
     "events",
+    "inbound_acks",
+    "inbound_cursors",
+    "inbound_documents",
+    "inbound_events",
+    "inbound_notices",
     "metadata",
     "payloads",
     "peer_inbox",
@@ -235,4 +240,104 @@ peer_receivers = sa.Table(
     sa.Column("name", sa.String(80), primary_key=True),
     sa.Column("owner", sa.String(120), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# -- the inbound direction (issue 16 item 2): documents addressed to our organisations -----------
+# Named "inbound_*" so as not to be confused with ``peer_inbox`` (peers' answers about our own
+# submissions). One row per document, kept with its bytes (sealed, bound to the row id) whatever
+# its checks said; ``offer_seq`` is its place in the sequence the MIS pulls (assigned when it
+# becomes deliverable, from the ``inbound_cursors`` counter row, so commits follow the sequence).
+inbound_documents = sa.Table(
+    "inbound_documents",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("peer_document_id", sa.String(200), nullable=False),
+    sa.Column("peer_ids", sa.JSON),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("recipient_oid", sa.String(200), nullable=False),
+    sa.Column("local_uid", sa.String(200)),  # the document's own localUid, when it could be read
+    sa.Column("author_oid", sa.String(200)),  # the organisation that wrote it (the bureau)
+    sa.Column("referral_local_uid", sa.String(200)),  # the referral it names
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="SET NULL")),
+    sa.Column("patient_key", sa.String(64)),
+    sa.Column("final", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("reason_code", sa.String(60)),
+    sa.Column("reason_message", sa.Text),
+    sa.Column("report", sa.JSON),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("codec", sa.String(20), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("registered_at", UtcDateTime()),
+    sa.Column("offer_seq", sa.BigInteger, unique=True),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("peer", "peer_document_id"),
+    sa.UniqueConstraint("recipient_oid", "sha256"),
+)
+sa.Index("ix_inbound_documents_offers", inbound_documents.c.recipient_oid, inbound_documents.c.offer_seq)
+sa.Index("ix_inbound_documents_referral", inbound_documents.c.referral_local_uid, inbound_documents.c.recipient_oid)
+sa.Index("ix_inbound_documents_submission_id", inbound_documents.c.submission_id)
+sa.Index("ix_inbound_documents_state", inbound_documents.c.state, inbound_documents.c.received_at)
+
+# The MIS's acknowledgements: an offered document is offered to a client until it acknowledges it.
+inbound_acks = sa.Table(
+    "inbound_acks",
+    metadata,
+    sa.Column(
+        "document_id", sa.String(36), sa.ForeignKey("inbound_documents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("client_id", sa.String(36), sa.ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("acked_at", UtcDateTime(), nullable=False),
+)
+
+# The timeline of an inbound document: received, flagged, linked, offered, operator actions, webhooks.
+inbound_events = sa.Table(
+    "inbound_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("document_id", sa.String(36), sa.ForeignKey("inbound_documents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("code", sa.String(120)),
+    sa.Column("message", sa.Text),
+    sa.Column("details", sa.JSON),
+)
+sa.Index("ix_inbound_events_document_id", inbound_events.c.document_id, inbound_events.c.id)
+
+# Webhook notices of inbound documents: the same outbox semantics as ``notifications`` (claimed,
+# retried with backoff, dead after max age), one per (document, client, channel).
+inbound_notices = sa.Table(
+    "inbound_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("document_id", sa.String(36), sa.ForeignKey("inbound_documents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("client_id", sa.String(36), sa.ForeignKey("clients.id", ondelete="CASCADE")),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # sealed, bound to the document id
+    sa.Column("state", sa.String(12), nullable=False),  # pending | delivered | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("lease_owner", sa.String(120)),
+    sa.Column("lease_until", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.UniqueConstraint("document_id", "client_id", "channel"),
+)
+sa.Index("ix_inbound_notices_due", inbound_notices.c.state, inbound_notices.c.next_attempt_at)
+
+# Named counters and positions: the offer sequence ("offer-seq") and each discovery's cursor
+# ("discovery:<peer>:<recipient>:<kind>" → the end of the last window searched completely).
+inbound_cursors = sa.Table(
+    "inbound_cursors",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("number", sa.BigInteger),
+    sa.Column("position", UtcDateTime()),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

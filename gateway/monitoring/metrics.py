@@ -29,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
-from gateway.journal.schema import events, submissions
+from gateway.journal.schema import events, inbound_documents, submissions
 from gateway.journal.store import Journal
 from gateway.model import State
 from gateway.monitoring.counters import REGISTRY, observe_delivery, observe_intake, record_retry
@@ -54,6 +54,7 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
 _S = submissions.c
 _E = events.c
+_D = inbound_documents.c
 _AWAITING: Final = (str(State.SENT), str(State.RECONCILING))
 # What a reconciliation lookup concluded, named by the state it led to.
 _RECONCILE_OUTCOME: Final = {
@@ -87,6 +88,7 @@ class JournalSnapshot:
         self.crl_stale: dict[str, str] = {}  # CRL source -> why it gives no current CRL
         self.stuck: dict[str, int] = {}
         self.peers: list[str] = []  # configured peer instances: each gets a stuck gauge, zero or not
+        self.inbound: list[tuple[str, str, int]] = []  # documents addressed to our MOs: (state, reason, n)
 
 
 async def snapshot(
@@ -134,6 +136,12 @@ async def snapshot(
         snap.retries = [(d, c, int(n)) for d, c, n in rows.all()]
         if stuck is not None:
             snap.stuck = await stuck_counts(conn, stuck, now)
+        rows = await conn.execute(
+            sa.select(_D.state, sa.func.coalesce(_D.reason_code, "none"), sa.func.count()).group_by(
+                _D.state, _D.reason_code
+            )
+        )
+        snap.inbound = [(state, reason, int(n)) for state, reason, n in rows.all()]
         cached = _SLA_CACHE.get(id(journal.engine))
         if cached is not None and time.monotonic() - cached[0] < SLA_CACHE_SECONDS:
             snap.sla_breaches = cached[1]
@@ -230,6 +238,15 @@ class _SnapshotCollector(Collector):
         for peer in sorted(set(s.peers) | set(s.stuck)):
             stuck.add_metric([peer], s.stuck.get(peer, 0))
         yield stuck
+        inbound = GaugeMetricFamily(
+            "mse_gateway_inbound_documents",
+            "Documents addressed to our organisations by state (ACCEPTED, FLAGGED — waiting for an "
+            "operator —, RELEASED, DISMISSED) and flag reason (docs/inbound.md).",
+            labels=["state", "reason"],
+        )
+        for state, reason, n in s.inbound:
+            inbound.add_metric([state, reason], n)
+        yield inbound
 
 
 def _allowed(request: web.Request, token: str) -> bool:

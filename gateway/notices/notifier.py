@@ -8,8 +8,8 @@ others (the REMD SOAP front door registers ``remd-soap``, which turns the notice
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
 import aiohttp
 
@@ -22,9 +22,22 @@ from gateway.journal.worker import ClaimLoop
 from gateway.model import PendingNotice
 from gateway.wire.outbound import CallbackPolicy
 
-__all__ = ["ChannelSender", "DeliveryError", "Notifier", "rest_sender"]
+__all__ = ["ChannelSender", "DeliveryError", "NoticeOutbox", "Notifier", "rest_sender"]
 
 _log: Final = get_logger(__name__)
+
+
+class NoticeOutbox(Protocol):
+    """An outbox the notifier drains: outcome notices (:class:`~gateway.journal.outbox.Outbox`)
+    or inbound-document notices (:class:`~gateway.journal.inbound.InboundOutbox`)."""
+
+    async def claim(self, owner: str, *, limit: int, lease_seconds: float) -> list[PendingNotice]: ...
+
+    async def release(self, owner: str) -> int: ...
+
+    async def delivered(self, notice: PendingNotice, owner: str) -> None: ...
+
+    async def failed(self, notice: PendingNotice, owner: str, error: str, retry_at: datetime | None) -> None: ...
 
 
 class DeliveryError(Exception):
@@ -71,6 +84,8 @@ class Notifier:
         idle_sleep: float = 1.0,
         policy: CallbackPolicy | None = None,
         hosts_of: HostsOf | None = None,
+        outbox: NoticeOutbox | None = None,
+        role: str = "notifier",
     ) -> None:
         """``policy`` re-checks every notice's URL before each attempt (``hosts_of`` gives the
         client's registered hosts); the name-resolution half of the check belongs to the
@@ -78,7 +93,7 @@ class Notifier:
         self.journal = journal
         self.policy = policy
         self.hosts_of = hosts_of
-        self.outbox = Outbox(journal)
+        self.outbox: NoticeOutbox = outbox if outbox is not None else Outbox(journal)
         self.session = session
         self.channels = channels
         self.backoff = backoff
@@ -89,7 +104,7 @@ class Notifier:
             return await self.outbox.claim(owner, limit=limit, lease_seconds=lease_seconds)
 
         self.loop: ClaimLoop[PendingNotice] = ClaimLoop(
-            role="notifier",
+            role=role,
             claim=claim,
             handler=self._handle,
             release=self.outbox.release,

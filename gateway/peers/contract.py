@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.common.clock import Clock
+from gateway.inbound.contract import InboundPort
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.codes import CodeClass, CodeRule, CodeTable
@@ -260,6 +261,12 @@ class PeerContext:
     # every request with it and report refusals to ``on_refusal`` (security events for operators).
     guard: PeerGuard | None = None
     on_refusal: RefusalLog | None = None
+    # Where the instance hands documents addressed to our organisations (gateway.inbound): a
+    # REMD notification, an ЕАВИИАС notice over SMEV, a ЦБДИ conclusion over ШЭП.
+    inbound: InboundPort | None = None
+    # Search the peers named in [inbound] discover_peers now rather than at the next scheduled
+    # round (a peer's notification said a document addressed to us was registered).
+    discover_now: Callable[[], None] | None = None
 
 
 RefusalLog = Callable[[str, str, "str | None", Refusal], Awaitable[None]]

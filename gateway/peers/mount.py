@@ -9,7 +9,7 @@ after start-up; the small forwarding objects below bridge that gap.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -20,7 +20,9 @@ from gateway.appkeys import (
     CLIENTS_KEY,
     CLOCK_KEY,
     CONFIG_KEY,
+    DISCOVERY_KEY,
     HTTP_KEY,
+    INBOUND_KEY,
     JOURNAL_KEY,
     PEERS_KEY,
     WORKERS_KEY,
@@ -29,6 +31,7 @@ from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.peer import Peer
+from gateway.inbound.contract import InboundDocument, InboundReceipt
 from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
@@ -124,6 +127,30 @@ class _Intake:
         return await self._service().search(client, organization, kind, begin, end, snils)
 
 
+class _Inbound:
+    """The core's InboundPort for plug-ins, forwarding once the receiver exists."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def receive(self, document: InboundDocument) -> InboundReceipt:
+        return await self.app[INBOUND_KEY].receive(document)
+
+    async def known(self, peer: str, peer_document_id: str) -> bool:
+        return await self.app[INBOUND_KEY].known(peer, peer_document_id)
+
+
+def _discover_now(app: web.Application) -> Callable[[], None]:
+    def wake() -> None:
+        discovery = app.get(DISCOVERY_KEY)
+        if discovery is not None:
+            discovery.wake()
+        else:
+            _log.info("a peer announced an inbound document, but no discovery runs here ([inbound] discover_peers)")
+
+    return wake
+
+
 def _document_source(app: web.Application, peer: str) -> DocumentSource:
     async def source(local_uid: str, organization: str) -> bytes | None:
         journal = app[JOURNAL_KEY]
@@ -196,6 +223,8 @@ def _new_context(app: web.Application, instance: PeerInstance) -> PeerContext:
         notice_timeout_seconds=config.notifications.timeout_seconds,
         guard=guard,
         on_refusal=_refusal_log(app),
+        inbound=_Inbound(app),
+        discover_now=_discover_now(app),
     )
 
 

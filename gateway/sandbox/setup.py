@@ -74,6 +74,10 @@ def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[st
         overrides["validation"] = {"trust_dir": str(pki_dir)}
     if not config.security.callback_hosts:
         overrides["security"] = {"callback_hosts": ["*"], "allow_private_callbacks": True}
+    # Documents addressed to the sandbox's MOs (results, return notices registered at the REMD
+    # twin) are discovered there, every 30 s (docs/inbound.md).
+    if not config.inbound.discover_peers and "remd" in config.peers:
+        overrides["inbound"] = {"discover_peers": ["remd"], "interval_seconds": 30.0}
     return overrides
 
 

@@ -25,6 +25,36 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "nav.messages": ("Документы", "Documents"),
     "nav.alerts": ("Оповещения", "Alerts"),
     "nav.audit": ("Журнал действий", "Audit trail"),
+    "nav.inbound": ("Входящие документы", "Inbound documents"),
+    # inbound documents
+    "in.title": ("Входящие документы для МО", "Documents addressed to our MOs"),
+    "in.hint": (
+        "Результаты МСЭ, уведомления о возврате и другие документы, адресованные обслуживаемым МО. "
+        "Помеченные документы сохранены и ждут решения оператора: выпустить (передать в МИС с пометкой) "
+        "или отклонить (хранить, не передавать).",
+        "MSE results, return notices and other documents addressed to the MOs we serve. Flagged ones "
+        "are kept and wait for an operator: release (offer them to the MIS with their flag) or dismiss "
+        "(keep them, never offer them).",
+    ),
+    "in.state.ACCEPTED": ("Переданы в МИС", "Offered to the MIS"),
+    "in.state.FLAGGED": ("Ждут оператора", "Wait for an operator"),
+    "in.state.RELEASED": ("Выпущены оператором", "Released by an operator"),
+    "in.state.DISMISSED": ("Отклонены оператором", "Dismissed by an operator"),
+    "in.all": ("все", "all"),
+    "in.filter": ("Показать", "Show"),
+    "in.recipient": ("Адресат (МО)", "Addressed to (MO)"),
+    "in.author": ("Автор (бюро)", "Author (bureau)"),
+    "in.referral": ("Направление", "Referral"),
+    "in.detail": ("Входящий документ", "Inbound document"),
+    "in.signatures": ("Подписей", "Signatures"),
+    "in.size": ("Размер", "Size"),
+    "in.offered": ("Позиция в очереди МИС", "Place in the MIS's inbox"),
+    "in.release": ("Выпустить в МИС", "Release to the MIS"),
+    "in.dismiss": ("Отклонить", "Dismiss"),
+    "in.report": ("Результат проверки", "Check report"),
+    "in.envelope": ("Конверт", "Envelope"),
+    "flash.release": ("Документ выпущен в МИС.", "The document was released to the MIS."),
+    "flash.dismiss": ("Документ отклонён.", "The document was dismissed."),
     "nav.logout": ("Выйти", "Log out"),
     "nav.skip": ("Перейти к содержимому", "Skip to content"),
     "nav.language": ("Язык", "Language"),
@@ -80,6 +110,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "col.outcome": ("Итог", "Outcome"),
     "col.peer": ("Узел-получатель", "Peer"),
     "col.reason": ("Причина", "Reason"),
+    "col.received": ("Получен", "Received"),
     "none": ("нет", "none"),
     # rejections
     "rej.title": ("Отказы по категориям", "Rejections by category"),

@@ -15,6 +15,8 @@ from aiohttp import web
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person_id
 from gateway.errors import NotFound
+from gateway.inbound.contract import InboundReason, InboundState
+from gateway.journal.inbound import InboundJournal
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
 from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
@@ -464,6 +466,99 @@ async def message_action(request: web.Request) -> web.Response:
         if loop is not None:
             loop.wake()
     raise web.HTTPSeeOther(f"{PREFIX}/messages/{sid}?done={action}")
+
+
+# ------------------------------------------------------------------------- inbound documents
+# Documents addressed to our organisations: flagged ones wait here for an operator, who releases
+# (offer to the MIS with the flag) or dismisses (keep, never offer) them, audited. No patient data
+# is shown; reasons, events and envelopes are masked.
+
+_INBOUND_LIMIT: Final = 200
+_INBOUND_ACTIONS: Final = ("release", "dismiss")
+
+
+def _inbound(request: web.Request) -> InboundJournal:
+    return InboundJournal(_journal(request))
+
+
+@routes.get("/inbound")
+async def inbound_list(request: web.Request) -> web.Response:
+    state = request.query.get("state", str(InboundState.FLAGGED))
+    states = [InboundState(state)] if state in set(InboundState) else []
+    reason = request.query.get("reason") or None
+    inbound = _inbound(request)
+    items = await inbound.listing(
+        states=states, reason=reason if reason in set(InboundReason) else None, limit=_INBOUND_LIMIT
+    )
+    rows = [{"r": r, "reason_message": mask_text(r.reason_message or "")} for r in items]
+    return render(
+        request, "inbound.html", rows=rows, counts=await inbound.counts(), state=state if states else "",
+        states=[str(s) for s in InboundState], reasons=[str(r) for r in InboundReason],
+    )  # fmt: skip
+
+
+@routes.get("/inbound/{iid}")
+async def inbound_detail(request: web.Request) -> web.Response:
+    inbound = _inbound(request)
+    iid = request.match_info["iid"]
+    record = await inbound.get(iid)
+    if record is None:
+        return _not_found(request)
+    content = await inbound.content(iid)
+    envelopes = [
+        {"direction": e["direction"], "text": masked_envelope(e["body"], e["content_type"])}
+        for e in (content.envelopes if content is not None else ())
+    ]
+    events = [
+        {"e": e, "message": mask_text(e.message or ""), "details": masked_json(e.details) if e.details else ""}
+        for e in await inbound.events(iid)
+    ]
+    return render(
+        request, "inbound_detail.html", r=record, events=events, envelopes=envelopes,
+        reason_message=mask_text(record.reason_message or ""),
+        report=masked_json(record.report) if record.report else "",
+        signatures=len(content.signatures) if content is not None else 0,
+        flash=request.query.get("done", ""),
+    )  # fmt: skip
+
+
+@routes.post("/inbound/{iid}/{action}")
+async def inbound_action(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    action = request.match_info["action"]
+    iid = request.match_info["iid"]
+    if action not in _INBOUND_ACTIONS:
+        return _not_found(request)
+    form = await request.post()
+    comment = str(form.get("comment", "")).strip()[:2000]
+    if not comment:
+        raise web.HTTPSeeOther(f"{PREFIX}/inbound/{iid}?done=comment")
+    journal = _journal(request)
+    inbound = InboundJournal(journal)
+    record = await inbound.get(iid)
+    if record is None:
+        return _not_found(request)
+    actor = actions.actor_name(session.username)
+    try:
+        if action == "release":
+            await inbound.release(iid, actor, comment)
+        else:
+            await inbound.dismiss(iid, actor, comment)
+        outcome = "ok"
+    except ValueError:
+        outcome = "refused"
+    await actions.audit(
+        journal.engine, journal, username=session.username, action=f"inbound-{action}", outcome=outcome,
+        submission_id=iid, comment=comment,
+    )  # fmt: skip
+    if outcome == "refused":
+        raise web.HTTPSeeOther(f"{PREFIX}/inbound/{iid}?done=refused")
+    loop = request.config_dict[WORKERS_KEY].get("inbound-notifier")
+    if loop is not None:
+        loop.wake()
+    raise web.HTTPSeeOther(f"{PREFIX}/inbound/{iid}?done={action}")
 
 
 # ------------------------------------------------------------------------------- alerts, audit

@@ -30,7 +30,9 @@ from adapters.remd import codec
 from adapters.remd.mapping import build_register_document_result_envelope, canonical_from_request
 from adapters.remd.messages import (
     DocumentFile,
+    DocumentRegisteredNotification,
     GetDocumentFileRequest,
+    GetDocumentFileResponse,
     RegisterDocumentRequest,
     RegisterDocumentResult,
     RegistryItem,
@@ -39,8 +41,17 @@ from adapters.remd.messages import (
     StatusResponse,
     checksum,
 )
+from adapters.remd.sandbox.addressed import AddressedDocument, AddressedRegistry
 from adapters.remd.sandbox.profile import Fate, FaultProfile, SyncFault
-from adapters.remd.soap import Addressing, Envelope, EnvelopeError, SoapFault, build_envelope, parse_envelope
+from adapters.remd.soap import (
+    Addressing,
+    Envelope,
+    EnvelopeError,
+    SoapFault,
+    build_envelope,
+    child_text,
+    parse_envelope,
+)
 from adapters.remd.webutil import fault_response, read_body, soap_response
 from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
@@ -154,6 +165,9 @@ class RemdTwin:
         self._seq = itertools.count(1)
         self._emdr_seq = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Documents other systems registered for an MO (discovered with searchBy=recipient).
+        self.addressed = AddressedRegistry(clock, lambda doc, url: self._spawn(self._notify_addressed(doc, url)))
+        self.notifications_sent = 0
 
     def _signed(self, envelope: bytes) -> bytes:
         """What the twin sends the gateway, signed with its identity when it has one (the
@@ -208,6 +222,10 @@ class RemdTwin:
             "callbacks_lost": s.callbacks_lost,
             "callbacks_failed": s.callbacks_failed,
             "document_pulls": s.document_pulls,
+            "addressed_documents": len(self.addressed.documents),
+            "addressed_searches": self.addressed.searches,
+            "addressed_file_requests": self.addressed.file_requests,
+            "addressed_notifications_sent": self.notifications_sent,
             "slow_answers": s.slow_answers,
             "processing": len(self._processing),
             "scheduled": len(self._queue),
@@ -227,7 +245,7 @@ class RemdTwin:
         except EnvelopeError as exc:
             self._error(exc.code)
             return fault_response(exc)
-        if env.operation not in {"registerDocumentRequest", "searchRegistryItemRequest"}:
+        if env.operation not in {"registerDocumentRequest", "searchRegistryItemRequest", "getDocumentFileRequest"}:
             self._error("UNKNOWN_OPERATION")
             return fault_response(
                 SoapFault("Sender", f"unknown operation {env.operation!r}", subcode="UNKNOWN_OPERATION")
@@ -255,7 +273,12 @@ class RemdTwin:
                 relates_to=env.addressing.message_id,
             )
         if env.operation == "searchRegistryItemRequest":
-            self.stats.search_requests += 1
+            # Searches for documents addressed to an MO (inbound discovery) are counted apart, so
+            # the reconciliation figures stay what they were.
+            if env.body is not None and child_text(env.body, "searchBy") == "recipient":
+                self.addressed.searches += 1
+            else:
+                self.stats.search_requests += 1
             if sync_fault is SyncFault.RATE_LIMIT:
                 self._error("RATE_LIMIT")
                 body = codec.build_search_response(
@@ -263,6 +286,8 @@ class RemdTwin:
                 )
                 return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
             return self._search(env)
+        if env.operation == "getDocumentFileRequest":
+            return self._file(env)
         self.stats.register_requests += 1
         if sync_fault is SyncFault.RATE_LIMIT:
             return self._refuse(env, "RATE_LIMIT", RATE_LIMIT_MESSAGE)
@@ -315,6 +340,10 @@ class RemdTwin:
             )
             return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
         now = self.clock.now()
+        if req.search_by == "recipient":
+            found = SearchRegistryItemResponse(True, matches=self.addressed.search(req, now))
+            body = codec.build_search_response(found)
+            return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
         snils = normalise_person_id(req.patient_snils) if req.patient_snils else None
         matches = tuple(
             RegistryMatch(r.local_uid, r.emdr_id, r.registered_at, kind=r.kind, organization=r.organization)
@@ -326,6 +355,19 @@ class RemdTwin:
         )
         body = codec.build_search_response(SearchRegistryItemResponse(True, matches=matches))
         return soap_response(body, action="searchRegistryItemResponse", relates_to=env.addressing.message_id)
+
+    def _file(self, env: Envelope) -> web.Response:
+        """getDocumentFile on the service port: a recipient fetches a document registered for it."""
+        assert env.body is not None
+        try:
+            req = codec.parse_get_document_file_request(env.body)
+        except codec.MessageError as exc:
+            self._error("VALIDATION_ERROR")
+            answer = GetDocumentFileResponse(False, errors=(("VALIDATION_ERROR", exc.message),))
+        else:
+            answer = self.addressed.file(req)
+        body = codec.build_get_document_file_response(answer)
+        return soap_response(body, action="getDocumentFileResponse", relates_to=env.addressing.message_id)
 
     async def handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats_json())
@@ -532,6 +574,31 @@ class RemdTwin:
         else:
             self.stats.callbacks_failed += 1
 
+    async def _notify_addressed(self, doc: AddressedDocument, url: str) -> None:
+        """Tell a recipient that a document addressed to it was registered (reconstructed)."""
+        notice = DocumentRegisteredNotification(
+            doc.emdr_id, doc.local_uid, doc.kind, doc.organization, doc.recipient, doc.registered_at
+        )
+        addressing = Addressing(message_id=str(uuid.uuid4()), action="documentRegisteredNotification", to=url)
+        envelope = self._signed(
+            build_envelope(codec.build_document_registered_notification(notice), addressing=addressing)
+        )
+        try:
+            reply = await post_soap(
+                self._http(),
+                url,
+                envelope,
+                action="documentRegisteredNotification",
+                timeout_seconds=self.callback_timeout,
+            )
+        except TransportError:
+            self._error("NOTIFICATION_NOT_DELIVERED")
+            return
+        if 200 <= reply.status < 300:
+            self.notifications_sent += 1
+        else:
+            self._error("NOTIFICATION_NOT_DELIVERED")
+
     def _http(self) -> aiohttp.ClientSession:
         if self.session is None:
             raise RuntimeError("the REMD twin has no HTTP session (the app is not started)")
@@ -565,6 +632,7 @@ def create_twin(
     app.router.add_post(SERVICE_PATH, twin.handle_service)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
     app.router.add_get("/_sandbox/registrations/{local_uid}", twin.handle_registration)
+    app.router.add_post("/_sandbox/addressed", twin.addressed.handle_register)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_session = None

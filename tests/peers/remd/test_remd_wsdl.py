@@ -19,7 +19,7 @@ def test_wsdl_loads_without_any_network(monkeypatch: pytest.MonkeyPatch) -> None
         cached.cache_clear()
     service = wsdl.service_zeep_client()
     operations = set(service.wsdl.bindings[next(iter(service.wsdl.bindings))]._operations)
-    assert operations == {"registerDocument", "searchRegistryItem"}
+    assert operations == {"registerDocument", "searchRegistryItem", "getDocumentFile"}
     callback = wsdl.callback_zeep_client()
     operations = set(callback.wsdl.bindings[next(iter(callback.wsdl.bindings))]._operations)
     assert operations == {"sendRegisterDocumentResult", "getDocumentFile"}
