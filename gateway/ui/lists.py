@@ -49,9 +49,12 @@ VIEWS: Final = ("needs-operator", "stuck", "flagged", "closed")
 _ORDERS: Final = ("new", "old")
 
 
+_DISPOSED = ui_dispositions.alias("disposed")  # aliased: a list also joins ui_dispositions itself
+
+
 def undisposed() -> sa.ColumnElement[bool]:
     """No operator has marked the submission resolved."""
-    return ~sa.exists().where(_D.submission_id == _S.id)
+    return ~sa.exists().where(_DISPOSED.c.submission_id == _S.id)
 
 
 def needs_operator() -> sa.ColumnElement[bool]:
@@ -160,6 +163,7 @@ class ListFilter:
             ("source", self.source),
             ("order", self.order if self.order != "new" else None),
             ("page", str(self.page) if self.page != 1 else None),
+            ("per_page", str(self.per_page)),
         ):
             if value:
                 out.append((name, value))
@@ -167,10 +171,6 @@ class ListFilter:
 
     def query_string(self, **changes: Any) -> str:
         return urlencode((replace(self, **changes) if changes else self).params())
-
-    @property
-    def is_empty(self) -> bool:
-        return not replace(self, page=1, per_page=50, order="new").params()
 
 
 def conditions(f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None) -> list[sa.ColumnElement[bool]]:

@@ -64,6 +64,7 @@ _FUNNEL_FIELDS: Final = (
     "awaiting",
     "in_progress",
     "dead",
+    "closed",
 )
 
 routes = web.RouteTableDef()
@@ -406,6 +407,7 @@ async def message_detail(request: web.Request) -> web.Response:
         report=report, report_rest=report_rest, disposition=await actions.disposition(journal.engine, sid),
         audit=await actions.audit_entries(journal.engine, submission_id=sid),
         flash=request.query.get("done", ""), resendable=sub.state in actions.RESENDABLE,
+        cancellable=sub.state in actions.CANCELLABLE,
     )  # fmt: skip
 
 

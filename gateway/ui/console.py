@@ -1,0 +1,168 @@
+"""The operations console's pages: filtered lists as GET URLs (bookmarkable), their CSV export,
+grouped causes, and bulk actions with a preview. Mounted into the /ui sub-application by
+:func:`gateway.ui.setup.setup_ui`, next to :mod:`gateway.ui.web`'s pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+from multidict import MultiDict
+
+from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
+from gateway.common.pii import mask_text
+from gateway.documents.kinds import KIND_TABLE
+from gateway.journal.store import Journal
+from gateway.model import FINAL_STATES, State
+from gateway.monitoring.stuck import StuckPolicy, stuck_policy
+from gateway.peers.codes import CodeTable
+from gateway.peers.mount import INSTANCES_KEY
+from gateway.ui import actions, bulk
+from gateway.ui.causes import group_causes
+from gateway.ui.lists import ListFilter, fetch_page
+from gateway.ui.queries import read
+from gateway.ui.session import PREFIX, UI_KEY, require
+from gateway.ui.users import Role
+from gateway.ui.web import forbidden, render
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_CSV_LIMIT: Final = 100_000
+_CSV_COLUMNS: Final = (
+    "id", "local_uid", "source_system", "organization_oid", "region", "kind", "destination", "state",
+    "attempts", "outcome_code", "created_at", "updated_at", "disposition",
+)  # fmt: skip
+
+
+def _journal(request: web.Request) -> Journal:
+    return request.config_dict[JOURNAL_KEY]
+
+
+def _tables(request: web.Request) -> Mapping[str, CodeTable]:
+    return {name: inst.codes for name, inst in request.config_dict.get(INSTANCES_KEY, {}).items()}
+
+
+def _peer_names(request: web.Request) -> list[str]:
+    return sorted(request.config_dict.get(INSTANCES_KEY, {}))
+
+
+def _filter_of(request: web.Request) -> ListFilter:
+    return ListFilter.from_query(request.query, per_page=request.config_dict[UI_KEY].config.page_size)
+
+
+def _policy(request: web.Request) -> StuckPolicy:
+    return stuck_policy(request.config_dict)
+
+
+@routes.get("/list")
+async def list_page(request: web.Request) -> web.Response:
+    f = _filter_of(request)
+    journal = _journal(request)
+    now = journal.clock.now()
+    async with read(journal.engine) as conn:
+        page = await fetch_page(conn, f, now=now, stuck=_policy(request))
+    return render(
+        request, "list.html", page=page, f=f, now=now, states=list(State), final=FINAL_STATES,
+        kinds=sorted(KIND_TABLE.values(), key=lambda k: k.code), peers=_peer_names(request),
+        causes=group_causes(page.causes, _tables(request)), flash=request.query.get("done", ""),
+        done_n=request.query.get("n", ""), done_refused=request.query.get("refused", ""),
+        csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}",
+    )  # fmt: skip
+
+
+@routes.get("/list.csv")
+async def list_csv(request: web.Request) -> web.Response:
+    """The whole filtered list (every page, up to 100 000 rows) as CSV. No column holds personal
+    data; every value still goes through the masker, so a SNILS typed into a localUid is masked."""
+    f = ListFilter.from_query(request.query, per_page=1)
+    journal = _journal(request)
+    now = journal.clock.now()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_CSV_COLUMNS)
+    async with read(journal.engine) as conn:
+        chunk = 1000
+        for number in range(1, _CSV_LIMIT // chunk + 1):
+            page = await fetch_page(conn, ListFilter(**{**f.__dict__, "page": number, "per_page": chunk}), now=now,
+                                    stuck=_policy(request))  # fmt: skip
+            for row in page.rows:
+                values = [getattr(row, c) for c in _CSV_COLUMNS]
+                writer.writerow(["" if v is None else mask_text(v.isoformat() if hasattr(v, "isoformat") else str(v))
+                                 for v in values])  # fmt: skip
+            if len(page.rows) < chunk:
+                break
+    return web.Response(
+        body=out.getvalue().encode("utf-8-sig"),  # the BOM makes spreadsheet programs read UTF-8
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="submissions.csv"'},
+    )
+
+
+def _selection(form: Mapping[str, str], ids: list[str], per_page: int) -> ListFilter:
+    """The filter the bulk form carries (its list's query string), narrowed to the ticked rows
+    unless the operator chose the whole filter."""
+    f = ListFilter.from_query(MultiDict(parse_qsl(form.get("filter", ""))), per_page=per_page)
+    if form.get("scope") == "filter":
+        return f
+    return ListFilter(**{**f.__dict__, "ids": tuple(ids[: bulk.MAX_BULK]) or ("-",)})
+
+
+@routes.post("/bulk/preview")
+async def bulk_preview(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    data = await request.post()
+    form = {k: str(v) for k, v in data.items() if k != "id"}
+    try:
+        action = actions.Action(form.get("action", ""))
+    except ValueError:
+        return forbidden(request, "err.not_found")
+    ids = [str(v) for v in data.getall("id", [])]
+    selection = _selection(form, ids, request.config_dict[UI_KEY].config.page_size)
+    journal = _journal(request)
+    plan = await bulk.preview(journal, action, selection, now=journal.clock.now(), stuck=_policy(request))
+    back = f"{PREFIX}/list?{form.get('filter', '')}"
+    return render(request, "bulk.html", plan=plan, back=back, filter_qs=form.get("filter", ""))
+
+
+@routes.post("/bulk/apply")
+async def bulk_apply(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    data = await request.post()
+    try:
+        action = actions.Action(str(data.get("action", "")))
+    except ValueError:
+        return forbidden(request, "err.not_found")
+    comment = str(data.get("comment", "")).strip()[:2000]
+    filter_qs = str(data.get("filter", ""))
+    ids = [i for i in str(data.get("ids", "")).split(",") if i][: bulk.MAX_BULK]
+    if not comment:
+        raise web.HTTPSeeOther(f"{PREFIX}/list?{_with(filter_qs, done='comment')}")
+    journal = _journal(request)
+    loops = request.config_dict[WORKERS_KEY]
+
+    def wake(result: bulk.BulkResult) -> None:
+        for destination in result.queued_destinations:
+            loop = loops.get(f"delivery:{destination}")
+            if loop is not None:
+                loop.wake()
+
+    result = await bulk.run(journal, action, ids, username=session.username, comment=comment, after_batch=wake)
+    raise web.HTTPSeeOther(
+        f"{PREFIX}/list?{_with(filter_qs, done=f'bulk-{action}', n=str(result.ok), refused=str(result.refused))}"
+    )
+
+
+def _with(qs: str, **extra: str) -> str:
+    pairs = [(k, v) for k, v in parse_qsl(qs) if k not in extra and k != "page"]
+    return urlencode(pairs + list(extra.items()))
+

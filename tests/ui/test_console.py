@@ -1,0 +1,185 @@
+"""The operations console over real HTTP: filtered lists as GET URLs, grouped causes, CSV export
+and bulk actions with a preview, each checked against the journal itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import sqlalchemy as sa
+
+from gateway.model import State
+from gateway.ui.schema import ui_audit
+
+from .conftest import UiGateway, csrf_of
+
+_ID = re.compile(r'<tr data-id="([0-9a-f-]{36})"')
+
+
+def _total(html: str) -> int:
+    m = re.search(r'data-total="(\d+)"', html)
+    assert m, "no total on the page"
+    return int(m.group(1))
+
+
+def _ids(html: str) -> set[str]:
+    return set(_ID.findall(html))
+
+
+async def test_a_bookmarked_filter_url_reproduces_the_list(gw: UiGateway) -> None:
+    await gw.login("victor")
+    url = "/ui/list?state=FAILED&region=77&kind=121"
+    first = await (await gw.client.get(url)).text()
+    expected = {gw.seeded.ids["fail-77-0"], gw.seeded.ids["fail-77-1"]}
+    assert _ids(first) == expected and _total(first) == 2
+    # the form shows the filter it came from, so the page can be refined and re-bookmarked
+    assert '<option value="FAILED" selected>' in first and 'name="region" size="4" value="77"' in first
+    # the same URL in a new session (a colleague's browser) shows the same rows
+    await gw.client.post("/ui/logout", data={"csrf": csrf_of(first)})
+    await gw.login("olga")
+    again = await (await gw.client.get(url)).text()
+    assert _ids(again) == expected
+
+
+async def test_filters_each_narrow_the_list(gw: UiGateway) -> None:
+    await gw.login("victor")
+    ids = gw.seeded.ids
+    cases = {
+        "q=uid-reg-50": {ids[f"reg-50-{i}"] for i in range(3)},  # localUid prefix
+        "q=1.2.643.5.1.13.13.12.2.50&kind=108": {ids["ret-50-0"], ids["ret-50-1"]},  # OID prefix
+        "code=SCHEMA_ERROR": {ids["fail-50-0"]},
+        "view=needs-operator": {ids["dead-0"], ids["patient-doc"]},
+        "state=SENT&state=RECONCILING": {ids["sent-0"], ids["sent-1"], ids["reconciling-0"]},
+        "peer=remd&state=QUEUED": {ids["queued-0"]},
+        "mis=nobody": set(),
+        "region=KZ": {ids["kz-0"]},
+    }
+    for query, expected in cases.items():
+        html = await (await gw.client.get(f"/ui/list?{query}&per_page=100")).text()
+        assert _ids(html) == expected, query
+        assert _total(html) == len(expected), query
+    # age: everything was seeded within a few hours of the start; 30 h later all is older than 24 h
+    gw.clock.advance(hours=30)
+    await gw.login("victor")  # the session idled out meanwhile
+    html = await (await gw.client.get("/ui/list?age=24&per_page=100")).text()
+    assert _total(html) == len(ids)
+    html = await (await gw.client.get("/ui/list?age=100&per_page=100")).text()
+    assert _total(html) == 0
+
+
+async def test_pagination_walks_every_row_once(gw: UiGateway) -> None:
+    await gw.login("victor")
+    seen: list[str] = []
+    url = "/ui/list?per_page=7"
+    pages = 0
+    while url:
+        html = await (await gw.client.get(url)).text()
+        assert _total(html) == len(gw.seeded.ids)
+        seen += _ID.findall(html)
+        pages += 1
+        nxt = re.search(r'rel="next" href="([^"]+)"', html)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else ""
+    assert sorted(seen) == sorted(gw.seeded.ids.values()) and pages == -(-len(gw.seeded.ids) // 7)
+
+
+async def test_non_final_rows_show_age_and_since(gw: UiGateway) -> None:
+    gw.clock.advance(hours=2)
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/list?view=needs-operator")).text()
+    row = html[html.index(f'data-id="{gw.seeded.ids["dead-0"]}"') :].split("</tr>")[0]
+    assert re.search(r"<td>\d\d:\d\d</td>", row)  # age
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d\d:\d\d\)", row)  # in this state since
+    assert "mis-alpha" in row and "1.2.643.5.1.13.13.12.2.77.7973" in row and "HTTP_503" in row
+
+
+async def test_causes_are_grouped_and_explained(gw: UiGateway) -> None:
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/list?state=FAILED")).text()
+    sums = re.sub(r"<[^>]+>", "", html[html.index('class="cause-sum"') :].split("</p>")[0])
+    assert re.sub(r"\s+", " ", sums).strip().endswith("3 Отказ узла = 2 INVALID_SIGNATURE + 1 SCHEMA_ERROR")
+    # each code links to its own list
+    assert "state=FAILED&amp;code=INVALID_SIGNATURE" in html
+    # an HTTP code is explained by its class, in both languages
+    await gw.client.get("/ui/lang?set=en&next=/ui/overview")
+    html = await (await gw.client.get("/ui/list?state=FAILED")).text()
+    assert "Failed" in html and "The code is not in the peer&#39;s table" in html
+
+
+async def test_csv_export_is_the_whole_filtered_list(gw: UiGateway) -> None:
+    await gw.login("victor")
+    resp = await gw.client.get("/ui/list.csv?state=REGISTERED&per_page=2")
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    registered = (await gw.journal.counts_by_state())[State.REGISTERED]
+    assert len(rows) == registered  # every page, not the first
+    assert {r["state"] for r in rows} == {"REGISTERED"}
+
+
+async def test_bulk_resend_of_a_filter_with_preview_and_audit(gw: UiGateway) -> None:
+    await gw.login("olga")
+    page = await (await gw.client.get("/ui/list?view=needs-operator")).text()
+    csrf = csrf_of(page)
+    resp = await gw.client.post(
+        "/ui/bulk/preview", data={"csrf": csrf, "filter": "view=needs-operator", "scope": "filter", "action": "resend"}
+    )
+    html = await resp.text()
+    assert 'data-applicable="2"' in html and "2 документов будут отправлены повторно" in html
+    ids = re.search(r'name="ids" value="([^"]*)"', html)
+    assert ids and set(ids.group(1).split(",")) == {gw.seeded.ids["dead-0"], gw.seeded.ids["patient-doc"]}
+    # no comment: nothing happens
+    resp = await gw.client.post(
+        "/ui/bulk/apply", data={"csrf": csrf, "action": "resend", "ids": ids.group(1), "filter": "view=needs-operator"}
+    )
+    assert resp.url.query.get("done") == "comment"
+    assert (await gw.journal.get(gw.seeded.ids["dead-0"])).state is State.DEAD
+    resp = await gw.client.post(
+        "/ui/bulk/apply",
+        data={"csrf": csrf, "action": "resend", "ids": ids.group(1), "filter": "view=needs-operator", "comment": "peer up"},
+    )
+    assert resp.url.query.get("n") == "2" and resp.url.query.get("view") == "needs-operator"
+    assert _total(await resp.text()) == 0
+    for label in ("dead-0", "patient-doc"):
+        sid = gw.seeded.ids[label]
+        assert (await gw.journal.get(sid)).state is State.QUEUED
+        assert (await gw.journal.events(sid))[-1].actor == "operator:olga"
+    async with gw.journal.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(ui_audit).where(ui_audit.c.action.in_(["resend", "bulk-resend"])))).all()
+    assert sorted(r.action for r in rows) == ["bulk-resend", "resend", "resend"]
+    assert all(r.username == "olga" and "peer up" in (r.comment or "") for r in rows)
+
+
+async def test_bulk_on_ticked_rows_counts_what_does_not_apply(gw: UiGateway) -> None:
+    await gw.login("olga")
+    csrf = await gw.csrf("/ui/list")
+    ticked = [gw.seeded.ids["queued-0"], gw.seeded.ids["retry-0"], gw.seeded.ids["reg-77-0"]]
+    resp = await gw.client.post(
+        "/ui/bulk/preview",
+        data=[("csrf", csrf), ("filter", ""), ("scope", "selected"), ("action", "cancel")] + [("id", i) for i in ticked],
+    )
+    html = await resp.text()
+    assert 'data-applicable="2"' in html and 'data-matched="3"' in html and "1 Зарегистрирован" in html
+
+
+async def test_a_viewer_cannot_preview_or_apply(gw: UiGateway) -> None:
+    await gw.login("victor")
+    csrf = await gw.csrf("/ui/list")
+    for path in ("/ui/bulk/preview", "/ui/bulk/apply"):
+        resp = await gw.client.post(path, data={"csrf": csrf, "action": "resend", "scope": "filter", "comment": "x"})
+        assert resp.status == 403, path
+    assert (await gw.journal.get(gw.seeded.ids["dead-0"])).state is State.DEAD
+
+
+async def test_needs_an_operator_is_counted_once_everywhere(gw: UiGateway) -> None:
+    await gw.login("olga")
+    dead = gw.seeded.ids["dead-0"]
+    csrf = await gw.csrf(f"/ui/messages/{dead}")
+    await gw.client.post(f"/ui/messages/{dead}/resolve", data={"csrf": csrf, "comment": "handled by phone"})
+    period = "from=2026-11-01&to=2026-11-30"
+    overview = await (await gw.client.get(f"/ui/overview?{period}")).text()
+    queues = await (await gw.client.get("/ui/queues")).text()
+    listed = await (await gw.client.get(f"/ui/list?view=needs-operator&{period}")).text()
+    n_overview = int(re.search(r'data-field="dead">(\d+)<', overview).group(1))  # type: ignore[union-attr]
+    n_queues = int(re.search(r'data-field="dead">(\d+)<', queues).group(1))  # type: ignore[union-attr]
+    assert n_overview == n_queues == _total(listed) == 1
+    assert int(re.search(r'data-field="closed">(\d+)<', overview).group(1)) == 1  # type: ignore[union-attr]
