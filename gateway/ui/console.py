@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
@@ -15,19 +17,18 @@ from multidict import MultiDict
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_text
-from gateway.documents.kinds import KIND_TABLE
 from gateway.journal.store import Journal
 from gateway.model import FINAL_STATES, State
 from gateway.monitoring.stuck import StuckPolicy, stuck_policy
 from gateway.peers.codes import CodeTable
 from gateway.peers.mount import INSTANCES_KEY
-from gateway.ui import actions, bulk
+from gateway.ui import actions, bulk, queries
 from gateway.ui.causes import group_causes
 from gateway.ui.lists import ListFilter, fetch_page
 from gateway.ui.queries import read
 from gateway.ui.session import PREFIX, UI_KEY, require
 from gateway.ui.users import Role
-from gateway.ui.web import forbidden, render
+from gateway.ui.web import forbidden, period, render
 
 __all__ = ["routes"]
 
@@ -68,7 +69,7 @@ async def list_page(request: web.Request) -> web.Response:
         page = await fetch_page(conn, f, now=now, stuck=_policy(request))
     return render(
         request, "list.html", page=page, f=f, now=now, states=list(State), final=FINAL_STATES,
-        kinds=sorted(KIND_TABLE.values(), key=lambda k: k.code), peers=_peer_names(request),
+        peers=_peer_names(request),
         causes=group_causes(page.causes, _tables(request)), flash=request.query.get("done", ""),
         done_n=request.query.get("n", ""), done_refused=request.query.get("refused", ""),
         csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}",
@@ -82,26 +83,57 @@ async def list_csv(request: web.Request) -> web.Response:
     f = ListFilter.from_query(request.query, per_page=1)
     journal = _journal(request)
     now = journal.clock.now()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_CSV_COLUMNS)
+    rows: list[list[object]] = []
     async with read(journal.engine) as conn:
         chunk = 1000
         for number in range(1, _CSV_LIMIT // chunk + 1):
-            page = await fetch_page(conn, ListFilter(**{**f.__dict__, "page": number, "per_page": chunk}), now=now,
-                                    stuck=_policy(request))  # fmt: skip
-            for row in page.rows:
-                values = [getattr(row, c) for c in _CSV_COLUMNS]
-                writer.writerow(["" if v is None else mask_text(v.isoformat() if hasattr(v, "isoformat") else str(v))
-                                 for v in values])  # fmt: skip
+            page = await fetch_page(conn, replace(f, page=number, per_page=chunk), now=now, stuck=_policy(request))
+            rows.extend([getattr(row, c) for c in _CSV_COLUMNS] for row in page.rows)
             if len(page.rows) < chunk:
                 break
+    return _csv_response(_CSV_COLUMNS, rows, "submissions.csv")
+
+
+def _csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], filename: str) -> web.Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else mask_text(v.isoformat() if isinstance(v, datetime) else str(v)) for v in row])
     return web.Response(
         body=out.getvalue().encode("utf-8-sig"),  # the BOM makes spreadsheet programs read UTF-8
         content_type="text/csv",
         charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="submissions.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@routes.get("/sla.csv")
+async def sla_csv(request: web.Request) -> web.Response:
+    """Every overdue item of the SLA page's period, both stages."""
+    frm, to, since, until = period(request)
+    journal = _journal(request)
+    async with read(journal.engine) as conn:
+        report = await queries.sla_report(
+            conn, since=since, until=until, now=journal.clock.now(), overdue_limit=_CSV_LIMIT
+        )
+    rows = [
+        (str(stage), i.id, i.local_uid, i.kind, i.region, i.state, i.started_at, i.deadline, i.done_at)
+        for stage, s in report.stages.items()
+        for i in s.overdue
+    ]
+    header = ("stage", "id", "local_uid", "kind", "region", "state", "received_at", "deadline", "done_at")
+    return _csv_response(header, rows, f"sla-overdue-{frm}-{to}.csv")
+
+
+@routes.get("/audit.csv")
+async def audit_csv(request: web.Request) -> web.Response:
+    """The operator audit trail (admins only, like the page)."""
+    if require(request, Role.ADMIN) is None:
+        return forbidden(request, "err.forbidden")
+    entries = await actions.audit_entries(_journal(request).engine, limit=_CSV_LIMIT)
+    header = ("at", "username", "action", "submission_id", "from_state", "to_state", "outcome", "comment")
+    return _csv_response(header, ([e[c] for c in header] for e in entries), "audit.csv")
 
 
 def _selection(form: Mapping[str, str], ids: list[str], per_page: int) -> ListFilter:
@@ -110,7 +142,7 @@ def _selection(form: Mapping[str, str], ids: list[str], per_page: int) -> ListFi
     f = ListFilter.from_query(MultiDict(parse_qsl(form.get("filter", ""))), per_page=per_page)
     if form.get("scope") == "filter":
         return f
-    return ListFilter(**{**f.__dict__, "ids": tuple(ids[: bulk.MAX_BULK]) or ("-",)})
+    return replace(f, ids=tuple(ids[: bulk.MAX_BULK]) or ("-",))
 
 
 @routes.post("/bulk/preview")

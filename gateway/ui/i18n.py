@@ -233,6 +233,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "l.scope_filter": ("все по фильтру", "everything the filter selects"),
     "l.bulk_done": ("Выполнено для документов", "Done for documents"),
     "l.bulk_refused": ("отказано (состояние изменилось)", "refused (the state had changed)"),
+    "l.all_in_list": ("Весь список с фильтрами и действиями", "The whole list, with filters and actions"),
     "l.pages": ("Страницы", "Pages"),
     "l.page": ("Страница", "Page"),
     "l.prev": ("Назад", "Previous"),

@@ -22,12 +22,14 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.journal.schema import submissions
+from gateway.journal.schema import events, submissions
 from gateway.model import FINAL_STATES, State
 from gateway.monitoring.stuck import StuckPolicy
 from gateway.ui.schema import ui_dispositions
+from gateway.validation.contract import CATEGORIES
 
 __all__ = [
+    "FUNNEL_FILTERS",
     "MAX_PER_PAGE",
     "VIEWS",
     "ListFilter",
@@ -36,6 +38,7 @@ __all__ = [
     "conditions",
     "count",
     "fetch_page",
+    "funnel_query",
     "matching_ids",
     "needs_operator",
     "undisposed",
@@ -112,6 +115,7 @@ class ListFilter:
     until: date | None = None  # received on or before this UTC day (inclusive)
     view: str | None = None  # one of VIEWS
     source: str | None = None  # how the outcome became known (outcome_source)
+    category: str | None = None  # rejection category (gateway.validation.contract.CATEGORIES)
     order: str = "new"
     page: int = 1
     per_page: int = 50
@@ -141,6 +145,7 @@ class ListFilter:
             until=_day(query.get("to")),
             view=view if view in VIEWS else None,
             source=_text(query.get("source"), 20),
+            category=query.get("category") if query.get("category") in CATEGORIES else None,
             order=order if order in _ORDERS else "new",
             page=_positive_int(query.get("page"), 1, upper=1_000_000),
             per_page=_positive_int(query.get("per_page"), per_page, upper=MAX_PER_PAGE),
@@ -161,6 +166,7 @@ class ListFilter:
             ("to", self.until.isoformat() if self.until else None),
             ("view", self.view),
             ("source", self.source),
+            ("category", self.category),
             ("order", self.order if self.order != "new" else None),
             ("page", str(self.page) if self.page != 1 else None),
             ("per_page", str(self.per_page)),
@@ -171,6 +177,27 @@ class ListFilter:
 
     def query_string(self, **changes: Any) -> str:
         return urlencode((replace(self, **changes) if changes else self).params())
+
+
+# The list behind each tile of the overview's funnel (gateway.ui.queries.Funnel): the same partition.
+FUNNEL_FILTERS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "received": {},
+    "registered": {"states": (State.REGISTERED,)},
+    "reconciled": {"states": (State.REGISTERED,), "source": "reconciled"},
+    "failed": {"states": (State.FAILED,)},
+    "rejected": {"states": (State.REJECTED,)},
+    "awaiting": {"states": (State.SENT, State.RECONCILING)},
+    "in_progress": {"states": (State.RECEIVED, State.VALIDATED, State.QUEUED, State.RETRY_WAIT)},
+    "dead": {"view": "needs-operator"},
+    "closed": {"view": "closed"},
+}
+
+
+def funnel_query(name: str, *, since: date, until: date, kind: str | None, region: str | None, **more: Any) -> str:
+    """The query string of the list behind funnel tile ``name`` for the overview's period
+    (inclusive UTC days) and filters."""
+    values = {**FUNNEL_FILTERS[name], **more}
+    return ListFilter(since=since, until=until, kind=kind or None, region=region or None, **values).query_string()
 
 
 def conditions(f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None) -> list[sa.ColumnElement[bool]]:
@@ -209,9 +236,20 @@ def conditions(f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None
         out.append(_closed())
     elif f.view == "stuck":
         out.append((stuck or StuckPolicy()).condition(now))
+    if f.category:
+        out.append(_rejected_as(f.category))
     if f.ids:
         out.append(_S.id.in_(list(f.ids)))
     return out
+
+
+def _rejected_as(category: str) -> sa.ColumnElement[bool]:
+    """Rejected with this category, as the rejections page counts it (the REJECTED event's
+    ``details.category``; an unknown one counts as "other")."""
+    cat = events.c.details["category"].as_string()
+    known = [c for c in CATEGORIES if c != "other"]
+    match = sa.or_(cat.is_(None), cat.not_in(known)) if category == "other" else cat == category
+    return sa.exists().where(events.c.submission_id == _S.id, events.c.to_state == str(State.REJECTED), match)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person_id
+from gateway.documents.kinds import KIND_TABLE
 from gateway.errors import NotFound
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
@@ -24,6 +25,7 @@ from gateway.ui.alerts import alert_rows
 from gateway.ui.client_address import client_address
 from gateway.ui.config import AlertsConfig
 from gateway.ui.i18n import translate
+from gateway.ui.lists import funnel_query
 from gateway.ui.queries import read
 from gateway.ui.render import masked_envelope, masked_json
 from gateway.ui.session import (
@@ -67,6 +69,8 @@ _FUNNEL_FIELDS: Final = (
     "closed",
 )
 
+_KINDS: Final = sorted(KIND_TABLE.values(), key=lambda k: k.code)
+
 routes = web.RouteTableDef()
 
 
@@ -104,6 +108,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         fmt_age=_fmt_age,
         is_operator=session is not None and session.role.at_least(Role.OPERATOR),
         is_admin=session is not None and session.role.at_least(Role.ADMIN),
+        all_kinds=_KINDS,
         **context,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
@@ -254,9 +259,13 @@ async def overview_page(request: web.Request) -> web.Response:
         [(translate(lang, f"funnel.{name}"), getattr(f, name), f"bar-{name}") for name in _FUNNEL_FIELDS],
         chart_id="funnel",
     )
+    def funnel(name: str, **more: Any) -> str:
+        base: dict[str, Any] = {"kind": kind, "region": region, **more}
+        return funnel_query(name, since=frm, until=to, **base)
+
     return render(
         request, "overview.html", data=data, chart=chart, fields=_FUNNEL_FIELDS, frm=frm, to=to,
-        kind=kind or "", region=region or "", stuck_total=sum(stuck.values()),
+        kind=kind or "", region=region or "", stuck_total=sum(stuck.values()), funnel=funnel,
     )  # fmt: skip
 
 

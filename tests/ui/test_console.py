@@ -183,3 +183,41 @@ async def test_needs_an_operator_is_counted_once_everywhere(gw: UiGateway) -> No
     n_queues = int(re.search(r'data-field="dead">(\d+)<', queues).group(1))  # type: ignore[union-attr]
     assert n_overview == n_queues == _total(listed) == 1
     assert int(re.search(r'data-field="closed">(\d+)<', overview).group(1)) == 1  # type: ignore[union-attr]
+
+
+async def test_overview_tiles_link_to_lists_with_the_same_count(gw: UiGateway) -> None:
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/overview?from=2026-11-01&to=2026-11-30")).text()
+    for name in ("received", "registered", "reconciled", "failed", "rejected", "awaiting", "in_progress", "dead"):
+        link = re.search(rf'href="([^"]+)" data-link="{name}"', html)
+        assert link, name
+        shown = int(re.search(rf'data-field="{name}">(\d+)<', html).group(1))  # type: ignore[union-attr]
+        listed = await (await gw.client.get(link.group(1).replace("&amp;", "&"))).text()
+        assert _total(listed) == shown, name
+    # a per-region cell and a per-code row land on their lists too
+    region_cell = re.search(r'href="(/ui/list\?[^"]*region=50[^"]*)">(\d+)</a>', html)
+    assert region_cell
+    assert _total(await (await gw.client.get(region_cell.group(1).replace("&amp;", "&"))).text()) == int(
+        region_cell.group(2)
+    )
+
+
+async def test_rejection_categories_link_to_their_lists(gw: UiGateway) -> None:
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/rejections?from=2026-11-01&to=2026-11-30")).text()
+    link = re.search(r'href="(/ui/list\?state=REJECTED&amp;category=duplicate[^"]*)"', html)
+    assert link
+    listed = await (await gw.client.get(link.group(1).replace("&amp;", "&"))).text()
+    assert _ids(listed) == {gw.seeded.ids["rej-dup"]}
+
+
+async def test_sla_and_audit_exports(gw: UiGateway) -> None:
+    await gw.login("anna")
+    resp = await gw.client.get("/ui/audit.csv")
+    assert resp.status == 200
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert any(r["action"] == "login" and r["username"] == "anna" for r in rows)
+    resp = await gw.client.get("/ui/sla.csv?from=2026-11-01&to=2026-11-30")
+    assert resp.status == 200 and (await resp.read()).decode("utf-8-sig").startswith("stage,id,local_uid")
+    await gw.login("victor")
+    assert (await gw.client.get("/ui/audit.csv")).status == 403
