@@ -11,7 +11,6 @@ catalogue.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final

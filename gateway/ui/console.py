@@ -22,6 +22,7 @@ from gateway.model import FINAL_STATES, State
 from gateway.monitoring.stuck import StuckPolicy, stuck_policy
 from gateway.peers.codes import CodeTable
 from gateway.peers.mount import INSTANCES_KEY
+from gateway.peers.registry import PeerInstance
 from gateway.ui import actions, bulk, queries
 from gateway.ui.causes import group_causes
 from gateway.ui.lists import ListFilter, fetch_page
@@ -44,12 +45,16 @@ def _journal(request: web.Request) -> Journal:
     return request.config_dict[JOURNAL_KEY]
 
 
+def _instances(request: web.Request) -> dict[str, PeerInstance]:
+    return request.config_dict.get(INSTANCES_KEY) or {}
+
+
 def _tables(request: web.Request) -> Mapping[str, CodeTable]:
-    return {name: inst.codes for name, inst in request.config_dict.get(INSTANCES_KEY, {}).items()}
+    return {name: inst.codes for name, inst in _instances(request).items()}
 
 
 def _peer_names(request: web.Request) -> list[str]:
-    return sorted(request.config_dict.get(INSTANCES_KEY, {}))
+    return sorted(_instances(request))
 
 
 def _filter_of(request: web.Request) -> ListFilter:
@@ -99,7 +104,9 @@ def _csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], filen
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else mask_text(v.isoformat() if isinstance(v, datetime) else str(v)) for v in row])
+        writer.writerow(
+            ["" if v is None else mask_text(v.isoformat() if isinstance(v, datetime) else str(v)) for v in row]
+        )
     return web.Response(
         body=out.getvalue().encode("utf-8-sig"),  # the BOM makes spreadsheet programs read UTF-8
         content_type="text/csv",
@@ -197,4 +204,3 @@ async def bulk_apply(request: web.Request) -> web.Response:
 def _with(qs: str, **extra: str) -> str:
     pairs = [(k, v) for k, v in parse_qsl(qs) if k not in extra and k != "page"]
     return urlencode(pairs + list(extra.items()))
-

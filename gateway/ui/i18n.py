@@ -246,16 +246,22 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "funnel.closed": ("Закрыто оператором", "Closed by an operator"),
     # causes: what to do, by the code's class in the peer's table
     "cause.action.transient": (
-        "Временный сбой: шлюз повторит сам. Если документы в DEAD — проверьте узел (автомат, /readyz) и отправьте повторно.",
-        "Transient: the gateway retries by itself. If the documents are DEAD, check the peer (circuit, /readyz) and resend.",
+        "Временный сбой: шлюз повторит сам. Если документы в DEAD — проверьте узел "
+        "(автомат, /readyz) и отправьте повторно.",
+        "Transient: the gateway retries by itself. If the documents are DEAD, check the peer "
+        "(circuit, /readyz) and resend.",
     ),
     "cause.action.rate-limit": (
-        "Узел ограничил частоту запросов: дождитесь снятия ограничения и отправьте повторно; при частых случаях снизьте limits.rate_per_second.",
-        "The peer limited the request rate: wait for it to lift and resend; if frequent, lower limits.rate_per_second.",
+        "Узел ограничил частоту запросов: дождитесь снятия ограничения и отправьте повторно; "
+        "при частых случаях снизьте limits.rate_per_second.",
+        "The peer limited the request rate: wait for it to lift and resend; if frequent, lower "
+        "limits.rate_per_second.",
     ),
     "cause.action.permanent": (
-        "Ошибка в документе или правах: исправьте в МИС и отправьте новый документ; повтор без исправления бесполезен. Отметьте решённым или отмените.",
-        "The document or the rights are wrong: fix it in the MIS and submit again; resending unchanged will not help. Mark resolved or cancel.",
+        "Ошибка в документе или правах: исправьте в МИС и отправьте новый документ; повтор без "
+        "исправления бесполезен. Отметьте решённым или отмените.",
+        "The document or the rights are wrong: fix it in the MIS and submit again; resending "
+        "unchanged will not help. Mark resolved or cancel.",
     ),
     "cause.action.already-there": (
         "Узел уже имеет документ: шлюз сверяет сам, повторно не отправлять.",

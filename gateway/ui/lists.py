@@ -303,7 +303,9 @@ async def count(conn: AsyncConnection, where: Sequence[sa.ColumnElement[bool]]) 
     return int((await conn.execute(sa.select(sa.func.count()).select_from(submissions).where(*where))).scalar_one())
 
 
-async def fetch_page(conn: AsyncConnection, f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None) -> ListPage:
+async def fetch_page(
+    conn: AsyncConnection, f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None
+) -> ListPage:
     """One page of the list, its total and its causes (state and last code, grouped)."""
     where = conditions(f, now=now, stuck=stuck)
     total = await count(conn, where)
@@ -320,13 +322,10 @@ async def fetch_page(conn: AsyncConnection, f: ListFilter, *, now: datetime, stu
         ListRow(**{**r._mapping, "state": State(r.state), "flagged": bool(r.flagged)})
         for r in (await conn.execute(stmt)).all()
     ]
-    grouped = (
-        sa.select(_S.state, _S.outcome_code, sa.func.count())
-        .where(*where)
-        .group_by(_S.state, _S.outcome_code)
-    )
+    grouped = sa.select(_S.state, _S.outcome_code, sa.func.count()).where(*where).group_by(_S.state, _S.outcome_code)
     causes = sorted(
-        ((str(s), c, int(n)) for s, c, n in (await conn.execute(grouped)).all()), key=lambda x: (-x[2], x[0], x[1] or "")
+        ((str(s), c, int(n)) for s, c, n in (await conn.execute(grouped)).all()),
+        key=lambda x: (-x[2], x[0], x[1] or ""),
     )
     return ListPage(rows, total, causes, f)
 

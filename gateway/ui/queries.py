@@ -257,10 +257,7 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
     flagged_q = sa.select(sa.func.count()).where(_S.flagged.is_(True), undisposed())
     dead_items = (
         await conn.execute(
-            sa.select(*_ITEM_COLS)
-            .where(needs_operator())
-            .order_by(_S.updated_at.desc())
-            .limit(list_limit)
+            sa.select(*_ITEM_COLS).where(needs_operator()).order_by(_S.updated_at.desc()).limit(list_limit)
         )
     ).all()
     flagged_items = (

@@ -259,6 +259,7 @@ async def overview_page(request: web.Request) -> web.Response:
         [(translate(lang, f"funnel.{name}"), getattr(f, name), f"bar-{name}") for name in _FUNNEL_FIELDS],
         chart_id="funnel",
     )
+
     def funnel(name: str, **more: Any) -> str:
         base: dict[str, Any] = {"kind": kind, "region": region, **more}
         return funnel_query(name, since=frm, until=to, **base)

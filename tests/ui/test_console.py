@@ -135,7 +135,13 @@ async def test_bulk_resend_of_a_filter_with_preview_and_audit(gw: UiGateway) -> 
     assert (await gw.journal.get(gw.seeded.ids["dead-0"])).state is State.DEAD
     resp = await gw.client.post(
         "/ui/bulk/apply",
-        data={"csrf": csrf, "action": "resend", "ids": ids.group(1), "filter": "view=needs-operator", "comment": "peer up"},
+        data={
+            "csrf": csrf,
+            "action": "resend",
+            "ids": ids.group(1),
+            "filter": "view=needs-operator",
+            "comment": "peer up",
+        },
     )
     assert resp.url.query.get("n") == "2" and resp.url.query.get("view") == "needs-operator"
     assert _total(await resp.text()) == 0
@@ -155,7 +161,8 @@ async def test_bulk_on_ticked_rows_counts_what_does_not_apply(gw: UiGateway) -> 
     ticked = [gw.seeded.ids["queued-0"], gw.seeded.ids["retry-0"], gw.seeded.ids["reg-77-0"]]
     resp = await gw.client.post(
         "/ui/bulk/preview",
-        data=[("csrf", csrf), ("filter", ""), ("scope", "selected"), ("action", "cancel")] + [("id", i) for i in ticked],
+        data=[("csrf", csrf), ("filter", ""), ("scope", "selected"), ("action", "cancel")]
+        + [("id", i) for i in ticked],
     )
     html = await resp.text()
     assert 'data-applicable="2"' in html and 'data-matched="3"' in html and "1 Зарегистрирован" in html

@@ -51,11 +51,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("silence_comment", sa.Text(), nullable=True))
     for name, columns in _INDEXES:
         op.create_index(name, "submissions", columns)
-    cancelled = sa.text("SELECT submission_id FROM ui_dispositions WHERE disposition = 'cancelled'")
     op.execute(
         sa.text(
             "UPDATE submissions SET state = 'CANCELLED', outcome_code = 'OPERATOR_CANCELLED', "
-            "outcome_source = 'operator' WHERE state = 'DEAD' AND id IN (" + str(cancelled) + ")"
+            "outcome_source = 'operator' WHERE state = 'DEAD' AND id IN "
+            "(SELECT submission_id FROM ui_dispositions WHERE disposition = 'cancelled')"
         )
     )
     op.execute(
