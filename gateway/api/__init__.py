@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import openapi, submissions
+from gateway.api import openapi, operator, submissions
 
 __all__ = ["PUBLIC_PATHS", "setup_api"]
 
@@ -14,3 +14,4 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/docs"})
 def setup_api(app: web.Application) -> None:
     app.router.add_routes(submissions.routes)
     app.router.add_routes(openapi.routes)
+    app.router.add_routes(operator.routes)

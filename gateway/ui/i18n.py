@@ -254,8 +254,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "cause.action.rate-limit": (
         "Узел ограничил частоту запросов: дождитесь снятия ограничения и отправьте повторно; "
         "при частых случаях снизьте limits.rate_per_second.",
-        "The peer limited the request rate: wait for it to lift and resend; if frequent, lower "
-        "limits.rate_per_second.",
+        "The peer limited the request rate: wait for it to lift and resend; if frequent, lower limits.rate_per_second.",
     ),
     "cause.action.permanent": (
         "Ошибка в документе или правах: исправьте в МИС и отправьте новый документ; повтор без "

@@ -41,6 +41,7 @@ __all__ = [
     "funnel_query",
     "matching_ids",
     "needs_operator",
+    "row_json",
     "undisposed",
 ]
 
@@ -279,6 +280,25 @@ class ListRow:
     def in_state_seconds(self, now: datetime) -> float:
         """How long it has been in its current state ("stuck since" ``updated_at``)."""
         return max(0.0, (now - self.updated_at).total_seconds())
+
+
+def row_json(r: ListRow) -> dict[str, Any]:
+    """A row as the operator API and ``ops list --json`` give it."""
+    return {
+        "id": r.id,
+        "local_uid": r.local_uid,
+        "source_system": r.source_system,
+        "organization_oid": r.organization_oid,
+        "region": r.region,
+        "kind": r.kind,
+        "peer": r.destination,
+        "state": str(r.state),
+        "attempts": r.attempts,
+        "last_code": r.outcome_code,
+        "disposition": r.disposition,
+        "created_at": r.created_at.isoformat(),
+        "state_since": r.updated_at.isoformat(),
+    }
 
 
 @dataclass(frozen=True)
