@@ -17,7 +17,9 @@ from multidict import MultiDict
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_text
-from gateway.journal.store import Journal
+from gateway.errors import ConcurrentUpdate, NotFound
+from gateway.journal.inbox import Inbox
+from gateway.journal.store import Journal, SearchQuery
 from gateway.model import FINAL_STATES, State
 from gateway.monitoring.stuck import StuckPolicy, stuck_policy
 from gateway.peers.codes import CodeTable
@@ -29,6 +31,8 @@ from gateway.ui.lists import ListFilter, fetch_page
 from gateway.ui.queries import read
 from gateway.ui.session import PREFIX, UI_KEY, require
 from gateway.ui.users import Role
+from gateway.ui.render import masked_envelope
+from gateway.ui.unattributed import ATTACHED, UNATTRIBUTED, attach, entry, peer_refusals
 from gateway.ui.web import forbidden, period, render
 
 __all__ = ["routes"]
@@ -204,3 +208,66 @@ async def bulk_apply(request: web.Request) -> web.Response:
 def _with(qs: str, **extra: str) -> str:
     pairs = [(k, v) for k, v in parse_qsl(qs) if k not in extra and k != "page"]
     return urlencode(pairs + list(extra.items()))
+
+
+# ------------------------------------------------------------------ unattributed peer messages
+
+
+@routes.get("/unattributed")
+async def unattributed_page(request: web.Request) -> web.Response:
+    journal = _journal(request)
+    peer = (request.query.get("peer") or "").strip()[:80] or None
+    shown = request.query.get("kind") if request.query.get("kind") in (UNATTRIBUTED, ATTACHED) else UNATTRIBUTED
+    entries = await Inbox(journal).entries(kind=shown, peer=peer, limit=500)
+    refusals = await peer_refusals(journal, limit=100)
+    return render(
+        request, "unattributed.html", entries=entries, refusals=refusals, peer=peer or "", shown=shown,
+        peers=_peer_names(request), flash=request.query.get("done", ""),
+    )  # fmt: skip
+
+
+@routes.get("/unattributed/{eid}")
+async def unattributed_detail(request: web.Request) -> web.Response:
+    journal = _journal(request)
+    try:
+        found, content_type = await entry(journal, request.match_info["eid"])
+    except NotFound:
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    body = await Inbox(journal).body(found.id)
+    text = masked_envelope(body, content_type or "") if body else ""
+    return render(request, "unattributed_detail.html", e=found, text=text, flash=request.query.get("done", ""))
+
+
+@routes.post("/unattributed/{eid}/attach")
+async def unattributed_attach(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    eid = request.match_info["eid"]
+    form = await request.post()
+    comment = str(form.get("comment", "")).strip()[:2000]
+    target = str(form.get("submission", "")).strip()[:200]
+    back = f"{PREFIX}/unattributed/{eid}"
+    if not comment or not target:
+        raise web.HTTPSeeOther(f"{back}?done=comment")
+    journal = _journal(request)
+    sid = await _submission_named(journal, target)
+    if sid is None:
+        raise web.HTTPSeeOther(f"{back}?done=no-submission")
+    try:
+        await attach(journal, eid, sid, username=session.username, comment=comment)
+    except NotFound:
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    except ConcurrentUpdate:
+        raise web.HTTPSeeOther(f"{back}?done=refused") from None
+    raise web.HTTPSeeOther(f"{PREFIX}/messages/{sid}?done=attached")
+
+
+async def _submission_named(journal: Journal, name: str) -> str | None:
+    """A submission by its id, or by a localUid that names exactly one."""
+    try:
+        return (await journal.get(name)).id
+    except NotFound:
+        pass
+    items, _ = await journal.search(SearchQuery(local_uid=name, limit=2))
+    return items[0].id if len(items) == 1 else None

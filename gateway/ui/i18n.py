@@ -296,6 +296,32 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "bulk.confirm": ("Выполнить", "Carry out"),
     "bulk.back": ("Вернуться к списку", "Back to the list"),
+    # unattributed peer messages
+    "nav.unattributed": ("Без адресата", "Unattributed"),
+    "u.title": ("Сообщения узлов без документа", "Peer messages matching no submission"),
+    "u.one": ("Сообщение узла без документа", "Peer message matching no submission"),
+    "u.hint": (
+        "Ответы, уведомления и обратные вызовы узлов, не относящиеся ни к одной отправке шлюза. "
+        "Хранятся целиком; оператор может привязать сообщение к документу.",
+        "Answers, notices and callbacks from peers that answer nothing the gateway sent. Kept "
+        "whole; an operator may attach one to a submission.",
+    ),
+    "u.kind": ("Состояние", "Status"),
+    "u.unattributed": ("без документа", "unattributed"),
+    "u.attached": ("привязано оператором", "attached by an operator"),
+    "u.recorded": ("Получено", "Recorded"),
+    "u.message_id": ("ID сообщения узла", "Peer message id"),
+    "u.relates_to": ("В ответ на", "Relates to"),
+    "u.size": ("Байт", "Bytes"),
+    "u.refusals": ("Отклонённые вызовы узлов (аутентификация)", "Refused peer calls (authentication)"),
+    "u.attach_to": ("Документ (id или localUid)", "Submission (id or localUid)"),
+    "u.attach": ("Привязать к документу", "Attach to the submission"),
+    "u.need_both": ("Укажите документ и комментарий.", "Name the submission and give a comment."),
+    "u.no_submission": (
+        "Документ не найден (или localUid не однозначен — укажите id).",
+        "No such submission (or the localUid is ambiguous — give the id).",
+    ),
+    "flash.attached": ("Сообщение узла привязано к документу.", "The peer message is attached."),
     # errors
     "err.forbidden": ("Недостаточно прав.", "Not allowed."),
     "err.csrf": ("Форма устарела: обновите страницу.", "The form expired: reload the page."),

@@ -228,3 +228,51 @@ async def test_sla_and_audit_exports(gw: UiGateway) -> None:
     assert resp.status == 200 and (await resp.read()).decode("utf-8-sig").startswith("stage,id,local_uid")
     await gw.login("victor")
     assert (await gw.client.get("/ui/audit.csv")).status == 403
+
+
+async def test_unattributed_peer_message_listed_and_attached(gw: UiGateway) -> None:
+    from gateway.journal.inbox import Inbox
+    from gateway.model import EnvelopeIn
+
+    body = b'<?xml version="1.0"?><callback><localUid>uid-dead-0</localUid><snils>112-233-445 95</snils></callback>'
+    inbox = Inbox(gw.journal)
+    assert await inbox.unattributed(
+        peer="remd", peer_message_id="m-1", relates_to="urn:uuid:nothing-we-sent", local_uid="uid-dead-0",
+        envelopes=[EnvelopeIn("in", "remd", "application/xml", body)],
+    )  # fmt: skip
+    (entry,) = await inbox.entries(kind="unattributed")
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/unattributed")).text()
+    assert f'data-id="{entry.id}"' in html and "urn:uuid:nothing-we-sent" in html
+    detail = await (await gw.client.get(f"/ui/unattributed/{entry.id}")).text()
+    assert "callback" in detail and "112-233-445" not in detail  # shown masked
+    assert 'id="attach-form"' not in detail  # a viewer may look, not attach
+    resp = await gw.client.post(
+        f"/ui/unattributed/{entry.id}/attach",
+        data={"csrf": csrf_of(detail), "submission": "uid-dead-0", "comment": "x"},
+    )
+    assert resp.status == 403
+    await gw.login("olga")
+    csrf = await gw.csrf(f"/ui/unattributed/{entry.id}")
+    resp = await gw.client.post(
+        f"/ui/unattributed/{entry.id}/attach",
+        data={"csrf": csrf, "submission": "uid-dead-0", "comment": "the late REMD callback for it"},
+    )
+    sid = gw.seeded.ids["dead-0"]
+    assert str(resp.url).endswith(f"/ui/messages/{sid}?done=attached")
+    last = (await gw.journal.events(sid))[-1]
+    assert (last.kind, last.code, last.actor) == ("attached", "OPERATOR_ATTACHED", "operator:olga")
+    envelopes = await gw.journal.envelopes(sid)
+    assert await gw.journal.envelope_body(envelopes[-1].id) == body  # the exact bytes, now on the submission
+    assert (await gw.journal.get(sid)).state is State.DEAD  # recorded, not applied
+    (moved,) = await inbox.entries(kind="attached")
+    assert moved.submission_id == sid and moved.event_id == last.id
+    # attaching it again is refused, and nothing is added
+    resp = await gw.client.post(
+        f"/ui/unattributed/{entry.id}/attach", data={"csrf": csrf, "submission": sid, "comment": "again"}
+    )
+    assert resp.url.query.get("done") == "refused"
+    assert (await gw.journal.events(sid))[-1].id == last.id
+    async with gw.journal.engine.connect() as conn:
+        audited = (await conn.execute(sa.select(ui_audit).where(ui_audit.c.action == "attach"))).all()
+    assert [(a.username, a.submission_id) for a in audited] == [("olga", sid)]
