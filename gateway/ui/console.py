@@ -29,10 +29,10 @@ from gateway.ui import actions, bulk, queries
 from gateway.ui.causes import group_causes
 from gateway.ui.lists import ListFilter, fetch_page
 from gateway.ui.queries import read
-from gateway.ui.session import PREFIX, UI_KEY, require
-from gateway.ui.users import Role
 from gateway.ui.render import masked_envelope
+from gateway.ui.session import PREFIX, UI_KEY, require
 from gateway.ui.unattributed import ATTACHED, UNATTRIBUTED, attach, entry, peer_refusals
+from gateway.ui.users import Role
 from gateway.ui.web import forbidden, period, render
 
 __all__ = ["routes"]
