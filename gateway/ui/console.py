@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,7 +25,7 @@ from gateway.monitoring.stuck import StuckPolicy, stuck_policy
 from gateway.peers.codes import CodeTable
 from gateway.peers.mount import INSTANCES_KEY
 from gateway.peers.registry import PeerInstance
-from gateway.ui import actions, bulk, queries
+from gateway.ui import actions, alerts, bulk, queries
 from gateway.ui.causes import group_causes
 from gateway.ui.lists import ListFilter, fetch_page
 from gateway.ui.queries import read
@@ -33,7 +33,7 @@ from gateway.ui.render import masked_envelope
 from gateway.ui.session import PREFIX, UI_KEY, require
 from gateway.ui.unattributed import ATTACHED, UNATTRIBUTED, attach, entry, peer_refusals
 from gateway.ui.users import Role
-from gateway.ui.web import forbidden, period, render
+from gateway.ui.web import ALERTS_CONFIG_KEY, forbidden, period, render
 
 __all__ = ["routes"]
 
@@ -271,3 +271,45 @@ async def _submission_named(journal: Journal, name: str) -> str | None:
         pass
     items, _ = await journal.search(SearchQuery(local_uid=name, limit=2))
     return items[0].id if len(items) == 1 else None
+
+
+# ------------------------------------------------------------------------ alerts: ack, silence
+
+
+@routes.post("/alerts/{name}/{verb}")
+async def alert_action(request: web.Request) -> web.Response:
+    session = require(request, Role.OPERATOR)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    name, verb = request.match_info["name"], request.match_info["verb"]
+    if verb not in ("ack", "silence", "unsilence"):
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    form = await request.post()
+    journal = _journal(request)
+    config = request.config_dict[ALERTS_CONFIG_KEY]
+    now = journal.clock.now()
+    comment = str(form.get("comment", "")).strip()[:500]
+    try:
+        if verb == "ack":
+            if not await alerts.acknowledge(journal.engine, config, name, username=session.username, now=now):
+                raise web.HTTPSeeOther(f"{PREFIX}/alerts?done=refused")
+        elif verb == "silence":
+            if not comment:
+                raise web.HTTPSeeOther(f"{PREFIX}/alerts?done=comment")
+            try:
+                hours = min(24 * 30, max(0.25, float(str(form.get("hours", "1")))))
+            except ValueError:
+                hours = 1.0
+            until = now + timedelta(hours=hours)
+            await alerts.silence(journal.engine, config, name, username=session.username, until=until,
+                                 comment=comment, now=now)  # fmt: skip
+        else:
+            await alerts.silence(journal.engine, config, name, username=session.username, until=None,
+                                 comment="", now=now)  # fmt: skip
+    except alerts.NoSuchRule:
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    await actions.audit(
+        journal.engine, journal, username=session.username, action=f"alert-{verb}", outcome="ok",
+        comment=f"{name}: {comment}" if comment else name,
+    )  # fmt: skip
+    raise web.HTTPSeeOther(f"{PREFIX}/alerts?done={verb}")

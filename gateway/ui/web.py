@@ -483,8 +483,12 @@ async def message_action(request: web.Request) -> web.Response:
 
 @routes.get("/alerts")
 async def alerts_page(request: web.Request) -> web.Response:
-    rows = await alert_rows(_journal(request).engine, request.config_dict[ALERTS_CONFIG_KEY])
-    return render(request, "alerts.html", rows=rows)
+    config = request.config_dict[ALERTS_CONFIG_KEY]
+    rows = await alert_rows(_journal(request).engine, config)
+    return render(
+        request, "alerts.html", rows=rows, now=_journal(request).clock.now(), webhook=bool(config.webhook_url),
+        flash=request.query.get("done", ""),
+    )  # fmt: skip
 
 
 @routes.get("/audit")
