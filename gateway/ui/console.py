@@ -32,7 +32,7 @@ from gateway.ui.queries import read
 from gateway.ui.render import masked_envelope
 from gateway.ui.session import PREFIX, UI_KEY, require
 from gateway.ui.unattributed import ATTACHED, UNATTRIBUTED, attach, entry, peer_refusals
-from gateway.ui.users import Role
+from gateway.ui.users import Role, UserExists
 from gateway.ui.web import ALERTS_CONFIG_KEY, forbidden, period, render
 
 __all__ = ["routes"]
@@ -313,3 +313,72 @@ async def alert_action(request: web.Request) -> web.Response:
         comment=f"{name}: {comment}" if comment else name,
     )  # fmt: skip
     raise web.HTTPSeeOther(f"{PREFIX}/alerts?done={verb}")
+
+
+# ---------------------------------------------------------------------------- users (admins)
+
+
+@routes.get("/users")
+async def users_page(request: web.Request) -> web.Response:
+    if require(request, Role.ADMIN) is None:
+        return forbidden(request, "err.forbidden")
+    found = await request.config_dict[UI_KEY].user_store(request).list_users()
+    return render(request, "users.html", users=found, roles=list(Role), flash=request.query.get("done", ""))
+
+
+@routes.post("/users")
+async def users_create(request: web.Request) -> web.Response:
+    session = require(request, Role.ADMIN)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    form = await request.post()
+    username = str(form.get("username", "")).strip()[:80]
+    password = str(form.get("password", ""))
+    role = str(form.get("role", ""))
+    if not username or role not in Role.__members__.values():
+        raise web.HTTPSeeOther(f"{PREFIX}/users?done=invalid")
+    store = request.config_dict[UI_KEY].user_store(request)
+    try:
+        await store.add(username, password, Role(role))
+    except UserExists:
+        raise web.HTTPSeeOther(f"{PREFIX}/users?done=exists") from None
+    except ValueError:
+        raise web.HTTPSeeOther(f"{PREFIX}/users?done=password") from None
+    await _audit_user(request, session.username, "user-create", f"{username} ({role})")
+    raise web.HTTPSeeOther(f"{PREFIX}/users?done=created")
+
+
+@routes.post("/users/{username}/{verb}")
+async def users_change(request: web.Request) -> web.Response:
+    session = require(request, Role.ADMIN)
+    if session is None:
+        return forbidden(request, "err.forbidden")
+    username, verb = request.match_info["username"], request.match_info["verb"]
+    form = await request.post()
+    store = request.config_dict[UI_KEY].user_store(request)
+    if verb in ("disable", "role") and username == session.username:
+        raise web.HTTPSeeOther(f"{PREFIX}/users?done=self")  # an admin cannot lock themselves out
+    if verb == "role":
+        role = str(form.get("role", ""))
+        if role not in Role.__members__.values():
+            raise web.HTTPSeeOther(f"{PREFIX}/users?done=invalid")
+        found, detail = await store.set_role(username, Role(role)), f"{username} -> {role}"
+    elif verb == "password":
+        try:
+            found = await store.set_password(username, str(form.get("password", "")))
+        except ValueError:
+            raise web.HTTPSeeOther(f"{PREFIX}/users?done=password") from None
+        detail = username
+    elif verb in ("disable", "enable"):
+        found, detail = await store.set_disabled(username, verb == "disable"), username
+    else:
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    if not found:
+        return render(request, "error.html", status=404, message_key="err.not_found")
+    await _audit_user(request, session.username, f"user-{verb}", detail)
+    raise web.HTTPSeeOther(f"{PREFIX}/users?done={verb}")
+
+
+async def _audit_user(request: web.Request, admin: str, action: str, detail: str) -> None:
+    journal = _journal(request)
+    await actions.audit(journal.engine, journal, username=admin, action=action, outcome="ok", comment=detail)

@@ -276,3 +276,55 @@ async def test_unattributed_peer_message_listed_and_attached(gw: UiGateway) -> N
     async with gw.journal.engine.connect() as conn:
         audited = (await conn.execute(sa.select(ui_audit).where(ui_audit.c.action == "attach"))).all()
     assert [(a.username, a.submission_id) for a in audited] == [("olga", sid)]
+
+
+async def test_admin_manages_users_and_disabling_ends_sessions(gw: UiGateway) -> None:
+    import aiohttp
+
+    from .conftest import PASSWORD
+
+    # victor signs in in his own browser
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as victor:
+        form = await (await victor.get(gw.client.make_url("/ui/login"))).text()
+        await victor.post(
+            gw.client.make_url("/ui/login"), data={"username": "victor", "password": PASSWORD, "csrf": csrf_of(form)}
+        )
+        assert (await victor.get(gw.client.make_url("/ui/overview"))).url.path == "/ui/overview"
+        # an operator may not manage users
+        await gw.login("olga")
+        assert (await gw.client.get("/ui/users")).status == 403
+        await gw.login("anna")
+        page = await (await gw.client.get("/ui/users")).text()
+        assert 'data-user="victor"' in page
+        csrf = csrf_of(page)
+        resp = await gw.client.post("/ui/users/victor/disable", data={"csrf": csrf})
+        assert resp.url.query.get("done") == "disable"
+        # his very next request finds no session
+        after = await victor.get(gw.client.make_url("/ui/overview"))
+        assert after.url.path == "/ui/login"
+    # create, change role, reset password, enable — each audited
+    resp = await gw.client.post(
+        "/ui/users", data={"csrf": csrf, "username": "nina", "role": "viewer", "password": "nina's long password"}
+    )
+    assert resp.url.query.get("done") == "created"
+    resp = await gw.client.post(
+        "/ui/users", data={"csrf": csrf, "username": "nina", "role": "viewer", "password": "x" * 12}
+    )
+    assert resp.url.query.get("done") == "exists"
+    await gw.client.post("/ui/users/nina/role", data={"csrf": csrf, "role": "operator"})
+    await gw.client.post("/ui/users/nina/password", data={"csrf": csrf, "password": "another long password"})
+    await gw.client.post("/ui/users/victor/enable", data={"csrf": csrf})
+    resp = await gw.client.post("/ui/users/anna/disable", data={"csrf": csrf})
+    assert resp.url.query.get("done") == "self"
+    users = {u.username: u for u in await gw.users.list_users()}
+    assert str(users["nina"].role) == "operator" and not users["victor"].disabled and not users["anna"].disabled
+    assert await gw.users.verify("nina", "another long password") is not None
+    async with gw.journal.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(ui_audit.c.action).where(ui_audit.c.action.like("user-%")))).all()
+    assert sorted(r.action for r in rows) == [
+        "user-create",
+        "user-disable",
+        "user-enable",
+        "user-password",
+        "user-role",
+    ]
