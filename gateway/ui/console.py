@@ -65,6 +65,10 @@ def _filter_of(request: web.Request) -> ListFilter:
     return ListFilter.from_query(request.query, per_page=request.config_dict[UI_KEY].config.page_size)
 
 
+def flash_of(request: web.Request) -> str:
+    return request.query.get("done", "")
+
+
 def _policy(request: web.Request) -> StuckPolicy:
     return stuck_policy(request.config_dict)
 
@@ -81,7 +85,7 @@ async def list_page(request: web.Request) -> web.Response:
         peers=_peer_names(request),
         causes=group_causes(page.causes, _tables(request)), flash=request.query.get("done", ""),
         done_n=request.query.get("n", ""), done_refused=request.query.get("refused", ""),
-        csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}",
+        csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}", refreshing=not flash_of(request),
     )  # fmt: skip
 
 

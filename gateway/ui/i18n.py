@@ -349,6 +349,23 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "flk.rule": ("Правило", "Rule"),
     "flk.category": ("Категория", "Category"),
     "flk.field": ("Поле", "Field"),
+    # trends and refresh
+    "trend.title": ("Динамика", "Trends"),
+    "trend.hourly": ("По часам, последние 48 ч (UTC)", "Per hour, the last 48 h (UTC)"),
+    "trend.daily": ("По дням за период (UTC)", "Per day in the period (UTC)"),
+    "trend.peers": (
+        "Узлы за период: ошибки и время до регистрации",
+        "Peers in the period: errors and time to registration",
+    ),
+    "trend.sends": ("Отправок", "Sends"),
+    "trend.errors": ("Ошибок", "Errors"),
+    "trend.error_rate": ("Доля ошибок", "Error rate"),
+    "trend.latency": ("Среднее время до регистрации", "Mean time to registration"),
+    "r.updated": ("Обновлено", "Last updated"),
+    "r.every": ("автообновление каждые {n} с", "auto-refresh every {n} s"),
+    "r.off": ("автообновление выключено", "auto-refresh is off"),
+    "r.turn_off": ("выключить", "switch off"),
+    "r.turn_on": ("включить", "switch on"),
     # unattributed peer messages
     "nav.unattributed": ("Без адресата", "Unattributed"),
     "u.title": ("Сообщения узлов без документа", "Peer messages matching no submission"),

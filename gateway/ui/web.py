@@ -20,7 +20,7 @@ from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
 from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
 from gateway.peers.mount import PEERS_KEY
-from gateway.ui import actions, queries
+from gateway.ui import actions, queries, trends
 from gateway.ui.alerts import alert_rows
 from gateway.ui.client_address import client_address
 from gateway.ui.config import AlertsConfig
@@ -40,7 +40,7 @@ from gateway.ui.session import (
     is_https,
     require,
 )
-from gateway.ui.svg import bar_chart
+from gateway.ui.svg import bar_chart, line_chart
 from gateway.ui.users import Role
 from gateway.validation.contract import CATEGORIES
 
@@ -70,6 +70,8 @@ _FUNNEL_FIELDS: Final = (
 )
 
 _KINDS: Final = sorted(KIND_TABLE.values(), key=lambda k: k.code)
+REFRESH_COOKIE: Final = "mseg_refresh"
+_REFRESH_SECONDS: Final = 60
 
 routes = web.RouteTableDef()
 
@@ -109,6 +111,8 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         is_operator=session is not None and session.role.at_least(Role.OPERATOR),
         is_admin=session is not None and session.role.at_least(Role.ADMIN),
         all_kinds=_KINDS,
+        refresh_seconds=0 if request.cookies.get(REFRESH_COOKIE) == "off" else _REFRESH_SECONDS,
+        rendered_at=_journal(request).clock.now() if JOURNAL_KEY in request.config_dict else None,
         **context,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
@@ -228,6 +232,20 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
+@routes.get("/refresh")
+async def switch_refresh(request: web.Request) -> web.Response:
+    """Auto-refresh of the dashboards on (default) or off, remembered in a cookie."""
+    target = request.query.get("next", f"{PREFIX}/overview")
+    if not target.startswith(f"{PREFIX}/") or target.startswith("//"):  # no open redirect
+        target = f"{PREFIX}/overview"
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        REFRESH_COOKIE, "off" if request.query.get("set") == "off" else "on", max_age=365 * 86400, path=PREFIX,
+        samesite="Strict", httponly=True,
+    )  # fmt: skip
+    raise response
+
+
 @routes.get("/lang")
 async def switch_language(request: web.Request) -> web.Response:
     lang = request.query.get("set", "ru")
@@ -249,9 +267,13 @@ async def overview_page(request: web.Request) -> web.Response:
     kind = _clean(request.query.get("kind"), 40)
     region = _clean(request.query.get("region"), 20)
     journal = _journal(request)
+    now = journal.clock.now()
     async with read(journal.engine) as conn:
         data = await queries.overview(conn, since=since, until=until, kind=kind, region=region)
-        stuck = await stuck_counts(conn, stuck_policy(request.config_dict), journal.clock.now())
+        stuck = await stuck_counts(conn, stuck_policy(request.config_dict), now)
+        hourly = await trends.trend(conn, since=now - timedelta(hours=47), until=now + timedelta(hours=1), unit="hour")
+        daily = await trends.trend(conn, since=since, until=min(until, now + timedelta(days=1)), unit="day")
+        per_peer = await trends.peer_trends(conn, since=since, until=until)
     lang = current_language(request)
     f = data.total
     chart = bar_chart(
@@ -260,6 +282,16 @@ async def overview_page(request: web.Request) -> web.Response:
         chart_id="funnel",
     )
 
+    charts = {
+        name: line_chart(
+            translate(lang, f"trend.{name}"),
+            t.buckets,
+            [(translate(lang, f"funnel.{s}"), t.series[s], f"s-{s}") for s in trends.SERIES],
+            chart_id=f"trend-{name}",
+        )
+        for name, t in (("hourly", hourly), ("daily", daily))
+    }
+
     def funnel(name: str, **more: Any) -> str:
         base: dict[str, Any] = {"kind": kind, "region": region, **more}
         return funnel_query(name, since=frm, until=to, **base)
@@ -267,6 +299,7 @@ async def overview_page(request: web.Request) -> web.Response:
     return render(
         request, "overview.html", data=data, chart=chart, fields=_FUNNEL_FIELDS, frm=frm, to=to,
         kind=kind or "", region=region or "", stuck_total=sum(stuck.values()), funnel=funnel,
+        trend_charts=charts, per_peer=per_peer, refreshing=True,
     )  # fmt: skip
 
 
@@ -318,7 +351,7 @@ async def queues_page(request: web.Request) -> web.Response:
         peers.append({"name": name, "snap": snap, "errors": err})
     return render(
         request, "queues.html", qs=qs, states=list(State), peers=peers, now=now,
-        oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total,
+        oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total, refreshing=True,
     )  # fmt: skip
 
 
@@ -487,7 +520,7 @@ async def alerts_page(request: web.Request) -> web.Response:
     rows = await alert_rows(_journal(request).engine, config)
     return render(
         request, "alerts.html", rows=rows, now=_journal(request).clock.now(), webhook=bool(config.webhook_url),
-        flash=request.query.get("done", ""),
+        flash=request.query.get("done", ""), refreshing=True,
     )  # fmt: skip
 
 

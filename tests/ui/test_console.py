@@ -328,3 +328,18 @@ async def test_admin_manages_users_and_disabling_ends_sessions(gw: UiGateway) ->
         "user-password",
         "user-role",
     ]
+
+
+async def test_overview_trends_and_auto_refresh_switch(gw: UiGateway) -> None:
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/overview?from=2026-11-01&to=2026-11-30")).text()
+    assert html.count('class="chart trend"') == 2
+    received = len(gw.seeded.ids)
+    assert f"Принято: {received}</text>" in html  # the legend's totals: every seeded arrival, per hour and day
+    assert 'data-peer="remd"' in html
+    assert '<meta http-equiv="refresh" content="60">' in html and 'id="updated-at"' in html
+    resp = await gw.client.get("/ui/refresh?set=off&next=/ui/overview")
+    html = await resp.text()
+    assert resp.url.path == "/ui/overview" and 'http-equiv="refresh"' not in html and "выключено" in html
+    resp = await gw.client.get("/ui/refresh?set=off&next=https://evil.example/")
+    assert resp.url.path == "/ui/overview"  # no open redirect

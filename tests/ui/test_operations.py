@@ -156,3 +156,30 @@ def test_a_filter_round_trips_through_its_url() -> None:
         MultiDict({"state": "NOPE", "age": "-1", "page": "x", "view": "drop table", "per_page": "99999"})
     )
     assert junk == ListFilter(per_page=500)
+
+
+async def test_trends_per_hour_and_day_and_per_peer(journal: Journal) -> None:
+    from gateway.ui.trends import peer_trends, trend
+
+    start = journal.clock.now()
+    ok = await _at(journal, S.SENT)
+    await journal.transition(ok, S.REGISTERED, actor="t")
+    await _at(journal, S.FAILED)
+    await _at(journal, S.RETRY_WAIT)
+    sub, _ = await journal.submit(draft(destination="remd"))
+    await journal.transition(sub.id, S.REJECTED, actor="t")
+    async with read(journal.engine) as conn:
+        hourly = await trend(conn, since=start - timedelta(hours=2), until=start + timedelta(hours=1), unit="hour")
+        daily = await trend(conn, since=start - timedelta(days=1), until=start + timedelta(days=1), unit="day")
+        peers = await peer_trends(conn, since=start - timedelta(days=1), until=start + timedelta(days=1))
+    for t in (hourly, daily):
+        totals = {name: sum(values) for name, values in t.series.items()}
+        assert totals == {"received": 4, "registered": 1, "rejected": 1, "failed": 1}, t.unit
+    # buckets run from the truncated start hour to the end: 20, 21, 22 and 23 for a start at 22:xx
+    assert len(hourly.buckets) == 4 and hourly.buckets[2] == start.strftime("%Y-%m-%d %H")
+    assert len(daily.buckets) == 3 and daily.buckets[1] == start.strftime("%Y-%m-%d")
+    assert daily.series["received"][1] == 4
+    (remd,) = peers
+    # sends out of QUEUED: SENT, FAILED, RETRY_WAIT = 3; errors: FAILED and RETRY_WAIT
+    assert (remd.peer, remd.sends, remd.errors, remd.registered) == ("remd", 3, 2, 1)
+    assert remd.mean_minutes is not None and remd.mean_minutes >= 0
