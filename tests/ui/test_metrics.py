@@ -116,3 +116,37 @@ async def test_grafana_dashboard_uses_only_exported_metrics(gw: UiGateway) -> No
     dash = json.loads((Path(__file__).resolve().parents[2] / "config" / "grafana-dashboard.json").read_text())
     used = {m for p in dash["panels"] for t in p["targets"] for m in re.findall(r"mse_gateway_\w+", t["expr"])}
     assert used and used <= exported, used - exported
+
+
+async def test_build_info_needs_operator_rejections_and_notices(gw: UiGateway) -> None:
+    import platform
+
+    from gateway import __version__
+    from gateway.ui import actions
+
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_build_info", (("python", platform.python_version()), ("version", __version__)))] == 1
+    assert samples[("mse_gateway_needs_operator", ())] == 2
+    # the seeded rejections, by category and code (within the last day of the seed's clock)
+    assert samples[("mse_gateway_rejections_last_day", (("category", "duplicate"), ("code", "FLK_DUPLICATE")))] == 1
+    assert samples[("mse_gateway_rejections_last_day", (("category", "late"), ("code", "FLK_LATE")))] == 1
+    # an operator resolves one: the gauge follows the one counting rule
+    await actions.perform(gw.journal, gw.seeded.ids["dead-0"], actions.Action.RESOLVE, username="olga", comment="ok")
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_needs_operator", ())] == 1
+    # no notice owed yet in the seed (no callback_url): the outbox gauge has no rows, the age is 0
+    assert samples[("mse_gateway_notifications_oldest_pending_seconds", ())] == 0
+    from gateway.model import SubmissionDraft
+
+    sub, _ = await gw.journal.submit(
+        SubmissionDraft(
+            source_system="mis-alpha", local_uid="uid-notice", kind="121", organization_oid="1.2.3",
+            content_hash="0" * 64, payload=b"{}", callback_url="https://mis.example/cb",
+        )
+    )  # fmt: skip
+    await gw.journal.transition(sub.id, State.REJECTED, actor="test")
+    gw.clock.advance(minutes=3)
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_notifications", (("channel", "rest"), ("state", "pending")))] == 1
+    assert samples[("mse_gateway_notifications", (("channel", "rest"), ("state", "delivered")))] == 0
+    assert samples[("mse_gateway_notifications_oldest_pending_seconds", ())] == 180
