@@ -78,6 +78,13 @@ def _filter(pairs: tuple[str, ...], ids: tuple[str, ...], *, page: int = 1, per_
     return ListFilter(**{**f.__dict__, "ids": tuple(ids)}) if ids else f
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
+
+
 _filter_option = click.option(
     "--filter", "filters", multiple=True, metavar="KEY=VALUE", help="A list filter (repeatable), e.g. state=DEAD."
 )
@@ -159,7 +166,7 @@ def _action_command(action: actions.Action) -> click.Command:
         policy = _stuck_policy(config)
         if yes and not (comment or "").strip():
             raise click.UsageError("--comment is required to act")
-        username = f"cli:{actor or getpass.getuser()}"
+        username = f"cli:{actor or _login_name()}"
 
         async def work(journal: Journal) -> tuple[bulk.Preview, bulk.BulkResult | None]:
             plan = await bulk.preview(journal, action, selection, now=journal.clock.now(), stuck=policy)
