@@ -16,8 +16,11 @@ _BAR_W = 420
 _VALUE_W = 80
 
 
-def bar_chart(title: str, rows: Sequence[tuple[str, int, str]], *, chart_id: str) -> Markup:
-    """A horizontal bar chart of ``(label, value, css class)`` rows, scaled to the largest value."""
+def bar_chart(
+    title: str, rows: Sequence[tuple[str, int, str]], *, chart_id: str, links: Sequence[str] | None = None
+) -> Markup:
+    """A horizontal bar chart of ``(label, value, css class)`` rows, scaled to the largest value;
+    with ``links``, each row (label, bar and number) is a link to the list behind it."""
     peak = max((v for _, v, _ in rows), default=0) or 1
     height = _ROW * len(rows) + 8
     width = _LABEL_W + _BAR_W + _VALUE_W
@@ -30,11 +33,14 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int, str]], *, chart_id: str
     for i, (label, value, css) in enumerate(rows):
         y = 4 + i * _ROW
         w = round(_BAR_W * value / peak) if value else 0
-        parts.append(
+        row = (
             f'<text x="{_LABEL_W - 8}" y="{y + 18}" text-anchor="end" class="chart-label">{escape(label)}</text>'
             f'<rect x="{_LABEL_W}" y="{y + 4}" width="{max(w, 1)}" height="{_ROW - 8}" class="bar {escape(css)}"/>'
             f'<text x="{_LABEL_W + w + 6}" y="{y + 18}" class="chart-value">{value}</text>'
         )
+        if links is not None:
+            row = f'<a href="{escape(links[i])}">{row}</a>'
+        parts.append(row)
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
 

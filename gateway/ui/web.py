@@ -280,6 +280,10 @@ async def overview_page(request: web.Request) -> web.Response:
         translate(lang, "funnel.chart"),
         [(translate(lang, f"funnel.{name}"), getattr(f, name), f"bar-{name}") for name in _FUNNEL_FIELDS],
         chart_id="funnel",
+        links=[
+            f"{PREFIX}/list?" + funnel_query(name, since=frm, until=to, kind=kind, region=region)
+            for name in _FUNNEL_FIELDS
+        ],
     )
 
     charts = {
@@ -314,6 +318,7 @@ async def rejections_page(request: web.Request) -> web.Response:
         translate(lang, "rej.title"),
         [(translate(lang, f"cat.{c}"), total[c], "bar-rejected") for c in CATEGORIES],
         chart_id="rejections",
+        links=[f"{PREFIX}/list?state=REJECTED&category={c}&from={frm}&to={to}" for c in CATEGORIES],
     )
     ranked = [r for r in returns if r.share is not None]
     return render(

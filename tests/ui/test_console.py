@@ -343,3 +343,13 @@ async def test_overview_trends_and_auto_refresh_switch(gw: UiGateway) -> None:
     assert resp.url.path == "/ui/overview" and 'http-equiv="refresh"' not in html and "выключено" in html
     resp = await gw.client.get("/ui/refresh?set=off&next=https://evil.example/")
     assert resp.url.path == "/ui/overview"  # no open redirect
+
+
+async def test_funnel_bars_link_to_their_lists(gw: UiGateway) -> None:
+    await gw.login("victor")
+    html = await (await gw.client.get("/ui/overview?from=2026-11-01&to=2026-11-30")).text()
+    svg = html[html.index('aria-labelledby="funnel-t') :].split("</svg>")[0]
+    links = re.findall(r'<a href="([^"]+)">', svg)
+    assert len(links) == 9
+    dead = next(link for link in links if "view=needs-operator" in link)
+    assert _total(await (await gw.client.get(dead.replace("&amp;", "&"))).text()) == 2
