@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import jinja2
+import sqlalchemy as sa
 from aiohttp import web
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person_id
 from gateway.documents.kinds import KIND_TABLE
 from gateway.errors import NotFound
+from gateway.journal.schema import peer_inbox
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
 from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
@@ -349,6 +351,13 @@ async def queues_page(request: web.Request) -> web.Response:
         policy = stuck_policy(request.config_dict)
         stuck = await stuck_items(conn, policy, now, limit=_STUCK_LIMIT)
         stuck_total = sum((await stuck_counts(conn, policy, now)).values())
+        unattributed = int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(peer_inbox).where(peer_inbox.c.kind == "unattributed")
+                )
+            ).scalar_one()
+        )
     peers = []
     for name, peer in sorted(request.config_dict.get(PEERS_KEY, {}).items()):
         snap = peer.breaker.snapshot()
@@ -357,6 +366,7 @@ async def queues_page(request: web.Request) -> web.Response:
     return render(
         request, "queues.html", qs=qs, states=list(State), peers=peers, now=now,
         oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total, refreshing=True,
+        unattributed=unattributed,
     )  # fmt: skip
 
 

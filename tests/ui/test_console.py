@@ -242,6 +242,8 @@ async def test_unattributed_peer_message_listed_and_attached(gw: UiGateway) -> N
     )  # fmt: skip
     (entry,) = await inbox.entries(kind="unattributed")
     await gw.login("victor")
+    queues = await (await gw.client.get("/ui/queues")).text()
+    assert 'data-field="unattributed">1<' in queues and 'href="/ui/unattributed"' in queues
     html = await (await gw.client.get("/ui/unattributed")).text()
     assert f'data-id="{entry.id}"' in html and "urn:uuid:nothing-we-sent" in html
     detail = await (await gw.client.get(f"/ui/unattributed/{entry.id}")).text()
