@@ -28,6 +28,7 @@ from gateway.peers.registry import PeerInstance
 from gateway.ui import actions, alerts, bulk, queries
 from gateway.ui.causes import group_causes
 from gateway.ui.lists import ListFilter, fetch_page
+from gateway.ui.organisations import OrganisationRegister
 from gateway.ui.queries import read
 from gateway.ui.render import masked_envelope
 from gateway.ui.session import PREFIX, UI_KEY, require
@@ -73,6 +74,15 @@ def _policy(request: web.Request) -> StuckPolicy:
     return stuck_policy(request.config_dict)
 
 
+_REGISTERS: dict[str, OrganisationRegister] = {}
+
+
+def _organisations(request: web.Request) -> dict[str, str]:
+    path = request.config_dict[UI_KEY].config.organisations_file
+    register = _REGISTERS.setdefault(path, OrganisationRegister(path))
+    return register.names()
+
+
 @routes.get("/list")
 async def list_page(request: web.Request) -> web.Response:
     f = _filter_of(request)
@@ -84,6 +94,7 @@ async def list_page(request: web.Request) -> web.Response:
         request, "list.html", page=page, f=f, now=now, states=list(State), final=FINAL_STATES,
         peers=_peer_names(request),
         causes=group_causes(page.causes, _tables(request)), flash=request.query.get("done", ""),
+        org_names=_organisations(request),
         done_n=request.query.get("n", ""), done_refused=request.query.get("refused", ""),
         csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}", refreshing=not flash_of(request),
     )  # fmt: skip
@@ -97,14 +108,17 @@ async def list_csv(request: web.Request) -> web.Response:
     journal = _journal(request)
     now = journal.clock.now()
     rows: list[list[object]] = []
+    names = _organisations(request)
     async with read(journal.engine) as conn:
         chunk = 1000
         for number in range(1, _CSV_LIMIT // chunk + 1):
             page = await fetch_page(conn, replace(f, page=number, per_page=chunk), now=now, stuck=_policy(request))
-            rows.extend([getattr(row, c) for c in _CSV_COLUMNS] for row in page.rows)
+            rows.extend(
+                [*(getattr(row, c) for c in _CSV_COLUMNS), names.get(row.organization_oid)] for row in page.rows
+            )
             if len(page.rows) < chunk:
                 break
-    return _csv_response(_CSV_COLUMNS, rows, "submissions.csv")
+    return _csv_response((*_CSV_COLUMNS, "organization_name"), rows, "submissions.csv")
 
 
 def _csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], filename: str) -> web.Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -355,3 +356,36 @@ async def test_funnel_bars_link_to_their_lists(gw: UiGateway) -> None:
     assert len(links) == 9
     dead = next(link for link in links if "view=needs-operator" in link)
     assert _total(await (await gw.client.get(dead.replace("&amp;", "&"))).text()) == 2
+
+
+async def test_lists_name_organisations_from_the_register(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from gateway.app import create_app
+    from gateway.appkeys import JOURNAL_KEY
+    from gateway.ui.users import Role, UserStore
+
+    from .conftest import PASSWORD, make_config
+    from .seed import ORG_50, ORG_77, StepClock, seed, start_time
+
+    register = tmp_path / "frmo.tsv"
+    register.write_text(f"oid\tname\n{ORG_77}\tГБУЗ «Городская поликлиника № 7»\n", encoding="utf-8")
+    clock = StepClock(start_time())
+    app = create_app(make_config(tmp_path).with_overrides(ui={"organisations_file": str(register)}), clock=clock)
+    async with TestClient(TestServer(app)) as client:
+        await seed(app[JOURNAL_KEY], clock)
+        await UserStore(app[JOURNAL_KEY].engine, clock=clock).add("victor", PASSWORD, Role.VIEWER)
+        form = await (await client.get("/ui/login")).text()
+        await client.post("/ui/login", data={"username": "victor", "password": PASSWORD, "csrf": csrf_of(form)})
+        html = await (await client.get("/ui/list?q=uid-dead-0")).text()
+        assert "ГБУЗ «Городская поликлиника № 7»" in html and ORG_77 in html
+        html = await (await client.get("/ui/list?q=uid-reg-50-0")).text()
+        assert 'data-field="org-name"' not in html and ORG_50 in html  # not in the register: the OID
+        rows = list(
+            csv.DictReader(io.StringIO((await (await client.get("/ui/list.csv?region=77")).read()).decode("utf-8-sig")))
+        )
+        assert {r["organization_name"] for r in rows} == {"ГБУЗ «Городская поликлиника № 7»"}
+        # an updated register is read without a restart
+        register.write_text(f"oid\tname\n{ORG_50}\tГБУЗ МО «Больница 1001»\n", encoding="utf-8")
+        html = await (await client.get("/ui/list?q=uid-reg-50-0")).text()
+        assert "ГБУЗ МО «Больница 1001»" in html
