@@ -15,6 +15,8 @@ from aiohttp.typedefs import Middleware
 from gateway import __version__
 from gateway.api import PUBLIC_PATHS, setup_api
 from gateway.api.auth import client_auth_middleware
+from gateway.api.operator import PREFIX as OPERATOR_PREFIX
+from gateway.api.operator import operator_auth_middleware
 from gateway.appkeys import (
     CALLBACK_POLICY_KEY,
     CHECKER_KEY,
@@ -476,7 +478,8 @@ def create_app(
             request_id_middleware(),
             error_middleware(),
             input_guard_middleware(),
-            client_auth_middleware(public=PUBLIC_PATHS),
+            client_auth_middleware(public=PUBLIC_PATHS, elsewhere=(OPERATOR_PREFIX,)),
+            operator_auth_middleware(),
         ],
     )
     app[BODY_BUDGET_KEY] = BodyBudget(config.server.max_inflight_bytes)

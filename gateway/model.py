@@ -34,9 +34,10 @@ class State(enum.StrEnum):
     REGISTERED = "REGISTERED"  # the peer registered it (peer_registration_id); final
     FAILED = "FAILED"  # the peer refused it with a permanent code; final
     DEAD = "DEAD"  # the gateway gave up; an operator must act
+    CANCELLED = "CANCELLED"  # an operator withdrew it before delivery; final, never sent again
 
 
-FINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.REGISTERED, State.FAILED})
+FINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.REGISTERED, State.FAILED, State.CANCELLED})
 
 
 class ErrorCode(enum.StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import inbox, openapi, submissions
+from gateway.api import inbox, openapi, operator, submissions
 
 __all__ = ["PUBLIC_PATHS", "setup_api"]
 
@@ -15,3 +15,4 @@ def setup_api(app: web.Application) -> None:
     app.router.add_routes(submissions.routes)
     app.router.add_routes(inbox.routes)
     app.router.add_routes(openapi.routes)
+    app.router.add_routes(operator.routes)

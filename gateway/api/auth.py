@@ -25,12 +25,15 @@ def _unauthorized(message: str) -> web.Response:
     )
 
 
-def client_auth_middleware(*, prefix: str = "/api/v1/", public: frozenset[str] = frozenset()) -> Middleware:
-    """Require a valid client token on every path under ``prefix`` except ``public`` ones."""
+def client_auth_middleware(
+    *, prefix: str = "/api/v1/", public: frozenset[str] = frozenset(), elsewhere: tuple[str, ...] = ()
+) -> Middleware:
+    """Require a valid client token on every path under ``prefix`` except ``public`` ones and
+    those under ``elsewhere`` (prefixes with their own authentication: the operator API)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-        if not request.path.startswith(prefix) or request.path in public:
+        if not request.path.startswith(prefix) or request.path in public or request.path.startswith(elsewhere):
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

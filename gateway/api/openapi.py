@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from gateway import __version__
+from gateway.api.operator import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from gateway.intake.submission import load_schema
 from gateway.model import State
 from gateway.validation.contract import CATEGORIES
@@ -217,6 +218,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **OPENAPI_PATHS,
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -235,8 +237,16 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "operatorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an operator token (mse-gateway ops tokens add), not a client's",
+                },
+            },
             "schemas": {
+                **OPENAPI_SCHEMAS,
                 "Submission": submission_schema,
                 "State": {"type": "string", "enum": [str(s) for s in State]},
                 "Outcome": {

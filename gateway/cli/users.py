@@ -98,6 +98,30 @@ def set_role(ctx: click.Context, username: str, role: str, data_dir: Path | None
     click.echo(f"{username} is now {role}")
 
 
+@users.command("disable")
+@click.argument("username")
+@data_dir_option
+@click.pass_context
+def disable(ctx: click.Context, username: str, data_dir: Path | None) -> None:
+    """Disable an account; its open sessions end at once."""
+    config = load(ctx, data_dir=data_dir)
+    if not _run(config, lambda store: store.set_disabled(username, True)):
+        raise click.ClickException(f"no user {username}")
+    click.echo(f"{username} is disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@data_dir_option
+@click.pass_context
+def enable(ctx: click.Context, username: str, data_dir: Path | None) -> None:
+    """Enable a disabled account."""
+    config = load(ctx, data_dir=data_dir)
+    if not _run(config, lambda store: store.set_disabled(username, False)):
+        raise click.ClickException(f"no user {username}")
+    click.echo(f"{username} is enabled")
+
+
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @data_dir_option

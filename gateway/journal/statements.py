@@ -30,7 +30,7 @@ S = submissions.c
 # its cache key on every call was a measurable share of the gateway's CPU per document (py-spy on
 # bench delivery); a statement object that is reused keeps its cache key.
 GET = sa.select(submissions).where(S.id == sa.bindparam("sid"))
-GUARD = sa.select(S.state, S.lease_owner).where(S.id == sa.bindparam("sid"))
+GUARD = sa.select(S.state, S.lease_owner, S.lease_until).where(S.id == sa.bindparam("sid"))
 GUARD_FOR_UPDATE = GUARD.with_for_update()
 PAYLOAD = sa.select(payloads.c.body).where(payloads.c.submission_id == sa.bindparam("sid"))
 INSERT_EVENT = events.insert()

@@ -32,6 +32,7 @@ class TransitionJournal(JournalBase):
         expected: State | Sequence[State] | None = None,
         lease_owner: str | None = None,
         keep_lease: bool = False,
+        unleased: bool = False,
         changes: Changes = Changes(),
         code: str | None = None,
         message: str | None = None,
@@ -45,7 +46,9 @@ class TransitionJournal(JournalBase):
         ``lease_owner`` guards against a worker whose lease expired (its claim went to another
         worker). A transition by the lease owner releases the lease, unless ``keep_lease`` (a
         step in the middle of the owner's work). ``also(conn, event_id)`` writes more in the same
-        transaction (the peer inbox row that makes a peer's answer recorded once).
+        transaction (the peer inbox row that makes a peer's answer recorded once). ``unleased``
+        refuses (ConcurrentUpdate) while a worker holds a live lease on the row: an operator's
+        cancel must not race a send already on the wire.
         """
         now = self.clock.now()
         async with self.writing() as conn:
@@ -64,6 +67,11 @@ class TransitionJournal(JournalBase):
             if lease_owner is not None and row.lease_owner != lease_owner:
                 raise ConcurrentUpdate(
                     "lease lost: the submission was claimed by another worker",
+                    details={"id": submission_id, "owner": row.lease_owner},
+                )
+            if unleased and row.lease_owner is not None and row.lease_until is not None and row.lease_until > now:
+                raise ConcurrentUpdate(
+                    "a worker is delivering the submission right now; try again in a moment",
                     details={"id": submission_id, "owner": row.lease_owner},
                 )
             check_transition(current, to)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import platform
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -28,8 +29,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gateway import __version__
 from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
-from gateway.journal.schema import events, inbound_documents, submissions
+from gateway.journal.schema import events, inbound_documents, notifications, submissions
 from gateway.journal.store import Journal
 from gateway.model import State
 from gateway.monitoring.counters import REGISTRY, observe_delivery, observe_intake, record_retry
@@ -55,6 +57,8 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 _S = submissions.c
 _E = events.c
 _D = inbound_documents.c
+_N = notifications.c
+_NOTICE_STATES: Final = ("pending", "delivered", "dead")
 _AWAITING: Final = (str(State.SENT), str(State.RECONCILING))
 # What a reconciliation lookup concluded, named by the state it led to.
 _RECONCILE_OUTCOME: Final = {
@@ -89,13 +93,18 @@ class JournalSnapshot:
         self.stuck: dict[str, int] = {}
         self.peers: list[str] = []  # configured peer instances: each gets a stuck gauge, zero or not
         self.inbound: list[tuple[str, str, int]] = []  # documents addressed to our MOs: (state, reason, n)
+        self.needs_operator = 0  # DEAD without an operator's disposition (gateway.ui.lists.needs_operator)
+        self.rejections: list[tuple[str, str, int]] = []  # category, code, count (last 24 h)
+        self.notifications: list[tuple[str, str, int]] = []  # channel, state, count
+        self.oldest_pending_notice_seconds = 0.0
 
 
 async def snapshot(
     journal: Journal, *, peer_error_window: timedelta = timedelta(hours=1), stuck: StuckPolicy | None = None
 ) -> JournalSnapshot:
     """Read every scrape-time number in one read-only connection."""
-    from gateway.ui.queries import read, sla_report  # the UI package imports this module
+    from gateway.ui.lists import needs_operator  # the UI package imports this module
+    from gateway.ui.queries import read, sla_report
 
     now = journal.clock.now()
     snap = JournalSnapshot()
@@ -142,6 +151,20 @@ async def snapshot(
             )
         )
         snap.inbound = [(state, reason, int(n)) for state, reason, n in rows.all()]
+        snap.needs_operator = int((await conn.execute(sa.select(sa.func.count()).where(needs_operator()))).scalar_one())
+        category = sa.func.coalesce(_E.details["category"].as_string(), "other")
+        rows = await conn.execute(
+            sa.select(category, sa.func.coalesce(_E.code, "none"), sa.func.count())
+            .where(_E.to_state == str(State.REJECTED), _E.at >= now - timedelta(days=1))
+            .group_by(category, _E.code)
+        )
+        snap.rejections = [(c, code, int(n)) for c, code, n in rows.all()]
+        rows = await conn.execute(sa.select(_N.channel, _N.state, sa.func.count()).group_by(_N.channel, _N.state))
+        snap.notifications = [(ch, st, int(n)) for ch, st, n in rows.all()]
+        oldest_notice = (
+            await conn.execute(sa.select(sa.func.min(_N.created_at)).where(_N.state == "pending"))
+        ).scalar()
+        snap.oldest_pending_notice_seconds = max(0.0, (now - oldest_notice).total_seconds()) if oldest_notice else 0.0
         cached = _SLA_CACHE.get(id(journal.engine))
         if cached is not None and time.monotonic() - cached[0] < SLA_CACHE_SECONDS:
             snap.sla_breaches = cached[1]
@@ -247,6 +270,44 @@ class _SnapshotCollector(Collector):
         for state, reason, n in s.inbound:
             inbound.add_metric([state, reason], n)
         yield inbound
+        yield GaugeMetricFamily(
+            "mse_gateway_needs_operator",
+            "DEAD submissions no operator has resolved: the UI's 'needs an operator' count.",
+            value=s.needs_operator,
+        )
+        rejections = GaugeMetricFamily(
+            "mse_gateway_rejections_last_day",
+            "Submissions rejected by the gateway during the last 24 hours, by category and code.",
+            labels=["category", "code"],
+        )
+        for category, code, n in s.rejections:
+            rejections.add_metric([category, code], n)
+        yield rejections
+        notices = GaugeMetricFamily(
+            "mse_gateway_notifications",
+            "Outcome notices owed to senders (the outbox), by channel and state: pending, delivered, dead.",
+            labels=["channel", "state"],
+        )
+        present = {(ch, st) for ch, st, _ in s.notifications}
+        for channel, state, n in s.notifications:
+            notices.add_metric([channel, state], n)
+        for channel in sorted({ch for ch, _, _ in s.notifications}):
+            for state in _NOTICE_STATES:
+                if (channel, state) not in present:
+                    notices.add_metric([channel, state], 0)
+        yield notices
+        yield GaugeMetricFamily(
+            "mse_gateway_notifications_oldest_pending_seconds",
+            "Age of the oldest outcome notice not yet delivered to its sender; 0 when none.",
+            value=s.oldest_pending_notice_seconds,
+        )
+        build = GaugeMetricFamily(
+            "mse_gateway_build_info",
+            "Always 1; the labels say which build and Python this process runs.",
+            labels=["version", "python"],
+        )
+        build.add_metric([__version__, platform.python_version()], 1)
+        yield build
 
 
 def _allowed(request: web.Request, token: str) -> bool:

@@ -3,10 +3,12 @@ what happened) and an entry in the submission's own timeline (actor ``operator:<
 
 * **resend**: DEAD/FAILED → QUEUED, due now (the journal's state machine allows exactly this).
 * **resolve**: the operator handled it outside the gateway (DEAD, FAILED or flagged).
-* **cancel**: it must not be sent (DEAD only: a DEAD submission is never picked up by a worker).
+* **cancel**: it must not be sent: QUEUED, RETRY_WAIT, DEAD or FAILED → CANCELLED (final; the
+  MIS is told like of any final state). Refused while a worker holds the row, so nothing in
+  flight is cancelled under the worker's feet.
 
-resolve/cancel do not change the journal state (the state machine has no such states); they are
-recorded as a disposition, and dashboards and alerts leave disposed submissions out.
+resolve does not change the journal state; it is recorded as a disposition, and dashboards and
+alerts leave resolved submissions out.
 """
 
 from __future__ import annotations
@@ -22,9 +24,22 @@ from gateway.journal.store import Changes, Journal
 from gateway.model import State
 from gateway.ui.schema import ui_audit, ui_dispositions
 
-__all__ = ["Action", "ActionRefused", "ActionResult", "audit", "audit_entries", "disposition", "perform"]
+__all__ = [
+    "CANCELLABLE",
+    "RESENDABLE",
+    "Action",
+    "ActionRefused",
+    "ActionResult",
+    "applies",
+    "audit",
+    "audit_entries",
+    "disposition",
+    "perform",
+]
 
 RESENDABLE = (State.DEAD, State.FAILED)
+CANCELLABLE = (State.QUEUED, State.RETRY_WAIT, State.DEAD, State.FAILED)
+CANCELLED_CODE = "OPERATOR_CANCELLED"
 
 
 class Action(enum.StrEnum):
@@ -42,6 +57,15 @@ class ActionResult:
     action: Action
     from_state: State
     to_state: State
+
+
+def applies(action: Action, state: State, flagged: bool) -> bool:
+    """Whether ``action`` can be carried out on a submission in ``state`` (the bulk preview's rule)."""
+    if action is Action.RESEND:
+        return state in RESENDABLE
+    if action is Action.CANCEL:
+        return state in CANCELLABLE
+    return state in RESENDABLE or flagged
 
 
 def actor_name(username: str) -> str:
@@ -116,10 +140,32 @@ async def _apply(
         async with journal.engine.begin() as conn:  # a resent submission is live again
             await conn.execute(ui_dispositions.delete().where(ui_dispositions.c.submission_id == sid))
         return ActionResult(action, state, updated.state)
-    allowed = state in RESENDABLE or flagged if action is Action.RESOLVE else state is State.DEAD
-    if not allowed:
+    if action is Action.CANCEL:
+        if state not in CANCELLABLE:
+            raise ActionRefused(f"cancel applies to QUEUED, RETRY_WAIT, DEAD or FAILED, not {state}")
+        updated = await journal.transition(
+            sid,
+            State.CANCELLED,
+            actor=actor,
+            expected=CANCELLABLE,
+            unleased=True,
+            # What the MIS is told: the operator's comment is internal and stays in the timeline.
+            changes=Changes(
+                outcome_code=CANCELLED_CODE,
+                outcome_message="cancelled by the gateway operator",
+                outcome_source="operator",
+                next_attempt_at=None,
+            ),
+            code=CANCELLED_CODE,
+            message=comment,
+            details=details,
+        )
+        async with journal.engine.begin() as conn:
+            await conn.execute(ui_dispositions.delete().where(ui_dispositions.c.submission_id == sid))
+        return ActionResult(action, state, updated.state)
+    if not applies(action, state, flagged):
         raise ActionRefused(f"{action} does not apply to a {state} submission")
-    disposition = "resolved" if action is Action.RESOLVE else "cancelled"
+    disposition = "resolved"
     now = journal.clock.now()
     async with journal.engine.begin() as conn:
         table = ui_dispositions

@@ -3,13 +3,23 @@ starts, a reminder every ``renotify_minutes`` while it lasts, one "resolved" not
 
 The state of every rule is a row of ``alert_state``, so a restart neither re-sends an open alert
 nor forgets to resolve it. Delivery is a JSON webhook; a failed webhook call is retried at the next
-evaluation (the row keeps ``last_error``), never in a tight loop.
+evaluation (the row keeps ``last_error``), never in a tight loop. ``last_notified_at`` is stamped
+only when a notice was actually delivered (no webhook configured, or a silenced rule: no stamp).
+
+Operators may **acknowledge** a firing alert (no reminders until it resolves; the acknowledgement
+ends with the firing) and **silence** a rule until a time, with a comment (no notices at all while
+silenced; the page still shows its state). With several gateway processes on one journal, one
+evaluator runs at a time: it holds the ``alerts-evaluator`` lease in the journal
+(:class:`gateway.journal.peer_messages.ReceiverLeases`), so each webhook notice is sent once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.appkeys import CONFIG_KEY, HTTP_KEY, JOURNAL_KEY
 from gateway.common.logs import get_logger
 from gateway.delivery.limits import BreakerState
+from gateway.journal.peer_messages import ReceiverLeases
 from gateway.journal.store import Journal
 from gateway.monitoring.crl_health import stale_crl_sources
 from gateway.monitoring.stuck import StuckPolicy, stuck_counts, stuck_policy
@@ -33,10 +44,25 @@ from gateway.ui.config import AlertRuleConfig, AlertsConfig
 from gateway.ui.queries import read
 from gateway.ui.schema import alert_state
 
-__all__ = ["AlertEvaluator", "Measurements", "Notify", "alert_rows", "alerts_ctx", "measure", "webhook_notifier"]
+__all__ = [
+    "EVALUATOR_LEASE",
+    "UNITS",
+    "AlertEvaluator",
+    "Measurements",
+    "NoSuchRule",
+    "Notify",
+    "acknowledge",
+    "alert_rows",
+    "alerts_ctx",
+    "format_value",
+    "measure",
+    "silence",
+    "webhook_notifier",
+]
 
 _log: Final = get_logger(__name__)
 _SLA_WINDOW: Final = timedelta(days=30)
+EVALUATOR_LEASE: Final = "alerts-evaluator"
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -106,12 +132,18 @@ class AlertEvaluator:
                 status = "resolved"
             elif not firing and row is not None and row.last_error and row.resolved_at is None:
                 status = "resolved"  # the resolved notice failed last time: try again
+            silenced = row is not None and row.silenced_until is not None and row.silenced_until > now
+            acked = row is not None and row.acked_at is not None and was_firing
+            if status == "firing" and was_firing and acked:
+                status = None  # acknowledged: no reminders while it lasts
             error: str | None = None
-            if status is not None:
+            delivered = False
+            if status is not None and not silenced:
                 message = _message(rule, status, value, now, row.since if row is not None and was_firing else now)
                 sent.append(message)
                 error = await self._deliver(message)
-            await self._save(rule, firing, was_firing, value, now, row, status, error)
+                delivered = self.notify is not None and error is None
+            await self._save(rule, firing, was_firing, value, now, row, status, error, delivered)
         return sent
 
     async def _deliver(self, message: dict[str, Any]) -> str | None:
@@ -126,16 +158,16 @@ class AlertEvaluator:
 
     async def _save(
         self, rule: AlertRuleConfig, firing: bool, was_firing: bool, value: float, now: datetime,
-        row: Any, status: str | None, error: str | None,
+        row: Any, status: str | None, error: str | None, delivered: bool,
     ) -> None:  # fmt: skip
         values: dict[str, Any] = {"firing": firing, "value": value, "updated_at": now, "last_error": error}
         if firing and not was_firing:
-            values.update(since=now, resolved_at=None)
+            values.update(since=now, resolved_at=None, acked_by=None, acked_at=None)
         if not firing and was_firing:
-            values["resolved_at"] = None if error else now
+            values.update(resolved_at=None if error else now, acked_by=None, acked_at=None)
         if not firing and not was_firing and status == "resolved" and error is None:
             values["resolved_at"] = now
-        if status == "firing" and error is None:
+        if status == "firing" and delivered:
             values["last_notified_at"] = now
         elif status == "firing" and error is not None and not was_firing:
             values["last_notified_at"] = None  # retried at the next round
@@ -176,6 +208,66 @@ def webhook_notifier(session: aiohttp.ClientSession, url: str, timeout: float) -
     return notify
 
 
+# The unit of each condition's value, as the alerts page shows it (catalogue keys "unit.<unit>").
+UNITS: Final = {
+    "oldest_unanswered_minutes": "min",
+    "dead_items": "documents",
+    "circuit_open": "peers",
+    "sla_breaches": "documents",
+    "flagged": "documents",
+    "crl_stale": "sources",
+    "stuck": "documents",
+}
+
+
+def format_value(condition: str, value: float | None) -> str:
+    """A rule's value for people: whole counts without decimals, minutes rounded."""
+    if value is None:
+        return "—"
+    if condition == "oldest_unanswered_minutes":
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
+class NoSuchRule(LookupError):
+    pass
+
+
+async def acknowledge(engine: AsyncEngine, config: AlertsConfig, name: str, *, username: str, now: datetime) -> bool:
+    """Acknowledge a firing alert (no reminders until it resolves). False when it is not firing."""
+    _rule(config, name)
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            alert_state.update()
+            .where(alert_state.c.name == name, alert_state.c.firing.is_(True))
+            .values(acked_by=username, acked_at=now)
+        )
+    return int(result.rowcount) == 1
+
+
+async def silence(
+    engine: AsyncEngine, config: AlertsConfig, name: str, *, username: str, until: datetime | None, comment: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Silence a rule until ``until`` (None lifts the silence)."""
+    _rule(config, name)
+    values = {"silenced_until": until, "silenced_by": username if until else None, "silence_comment": comment or None}
+    async with engine.begin() as conn:
+        done = await conn.execute(alert_state.update().where(alert_state.c.name == name).values(**values))
+        if done.rowcount == 0:
+            try:
+                await conn.execute(alert_state.insert().values(name=name, firing=False, updated_at=now, **values))
+            except IntegrityError:  # the evaluator created the row meanwhile
+                await conn.execute(alert_state.update().where(alert_state.c.name == name).values(**values))
+
+
+def _rule(config: AlertsConfig, name: str) -> AlertRuleConfig:
+    for rule in config.rules:
+        if rule.name == name:
+            return rule
+    raise NoSuchRule(name)
+
+
 async def alert_rows(engine: AsyncEngine, config: AlertsConfig) -> list[dict[str, Any]]:
     """Every configured rule with its current state, for the UI."""
     async with engine.connect() as conn:
@@ -183,7 +275,15 @@ async def alert_rows(engine: AsyncEngine, config: AlertsConfig) -> list[dict[str
     out = []
     for rule in config.rules:
         row = rows.get(rule.name)
-        out.append({"rule": rule, "state": dict(row) if row is not None else None})
+        out.append(
+            {
+                "rule": rule,
+                "state": dict(row) if row is not None else None,
+                "unit": UNITS.get(rule.condition, ""),
+                "value": format_value(rule.condition, row["value"] if row is not None else None),
+                "threshold": format_value(rule.condition, rule.threshold),
+            }
+        )
     return out
 
 
@@ -206,10 +306,16 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
             webhook_notifier(app[HTTP_KEY], cfg.webhook_url, cfg.webhook_timeout_seconds) if cfg.webhook_url else None
         )
         evaluator = AlertEvaluator(journal.engine, cfg, notify)
+        leases = ReceiverLeases(journal)
+        owner = f"alerts:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        lease_seconds = max(30.0, cfg.interval_seconds * 3)
 
         async def loop() -> None:
             while True:
                 try:
+                    if not await leases.acquire(EVALUATOR_LEASE, owner, lease_seconds):
+                        await asyncio.sleep(cfg.interval_seconds)
+                        continue  # another process evaluates; this one stands by
                     stale = await stale_crl_sources(app, datetime.now(UTC))
                     values = await measure(journal, open_circuits(app), stuck_policy(app), crl_stale=len(stale))
                     await evaluator.evaluate(values, journal.clock.now())
@@ -224,5 +330,7 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(Exception):  # a standby takes over at once, not after expiry
+                await leases.release(EVALUATOR_LEASE, owner)
 
     return ctx

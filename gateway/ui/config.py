@@ -32,6 +32,9 @@ class UiConfig(_Section):
     trust_forwarded_proto: bool = False
     # Rows per page in the message browser.
     page_size: int = Field(default=50, gt=0, le=500)
+    # The register of medical organisations the lists name: a UTF-8 TSV with the columns ``oid``
+    # and ``name`` (e.g. an FRMO extract). Empty: the lists show the organisation's OID.
+    organisations_file: str = ""
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only.
     metrics_token: str = ""
     # Failed logins per username (four times as many per client address) that cost nothing within

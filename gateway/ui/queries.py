@@ -20,7 +20,7 @@ from gateway.common.workdays import STAGE_RULES, Stage, deadline_for, default_ca
 from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import events, submissions
 from gateway.model import State
-from gateway.ui.schema import ui_dispositions
+from gateway.ui.lists import needs_operator, undisposed
 from gateway.validation.contract import CATEGORIES
 
 __all__ = [
@@ -87,9 +87,10 @@ class Funnel:
     rejected: int = 0
     awaiting: int = 0
     in_progress: int = 0
-    dead: int = 0
+    dead: int = 0  # needs an operator: DEAD without an operator's disposition (gateway.ui.lists)
+    closed: int = 0  # closed by an operator: CANCELLED, or DEAD marked resolved
 
-    def add(self, state: State, outcome_source: str | None, n: int) -> None:
+    def add(self, state: State, outcome_source: str | None, n: int, *, disposed: bool = False) -> None:
         self.received += n
         if state is State.REGISTERED:
             self.registered += n
@@ -101,6 +102,8 @@ class Funnel:
             self.rejected += n
         elif state in AWAITING:
             self.awaiting += n
+        elif state is State.CANCELLED or (state is State.DEAD and disposed):
+            self.closed += n
         elif state is State.DEAD:
             self.dead += n
         else:
@@ -125,16 +128,18 @@ async def overview(
 ) -> Overview:
     """The delivery funnel of submissions created in ``[since, until)``, in total, per kind and
     per region, with FAILED split by the peer's code. Two GROUP BY queries."""
-    stmt = sa.select(_S.kind, _S.region, _S.state, _S.outcome_source, sa.func.count()).group_by(
-        _S.kind, _S.region, _S.state, _S.outcome_source
+    # Only DEAD rows can be "disposed" for the funnel; the CASE keeps the EXISTS off other states.
+    disposed = sa.case((_S.state == str(State.DEAD), ~undisposed()), else_=sa.false()).label("disposed")
+    stmt = sa.select(_S.kind, _S.region, _S.state, _S.outcome_source, disposed, sa.func.count()).group_by(
+        _S.kind, _S.region, _S.state, _S.outcome_source, disposed
     )
     stmt = _filters(_period(stmt, _S.created_at, since, until), kind, region)
     out = Overview()
-    for k, r, state, source, n in (await conn.execute(stmt)).all():
-        st = State(state)
-        out.total.add(st, source, n)
-        out.by_kind.setdefault(k, Funnel()).add(st, source, n)
-        out.by_region.setdefault(r or NO_REGION, Funnel()).add(st, source, n)
+    for k, r, state, source, was_disposed, n in (await conn.execute(stmt)).all():
+        st, d = State(state), bool(was_disposed)
+        out.total.add(st, source, n, disposed=d)
+        out.by_kind.setdefault(k, Funnel()).add(st, source, n, disposed=d)
+        out.by_region.setdefault(r or NO_REGION, Funnel()).add(st, source, n, disposed=d)
     codes = (
         sa.select(sa.func.coalesce(_S.outcome_code, "—"), sa.func.count())
         .where(_S.state == str(State.FAILED))
@@ -234,10 +239,6 @@ _ITEM_COLS: Final = (
 )  # fmt: skip
 
 
-def _undisposed() -> sa.ColumnElement[bool]:
-    return ~sa.exists().where(ui_dispositions.c.submission_id == _S.id)
-
-
 async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueStatus:
     """Where the whole journal stands now (not limited to a period)."""
     counts = dict.fromkeys(State, 0)
@@ -252,20 +253,17 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
     next_retry = (
         await conn.execute(sa.select(sa.func.min(_S.next_attempt_at)).where(_S.state == str(State.RETRY_WAIT)))
     ).scalar()
-    dead_q = sa.select(sa.func.count()).where(_S.state == str(State.DEAD), _undisposed())
-    flagged_q = sa.select(sa.func.count()).where(_S.flagged.is_(True), _undisposed())
+    dead_q = sa.select(sa.func.count()).where(needs_operator())
+    flagged_q = sa.select(sa.func.count()).where(_S.flagged.is_(True), undisposed())
     dead_items = (
         await conn.execute(
-            sa.select(*_ITEM_COLS)
-            .where(_S.state == str(State.DEAD), _undisposed())
-            .order_by(_S.updated_at.desc())
-            .limit(list_limit)
+            sa.select(*_ITEM_COLS).where(needs_operator()).order_by(_S.updated_at.desc()).limit(list_limit)
         )
     ).all()
     flagged_items = (
         await conn.execute(
             sa.select(*_ITEM_COLS)
-            .where(_S.flagged.is_(True), _undisposed())
+            .where(_S.flagged.is_(True), undisposed())
             .order_by(_S.updated_at.desc())
             .limit(list_limit)
         )

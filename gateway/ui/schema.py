@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from gateway.journal.schema import UtcDateTime, events, metadata, submissions
 
-__all__ = ["alert_state", "ui_audit", "ui_dispositions", "ui_sessions", "ui_users"]
+__all__ = ["alert_state", "operator_tokens", "ui_audit", "ui_dispositions", "ui_sessions", "ui_users"]
 
 ui_users = sa.Table(
     "ui_users",
@@ -77,6 +77,25 @@ alert_state = sa.Table(
     sa.Column("resolved_at", UtcDateTime()),
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # An operator's acknowledgement (of this firing: cleared when the alert resolves) and silence
+    # (no webhook notices until silenced_until, whatever the state; the page still shows it).
+    sa.Column("acked_by", sa.String(80)),
+    sa.Column("acked_at", UtcDateTime()),
+    sa.Column("silenced_until", UtcDateTime()),
+    sa.Column("silenced_by", sa.String(80)),
+    sa.Column("silence_comment", sa.Text),
+)
+
+# Tokens of the operator API (/api/v1/operator/...), apart from the MIS clients' tokens: a
+# "reader" may list, an "operator" may also act. 256-bit random tokens: SHA-256 is the verifier.
+operator_tokens = sa.Table(
+    "operator_tokens",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("role", sa.String(12), nullable=False),  # reader | operator
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime()),
 )
 
 # Indexes for the dashboard's aggregations over the journal's own tables.
@@ -90,3 +109,9 @@ sa.Index(
     submissions.c.outcome_source,
 )
 sa.Index("ix_events_to_state_at", events.c.to_state, events.c.at)
+# The operator lists' filters (gateway.ui.lists): each is an equality on a leading column, newest first.
+sa.Index("ix_submissions_state_created", submissions.c.state, submissions.c.created_at)
+sa.Index("ix_submissions_code_created", submissions.c.outcome_code, submissions.c.created_at)
+sa.Index("ix_submissions_region_created", submissions.c.region, submissions.c.created_at)
+sa.Index("ix_submissions_source_created", submissions.c.source_system, submissions.c.created_at)
+sa.Index("ix_submissions_destination_created", submissions.c.destination, submissions.c.created_at)

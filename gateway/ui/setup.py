@@ -12,6 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.appkeys import CONFIG_KEY
+from gateway.ui import console
 from gateway.ui.alerts import alerts_ctx
 from gateway.ui.config import AlertsConfig, UiConfig
 from gateway.ui.demo import ensure_demo_operator
@@ -30,6 +31,7 @@ def setup_ui(app: web.Application, config: UiConfig | None = None, alerts: Alert
         return
     alerts_config = alerts or getattr(gateway_config, "alerts", None) or AlertsConfig()
     sub = build_ui_app(middlewares=[ui_middleware(forbidden=forbidden)])
+    sub.router.add_routes(console.routes)  # the operations console (lists, bulk actions)
     sub[UI_KEY] = UiState(ui_config)
     sub[ALERTS_CONFIG_KEY] = alerts_config
     app.add_subapp("/ui", sub)

@@ -109,6 +109,19 @@ class UserStore:
             result = await conn.execute(ui_users.update().where(ui_users.c.username == username).values(role=str(role)))
         return int(result.rowcount) == 1
 
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (ending every open session at once) or enable an account. False if there is
+        no such user."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                ui_users.update()
+                .where(ui_users.c.username == username)
+                .values(disabled_at=self.clock.now() if disabled else None)
+            )
+            if disabled:
+                await conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
+        return int(result.rowcount) == 1
+
     async def list_users(self) -> list[User]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(ui_users).order_by(ui_users.c.username))).all()

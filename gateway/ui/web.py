@@ -10,22 +10,26 @@ from pathlib import Path
 from typing import Any, Final
 
 import jinja2
+import sqlalchemy as sa
 from aiohttp import web
 
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.common.pii import mask_iin, mask_snils, mask_text, normalise_person_id
+from gateway.documents.kinds import KIND_TABLE
 from gateway.errors import NotFound
 from gateway.inbound.contract import InboundReason, InboundState
 from gateway.journal.inbound import InboundJournal
+from gateway.journal.schema import peer_inbox
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
 from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
 from gateway.peers.mount import PEERS_KEY
-from gateway.ui import actions, queries
+from gateway.ui import actions, queries, trends
 from gateway.ui.alerts import alert_rows
 from gateway.ui.client_address import client_address
 from gateway.ui.config import AlertsConfig
 from gateway.ui.i18n import translate
+from gateway.ui.lists import funnel_query
 from gateway.ui.queries import read
 from gateway.ui.render import masked_envelope, masked_json
 from gateway.ui.session import (
@@ -40,7 +44,7 @@ from gateway.ui.session import (
     is_https,
     require,
 )
-from gateway.ui.svg import bar_chart
+from gateway.ui.svg import bar_chart, line_chart
 from gateway.ui.users import Role
 from gateway.validation.contract import CATEGORIES
 
@@ -66,7 +70,12 @@ _FUNNEL_FIELDS: Final = (
     "awaiting",
     "in_progress",
     "dead",
+    "closed",
 )
+
+_KINDS: Final = sorted(KIND_TABLE.values(), key=lambda k: k.code)
+REFRESH_COOKIE: Final = "mseg_refresh"
+_REFRESH_SECONDS: Final = 60
 
 routes = web.RouteTableDef()
 
@@ -105,6 +114,9 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         fmt_age=_fmt_age,
         is_operator=session is not None and session.role.at_least(Role.OPERATOR),
         is_admin=session is not None and session.role.at_least(Role.ADMIN),
+        all_kinds=_KINDS,
+        refresh_seconds=0 if request.cookies.get(REFRESH_COOKIE) == "off" else _REFRESH_SECONDS,
+        rendered_at=_journal(request).clock.now() if JOURNAL_KEY in request.config_dict else None,
         **context,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
@@ -224,6 +236,20 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
+@routes.get("/refresh")
+async def switch_refresh(request: web.Request) -> web.Response:
+    """Auto-refresh of the dashboards on (default) or off, remembered in a cookie."""
+    target = request.query.get("next", f"{PREFIX}/overview")
+    if not target.startswith(f"{PREFIX}/") or target.startswith("//"):  # no open redirect
+        target = f"{PREFIX}/overview"
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        REFRESH_COOKIE, "off" if request.query.get("set") == "off" else "on", max_age=365 * 86400, path=PREFIX,
+        samesite="Strict", httponly=True,
+    )  # fmt: skip
+    raise response
+
+
 @routes.get("/lang")
 async def switch_language(request: web.Request) -> web.Response:
     lang = request.query.get("set", "ru")
@@ -245,19 +271,43 @@ async def overview_page(request: web.Request) -> web.Response:
     kind = _clean(request.query.get("kind"), 40)
     region = _clean(request.query.get("region"), 20)
     journal = _journal(request)
+    now = journal.clock.now()
     async with read(journal.engine) as conn:
         data = await queries.overview(conn, since=since, until=until, kind=kind, region=region)
-        stuck = await stuck_counts(conn, stuck_policy(request.config_dict), journal.clock.now())
+        stuck = await stuck_counts(conn, stuck_policy(request.config_dict), now)
+        hourly = await trends.trend(conn, since=now - timedelta(hours=47), until=now + timedelta(hours=1), unit="hour")
+        daily = await trends.trend(conn, since=since, until=min(until, now + timedelta(days=1)), unit="day")
+        per_peer = await trends.peer_trends(conn, since=since, until=until)
     lang = current_language(request)
     f = data.total
     chart = bar_chart(
         translate(lang, "funnel.chart"),
         [(translate(lang, f"funnel.{name}"), getattr(f, name), f"bar-{name}") for name in _FUNNEL_FIELDS],
         chart_id="funnel",
+        links=[
+            f"{PREFIX}/list?" + funnel_query(name, since=frm, until=to, kind=kind, region=region)
+            for name in _FUNNEL_FIELDS
+        ],
     )
+
+    charts = {
+        name: line_chart(
+            translate(lang, f"trend.{name}"),
+            t.buckets,
+            [(translate(lang, f"funnel.{s}"), t.series[s], f"s-{s}") for s in trends.SERIES],
+            chart_id=f"trend-{name}",
+        )
+        for name, t in (("hourly", hourly), ("daily", daily))
+    }
+
+    def funnel(name: str, **more: Any) -> str:
+        base: dict[str, Any] = {"kind": kind, "region": region, **more}
+        return funnel_query(name, since=frm, until=to, **base)
+
     return render(
         request, "overview.html", data=data, chart=chart, fields=_FUNNEL_FIELDS, frm=frm, to=to,
-        kind=kind or "", region=region or "", stuck_total=sum(stuck.values()),
+        kind=kind or "", region=region or "", stuck_total=sum(stuck.values()), funnel=funnel,
+        trend_charts=charts, per_peer=per_peer, refreshing=True,
     )  # fmt: skip
 
 
@@ -272,6 +322,7 @@ async def rejections_page(request: web.Request) -> web.Response:
         translate(lang, "rej.title"),
         [(translate(lang, f"cat.{c}"), total[c], "bar-rejected") for c in CATEGORIES],
         chart_id="rejections",
+        links=[f"{PREFIX}/list?state=REJECTED&category={c}&from={frm}&to={to}" for c in CATEGORIES],
     )
     ranked = [r for r in returns if r.share is not None]
     return render(
@@ -302,6 +353,13 @@ async def queues_page(request: web.Request) -> web.Response:
         policy = stuck_policy(request.config_dict)
         stuck = await stuck_items(conn, policy, now, limit=_STUCK_LIMIT)
         stuck_total = sum((await stuck_counts(conn, policy, now)).values())
+        unattributed = int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(peer_inbox).where(peer_inbox.c.kind == "unattributed")
+                )
+            ).scalar_one()
+        )
     peers = []
     for name, peer in sorted(request.config_dict.get(PEERS_KEY, {}).items()):
         snap = peer.breaker.snapshot()
@@ -309,7 +367,8 @@ async def queues_page(request: web.Request) -> web.Response:
         peers.append({"name": name, "snap": snap, "errors": err})
     return render(
         request, "queues.html", qs=qs, states=list(State), peers=peers, now=now,
-        oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total,
+        oldest_age=qs.oldest_age_seconds(now), stuck=stuck, stuck_total=stuck_total, refreshing=True,
+        unattributed=unattributed,
     )  # fmt: skip
 
 
@@ -408,6 +467,7 @@ async def message_detail(request: web.Request) -> web.Response:
         report=report, report_rest=report_rest, disposition=await actions.disposition(journal.engine, sid),
         audit=await actions.audit_entries(journal.engine, submission_id=sid),
         flash=request.query.get("done", ""), resendable=sub.state in actions.RESENDABLE,
+        cancellable=sub.state in actions.CANCELLABLE,
     )  # fmt: skip
 
 
@@ -566,8 +626,12 @@ async def inbound_action(request: web.Request) -> web.Response:
 
 @routes.get("/alerts")
 async def alerts_page(request: web.Request) -> web.Response:
-    rows = await alert_rows(_journal(request).engine, request.config_dict[ALERTS_CONFIG_KEY])
-    return render(request, "alerts.html", rows=rows)
+    config = request.config_dict[ALERTS_CONFIG_KEY]
+    rows = await alert_rows(_journal(request).engine, config)
+    return render(
+        request, "alerts.html", rows=rows, now=_journal(request).clock.now(), webhook=bool(config.webhook_url),
+        flash=request.query.get("done", ""), refreshing=True,
+    )  # fmt: skip
 
 
 @routes.get("/audit")

@@ -233,3 +233,24 @@ async def test_success_callback_overtakes_a_scheduled_retry(env: Env) -> None:
     assert sub.state is State.RETRY_WAIT
     sub = await env.callback(sub, True, "emdr-5")
     assert sub.state is State.REGISTERED and sub.peer_registration_id == "emdr-5"
+
+
+async def test_cancelled_is_never_sent_and_a_late_success_is_flagged(env: Env) -> None:
+    """An operator cancels a document waiting for a retry; the peer had it after all and calls
+    back "registered": the gateway keeps CANCELLED (final), never sends it again, and flags the
+    contradiction for an operator."""
+    from gateway.ui import actions
+
+    sub = await queued(env.journal)
+    env.adapter.answers.append(refused("INTERNAL_ERROR", "Внутренняя ошибка"))
+    sub = await env.send(sub)
+    assert sub.state is State.RETRY_WAIT
+    await actions.perform(env.journal, sub.id, actions.Action.CANCEL, username="olga", comment="withdrawn")
+    await _expire(env.journal, sub)  # its retry would be due now
+    waiting = [State.QUEUED, State.RETRY_WAIT, State.SENT, State.RECONCILING]
+    assert await env.journal.claim_due("w", waiting, limit=10, lease_seconds=60) == []
+    assert await env.journal.claim_due("w", waiting, limit=10, lease_seconds=60, due_column="answer_deadline") == []
+    sends = len(env.adapter.sent_local_uids)
+    sub = await env.callback(sub, True, "emdr-7")
+    assert sub.state is State.CANCELLED and sub.flagged and len(env.adapter.sent_local_uids) == sends
+    assert (await env.journal.events(sub.id))[-1].code == "CONTRADICTING_CALLBACK"

@@ -30,6 +30,7 @@ LEGAL = [
     (S.RECONCILING, S.SENT),
     (S.DEAD, S.QUEUED),
     *[(s, S.DEAD) for s in (S.RECEIVED, S.VALIDATED, S.QUEUED, S.SENT, S.RETRY_WAIT, S.RECONCILING)],
+    *[(s, S.CANCELLED) for s in (S.QUEUED, S.RETRY_WAIT, S.DEAD, S.FAILED)],
 ]
 
 ILLEGAL = [
@@ -44,6 +45,12 @@ ILLEGAL = [
     (S.RETRY_WAIT, S.SENT),  # a retry goes back through the queue
     (S.SENT, S.SENT),
     (S.SENT, S.QUEUED),
+    # CANCELLED is final, and never reached from where a peer may already hold the document.
+    *[(S.CANCELLED, s) for s in State],
+    (S.SENT, S.CANCELLED),
+    (S.RECONCILING, S.CANCELLED),
+    (S.REGISTERED, S.CANCELLED),
+    (S.REJECTED, S.CANCELLED),
 ]
 
 
@@ -67,6 +74,8 @@ def test_every_state_has_a_row() -> None:
 def test_registered_and_rejected_are_terminal() -> None:
     assert TRANSITIONS[S.REGISTERED] == frozenset()
     assert TRANSITIONS[S.REJECTED] == frozenset()
+    assert TRANSITIONS[S.CANCELLED] == frozenset()
+    assert S.CANCELLED in FINAL_STATES
 
 
 @given(st.lists(st.sampled_from(list(State)), max_size=30))

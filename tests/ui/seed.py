@@ -101,7 +101,8 @@ async def walk(journal: Journal, clock: StepClock, sid: str, path: str) -> None:
     if kind == "queued":
         return
     if kind == "dead":
-        await go(S.DEAD, code="GAVE_UP", message="max attempts")
+        # as delivery gives up: the last transport code stays the outcome code
+        await go(S.DEAD, code="HTTP_503", message="max attempts", changes=Changes(outcome_code="HTTP_503"))
         return
     if kind == "retry":
         await go(S.RETRY_WAIT, code="TIMEOUT", changes=Changes(next_attempt_at=clock.t + timedelta(hours=1)))

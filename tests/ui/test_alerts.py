@@ -145,7 +145,121 @@ async def test_alerts_context_fires_and_the_ui_shows_it(tmp_path: Path) -> None:
 
             await client.post("/ui/login", data={"username": "victor", "password": PASSWORD, "csrf": csrf_of(form)})
             html = await (await client.get("/ui/alerts")).text()
-            row = html.split("dead-items")[1].split("</tr>")[0]
+            row = html.split('data-rule="dead-items"')[1].split("</tr>")[0]
             assert "активно" in row
+    finally:
+        await hook_server.close()
+
+
+async def test_no_notified_stamp_when_nothing_was_sent(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from gateway.ui.schema import alert_state
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'j.sqlite3'}")
+    await upgrade(engine)
+    try:
+        ev = AlertEvaluator(engine, CONFIG, None)  # no webhook configured
+        await ev.evaluate(_values(dead=3), T0)
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.select(alert_state).where(alert_state.c.name == "dead"))).one()
+        assert row.firing and row.since == T0 and row.last_notified_at is None
+    finally:
+        await engine.dispose()
+
+
+async def test_acknowledged_alert_gets_no_reminders_and_silence_holds_notices(tmp_path: Path) -> None:
+    from gateway.ui.alerts import acknowledge, silence
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'j.sqlite3'}")
+    await upgrade(engine)
+    sent: list[dict[str, Any]] = []
+
+    async def notify(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    ev = AlertEvaluator(engine, CONFIG, notify)
+    try:
+        assert not await acknowledge(engine, CONFIG, "dead", username="olga", now=T0)  # not firing yet
+        await ev.evaluate(_values(dead=3), T0)
+        assert await acknowledge(engine, CONFIG, "dead", username="olga", now=T0 + timedelta(minutes=1))
+        await ev.evaluate(_values(dead=3), T0 + timedelta(minutes=90))  # past renotify: acknowledged, quiet
+        assert [m["status"] for m in sent] == ["firing"]
+        await ev.evaluate(_values(dead=0), T0 + timedelta(minutes=91))
+        assert [m["status"] for m in sent] == ["firing", "resolved"]
+        # the acknowledgement ended with the firing: the next firing notifies and reminds again
+        await ev.evaluate(_values(dead=1), T0 + timedelta(minutes=92))
+        await ev.evaluate(_values(dead=1), T0 + timedelta(minutes=153))
+        assert [m["status"] for m in sent] == ["firing", "resolved", "firing", "firing"]
+        # silenced for an hour: neither reminders nor the resolved notice; after it, notices again
+        until = T0 + timedelta(minutes=214)
+        await silence(engine, CONFIG, "old", username="olga", until=until, comment="planned maintenance",
+                      now=T0 + timedelta(minutes=154))  # fmt: skip
+        await ev.evaluate(_values(dead=1, oldest=500), T0 + timedelta(minutes=155))
+        await ev.evaluate(_values(dead=1, oldest=0), T0 + timedelta(minutes=156))
+        assert [m["alert"] for m in sent].count("old") == 0
+        await ev.evaluate(_values(dead=1, oldest=500), until + timedelta(minutes=1))
+        assert sent[-1]["alert"] == "old" and sent[-1]["status"] == "firing"
+    finally:
+        await engine.dispose()
+
+
+async def test_one_evaluator_across_processes(tmp_path: Path) -> None:
+    """Two gateway apps on one journal: only the lease holder evaluates, so a webhook notice goes
+    out once; when the holder stops, the other takes over."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient
+
+    from gateway.app import create_app
+    from gateway.appkeys import JOURNAL_KEY
+    from gateway.journal.peer_messages import ReceiverLeases
+    from gateway.ui.alerts import EVALUATOR_LEASE
+
+    from .conftest import make_config
+    from .seed import StepClock, seed, start_time
+
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(status=200)
+
+    hook_app = web.Application()
+    hook_app.router.add_post("/hook", hook)
+    hook_server = TestServer(hook_app)
+    await hook_server.start_server()
+    clock = StepClock(start_time())
+    cfg = AlertsConfig(interval_seconds=0.05, webhook_url=str(hook_server.make_url("/hook")))
+    config = make_config(tmp_path).with_overrides(alerts=cfg.model_dump())
+    first, second = create_app(config, clock=clock), create_app(config, clock=clock)
+    taken: str | None = None
+    try:
+        async with TestClient(TestServer(first)):
+            # seeding moves the test clock by hours: done while only the first process runs
+            await seed(first[JOURNAL_KEY], clock)
+            leases = ReceiverLeases(first[JOURNAL_KEY])
+            for _ in range(100):
+                if any(m["alert"] == "dead-items" for m in received):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a few rounds at the settled clock: the lease is renewed
+            owner = await leases.holder(EVALUATOR_LEASE)
+            assert owner is not None and owner.startswith("alerts:")
+            async with TestClient(TestServer(second)):
+                for _ in range(10):  # many rounds of both: the holder keeps the lease, the other stands by
+                    await asyncio.sleep(0.05)
+                    assert await leases.holder(EVALUATOR_LEASE) == owner
+                assert [m["alert"] for m in received].count("dead-items") == 1
+        # the first process stopped and released the lease: a restarted second one takes over
+        third = create_app(config, clock=clock)
+        async with TestClient(TestServer(third)):
+            for _ in range(100):
+                taken = await ReceiverLeases(third[JOURNAL_KEY]).holder(EVALUATOR_LEASE)
+                if taken not in (None, owner):
+                    break
+                await asyncio.sleep(0.05)
+            assert taken not in (None, owner)
+            assert [m["alert"] for m in received].count("dead-items") == 1  # the state carried over
     finally:
         await hook_server.close()

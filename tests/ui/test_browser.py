@@ -135,7 +135,7 @@ async def test_operator_flow(site: Site, browser: Any) -> None:
     assert await tile(page, "awaiting") == counts[State.SENT] + counts[State.RECONCILING]
     assert await tile(page, "dead") == counts[State.DEAD]
     assert await tile(page, "reconciled") == 2
-    assert await page.locator("svg.chart[role=img]").count() == 1
+    assert await page.locator("svg.chart[role=img]").count() == 3  # the funnel and two trends
     await shot(page, "02-overview")
 
     for path, name in (

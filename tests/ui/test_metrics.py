@@ -106,7 +106,10 @@ async def test_grafana_dashboard_uses_only_exported_metrics(gw: UiGateway) -> No
     import json
     import re
 
+    from gateway.monitoring.counters import record_peer_refusal
+
     record_retry("remd", "X")
+    record_peer_refusal("remd", "TEST")
     observe_delivery("remd", "accepted", 0.1)
     from gateway.monitoring.metrics import observe_intake
 
@@ -116,3 +119,68 @@ async def test_grafana_dashboard_uses_only_exported_metrics(gw: UiGateway) -> No
     dash = json.loads((Path(__file__).resolve().parents[2] / "config" / "grafana-dashboard.json").read_text())
     used = {m for p in dash["panels"] for t in p["targets"] for m in re.findall(r"mse_gateway_\w+", t["expr"])}
     assert used and used <= exported, used - exported
+
+
+async def test_build_info_needs_operator_rejections_and_notices(gw: UiGateway) -> None:
+    import platform
+
+    from gateway import __version__
+    from gateway.ui import actions
+
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_build_info", (("python", platform.python_version()), ("version", __version__)))] == 1
+    assert samples[("mse_gateway_needs_operator", ())] == 2
+    # the seeded rejections, by category and code (within the last day of the seed's clock)
+    assert samples[("mse_gateway_rejections_last_day", (("category", "duplicate"), ("code", "FLK_DUPLICATE")))] == 1
+    assert samples[("mse_gateway_rejections_last_day", (("category", "late"), ("code", "FLK_LATE")))] == 1
+    # an operator resolves one: the gauge follows the one counting rule
+    await actions.perform(gw.journal, gw.seeded.ids["dead-0"], actions.Action.RESOLVE, username="olga", comment="ok")
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_needs_operator", ())] == 1
+    # no notice owed yet in the seed (no callback_url): the outbox gauge has no rows, the age is 0
+    assert samples[("mse_gateway_notifications_oldest_pending_seconds", ())] == 0
+    from gateway.model import SubmissionDraft
+
+    sub, _ = await gw.journal.submit(
+        SubmissionDraft(
+            source_system="mis-alpha", local_uid="uid-notice", kind="121", organization_oid="1.2.3",
+            content_hash="0" * 64, payload=b"{}", callback_url="https://mis.example/cb",
+        )
+    )  # fmt: skip
+    await gw.journal.transition(sub.id, State.REJECTED, actor="test")
+    gw.clock.advance(minutes=3)
+    samples = await _scrape(gw)
+    assert samples[("mse_gateway_notifications", (("channel", "rest"), ("state", "pending")))] == 1
+    assert samples[("mse_gateway_notifications", (("channel", "rest"), ("state", "delivered")))] == 0
+    assert samples[("mse_gateway_notifications_oldest_pending_seconds", ())] == 180
+
+
+async def test_prometheus_rules_are_well_formed_and_use_exported_metrics(gw: UiGateway) -> None:
+    import json
+    import re
+
+    import yaml
+
+    text = await (await gw.client.get("/metrics")).text()
+    exported = {name for name, _ in _samples(text)} | {f.name for f in text_string_to_metric_families(text)}
+    root = Path(__file__).resolve().parents[2]
+    rules = yaml.safe_load((root / "prometheus" / "alerts.yml").read_text())["groups"][0]["rules"]
+    assert len(rules) >= 8
+    journal_gauges = {
+        "mse_gateway_needs_operator", "mse_gateway_stuck_submissions", "mse_gateway_oldest_unanswered_seconds",
+        "mse_gateway_submissions", "mse_gateway_sla_breaches", "mse_gateway_rejections_last_day",
+        "mse_gateway_notifications", "mse_gateway_notifications_oldest_pending_seconds",
+        "mse_gateway_peer_errors_last_hour", "mse_gateway_crl_stale", "mse_gateway_peer_circuit_open",
+    }  # fmt: skip
+    for rule in rules:
+        assert {"alert", "expr", "for", "labels", "annotations"} <= rule.keys(), rule.get("alert")
+        assert rule["labels"]["severity"] in {"warning", "critical"} and "summary" in rule["annotations"]
+        used = set(re.findall(r"mse_gateway_\w+", rule["expr"]))
+        assert used and used <= exported, (rule["alert"], used - exported)
+        for metric in used & journal_gauges:  # never summed across processes before de-duplication
+            assert f"max without (instance, pod) ({metric}" in rule["expr"], rule["alert"]
+    dash = json.loads((root / "config" / "grafana-dashboard.json").read_text())
+    for panel in dash["panels"]:
+        for target in panel["targets"]:
+            for metric in set(re.findall(r"mse_gateway_\w+", target["expr"])) & journal_gauges:
+                assert f"max without (instance, pod) ({metric}" in target["expr"], panel["title"]

@@ -123,7 +123,7 @@ async def test_overview_numbers_equal_the_journal(gw: UiGateway) -> None:
     assert _field(html, "reconciled") == gw.seeded.paths["reconciled"]
     assert "<svg" in html and 'role="img"' in html
     # failed by code, from the seeded plan
-    assert re.search(r"<td>INVALID_SIGNATURE</td><td class=\"num\">2</td>", html)
+    assert re.search(r"INVALID_SIGNATURE</a></td><td class=\"num\">2</td>", html)
     # a period before the data shows zeros
     html = await (await gw.client.get("/ui/overview?from=2025-01-01&to=2025-01-31")).text()
     assert _field(html, "received") == 0
@@ -215,7 +215,7 @@ async def test_operator_resend_is_audited_in_both_places(gw: UiGateway) -> None:
     assert (await gw.journal.get(sid)).state is State.QUEUED
 
 
-async def test_resolve_and_cancel_are_dispositions(gw: UiGateway) -> None:
+async def test_resolve_is_a_disposition_and_cancel_a_final_state(gw: UiGateway) -> None:
     await gw.login("olga")
     failed, dead = gw.seeded.ids["fail-77-0"], gw.seeded.ids["dead-0"]
     csrf = await gw.csrf(f"/ui/messages/{failed}")
@@ -228,6 +228,9 @@ async def test_resolve_and_cancel_are_dispositions(gw: UiGateway) -> None:
     await gw.client.post(f"/ui/messages/{dead}/cancel", data={"csrf": csrf, "comment": "duplicate of another"})
     html = await (await gw.client.get("/ui/queues")).text()
     assert _field(html, "dead") == 1  # cancelled DEAD items no longer need attention
+    cancelled = await gw.journal.get(dead)
+    assert cancelled.state is State.CANCELLED and cancelled.outcome_code == "OPERATOR_CANCELLED"
+    assert (await gw.journal.events(dead))[-1].to_state is State.CANCELLED
     # cancel does not apply to a registered document
     reg = gw.seeded.ids["reg-77-0"]
     resp = await gw.client.post(f"/ui/messages/{reg}/cancel", data={"csrf": csrf, "comment": "x"})

@@ -107,7 +107,9 @@ async def test_stuck_list_gauge_and_alert(gw: UiGateway) -> None:
 
     await gw.login("olga")
     overview = await (await gw.client.get("/ui/overview")).text()
-    assert 'href="/ui/queues#stuck"' in overview and '<span data-field="stuck">4</span>' in overview
+    assert 'href="/ui/list?view=stuck"' in overview and '<span data-field="stuck">4</span>' in overview
+    listed = await (await gw.client.get("/ui/list?view=stuck")).text()
+    assert 'data-total="4"' in listed  # the list behind the link counts what the tile counts
     queues = await (await gw.client.get("/ui/queues")).text()
     stuck_section = queues.split('id="stuck-items"', 1)[1].split("</table>", 1)[0]
     for uid in ("uid-gis-queued", "uid-remd-sent", "uid-remd-retry", "uid-gone-queued"):
