@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from gateway.cli._common import load
+from gateway.cli._common import data_dir_option, load
 from gateway.delivery.routing import load_routes
 from gateway.errors import ConfigError
 from gateway.flk.checker import FullChecker
@@ -34,6 +34,7 @@ from gateway.flk.findings import finding
 from gateway.flk.journal_view import StaticJournalView
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.sandbox.sample_set import write_samples
+from gateway.sandbox.setup import read_sandbox_client
 from gateway.validation.contract import Report
 
 __all__ = ["check", "samples"]
@@ -54,17 +55,46 @@ EXIT_UNUSABLE = 2
     default=None,
     help="test PKI directory (default DIR/pki; created when missing, reused when present)",
 )
-def samples(directory: Path, count: int, seed: int, pki_dir: Path | None) -> None:
-    """Write signed sample submissions (valid and one defective per rule) and expected.json to DIRECTORY."""
-    expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir)
+@click.option(
+    "--standalone",
+    is_flag=True,
+    help="ignore the sandbox's data directory: sign with DIR/pki (or --pki) as source_system sample-mis",
+)
+@data_dir_option
+@click.pass_context
+def samples(
+    ctx: click.Context,
+    directory: Path,
+    count: int,
+    seed: int,
+    pki_dir: Path | None,
+    standalone: bool,
+    data_dir: Path | None,
+) -> None:
+    """Write signed sample submissions (valid and one defective per rule) and expected.json to DIRECTORY.
+
+    When the sandbox's data directory exists (``--data-dir``, default storage.data_dir, ./var), the
+    submissions are signed by the sandbox's test PKI and carry its client's source_system, so the
+    running sandbox accepts them as they are."""
+    config = load(ctx, data_dir=data_dir)
+    sandbox = None if standalone else read_sandbox_client(config.data_dir)
+    source_system = None
+    if sandbox is not None:
+        source_system = sandbox.source_system
+        pki_dir = pki_dir or sandbox.pki_dir
+    expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir, source_system=source_system)
     rejected = sum(1 for e in expected.values() if not e["passed"])
     pki = pki_dir or directory / "pki"
     click.echo(f"{len(expected)} submissions in {directory} ({len(expected) - rejected} pass, {rejected} rejected)")
-    click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
+    if sandbox is not None:
+        click.echo(f"signed by the sandbox's test PKI {pki}, source_system {source_system} (--standalone: your own)")
+        click.echo(f"check one: mse-gateway check FILE --journal {directory / 'journal.json'}")
+    else:
+        click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
 
 
-def _validation_config(ctx: click.Context) -> tuple[ValidationConfig, Any]:
-    config = load(ctx)
+def _validation_config(ctx: click.Context, data_dir: Path | None) -> tuple[ValidationConfig, Any]:
+    config = load(ctx, data_dir=data_dir)
     section = getattr(config, "validation", None)
     return (section if isinstance(section, ValidationConfig) else ValidationConfig()), config
 
@@ -104,7 +134,8 @@ def _schema_report(exc: SchemaViolation) -> Report:
     "--trust",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="trusted CA certificates, or a test PKI directory (default: validation.trust_dir)",
+    help="trusted CA certificates, or a test PKI directory (default: validation.trust_dir, else the "
+    "sandbox's test PKI when --data-dir is a sandbox's)",
 )
 @click.option("--crl", "crls", multiple=True, help="CRL file, directory or URL (repeatable)")
 @click.option(
@@ -121,6 +152,7 @@ def _schema_report(exc: SchemaViolation) -> Report:
     default=None,
     help="the ministry's XSD + schematron packages (default: validation.semd_packages_dir)",
 )
+@data_dir_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -130,6 +162,7 @@ def check(
     crls: tuple[str, ...],
     journal_file: Path | None,
     packages: Path | None,
+    data_dir: Path | None,
 ) -> None:
     """Check SUBMISSION (canonical JSON) like the gateway does; exit 0 passes, 1 rejected, 2 unreadable."""
     try:
@@ -137,7 +170,7 @@ def check(
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         click.echo(f"mse-gateway: {submission}: cannot be read as JSON: {exc}", err=True)
         ctx.exit(EXIT_UNUSABLE)
-    validation, config = _validation_config(ctx)
+    validation, config = _validation_config(ctx, data_dir)
     updates: dict[str, Any] = {}
     if trust is not None:
         updates["trust_dir"] = str(trust)
@@ -145,6 +178,12 @@ def check(
         updates["crl_sources"] = list(crls)
     if packages is not None:
         updates["semd_packages_dir"] = str(packages)
+    if not validation.trust_dir and "trust_dir" not in updates:
+        # No anchors configured: trust what the sandbox trusts (as `mse-gateway sandbox` does),
+        # when this data directory is a sandbox's.
+        sandbox = read_sandbox_client(config.data_dir)
+        if sandbox is not None:
+            updates["trust_dir"] = str(sandbox.pki_dir)
     validation = validation.model_copy(update=updates)
     try:
         journal = StaticJournalView.load(journal_file) if journal_file is not None else None

@@ -25,8 +25,10 @@ __all__ = [
     "SANDBOX_ORGS",
     "SANDBOX_PEERS",
     "SandboxClient",
+    "SandboxFiles",
     "prepare_sandbox",
     "prepare_sandbox_client",
+    "read_sandbox_client",
     "sandbox_defaults",
     "sandbox_overrides",
 ]
@@ -79,6 +81,33 @@ def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[st
     if not config.security.callback_hosts:
         overrides["security"] = {"callback_hosts": ["*"], "allow_private_callbacks": True}
     return overrides
+
+
+@dataclass(frozen=True)
+class SandboxFiles:
+    """What a running (or once run) sandbox left in its data directory for other commands."""
+
+    source_system: str
+    token: str
+    client_entity_id: str
+    pki_dir: Path
+
+
+def read_sandbox_client(data_dir: Path) -> SandboxFiles | None:
+    """The sandbox client and test PKI of ``data_dir``, or None when it is not a sandbox's."""
+    path = data_dir / "sandbox-client.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not (data_dir / "pki").is_dir():
+        return None
+    return SandboxFiles(
+        source_system=str(data.get("source_system") or SANDBOX_CLIENT),
+        token=str(data.get("token") or ""),
+        client_entity_id=str(data.get("client_entity_id") or SANDBOX_ENTITY_ID),
+        pki_dir=data_dir / "pki",
+    )
 
 
 async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
