@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,13 @@ EXIT_UNUSABLE = 2
 @click.command("samples")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--count", type=click.IntRange(min=0), default=5, show_default=True, help="valid submissions")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="fixes names and identifiers (default 0; for a sandbox a fresh one, so that a second set "
+    "does not reuse the first one's localUids, which the sandbox would refuse as NOT_UNIQUE_PROVIDED_ID)",
+)
 @click.option(
     "--pki",
     "pki_dir",
@@ -66,7 +73,7 @@ def samples(
     ctx: click.Context,
     directory: Path,
     count: int,
-    seed: int,
+    seed: int | None,
     pki_dir: Path | None,
     standalone: bool,
     data_dir: Path | None,
@@ -82,12 +89,14 @@ def samples(
     if sandbox is not None:
         source_system = sandbox.source_system
         pki_dir = pki_dir or sandbox.pki_dir
+        seed = secrets.randbelow(1_000_000) if seed is None else seed
+    seed = seed or 0
     expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir, source_system=source_system)
     rejected = sum(1 for e in expected.values() if not e["passed"])
     pki = pki_dir or directory / "pki"
     click.echo(f"{len(expected)} submissions in {directory} ({len(expected) - rejected} pass, {rejected} rejected)")
     if sandbox is not None:
-        click.echo(f"signed by the sandbox's test PKI {pki}, source_system {source_system} (--standalone: your own)")
+        click.echo(f"signed by the sandbox's test PKI {pki}, source_system {source_system}, seed {seed}")
         click.echo(f"check one: mse-gateway check FILE --journal {directory / 'journal.json'}")
     else:
         click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")

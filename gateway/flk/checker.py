@@ -125,7 +125,7 @@ class FullChecker:
             ),
         )
         cache = Path(config.schematron_cache_dir) if config.schematron_cache_dir else None
-        if cache is None and data_dir is not None:
+        if cache is None and data_dir is not None and data_dir.is_dir():  # `check` leaves no ./var behind
             cache = data_dir / "schematron"
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)
