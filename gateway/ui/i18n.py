@@ -152,6 +152,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "m.open": ("Открыть", "Open"),
     "d.title": ("Документ", "Document"),
     "d.timeline": ("Хронология", "Timeline"),
+    "d.version": ("Версия", "Version"),
+    "d.supersedes": ("заменяет версию после отказа", "replaces the refused version"),
     "d.envelopes": ("Конверты", "Envelopes"),
     "d.download": ("Скачать", "Download"),
     "d.report": ("Отчёт проверки (ФЛК)", "Verification report (FLK)"),

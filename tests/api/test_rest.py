@@ -105,6 +105,25 @@ async def test_invalid_document_is_rejected_with_a_coded_report(gateway: Gateway
     assert detail["report"]["flk"][0]["category"] == "other"
 
 
+async def test_a_rejected_document_corrected_under_the_same_local_uid_is_version_2(gateway: Gateway) -> None:
+    resp = await gateway.client.post(
+        "/api/v1/submissions", json=submission("uid-fix", document="<a><b></a>"), headers=gateway.auth
+    )
+    first = (await resp.json())["id"]
+    await wait_state(gateway, first, "REJECTED")
+    resp = await gateway.client.post("/api/v1/submissions", json=submission("uid-fix"), headers=gateway.auth)
+    assert resp.status == 202
+    body = await resp.json()
+    assert (body["version"], body["supersedes"], body["local_uid"]) == (2, first, "uid-fix")
+    detail = await wait_state(gateway, body["id"], "QUEUED")
+    assert detail["timeline"][0]["message"] == "received: version 2, resubmitted after REJECTED"
+    old = await (await gateway.client.get(f"/api/v1/submissions/{first}", headers=gateway.auth)).json()
+    assert old["state"] == "REJECTED" and old["timeline"][-1]["message"] == "superseded by version 2"
+    # while version 2 is on its way, another correction is refused
+    again = submission("uid-fix", document_number="other")
+    assert (await gateway.client.post("/api/v1/submissions", json=again, headers=gateway.auth)).status == 409
+
+
 async def test_list_filters_and_pages(gateway: Gateway) -> None:
     ids = []
     for i in range(5):
