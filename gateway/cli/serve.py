@@ -182,6 +182,7 @@ def sandbox(
         click.echo(f"mse-gateway: {exc.message}", err=True)
         raise SystemExit(2) from None
     with data_dir_lock(config):  # before the journal is opened
+        config = config.with_overrides(sandbox={"vendor_page": True, "twins": {twin.name: twin.url for twin in twins}})
         config, client, signers = asyncio.run(prepare_sandbox(config))
         operator, _password = ensure_demo_operator(config)
         served = [Served("gateway", build_app(config, clock), host, gw_port)]

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from gateway.common.sandbox_files import SANDBOX_CLIENT, SANDBOX_ENTITY_ID, SandboxFiles, read_sandbox_client
 from gateway.common.shipped import shipped
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
@@ -41,9 +42,6 @@ SANDBOX_PEERS: Final = {
     "gis-77": {"protocol": "remd", "front_door": False},
 }
 
-SANDBOX_CLIENT: Final = "sandbox-mis"
-# The sandbox client's clientEntityId at the SOAP front door (egis:transportHeader/authInfo).
-SANDBOX_ENTITY_ID: Final = "sandbox-mis-entity"
 # The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an
 # MSE bureau and Kazakh clinics with fresh identifiers. A production client lists its OIDs.
 SANDBOX_ORGS: Final = ("*",)
@@ -81,33 +79,6 @@ def sandbox_overrides(config: GatewayConfig, pki_dir: Path) -> dict[str, dict[st
     if not config.security.callback_hosts:
         overrides["security"] = {"callback_hosts": ["*"], "allow_private_callbacks": True}
     return overrides
-
-
-@dataclass(frozen=True)
-class SandboxFiles:
-    """What a running (or once run) sandbox left in its data directory for other commands."""
-
-    source_system: str
-    token: str
-    client_entity_id: str
-    pki_dir: Path
-
-
-def read_sandbox_client(data_dir: Path) -> SandboxFiles | None:
-    """The sandbox client and test PKI of ``data_dir``, or None when it is not a sandbox's."""
-    path = data_dir / "sandbox-client.json"
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not (data_dir / "pki").is_dir():
-        return None
-    return SandboxFiles(
-        source_system=str(data.get("source_system") or SANDBOX_CLIENT),
-        token=str(data.get("token") or ""),
-        client_entity_id=str(data.get("client_entity_id") or SANDBOX_ENTITY_ID),
-        pki_dir=data_dir / "pki",
-    )
 
 
 async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:

@@ -198,6 +198,33 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "audit.action": ("Действие", "Action"),
     "audit.comment": ("Комментарий", "Comment"),
     "audit.submission": ("Документ", "Document"),
+    # the sandbox's vendor page
+    "v.title": ("Песочница: страница разработчика МИС", "Sandbox: the MIS vendor's page"),
+    "v.intro": (
+        "Без входа, только в песочнице. Всё здесь вымышлено; документы отправляются от клиента",
+        "No login, on the sandbox only. Everything here is fictional; documents are sent as the client",
+    ),
+    "v.check": ("Проверить файл (как `mse-gateway check`)", "Check a file (as `mse-gateway check`)"),
+    "v.file": (
+        "Подача (JSON) или подписанный документ (XML)",
+        "A submission (JSON) or a signed document (XML)",
+    ),
+    "v.check_button": ("Проверить", "Check"),
+    "v.upload_missing": ("Выберите файл (до 8 МиБ).", "Choose a file (up to 8 MiB)."),
+    "v.passed": ("ПРОЙДЕНА", "PASSED"),
+    "v.rejected": ("ОТКЛОНЕНА", "REJECTED"),
+    "v.keys": ("Тестовые сертификаты и ключи", "Test certificates and keys"),
+    "v.keys_note": (
+        "Один PEM на роль подписанта: сертификат, закрытый ключ и цепочка УЦ песочницы (только для тестов).",
+        "One PEM per signer role: certificate, private key and the sandbox CA chain (tests only).",
+    ),
+    "v.chain": ("цепочка УЦ песочницы (доверенная)", "the sandbox CA chain (trusted)"),
+    "v.profiles": ("Поведение двойников узлов (профиль сбоев)", "Peer twins' behaviour (fault profile)"),
+    "v.now": ("сейчас", "now"),
+    "v.apply": ("Применить", "Apply"),
+    "v.profile_set": ("Профиль изменён", "Profile changed"),
+    "v.profile_refused": ("Профиль не изменён", "Profile not changed"),
+    "v.mine": ("Мои подачи (последние 50)", "My submissions (latest 50)"),
     # errors
     "err.forbidden": ("Недостаточно прав.", "Not allowed."),
     "err.csrf": ("Форма устарела: обновите страницу.", "The form expired: reload the page."),
