@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -108,19 +109,55 @@ def _validation_config(ctx: click.Context, data_dir: Path | None) -> tuple[Valid
     return (section if isinstance(section, ValidationConfig) else ValidationConfig()), config
 
 
-def _print_report(report: Report) -> None:
+_LABELS: dict[str, dict[str, str]] = {
+    "ru": {
+        "passed": "ПРОЙДЕНА",
+        "rejected": "ОТКЛОНЕНА",
+        "signatures": "подписей: {n}, все действительны: {ok}",
+        "yes": "да",
+        "no": "нет",
+        "warning": "предупреждение",
+        "skipped": "пропущено",
+    },
+    "en": {
+        "passed": "PASSED",
+        "rejected": "REJECTED",
+        "signatures": "signatures: {n}, all valid: {ok}",
+        "yes": "yes",
+        "no": "no",
+        "warning": "warning",
+        "skipped": "skipped",
+    },
+}
+
+
+def cli_language(explicit: str | None) -> str:
+    """--lang, else the locale (LC_ALL, LC_MESSAGES, LANG) when it is English, else Russian — the
+    language of the FLK's own messages (docs/configuration.md, "Languages")."""
+    if explicit:
+        return explicit
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "ru"
+    return "ru"
+
+
+def _print_report(report: Report, lang: str = "ru") -> None:
+    words = _LABELS[lang]
     data = report.to_dict()
-    click.echo("ПРОЙДЕНА" if report.passed else "ОТКЛОНЕНА")
+    click.echo(words["passed"] if report.passed else words["rejected"])
     signatures = data.get("signatures") or {}
     entries = signatures.get("entries", [])
-    click.echo(f"  подписей: {len(entries)}, все действительны: {'да' if signatures.get('valid') else 'нет'}")
+    ok = words["yes"] if signatures.get("valid") else words["no"]
+    click.echo("  " + words["signatures"].format(n=len(entries), ok=ok))
     for item in data["flk"]:
         where = f" — {item['field']}" if item.get("field") else ""
         click.echo(f"  [{item['rule']}] {item['code']} ({item['category']}): {item['message']}{where}")
     for item in data.get("warnings", []):
-        click.echo(f"  предупреждение [{item['rule']}] {item['code']}: {item['message']}")
+        click.echo(f"  {words['warning']} [{item['rule']}] {item['code']}: {item['message']}")
     for item in data.get("skipped", []):
-        click.echo(f"  пропущено [{item['rule']}]: {item['reason']}")
+        click.echo(f"  {words['skipped']} [{item['rule']}]: {item['reason']}")
 
 
 def _schema_report(exc: SchemaViolation) -> Report:
@@ -161,6 +198,13 @@ def _schema_report(exc: SchemaViolation) -> Report:
     default=None,
     help="the ministry's XSD + schematron packages (default: validation.semd_packages_dir)",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["ru", "en"]),
+    default=None,
+    help="language of the report's labels (default: from the locale; English locales get en, others ru); "
+    "the FLK's own messages are Russian, as REMD's",
+)
 @data_dir_option
 @click.pass_context
 def check(
@@ -171,6 +215,7 @@ def check(
     crls: tuple[str, ...],
     journal_file: Path | None,
     packages: Path | None,
+    lang: str | None,
     data_dir: Path | None,
 ) -> None:
     """Check SUBMISSION (canonical JSON) like the gateway does; exit 0 passes, 1 rejected, 2 unreadable."""
@@ -210,5 +255,5 @@ def check(
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
-        _print_report(report)
+        _print_report(report, cli_language(lang))
     ctx.exit(EXIT_PASSED if report.passed else EXIT_REJECTED)

@@ -81,7 +81,8 @@ def test_check_agrees_with_expected_for_every_file(sample_dir: Path) -> None:
     assert disagreements == {}
 
 
-def test_human_output_and_exit_codes(sample_dir: Path) -> None:
+def test_human_output_and_exit_codes(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # not English: Russian labels
     ok = _check(str(sample_dir / "valid-121-0.json"), "--trust", str(sample_dir / "pki"))
     assert ok.exit_code == 0 and ok.output.startswith("ПРОЙДЕНА")
     bad = _check(str(sample_dir / "defect-role-policy-position.json"), "--trust", str(sample_dir / "pki"))
@@ -152,3 +153,12 @@ def test_samples_and_check_use_the_sandbox_data_dir(tmp_path: Path) -> None:
     # the same file with the sandbox's anchors unavailable: not trusted
     untrusted = _check(str(out / "valid-121-0.json"), "--data-dir", str(tmp_path / "elsewhere"))
     assert untrusted.exit_code == 1 and "CANT_BUILD_CERT_CHAIN" in untrusted.output
+
+
+def test_check_speaks_english_when_asked(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = [str(sample_dir / "valid-121-0.json"), "--trust", str(sample_dir / "pki")]
+    assert _check(*args, "--lang", "en").output.startswith("PASSED\n  signatures: 2, all valid: yes")
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    assert _check(*args).output.startswith("PASSED")
+    monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")
+    assert _check(*args).output.startswith("ПРОЙДЕНА")
