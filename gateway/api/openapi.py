@@ -278,8 +278,15 @@ def openapi_document() -> dict[str, Any]:
                             "required": ["code", "message"],
                             "properties": {
                                 "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "details": {"type": "object"},
+                                "message": {
+                                    "type": "string",
+                                    "description": "English, or Russian when Accept-Language prefers ru and the "
+                                    "code has a Russian text (Content-Language says which)",
+                                },
+                                "details": {
+                                    "type": "object",
+                                    "description": "message_en: the English original when message is Russian",
+                                },
                             },
                         }
                     },
