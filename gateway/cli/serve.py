@@ -55,7 +55,7 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
     if config.server.reuse_port and not config.storage.database_url:
-        _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
+        _log.warning("reuse_port with the SQLite journal: no other process may use this data directory")
     refuse_unauthenticated_peers(config)
     with data_dir_lock(config):
         run_served(
