@@ -261,6 +261,7 @@ def test_a_second_process_on_one_sqlite_data_dir_refuses_and_the_lock_dies_with_
             )
             assert second.returncode == 1, (second.stdout, second.stderr)
             assert f"in use by process {first.pid}" in second.stderr and "PostgreSQL" in second.stderr
+        assert not (tmp_path / "var" / "twins").exists()  # the refused sandbox wrote nothing there
         first.kill()  # a crash: no clean-up runs, the kernel drops the flock
         first.wait(timeout=30)
         third_port = _free_port()

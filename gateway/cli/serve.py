@@ -164,24 +164,25 @@ def sandbox(
     host = config.server.host
     # An explicit --port is the port or an error; the default moves aside (and says so) so that a
     # second sandbox on its own --data-dir can start beside the first.
-    gw_port = config.server.port if port is not None else free_port(host, config.server.port)
-    moved = port is None and gw_port != config.server.port
+    wanted = config.server.port
+    gw_port = wanted if port is not None else free_port(host, wanted)
+    moved = port is None and gw_port != wanted
     if port is not None and free_port(host, port) != port:  # before anything is written to the data dir
         click.echo(
             f"mse-gateway: {host}:{port} (gateway) is in use; stop what holds it or choose another --port", err=True
         )
         raise SystemExit(1)
-    config = config.with_overrides(
-        server={"port": gw_port, "public_url": config.server.public_url or f"http://{host}:{gw_port}"},
-        sandbox={"clock_speed": speed, "fault_profile": profile},
-    )
-    clock = sandbox_clock(config)
-    try:
-        config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
-    except ConfigError as exc:
-        click.echo(f"mse-gateway: {exc.message}", err=True)
-        raise SystemExit(2) from None
-    with data_dir_lock(config):  # before the journal is opened
+    with data_dir_lock(config):  # before anything is written to the data directory
+        config = config.with_overrides(
+            server={"port": gw_port, "public_url": config.server.public_url or f"http://{host}:{gw_port}"},
+            sandbox={"clock_speed": speed, "fault_profile": profile},
+        )
+        clock = sandbox_clock(config)
+        try:
+            config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
+        except ConfigError as exc:
+            click.echo(f"mse-gateway: {exc.message}", err=True)
+            raise SystemExit(2) from None
         config = config.with_overrides(sandbox={"vendor_page": True, "twins": {twin.name: twin.url for twin in twins}})
         config, client, signers = asyncio.run(prepare_sandbox(config))
         operator, _password = ensure_demo_operator(config)
@@ -193,7 +194,7 @@ def sandbox(
             click.echo("mse-gateway sandbox is running (Ctrl-C to stop)")
             click.echo(f"  gateway        {base}/")
             if moved:
-                click.echo(f"                 (port {config.server.port} was busy; pass --port to insist on one)")
+                click.echo(f"                 (port {wanted} was busy; pass --port to insist on one)")
             click.echo(f"  health         {base}/healthz")
             click.echo(f"  readiness      {base}/readyz")
             click.echo(f"  API docs       {base}/api/v1/docs")
