@@ -15,6 +15,7 @@ from aiohttp.typedefs import Middleware
 from gateway import __version__
 from gateway.api import PUBLIC_PATHS, setup_api
 from gateway.api.auth import client_auth_middleware
+from gateway.api.error_language import localise_error, preferred_language
 from gateway.api.operator import PREFIX as OPERATOR_PREFIX
 from gateway.api.operator import operator_auth_middleware
 from gateway.appkeys import (
@@ -126,8 +127,11 @@ def error_middleware() -> Middleware:
                 )
             raise
         except GatewayError as exc:
-            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
-            return web.json_response({"error": exc.to_dict()}, status=exc.http_status, headers=headers)
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else {}
+            language = preferred_language(request.headers.get("Accept-Language"))
+            headers["Content-Language"] = language
+            error = localise_error(exc.to_dict(), language)
+            return web.json_response({"error": error}, status=exc.http_status, headers=headers)
         except Exception:
             # The traceback goes to the log (masked line by line, gateway/common/logs.py); the caller gets
             # the request id to quote, which is on that log line too.

@@ -181,6 +181,10 @@ class SandboxConfig(_Section):
     fault_profiles: dict[str, str] = {}
     # Port of the first twin (0: next to the gateway's port); further twins take the next ports.
     twin_port: int = Field(default=0, ge=0, le=65535)
+    # The vendor page /ui/sandbox, open without login: only `mse-gateway sandbox` turns it on.
+    vendor_page: bool = False
+    # The running twins' URLs by peer instance (set by `mse-gateway sandbox`), for the vendor page.
+    twins: dict[str, str] = {}
 
 
 class GatewayConfig(_Section):

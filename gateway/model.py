@@ -12,6 +12,7 @@ from datetime import datetime
 
 __all__ = [
     "FINAL_STATES",
+    "RESUBMITTABLE_STATES",
     "EnvelopeIn",
     "ErrorCode",
     "PendingNotice",
@@ -38,6 +39,10 @@ class State(enum.StrEnum):
 
 
 FINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.REGISTERED, State.FAILED, State.CANCELLED})
+# Final and negative: the document can never be registered under this submission, so the sender may
+# correct it and resend it under the same localUid (a new version). DEAD is not here: the peer may
+# still have registered it.
+RESUBMITTABLE_STATES: frozenset[State] = frozenset({State.REJECTED, State.FAILED})
 
 
 class ErrorCode(enum.StrEnum):
@@ -119,6 +124,8 @@ class Submission:
     flagged: bool = False
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    version: int = 1  # 2, 3 ...: resent under the same localUid after a final refusal
+    supersedes: str | None = None  # the id of the version before
 
     @property
     def is_final(self) -> bool:

@@ -193,3 +193,93 @@ def test_serve_refuses_two_peers_with_one_name(tmp_path: Path) -> None:
     assert code == 2
     (line,) = out.strip().splitlines()
     assert "not valid TOML" in line and "('peers', 'remd')" in line and "line 7" in line, line
+
+
+# ------------------------------------------------------------------ ports and processes (issue 18)
+
+
+def _serve_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_VALIDATION__REQUIRE_REVOCATION"] = "false"
+    env["GATEWAY_PEERS__REMD__AUTH__ALLOW_ADDRESSES"] = '["127.0.0.0/8"]'
+    env["GATEWAY_PEERS__REMD__URL"] = '"http://127.0.0.1:9/remd"'
+    return env
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0].decode()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("not ready")
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_an_explicit_busy_port_is_an_error(tmp_path: Path, command: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "gateway", command, "--port", str(port), "--data-dir", str(tmp_path / "var")],
+            capture_output=True,
+            text=True,
+            env=_serve_env(),
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert f"127.0.0.1:{port} (gateway) is in use" in proc.stderr and "--port" in proc.stderr
+    if command == "sandbox":  # refused before the sandbox wrote its keys and journal
+        assert not (tmp_path / "var" / "gateway.sqlite3").exists()
+
+
+def test_a_second_process_on_one_sqlite_data_dir_refuses_and_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "var")]
+    first_port = _free_port()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(first_port), *data],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=_serve_env(),
+        cwd=tmp_path,
+    )
+    try:
+        _wait_ready(first_port, first)
+        for command in ("serve", "sandbox"):
+            second = subprocess.run(
+                [sys.executable, "-m", "gateway", command, "--port", str(_free_port()), *data],
+                capture_output=True,
+                text=True,
+                env=_serve_env(),
+                cwd=tmp_path,
+                timeout=120,
+            )
+            assert second.returncode == 1, (second.stdout, second.stderr)
+            assert f"in use by process {first.pid}" in second.stderr and "PostgreSQL" in second.stderr
+        assert not (tmp_path / "var" / "twins").exists()  # the refused sandbox wrote nothing there
+        first.kill()  # a crash: no clean-up runs, the kernel drops the flock
+        first.wait(timeout=30)
+        third_port = _free_port()
+        third = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(third_port), *data],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_serve_env(),
+            cwd=tmp_path,
+        )
+        try:
+            _wait_ready(third_port, third)
+            assert (tmp_path / "var" / "gateway.lock").read_text().strip() == str(third.pid)
+        finally:
+            third.send_signal(signal.SIGINT)
+            third.communicate(timeout=30)
+        assert third.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()

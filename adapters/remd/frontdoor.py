@@ -21,6 +21,7 @@ import asyncio
 import re
 from datetime import datetime
 from typing import Any, Final, Protocol
+from xml.sax.saxutils import escape as xml_escape
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from adapters.remd.mapping import MappingError, canonical_from_request
 from adapters.remd.messages import RegistryMatch, SearchRegistryItemResponse, StatusResponse
 from adapters.remd.soap import WSA_ANONYMOUS, Envelope, EnvelopeError, SoapFault, parse_envelope
 from adapters.remd.webutil import check_content_type, fault_response, overloaded_response, read_body, soap_response
+from adapters.remd.wsdl import SERVICE_WSDL, wsdl_dir
 from gateway.common.logs import get_logger
 from gateway.errors import GatewayError, Overloaded, PayloadTooLarge
 from gateway.intake.clients import Client
@@ -39,6 +41,8 @@ from gateway.wire.safexml import DEFAULT_MAX_BYTES
 __all__ = ["SERVICE_PATH", "TOKEN_HEADER", "ClientDirectory", "FrontDoor", "FrontDoorCore"]
 
 SERVICE_SUFFIX: Final = "/service"
+# What emdr-service.wsdl imports (schemaLocation is relative: /<peer>/<name>.xsd).
+_SERVED_SCHEMAS: Final = frozenset({"emdr-service.xsd", "egisz-transport.xsd", "ws-addressing.xsd"})
 SERVICE_PATH: Final = "/remd" + SERVICE_SUFFIX
 TOKEN_HEADER: Final = "X-MSE-Token"  # noqa: S105 - a header name, not a secret
 SUBMISSION_HEADER: Final = "X-MSE-Submission-Id"
@@ -132,7 +136,26 @@ class FrontDoor:
     def routes(self, prefix: str = "/remd") -> web.RouteTableDef:
         routes = web.RouteTableDef()
         routes.post(prefix + SERVICE_SUFFIX)(self.handle)
+        routes.get(prefix + SERVICE_SUFFIX)(self.handle_wsdl)
+        routes.get(prefix + "/{schema:[a-z-]+\\.xsd}")(self.handle_schema)
         return routes
+
+    async def handle_wsdl(self, request: web.Request) -> web.Response:
+        """``GET /remd/service?wsdl``: the contract an MIS's SOAP toolkit generates its client
+        from, its address pointing at this front door (the schemas it imports sit beside it)."""
+        if "wsdl" not in request.query:
+            raise web.HTTPNotFound(text="GET ?wsdl for the WSDL; requests are POSTed (SOAP 1.2)")
+        text = (wsdl_dir() / SERVICE_WSDL).read_text("utf-8")
+        here = str(request.url.with_query(None))
+        text = text.replace("https://remd.invalid/emdr", xml_escape(here))
+        return web.Response(text=text, content_type="text/xml", charset="utf-8")
+
+    async def handle_schema(self, request: web.Request) -> web.Response:
+        name = request.match_info["schema"]
+        path = wsdl_dir() / name
+        if name not in _SERVED_SCHEMAS or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(body=path.read_bytes(), content_type="text/xml", charset="utf-8")
 
     async def handle(self, request: web.Request) -> web.Response:
         """Authenticate what can be authenticated before the body is parsed (the token header

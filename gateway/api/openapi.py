@@ -55,7 +55,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing, unknown or revoked client token (UNAUTHORIZED)",
         403: "The client may not submit as this source system or for this organisation (FORBIDDEN)",
         404: "No such submission for this client (NOT_FOUND)",
-        409: "The same local_uid was already submitted with different content (DUPLICATE_CONFLICT)",
+        409: "The same local_uid was already submitted with different content and that submission is not "
+        "REJECTED or FAILED (DUPLICATE_CONFLICT); after those, different content is a new version",
         413: "Body larger than server.max_body_bytes (PAYLOAD_TOO_LARGE)",
         415: "The body is not application/json in UTF-8 (UNSUPPORTED_MEDIA_TYPE)",
         422: "The submission or a query parameter does not match the schema; every problem is listed "
@@ -271,6 +272,12 @@ def openapi_document() -> dict[str, Any]:
                         "state": {"$ref": "#/components/schemas/State"},
                         "final": {"type": "boolean"},
                         "attempts": {"type": "integer"},
+                        "version": {
+                            "type": "integer",
+                            "description": "1, or N+1 for a document resent under the same local_uid after version N "
+                            "was REJECTED or FAILED",
+                        },
+                        "supersedes": {"type": ["string", "null"], "description": "the id of the version before"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},
                         "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
@@ -410,8 +417,15 @@ def openapi_document() -> dict[str, Any]:
                             "required": ["code", "message"],
                             "properties": {
                                 "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "details": {"type": "object"},
+                                "message": {
+                                    "type": "string",
+                                    "description": "English, or Russian when Accept-Language prefers ru and the "
+                                    "code has a Russian text (Content-Language says which)",
+                                },
+                                "details": {
+                                    "type": "object",
+                                    "description": "message_en: the English original when message is Russian",
+                                },
                             },
                         }
                     },

@@ -30,6 +30,8 @@ def submission_summary(sub: Submission) -> dict[str, Any]:
         "state": str(sub.state),
         "final": sub.is_final,
         "attempts": sub.attempts,
+        "version": sub.version,
+        "supersedes": sub.supersedes,
         "created_at": _ts(sub.created_at),
         "updated_at": _ts(sub.updated_at),
         "next_attempt_at": _ts(sub.next_attempt_at),

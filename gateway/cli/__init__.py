@@ -23,6 +23,7 @@ from gateway.cli.db import status as status_cmd
 from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
 from gateway.cli.ops import ops as ops_cmd
+from gateway.cli.purge import purge as purge_cmd
 from gateway.cli.serve import sandbox as sandbox_cmd
 from gateway.cli.serve import serve as serve_cmd
 from gateway.cli.signing import sign as sign_cmd
@@ -66,5 +67,6 @@ for command in (
     users_cmd,
     envelope_cmd,
     ops_cmd,
+    purge_cmd,
 ):
     main.add_command(command)

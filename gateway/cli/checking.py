@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gateway.cli._common import load
+from gateway.cli._common import data_dir_option, load
 from gateway.delivery.routing import load_routes
 from gateway.errors import ConfigError
 from gateway.flk.checker import FullChecker
@@ -35,6 +37,7 @@ from gateway.flk.findings import finding
 from gateway.flk.journal_view import StaticJournalView
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.sandbox.sample_set import VALID_KINDS, write_samples
+from gateway.sandbox.setup import read_sandbox_client
 from gateway.validation.contract import Report
 
 __all__ = ["check", "samples"]
@@ -53,7 +56,13 @@ EXIT_UNUSABLE = 2
     show_default=True,
     help="valid submissions (kinds in turn: " + ", ".join(VALID_KINDS) + ")",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="fixes names and identifiers (default 0; for a sandbox a fresh one, so that a second set "
+    "does not reuse the first one's localUids, which the sandbox would refuse as NOT_UNIQUE_PROVIDED_ID)",
+)
 @click.option(
     "--pki",
     "pki_dir",
@@ -61,34 +70,101 @@ EXIT_UNUSABLE = 2
     default=None,
     help="test PKI directory (default DIR/pki; created when missing, reused when present)",
 )
-def samples(directory: Path, count: int, seed: int, pki_dir: Path | None) -> None:
-    """Write signed sample submissions (valid and one defective per rule) and expected.json to DIRECTORY."""
-    expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir)
+@click.option(
+    "--standalone",
+    is_flag=True,
+    help="ignore the sandbox's data directory: sign with DIR/pki (or --pki) as source_system sample-mis",
+)
+@data_dir_option
+@click.pass_context
+def samples(
+    ctx: click.Context,
+    directory: Path,
+    count: int,
+    seed: int | None,
+    pki_dir: Path | None,
+    standalone: bool,
+    data_dir: Path | None,
+) -> None:
+    """Write signed sample submissions (valid and one defective per rule) and expected.json to DIRECTORY.
+
+    When the sandbox's data directory exists (``--data-dir``, default storage.data_dir, ./var), the
+    submissions are signed by the sandbox's test PKI and carry its client's source_system, so the
+    running sandbox accepts them as they are."""
+    config = load(ctx, data_dir=data_dir)
+    sandbox = None if standalone else read_sandbox_client(config.data_dir)
+    source_system = None
+    if sandbox is not None:
+        source_system = sandbox.source_system
+        pki_dir = pki_dir or sandbox.pki_dir
+        seed = secrets.randbelow(1_000_000) if seed is None else seed
+    seed = seed or 0
+    expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir, source_system=source_system)
     rejected = sum(1 for e in expected.values() if not e["passed"])
     pki = pki_dir or directory / "pki"
     click.echo(f"{len(expected)} submissions in {directory} ({len(expected) - rejected} pass, {rejected} rejected)")
-    click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
+    if sandbox is not None:
+        click.echo(f"signed by the sandbox's test PKI {pki}, source_system {source_system}, seed {seed}")
+        click.echo(f"check one: mse-gateway check FILE --journal {directory / 'journal.json'}")
+    else:
+        click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
 
 
-def _validation_config(ctx: click.Context) -> tuple[ValidationConfig, Any]:
-    config = load(ctx)
+def _validation_config(ctx: click.Context, data_dir: Path | None) -> tuple[ValidationConfig, Any]:
+    config = load(ctx, data_dir=data_dir)
     section = getattr(config, "validation", None)
     return (section if isinstance(section, ValidationConfig) else ValidationConfig()), config
 
 
-def _print_report(report: Report) -> None:
+_LABELS: dict[str, dict[str, str]] = {
+    "ru": {
+        "passed": "ПРОЙДЕНА",
+        "rejected": "ОТКЛОНЕНА",
+        "signatures": "подписей: {n}, все действительны: {ok}",
+        "yes": "да",
+        "no": "нет",
+        "warning": "предупреждение",
+        "skipped": "пропущено",
+    },
+    "en": {
+        "passed": "PASSED",
+        "rejected": "REJECTED",
+        "signatures": "signatures: {n}, all valid: {ok}",
+        "yes": "yes",
+        "no": "no",
+        "warning": "warning",
+        "skipped": "skipped",
+    },
+}
+
+
+def cli_language(explicit: str | None) -> str:
+    """--lang, else the locale (LC_ALL, LC_MESSAGES, LANG) when it is English, else Russian — the
+    language of the FLK's own messages (docs/configuration.md, "Languages")."""
+    if explicit:
+        return explicit
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "ru"
+    return "ru"
+
+
+def _print_report(report: Report, lang: str = "ru") -> None:
+    words = _LABELS[lang]
     data = report.to_dict()
-    click.echo("ПРОЙДЕНА" if report.passed else "ОТКЛОНЕНА")
+    click.echo(words["passed"] if report.passed else words["rejected"])
     signatures = data.get("signatures") or {}
     entries = signatures.get("entries", [])
-    click.echo(f"  подписей: {len(entries)}, все действительны: {'да' if signatures.get('valid') else 'нет'}")
+    ok = words["yes"] if signatures.get("valid") else words["no"]
+    click.echo("  " + words["signatures"].format(n=len(entries), ok=ok))
     for item in data["flk"]:
         where = f" — {item['field']}" if item.get("field") else ""
         click.echo(f"  [{item['rule']}] {item['code']} ({item['category']}): {item['message']}{where}")
     for item in data.get("warnings", []):
-        click.echo(f"  предупреждение [{item['rule']}] {item['code']}: {item['message']}")
+        click.echo(f"  {words['warning']} [{item['rule']}] {item['code']}: {item['message']}")
     for item in data.get("skipped", []):
-        click.echo(f"  пропущено [{item['rule']}]: {item['reason']}")
+        click.echo(f"  {words['skipped']} [{item['rule']}]: {item['reason']}")
 
 
 def _schema_report(exc: SchemaViolation) -> Report:
@@ -111,7 +187,8 @@ def _schema_report(exc: SchemaViolation) -> Report:
     "--trust",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="trusted CA certificates, or a test PKI directory (default: validation.trust_dir)",
+    help="trusted CA certificates, or a test PKI directory (default: validation.trust_dir, else the "
+    "sandbox's test PKI when --data-dir is a sandbox's)",
 )
 @click.option("--crl", "crls", multiple=True, help="CRL file, directory or URL (repeatable)")
 @click.option(
@@ -128,6 +205,14 @@ def _schema_report(exc: SchemaViolation) -> Report:
     default=None,
     help="the ministry's XSD + schematron packages (default: validation.semd_packages_dir)",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["ru", "en"]),
+    default=None,
+    help="language of the report's labels (default: from the locale; English locales get en, others ru); "
+    "the FLK's own messages are Russian, as REMD's",
+)
+@data_dir_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -137,6 +222,8 @@ def check(
     crls: tuple[str, ...],
     journal_file: Path | None,
     packages: Path | None,
+    lang: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Check SUBMISSION (canonical JSON) like the gateway does; exit 0 passes, 1 rejected, 2 unreadable."""
     try:
@@ -144,7 +231,7 @@ def check(
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         click.echo(f"mse-gateway: {submission}: cannot be read as JSON: {exc}", err=True)
         ctx.exit(EXIT_UNUSABLE)
-    validation, config = _validation_config(ctx)
+    validation, config = _validation_config(ctx, data_dir)
     updates: dict[str, Any] = {}
     if trust is not None:
         updates["trust_dir"] = str(trust)
@@ -152,6 +239,12 @@ def check(
         updates["crl_sources"] = list(crls)
     if packages is not None:
         updates["semd_packages_dir"] = str(packages)
+    if not validation.trust_dir and "trust_dir" not in updates:
+        # No anchors configured: trust what the sandbox trusts (as `mse-gateway sandbox` does),
+        # when this data directory is a sandbox's.
+        sandbox = read_sandbox_client(config.data_dir)
+        if sandbox is not None:
+            updates["trust_dir"] = str(sandbox.pki_dir)
     validation = validation.model_copy(update=updates)
     try:
         journal = StaticJournalView.load(journal_file) if journal_file is not None else None
@@ -169,5 +262,5 @@ def check(
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
-        _print_report(report)
+        _print_report(report, cli_language(lang))
     ctx.exit(EXIT_PASSED if report.passed else EXIT_REJECTED)

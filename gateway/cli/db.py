@@ -16,7 +16,7 @@ from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
 
-__all__ = ["db", "status"]
+__all__ = ["db", "sqlite_missing", "status"]
 
 
 @click.group()
@@ -44,7 +44,7 @@ def db_upgrade(ctx: click.Context, data_dir: Path | None) -> None:
     click.echo(f"schema: {before or 'empty'} -> {after}")
 
 
-def _sqlite_missing(config: GatewayConfig) -> bool:
+def sqlite_missing(config: GatewayConfig) -> bool:
     url = make_url(config.database_url)
     return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(url.database or "").exists()
 
@@ -56,7 +56,7 @@ def _sqlite_missing(config: GatewayConfig) -> bool:
 def status(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
     """Counts of submissions per state. Read-only; exit 1 if the journal is missing or behind."""
     config = load(ctx, data_dir=data_dir)
-    if _sqlite_missing(config):
+    if sqlite_missing(config):
         click.echo(f"no journal at {config.database_url} (start the gateway or run `mse-gateway db upgrade`)", err=True)
         ctx.exit(1)
 

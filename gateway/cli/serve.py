@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -12,6 +15,7 @@ from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
 from gateway.cli.runner import Served, serve_apps
 from gateway.common.clock import Clock, SimulatedClock, SystemClock
+from gateway.common.instance_lock import DataDirLocked, InstanceLock
 from gateway.common.logs import get_logger
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
@@ -51,14 +55,59 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
     if config.server.reuse_port and not config.storage.database_url:
-        _log.warning("reuse_port with the SQLite journal: processes will take turns on one write lock")
+        _log.warning("reuse_port with the SQLite journal: no other process may use this data directory")
     refuse_unauthenticated_peers(config)
-    asyncio.run(
-        serve_apps(
+    with data_dir_lock(config):
+        run_served(
             [Served("gateway", app, config.server.host, config.server.port, config.server.reuse_port)],
             shutdown_timeout=config.server.shutdown_grace_seconds,
         )
-    )
+
+
+@contextlib.contextmanager
+def data_dir_lock(config: GatewayConfig) -> Iterator[None]:
+    """Hold the data directory's instance lock while serving on SQLite (a PostgreSQL journal may
+    be shared by several processes). A directory held by a live process ends this one with exit 1
+    and a line naming the holder's pid."""
+    if config.storage.database_url:
+        yield
+        return
+    lock = InstanceLock(config.data_dir)
+    try:
+        lock.acquire()
+    except DataDirLocked as exc:
+        click.echo(f"mse-gateway: {exc}", err=True)
+        raise SystemExit(1) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_served(
+    served: Sequence[Served],
+    *,
+    shutdown_timeout: float,
+    on_started: Callable[[dict[str, str]], None] | None = None,
+) -> None:
+    """Serve until a signal; a port that cannot be bound ends the process with exit 1 and a line
+    saying which (an explicit port is never silently replaced by another)."""
+    try:
+        asyncio.run(serve_apps(served, shutdown_timeout=shutdown_timeout, on_started=on_started))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        # asyncio names the address: "error while attempting to bind on address ('h', p): ..."
+        which = next((s for s in served if f", {s.port})" in str(exc)), served[0])
+        reason = {errno.EADDRINUSE: "is in use", errno.EACCES: "is not permitted"}.get(
+            exc.errno or 0, "cannot be bound"
+        )
+        click.echo(
+            f"mse-gateway: {which.host}:{which.port} ({which.name}) {reason}; "
+            f"stop what holds it or choose another --port",
+            err=True,
+        )
+        raise SystemExit(1) from None
 
 
 def sandbox_clock(config: GatewayConfig) -> Clock:
@@ -113,47 +162,66 @@ def sandbox(
     and the regional GIS relay gis-77), print their URLs, and stay in the foreground until Ctrl-C."""
     config = sandbox_defaults(load(ctx, data_dir=data_dir, port=port))
     host = config.server.host
-    gw_port = free_port(host, config.server.port)
-    config = config.with_overrides(
-        server={"port": gw_port, "public_url": config.server.public_url or f"http://{host}:{gw_port}"},
-        sandbox={"clock_speed": speed, "fault_profile": profile},
-    )
-    clock = sandbox_clock(config)
-    try:
-        config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
-    except ConfigError as exc:
-        click.echo(f"mse-gateway: {exc.message}", err=True)
-        raise SystemExit(2) from None
-    config, client, signers = asyncio.run(prepare_sandbox(config))
-    operator, _password = ensure_demo_operator(config)
-    served = [Served("gateway", build_app(config, clock), host, gw_port)]
-    served += [Served(f"twin:{twin.name}", twin.app, host, twin.port) for twin in twins]
-
-    def started(urls: dict[str, str]) -> None:
-        base = urls["gateway"]
-        click.echo("mse-gateway sandbox is running (Ctrl-C to stop)")
-        click.echo(f"  gateway        {base}/")
-        click.echo(f"  health         {base}/healthz")
-        click.echo(f"  readiness      {base}/readyz")
-        click.echo(f"  API docs       {base}/api/v1/docs")
+    # An explicit --port is the port or an error; the default moves aside (and says so) so that a
+    # second sandbox on its own --data-dir can start beside the first.
+    wanted = config.server.port
+    gw_port = wanted if port is not None else free_port(host, wanted)
+    moved = port is None and gw_port != wanted
+    if port is not None and free_port(host, port) != port:  # before anything is written to the data dir
         click.echo(
-            f"  monitoring UI  {base}/ui/  (user {operator}, password in {config.data_dir / 'sandbox-operator.json'})"
+            f"mse-gateway: {host}:{port} (gateway) is in use; stop what holds it or choose another --port", err=True
         )
-        click.echo(f"  metrics        {base}/metrics")
-        for name, settings in config.peers.items():
-            if settings.get("front_door", True) and settings.get("enabled", True):
-                click.echo(f"  front door     {base}/{name}/service (SOAP 1.2, clientEntityId + X-MSE-Token)")
-        for twin in twins:
-            twin_url = urls[f"twin:{twin.name}"]
-            click.echo(f"  twin {twin.name:<9} {twin_url} ({twin.protocol}, profile {twin.fault_profile})")
-            click.echo(f"                 calls back {base}/{twin.name}/callback, stats {twin_url}/_sandbox/stats")
-        if config.routing.routes_file:
-            click.echo(f"  routes         {config.routing.routes_file}")
-        if not isinstance(clock, SystemClock):
-            click.echo(f"  clock          simulated, x{config.sandbox.clock_speed:g}")
-        click.echo(f"  data directory {config.data_dir.resolve()}")
-        click.echo(f"  test PKI       {signers.directory} (trusted; sign with `mse-gateway samples`)")
-        click.echo(f"  sandbox client {client.source_system}, token in {client.path}")
-        click.echo(f"                 Authorization: Bearer {client.token}")
+        raise SystemExit(1)
+    with data_dir_lock(config):  # before anything is written to the data directory
+        config = config.with_overrides(
+            server={"port": gw_port, "public_url": config.server.public_url or f"http://{host}:{gw_port}"},
+            sandbox={"clock_speed": speed, "fault_profile": profile},
+        )
+        clock = sandbox_clock(config)
+        try:
+            config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
+        except ConfigError as exc:
+            click.echo(f"mse-gateway: {exc.message}", err=True)
+            raise SystemExit(2) from None
+        config = config.with_overrides(sandbox={"vendor_page": True, "twins": {twin.name: twin.url for twin in twins}})
+        config, client, signers = asyncio.run(prepare_sandbox(config))
+        operator, _password = ensure_demo_operator(config)
+        served = [Served("gateway", build_app(config, clock), host, gw_port)]
+        served += [Served(f"twin:{twin.name}", twin.app, host, twin.port) for twin in twins]
 
-    asyncio.run(serve_apps(served, shutdown_timeout=config.server.shutdown_grace_seconds, on_started=started))
+        def started(urls: dict[str, str]) -> None:
+            base = urls["gateway"]
+            click.echo("mse-gateway sandbox is running (Ctrl-C to stop)")
+            click.echo(f"  gateway        {base}/")
+            if moved:
+                click.echo(f"                 (port {wanted} was busy; pass --port to insist on one)")
+            click.echo(f"  health         {base}/healthz")
+            click.echo(f"  readiness      {base}/readyz")
+            click.echo(f"  API docs       {base}/api/v1/docs")
+            click.echo(
+                f"  monitoring UI  {base}/ui/  "
+                f"(user {operator}, password in {config.data_dir / 'sandbox-operator.json'})"
+            )
+            click.echo(f"  metrics        {base}/metrics")
+            click.echo(f"  vendor page    {base}/ui/sandbox  (check a submission, test keys, your submissions)")
+            for name, settings in config.peers.items():
+                if settings.get("front_door", True) and settings.get("enabled", True):
+                    click.echo(f"  SOAP front door {base}/{name}/service  (SOAP 1.2; WSDL {base}/{name}/service?wsdl)")
+                    click.echo(
+                        f"                 clientEntityId {client.client_entity_id} in egis:transportHeader/authInfo, "
+                        f"header X-MSE-Token: <the token below>"
+                    )
+            for twin in twins:
+                twin_url = urls[f"twin:{twin.name}"]
+                click.echo(f"  twin {twin.name:<9} {twin_url} ({twin.protocol}, profile {twin.fault_profile})")
+                click.echo(f"                 calls back {base}/{twin.name}/callback, stats {twin_url}/_sandbox/stats")
+            if config.routing.routes_file:
+                click.echo(f"  routes         {config.routing.routes_file}")
+            if not isinstance(clock, SystemClock):
+                click.echo(f"  clock          simulated, x{config.sandbox.clock_speed:g}")
+            click.echo(f"  data directory {config.data_dir.resolve()}")
+            click.echo(f"  test PKI       {signers.directory} (trusted; sign with `mse-gateway samples`)")
+            click.echo(f"  sandbox client {client.source_system}, token in {client.path}")
+            click.echo(f"                 Authorization: Bearer {client.token}")
+
+        run_served(served, shutdown_timeout=config.server.shutdown_grace_seconds, on_started=started)

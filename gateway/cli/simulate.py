@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ import click
 
 from gateway.cli._common import load
 from gateway.common.logs import configure_logging
+from gateway.sandbox.setup import read_sandbox_client
 from gateway.sandbox.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
+from gateway.sandbox.simulate_target import run_against_sandbox
+from gateway.sandbox.traffic import plan
 
 __all__ = ["simulate"]
 
@@ -79,12 +84,27 @@ def _table(r: SimulationResult) -> str:
 
 @click.command()
 @click.option("--count", type=int, default=1000, show_default=True, help="Documents to submit.")
-@click.option("--profile", default="egisz-2023", show_default=True, help="REMD twin fault profile.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for documents and fault draws.")
+@click.option(
+    "--target",
+    default=None,
+    metavar="URL",
+    help="A running sandbox (e.g. http://127.0.0.1:8080): send to it, signed by its PKI as its client "
+    "(read from --data-dir), so that the documents show in its journal and UI.",
+)
+@click.option("--profile", default="egisz-2023", show_default=True, help="REMD twin fault profile (in-process run).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the mix of documents and fault draws.")
+@click.option(
+    "--defects",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="With --target: share of documents with a deliberate defect (default 0.1).",
+)
 @click.option("--speed", type=float, default=600.0, show_default=True, help="Simulated seconds per real second.")
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent submissions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Journal directory (default: a new temporary one).")  # fmt: skip
+              help="In-process: the journal's directory (default: a new temporary one, removed at the end). "
+                   "With --target: the sandbox's data directory (default: storage.data_dir, ./var).")  # fmt: skip
+@click.option("--keep", is_flag=True, help="Keep the temporary directory (journal, generated documents).")
 @click.option("--database-url", default="", help="Journal database (default: SQLite in the data directory).")
 @click.option(
     "--timeout",
@@ -104,42 +124,139 @@ def _table(r: SimulationResult) -> str:
 def simulate(
     ctx: click.Context,
     count: int,
+    target: str | None,
     profile: str,
     seed: int,
+    defects: float | None,
     speed: float,
     concurrency: int,
     data_dir: Path | None,
+    keep: bool,
     database_url: str,
     timeout: float | None,
     validation_processes: int,
     as_json: bool,
 ) -> None:
-    """Submit COUNT signed documents (referrals and results) through the REST front door against
-    the sandbox REMD twin, wait on the simulated clock until every outcome is known, and compare
-    with the 2023 baseline (49% of MSE results never answered)."""
-    load(ctx)  # configuration checks
-    configure_logging("warning")  # the progress bars and the table are the output; problems still show
+    """Submit COUNT signed documents and wait until every outcome is known.
+
+    In-process (default): the gateway and a REMD twin under --profile on a simulated clock, in a
+    temporary journal, compared with the 2023 baseline (49% of MSE results never answered).
+    With --target URL: into a running sandbox — referrals, results, returns, several regions and
+    deliberate defects — so that they appear in its UI; --seed fixes the mix."""
+    config = load(ctx, data_dir=data_dir if target else None)  # configuration checks
+    configure_logging("warning")  # the progress bars and the figures are the output; problems still show
+    settle = timeout if timeout is not None else max(600.0, 0.5 * count)
+    workdir = Path(tempfile.mkdtemp(prefix="mse-simulate-")) if target or data_dir is None else data_dir
+    temporary = target is not None or data_dir is None
+    click.echo(
+        f"simulate: working directory {workdir}"
+        + (" (removed at the end; --keep keeps it)" if temporary and not keep else ""),
+        err=True,
+    )
     bars = _Bars()
     try:
-        result = asyncio.run(
-            run_simulation(
-                count=count,
-                profile=profile,
-                seed=seed,
-                speed=speed,
-                concurrency=concurrency,
-                data_dir=data_dir,
-                database_url=database_url,
-                progress=bars,
-                settle_timeout=timeout if timeout is not None else max(600.0, 0.5 * count),
-                config_overrides={"workers": {"validation_processes": validation_processes}},
-            )
-        )
+        if target is not None:
+            code = _against_sandbox(target, config.data_dir, count, seed, 0.1 if defects is None else defects,
+                                    concurrency, settle, workdir, bars, as_json)  # fmt: skip
+        else:
+            code = _in_process(count, profile, seed, speed, concurrency, workdir, database_url, bars, settle,
+                               validation_processes, as_json)  # fmt: skip
     finally:
         bars.close()
+        if temporary and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    ctx.exit(code)
+
+
+def _against_sandbox(
+    url: str,
+    sandbox_dir: Path,
+    count: int,
+    seed: int,
+    defects: float,
+    concurrency: int,
+    settle: float,
+    workdir: Path,
+    bars: _Bars,
+    as_json: bool,
+) -> int:
+    sandbox = read_sandbox_client(sandbox_dir)
+    if sandbox is None:
+        click.echo(
+            f"mse-gateway: {sandbox_dir} holds no sandbox (sandbox-client.json, pki/); "
+            "start one with `mse-gateway sandbox` or name its --data-dir",
+            err=True,
+        )
+        return 2
+    planned = plan(count, seed, defect_rate=defects)
+    run = asyncio.run(
+        run_against_sandbox(
+            url,
+            sandbox,
+            planned,
+            seed=seed,
+            workdir=workdir,
+            concurrency=min(concurrency, 16),
+            settle_timeout=settle,
+            progress=bars,
+        )
+    )
+    bars.close()
+    figures = run.figures(seed=seed)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+    else:
+        click.echo(_target_table(figures, url))
+    return 1 if run.unsettled or figures["defects_not_rejected"] or "UNKNOWN" in figures["states"] else 0
+
+
+def _target_table(f: dict[str, Any], url: str) -> str:
+    states = sorted({s for per in f["regions"].values() for s in per})
+    out = [f"{f['count']} documents into {url} (seed {f['seed']})"]
+    out.append(f"{'region':<8}" + "".join(f"{s:>18}" for s in states))
+    for region, per in f["regions"].items():
+        out.append(f"{region:<8}" + "".join(f"{per.get(s, 0):>18}" for s in states))
+    out.append("kinds: " + ", ".join(f"{k} {sum(v.values())}" for k, v in f["kinds"].items()))
+    if f["rejection_codes"]:
+        out.append("rejections: " + ", ".join(f"{c} {n}" for c, n in f["rejection_codes"].items()))
+    if f["refused_at_intake"]:
+        out.append("refused at intake (HTTP): " + ", ".join(f"{c} {n}" for c, n in f["refused_at_intake"].items()))
+    if f["defects_not_rejected"]:
+        out.append("defects NOT rejected: " + ", ".join(f["defects_not_rejected"]))
+    out.append(f"see them in {url}/ui/messages (and, for the sandbox client, {url}/ui/sandbox)")
+    return "\n".join(out)
+
+
+def _in_process(
+    count: int,
+    profile: str,
+    seed: int,
+    speed: float,
+    concurrency: int,
+    workdir: Path,
+    database_url: str,
+    bars: _Bars,
+    settle: float,
+    validation_processes: int,
+    as_json: bool,
+) -> int:
+    result = asyncio.run(
+        run_simulation(
+            count=count,
+            profile=profile,
+            seed=seed,
+            speed=speed,
+            concurrency=concurrency,
+            data_dir=workdir,
+            database_url=database_url,
+            progress=bars,
+            settle_timeout=settle,
+            config_overrides={"workers": {"validation_processes": validation_processes}},
+        )
+    )
+    bars.close()
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
         click.echo(_table(result))
-    if result.unknown or result.lost or result.duplicates_at_peer or result.regressions:
-        ctx.exit(1)
+    return 1 if result.unknown or result.lost or result.duplicates_at_peer or result.regressions else 0

@@ -75,6 +75,7 @@ class SchematronFailure:
 _lock = threading.RLock()
 _processor: Any = None
 _executables: dict[str, CompiledSchematron] = {}
+_xslt_texts: dict[str, str] = {}  # the generated XSLT per key, to seed other cache directories
 
 
 def _saxon() -> Any:
@@ -226,12 +227,16 @@ def compile_schematron(sch_path: Path, *, cache_dir: Path | None = None) -> Comp
         raise SemdPackageError(f"cannot read schematron {sch_path}: {exc}") from exc
     with _lock:
         key = _key(sch_bytes)
+        cache_file = cache_dir / f"schematron-{key[:32]}.xsl" if cache_dir is not None else None
         cached = _executables.get(key)
         if cached is not None:
+            # Compiled already (the shipped package and an operator's copy of the same edition share
+            # it): still leave the XSLT in this cache directory, for the next process to start fast.
+            if cache_file is not None and not cache_file.is_file() and key in _xslt_texts:
+                _write_atomically(cache_file, _xslt_texts[key])
             return cached
         proc = _saxon()
         xslt_text: str | None = None
-        cache_file = cache_dir / f"schematron-{key[:32]}.xsl" if cache_dir is not None else None
         from_cache = False
         if cache_file is not None and cache_file.is_file():
             xslt_text = cache_file.read_text(encoding="utf-8")
@@ -252,6 +257,7 @@ def compile_schematron(sch_path: Path, *, cache_dir: Path | None = None) -> Comp
             from_cache = False
         compiled = CompiledSchematron(key=key, source=sch_path, executable=executable, xslt_from_cache=from_cache)
         _executables[key] = compiled
+        _xslt_texts[key] = xslt_text
         return compiled
 
 

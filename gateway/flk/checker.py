@@ -124,17 +124,16 @@ class FullChecker:
                 require_revocation=config.revocation_required(crls),
             ),
         )
-        packages = None
-        if config.semd_packages_dir:
-            cache = Path(config.schematron_cache_dir) if config.schematron_cache_dir else None
-            if cache is None and data_dir is not None:
-                cache = data_dir / "schematron"
-            if cache is not None:
-                cache.mkdir(parents=True, exist_ok=True)
-            packages = SemdPackages(Path(config.semd_packages_dir), cache_dir=cache)
+        cache = Path(config.schematron_cache_dir) if config.schematron_cache_dir else None
+        if cache is None and data_dir is not None and data_dir.is_dir():  # `check` leaves no ./var behind
+            cache = data_dir / "schematron"
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+        # The operator's packages (a newer edition) win kind by kind over the shipped ones.
+        packages = SemdPackages(Path(config.semd_packages_dir), cache_dir=cache) if config.semd_packages_dir else None
         ru_path = config.resolve(config.required_exams_ru_file, "required_exams_ru.tsv")
         kz_path = config.resolve(config.kz_nosologies_file, "kz_nosologies.tsv")
-        return cls(
+        checker = cls(
             verifier=verifier,
             config=config,
             policy=load_role_policy(config.resolve(config.roles_file, "roles.toml")),
@@ -147,6 +146,8 @@ class FullChecker:
             max_bytes=max_bytes,
             pool=pool,
         )
+        checker.builtin_packages = SemdPackages(BUILTIN_PACKAGES_DIR, cache_dir=cache)
+        return checker
 
     def with_journal(self, journal: JournalView | None) -> FullChecker:
         """The same checker (sharing verifier, tables, schematrons) with another journal view;
@@ -234,7 +235,7 @@ class _Offline(_Rules):
             self.crashed("semd-schema", exc)
             return None, None
         if report is None and reason is not None and self.c.packages is None:
-            reason += " (каталог пакетов министерства не настроен: validation.semd_packages_dir)"
+            reason += " (в поставке нет; пакет министерства можно указать в validation.semd_packages_dir)"
         return report, reason
 
     def _verify(self) -> list[SignatureCheck]:

@@ -171,4 +171,6 @@ def row_to_submission(row: sa.Row[Any]) -> Submission:
         updated_at=m["updated_at"],
         lease_owner=m["lease_owner"],
         lease_until=m["lease_until"],
+        version=m["version"],
+        supersedes=m["supersedes"],
     )

@@ -92,7 +92,11 @@ submissions = sa.Table(
     sa.Column("lease_until", UtcDateTime()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.UniqueConstraint("source_system", "local_uid"),
+    # A corrected document resent under the same localUid after a rejection or a permanent failure
+    # is a new version (1, 2, ...) naming the one it supersedes; earlier versions stay as they were.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("supersedes", sa.String(36)),
+    sa.UniqueConstraint("source_system", "local_uid", "version"),
 )
 # The claim query scans by (state, next_attempt_at); the UI filters by these.
 sa.Index("ix_submissions_due", submissions.c.state, submissions.c.next_attempt_at)
@@ -104,6 +108,7 @@ sa.Index("ix_submissions_deadline", submissions.c.state, submissions.c.answer_de
 sa.Index("ix_submissions_peer_key", submissions.c.destination, submissions.c.local_uid)
 # The duplicate rule looks documents up by (localUid, organisation, kind) on every validation; with
 # only (organisation, kind) indexed that was a scan of the organisation's whole history.
+sa.Index("ix_submissions_supersedes", submissions.c.supersedes)
 sa.Index("ix_submissions_local_uid", submissions.c.local_uid, submissions.c.organization_oid, submissions.c.kind)
 
 # The submission as received (canonical JSON with the document and signatures), compressed and

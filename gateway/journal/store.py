@@ -7,8 +7,9 @@ has committed.
 The work is split by job: :mod:`~gateway.journal.intake` (the first write, look-ups),
 :mod:`~gateway.journal.transitions` (state changes, notes, flags, the outcome notice in the same
 transaction), :mod:`~gateway.journal.claims` (leases), :mod:`~gateway.journal.search` (timelines,
-envelopes, search); :mod:`~gateway.journal.base` holds what they share and
-:mod:`~gateway.journal.records` the records they exchange. ``Journal`` is all of them.
+envelopes, search), :mod:`~gateway.journal.retention` (purging personal data);
+:mod:`~gateway.journal.base` holds what they share and :mod:`~gateway.journal.records` the records
+they exchange. ``Journal`` is all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gateway.journal.records import (
     InvalidCursor,
     SearchQuery,
 )
+from gateway.journal.retention import RetentionJournal
 from gateway.journal.search import SearchJournal
 from gateway.journal.transitions import TransitionJournal
 
@@ -39,6 +41,6 @@ __all__ = [
 ]
 
 
-class Journal(IntakeJournal, TransitionJournal, ClaimJournal, SearchJournal):
+class Journal(IntakeJournal, TransitionJournal, ClaimJournal, SearchJournal, RetentionJournal):
     """Async access to the journal tables. Stateless apart from the engine: any number of
     processes may share one PostgreSQL database."""

@@ -16,7 +16,7 @@ from gateway.journal.base import JournalBase
 from gateway.journal.records import AlsoInTransaction, Changes, row_to_submission
 from gateway.journal.schema import clients, notifications, submissions
 from gateway.journal.states import check_transition
-from gateway.model import EnvelopeIn, State, Submission
+from gateway.model import RESUBMITTABLE_STATES, EnvelopeIn, State, Submission
 from gateway.notices.build import build_notice, encode_notice
 
 __all__ = ["TransitionJournal"]
@@ -75,6 +75,8 @@ class TransitionJournal(JournalBase):
                     details={"id": submission_id, "owner": row.lease_owner},
                 )
             check_transition(current, to)
+            if current in RESUBMITTABLE_STATES:
+                await self._refuse_if_superseded(conn, submission_id)
             values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
             if lease_owner is not None and not keep_lease:
                 values["lease_owner"] = None
@@ -203,3 +205,17 @@ class TransitionJournal(JournalBase):
         return int(result.rowcount) == 1
 
     # -- work claiming -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _refuse_if_superseded(conn: AsyncConnection, submission_id: str) -> None:
+        """A finally refused version that a newer one replaced stays final: resending it would put
+        two versions of one localUid on their way to the peer. Under the row lock the intake
+        takes before adding a version, so the two cannot cross."""
+        newer = (
+            await conn.execute(sa.select(st.S.id, st.S.version).where(st.S.supersedes == submission_id).limit(1))
+        ).first()
+        if newer is not None:
+            raise ConcurrentUpdate(
+                f"superseded by version {newer.version} ({newer.id}): act on that one",
+                details={"id": submission_id, "superseded_by": newer.id},
+            )

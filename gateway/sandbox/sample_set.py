@@ -454,6 +454,20 @@ def _d_schema(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
     )
 
 
+def _d_schematron(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("121", seed, signers, now)
+    address = dataclasses.replace(doc.patient.address, postal_code="1050")
+    doc = dataclasses.replace(doc, patient=dataclasses.replace(doc.patient, address=address))
+    return SampleCase(
+        "defect-semd-schematron-121.json",
+        _signed(doc, signers, now, seed),
+        False,
+        "other",
+        "XML_VALIDATION_ERROR",
+        note="the patient's postal code «1050» has four digits: the ministry's Schematron rule Extra02-1",
+    )
+
+
 DEFECTS: Final[tuple[_Defect, ...]] = (
     _d_document,
     _d_kind,
@@ -482,6 +496,7 @@ DEFECTS: Final[tuple[_Defect, ...]] = (
     _d_minor,
     _d_kz_exams,
     _w_ru_exams,
+    _d_schematron,  # last: the cases before keep their seeds
 )
 # The kinds of the valid samples, in turn: the current editions first. 109 is absent: its edition
 # accepts only documents created up to 15.03.2023, so a fresh one is a defect (defect-kind-validity-109).
@@ -508,10 +523,13 @@ def write_samples(
     seed: int = 0,
     pki_dir: Path | None = None,
     now: datetime | None = None,
+    source_system: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Write the sample set into ``directory``: one canonical JSON per case, ``journal.json`` (the
     journal entries the duplicate and late-arrival cases need), ``expected.json`` and a README.
-    The signers' PKI goes to ``pki_dir`` (default ``directory/pki``; reused when present)."""
+    The signers' PKI goes to ``pki_dir`` (default ``directory/pki``; reused when present).
+    ``source_system`` is the client the submissions claim to come from (a gateway answers 403
+    to a token whose client is another); the journal's earlier entries keep their own senders."""
     directory.mkdir(parents=True, exist_ok=True)
     pki_path = pki_dir or directory / "pki"
     signers = SampleSigners.open_or_create(pki_path, seed=seed)
@@ -519,6 +537,8 @@ def write_samples(
     expected: dict[str, dict[str, Any]] = {}
     journal: list[dict[str, Any]] = []
     for case in cases:
+        if source_system is not None:
+            case.submission["source_system"] = source_system
         (directory / case.name).write_text(json.dumps(case.submission, ensure_ascii=False, indent=1), "utf-8")
         expected[case.name] = case.expected()
         journal.extend(e.to_dict() for e in case.journal)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from gateway.common.sandbox_files import SANDBOX_CLIENT, SANDBOX_ENTITY_ID, SandboxFiles, read_sandbox_client
 from gateway.common.shipped import shipped
 from gateway.config import GatewayConfig
 from gateway.errors import NotFound
@@ -21,11 +22,14 @@ from gateway.intake.opening import open_store
 __all__ = [
     "SANDBOX_CLIENT",
     "SANDBOX_CRL_VALIDITY",
+    "SANDBOX_ENTITY_ID",
     "SANDBOX_ORGS",
     "SANDBOX_PEERS",
     "SandboxClient",
+    "SandboxFiles",
     "prepare_sandbox",
     "prepare_sandbox_client",
+    "read_sandbox_client",
     "sandbox_defaults",
     "sandbox_overrides",
 ]
@@ -38,7 +42,6 @@ SANDBOX_PEERS: Final = {
     "gis-77": {"protocol": "remd", "front_door": False},
 }
 
-SANDBOX_CLIENT: Final = "sandbox-mis"
 # The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an
 # MSE bureau and Kazakh clinics with fresh identifiers. A production client lists its OIDs.
 SANDBOX_ORGS: Final = ("*",)
@@ -50,6 +53,7 @@ class SandboxClient:
     token: str
     organization_oids: tuple[str, ...]
     path: Path
+    client_entity_id: str = SANDBOX_ENTITY_ID
 
 
 def sandbox_defaults(config: GatewayConfig) -> GatewayConfig:
@@ -95,13 +99,19 @@ async def prepare_sandbox_client(config: GatewayConfig) -> SandboxClient:
                 await registry.get(SANDBOX_CLIENT)
                 token = await registry.rotate(SANDBOX_CLIENT)
             except NotFound:
-                _, token = await registry.add(SANDBOX_CLIENT, SANDBOX_ORGS, soap_client_entity_id="sandbox-mis-entity")
-    data = {"source_system": SANDBOX_CLIENT, "token": token, "organization_oids": list(SANDBOX_ORGS)}
+                _, token = await registry.add(SANDBOX_CLIENT, SANDBOX_ORGS, soap_client_entity_id=SANDBOX_ENTITY_ID)
+        entity_id = (await registry.get(SANDBOX_CLIENT)).soap_client_entity_id or SANDBOX_ENTITY_ID
+    data = {
+        "source_system": SANDBOX_CLIENT,
+        "token": token,
+        "organization_oids": list(SANDBOX_ORGS),
+        "client_entity_id": entity_id,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
-    return SandboxClient(SANDBOX_CLIENT, token, SANDBOX_ORGS, path)
+    return SandboxClient(SANDBOX_CLIENT, token, SANDBOX_ORGS, path, entity_id)
 
 
 async def prepare_sandbox(config: GatewayConfig) -> tuple[GatewayConfig, SandboxClient, SampleSigners]:

@@ -17,7 +17,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from gateway.appkeys import JOURNAL_KEY
+from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
 from gateway.ui.config import UiConfig
 from gateway.ui.i18n import LANGUAGES, Language
 from gateway.ui.throttle import LoginThrottle
@@ -135,7 +135,10 @@ def ui_middleware(*, forbidden: Callable[[web.Request, str], web.Response]) -> M
             session = await state.user_store(request).session(token)
         if session is not None:
             request[_SESSION] = session
-        if request.path not in _PUBLIC and session is None:
+        public = request.path in _PUBLIC or (
+            request.path.startswith(f"{PREFIX}/sandbox") and request.config_dict[CONFIG_KEY].sandbox.vendor_page
+        )
+        if not public and session is None:
             if request.method in ("GET", "HEAD"):
                 raise web.HTTPFound(f"{PREFIX}/login")
             response: web.StreamResponse = forbidden(request, "err.forbidden")

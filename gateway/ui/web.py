@@ -46,6 +46,7 @@ from gateway.ui.session import (
 )
 from gateway.ui.svg import bar_chart, line_chart
 from gateway.ui.users import Role
+from gateway.ui.vendor import vendor_routes
 from gateway.validation.contract import CATEGORIES
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
@@ -61,6 +62,7 @@ _ENV: Final = jinja2.Environment(
     lstrip_blocks=True,
 )
 _DEFAULT_DAYS: Final = 30
+_VENDOR_UPLOAD: Final = 9 * 1024 * 1024  # the vendor page's upload (8 MiB) and its form
 _FUNNEL_FIELDS: Final = (
     "received",
     "registered",
@@ -644,7 +646,8 @@ async def audit_page(request: web.Request) -> web.Response:
 
 def build_ui_app(*, middlewares: list[Any]) -> web.Application:
     """The /ui sub-application with its routes and static assets."""
-    app = web.Application(middlewares=middlewares)
+    app = web.Application(middlewares=middlewares, client_max_size=_VENDOR_UPLOAD)
     app.router.add_routes(routes)
+    app.router.add_routes(vendor_routes)
     app.router.add_static("/static", STATIC_DIR, append_version=True)
     return app

@@ -9,6 +9,7 @@ Building is plain lxml.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -37,6 +38,7 @@ __all__ = [
     "local_name",
     "parse_envelope",
     "text_element",
+    "text_language",
 ]
 
 SOAP12_NS: Final = "http://www.w3.org/2003/05/soap-envelope"
@@ -235,6 +237,16 @@ def build_envelope(
     return bytes(etree.tostring(env, xml_declaration=True, encoding="UTF-8"))
 
 
+_CYRILLIC: Final = re.compile(r"[\u0400-\u04FF]")
+
+
+def text_language(text: str) -> str:
+    """The xml:lang of a fault reason: ``ru`` when it is written in Russian (any Cyrillic letter:
+    REMD's own messages, the FLK's), else ``en`` (the gateway's own reasons). Until 2026-12 every
+    reason was tagged ``ru``, English ones included."""
+    return "ru" if _CYRILLIC.search(text) else "en"
+
+
 def _fault_element(fault: SoapFault, detail_ns: tuple[str, str] | None) -> etree._Element:
     el = etree.Element(f"{_ENV}Fault", nsmap={"soap": SOAP12_NS, "gw": FAULT_NS})
     code = etree.SubElement(el, f"{_ENV}Code")
@@ -244,7 +256,7 @@ def _fault_element(fault: SoapFault, detail_ns: tuple[str, str] | None) -> etree
         text_element(sub, f"{_ENV}Value", f"gw:{fault.subcode}")
     reason = etree.SubElement(el, f"{_ENV}Reason")
     text = text_element(reason, f"{_ENV}Text", fault.reason)
-    text.set("{http://www.w3.org/XML/1998/namespace}lang", "ru")
+    text.set("{http://www.w3.org/XML/1998/namespace}lang", text_language(fault.reason))
     if fault.errors:
         detail = etree.SubElement(el, f"{_ENV}Detail")
         q = f"{{{detail_ns[1]}}}" if detail_ns else ""

@@ -105,6 +105,43 @@ async def test_invalid_document_is_rejected_with_a_coded_report(gateway: Gateway
     assert detail["report"]["flk"][0]["category"] == "other"
 
 
+async def test_a_rejected_document_corrected_under_the_same_local_uid_is_version_2(gateway: Gateway) -> None:
+    resp = await gateway.client.post(
+        "/api/v1/submissions", json=submission("uid-fix", document="<a><b></a>"), headers=gateway.auth
+    )
+    first = (await resp.json())["id"]
+    await wait_state(gateway, first, "REJECTED")
+    resp = await gateway.client.post("/api/v1/submissions", json=submission("uid-fix"), headers=gateway.auth)
+    assert resp.status == 202
+    body = await resp.json()
+    assert (body["version"], body["supersedes"], body["local_uid"]) == (2, first, "uid-fix")
+    detail = await wait_state(gateway, body["id"], "QUEUED")
+    assert detail["timeline"][0]["message"] == "received: version 2, resubmitted after REJECTED"
+    old = await (await gateway.client.get(f"/api/v1/submissions/{first}", headers=gateway.auth)).json()
+    assert old["state"] == "REJECTED" and old["timeline"][-1]["message"] == "superseded by version 2"
+    # while version 2 is on its way, another correction is refused
+    again = submission("uid-fix", document_number="other")
+    assert (await gateway.client.post("/api/v1/submissions", json=again, headers=gateway.auth)).status == 409
+
+
+async def test_errors_speak_the_language_the_caller_asks_for(gateway: Gateway) -> None:
+    await gateway.client.post("/api/v1/submissions", json=submission("uid-lang"), headers=gateway.auth)
+    changed = submission("uid-lang", document_number="other")
+    answers = {}
+    for accept in (None, "ru-RU,ru;q=0.9,en;q=0.5", "ru;q=0.1, en"):
+        headers = {**gateway.auth, **({"Accept-Language": accept} if accept else {})}
+        resp = await gateway.client.post("/api/v1/submissions", json=changed, headers=headers)
+        assert resp.status == 409
+        answers[accept] = (resp.headers["Content-Language"], (await resp.json())["error"])
+    lang, english = answers[None]
+    assert lang == "en" and english["message"].startswith("this local_uid was already submitted")
+    lang, russian = answers["ru-RU,ru;q=0.9,en;q=0.5"]
+    assert lang == "ru" and russian["code"] == "DUPLICATE_CONFLICT"
+    assert russian["message"].startswith("Этот localUid уже принят")
+    assert russian["details"]["message_en"].startswith("this local_uid was already submitted")  # the state moves on
+    assert answers["ru;q=0.1, en"][0] == "en"
+
+
 async def test_list_filters_and_pages(gateway: Gateway) -> None:
     ids = []
     for i in range(5):

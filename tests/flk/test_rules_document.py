@@ -77,8 +77,16 @@ def test_kz_schema_passes_and_fails(doc_of: DocOf) -> None:
 
 
 def test_no_package_is_a_reason_not_a_finding(doc_of: DocOf) -> None:
-    report, reason = run_schema([SemdPackages(BUILTIN_PACKAGES_DIR)], "121", build_document(doc_of("121")))
-    assert report is None and reason is not None and "121" in reason
+    # Kind 35 has no public package (kinds 121 and 109 ship with the product since issue 18).
+    report, reason = run_schema([SemdPackages(BUILTIN_PACKAGES_DIR)], "35", build_document(doc_of("35")))
+    assert report is None and reason is not None and "35" in reason
+
+
+def test_the_shipped_packages_validate_121_and_109(doc_of: DocOf) -> None:
+    shipped = SemdPackages(BUILTIN_PACKAGES_DIR)
+    assert {"121", "109", "kz-031u"} <= set(shipped.kinds())
+    report, reason = run_schema([shipped], "121", build_document(doc_of("121")))
+    assert reason is None and report is not None and report.schematron_ran and report.ok
 
 
 def test_ministry_schematron_rule_id_and_russian_message(doc_of: DocOf, semd_packages: SemdPackages) -> None:

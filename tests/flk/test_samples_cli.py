@@ -16,7 +16,7 @@ from gateway.cli.checking import check, samples
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("samples")
-    result = CliRunner().invoke(samples, [str(directory), "--count", "6", "--seed", "7"])
+    result = CliRunner().invoke(samples, [str(directory), "--count", "6", "--seed", "7", "--standalone"])
     assert result.exit_code == 0, result.output
     return directory
 
@@ -89,7 +89,8 @@ def test_check_agrees_with_expected_for_every_file(sample_dir: Path) -> None:
     assert disagreements == {}
 
 
-def test_human_output_and_exit_codes(sample_dir: Path) -> None:
+def test_human_output_and_exit_codes(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # not English: Russian labels
     ok = _check(str(sample_dir / "valid-121-0.json"), "--trust", str(sample_dir / "pki"))
     assert ok.exit_code == 0 and ok.output.startswith("ПРОЙДЕНА")
     bad = _check(str(sample_dir / "defect-role-policy-position.json"), "--trust", str(sample_dir / "pki"))
@@ -121,7 +122,51 @@ def test_unusable_journal_file_exits_2(sample_dir: Path, tmp_path: Path) -> None
 
 
 def test_samples_reuse_the_pki(sample_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(samples, [str(tmp_path / "more"), "--count", "1", "--pki", str(sample_dir / "pki")])
+    result = CliRunner().invoke(
+        samples, [str(tmp_path / "more"), "--count", "1", "--pki", str(sample_dir / "pki"), "--standalone"]
+    )
     assert result.exit_code == 0, result.output
     again = _check(str(tmp_path / "more" / "valid-121-0.json"), "--trust", str(sample_dir / "pki"))
     assert again.exit_code == 0, again.output
+
+
+def test_the_shipped_schematron_runs_by_default_and_names_the_rule(sample_dir: Path) -> None:
+    """No packages configured: kind 121 is validated with the ministry's package shipped in
+    gateway/documents/packages, and the broken sample is rejected naming the ministry's rule."""
+    ok = _check(str(sample_dir / "valid-121-0.json"), "--json", "--trust", str(sample_dir / "pki"))
+    report = json.loads(ok.output)
+    assert ok.exit_code == 0 and "semd-schema" not in {s["rule"] for s in report["skipped"]}
+    bad = _check(str(sample_dir / "defect-semd-schematron-121.json"), "--json", "--trust", str(sample_dir / "pki"))
+    findings = json.loads(bad.output)["flk"]
+    assert bad.exit_code == 1
+    assert [(f["rule"], f["code"]) for f in findings] == [("semd-schema", "XML_VALIDATION_ERROR")]
+    assert findings[0]["message"].startswith("Extra02-1.") and "postalCode" in findings[0]["field"]
+
+
+def test_samples_and_check_use_the_sandbox_data_dir(tmp_path: Path) -> None:
+    """With a sandbox's data directory, samples sign with its PKI as its client, and check trusts
+    that PKI without --trust."""
+    from gateway.sandbox.setup import SANDBOX_CLIENT
+
+    data_dir = tmp_path / "var"
+    (data_dir / "pki").mkdir(parents=True)
+    (data_dir / "sandbox-client.json").write_text(json.dumps({"source_system": SANDBOX_CLIENT, "token": "t"}))
+    out = tmp_path / "s"
+    made = CliRunner().invoke(samples, [str(out), "--count", "1", "--data-dir", str(data_dir)])
+    assert made.exit_code == 0, made.output
+    assert (data_dir / "pki" / "ca.pem").exists() or any((data_dir / "pki").iterdir())
+    sub = json.loads((out / "valid-121-0.json").read_text("utf-8"))
+    assert sub["source_system"] == SANDBOX_CLIENT
+    assert _check(str(out / "valid-121-0.json"), "--data-dir", str(data_dir)).exit_code == 0
+    # the same file with the sandbox's anchors unavailable: not trusted
+    untrusted = _check(str(out / "valid-121-0.json"), "--data-dir", str(tmp_path / "elsewhere"))
+    assert untrusted.exit_code == 1 and "CANT_BUILD_CERT_CHAIN" in untrusted.output
+
+
+def test_check_speaks_english_when_asked(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = [str(sample_dir / "valid-121-0.json"), "--trust", str(sample_dir / "pki")]
+    assert _check(*args, "--lang", "en").output.startswith("PASSED\n  signatures: 2, all valid: yes")
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    assert _check(*args).output.startswith("PASSED")
+    monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")
+    assert _check(*args).output.startswith("ПРОЙДЕНА")

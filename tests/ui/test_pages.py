@@ -311,3 +311,45 @@ async def test_message_browser_pages_through_everything(gw: UiGateway) -> None:
     assert html.count('<a href="/ui/messages/') == 3
     bad = await gw.client.post("/ui/messages", data={"csrf": csrf, "cursor": "forged"})
     assert bad.status == 200
+
+
+async def test_a_resubmitted_version_links_back_to_the_refused_one(gw: UiGateway) -> None:
+    """Issue 18: a corrected document under the same localUid is version 2, linked on the page;
+    the refused version's timeline names its successor; resending the superseded FAILED one is
+    refused and audited."""
+    import hashlib
+
+    from gateway.journal.store import Changes
+    from gateway.model import SubmissionDraft
+
+    def draft(content: bytes) -> SubmissionDraft:
+        return SubmissionDraft("mis-ui", "uid-ui-v", "121", "1.2.643.5.1.13.13.12.2.77.7973",
+                               hashlib.sha256(content).hexdigest(), content, region="77")  # fmt: skip
+
+    first, _ = await gw.journal.submit(draft(b"one"))
+    now = gw.journal.clock.now()
+    for state, changes in (
+        (State.VALIDATED, Changes()),
+        (State.QUEUED, Changes(next_attempt_at=now)),
+        (State.SENT, Changes()),
+        (State.FAILED, Changes(outcome_code="VALIDATION_ERROR")),
+    ):
+        await gw.journal.transition(first.id, state, actor="t", changes=changes)
+    second, created = await gw.journal.submit(draft(b"two"))
+    assert created and second.version == 2
+    await gw.login("olga")
+    html = await (await gw.client.get(f"/ui/messages/{second.id}")).text()
+    assert 'id="version">2' in html and f'href="/ui/messages/{first.id}" id="supersedes"' in html
+    old = await (await gw.client.get(f"/ui/messages/{first.id}")).text()
+    assert "superseded by version 2" in old
+    csrf = csrf_of(old)
+    resp = await gw.client.post(f"/ui/messages/{first.id}/resend", data={"csrf": csrf, "comment": "try"})
+    assert resp.url.query.get("done") == "refused" and 'id="flash"' in await resp.text()
+    assert (await gw.journal.get(first.id)).state is State.FAILED
+    async with gw.journal.engine.connect() as conn:
+        audited = (
+            await conn.execute(
+                sa.select(ui_audit.c.action, ui_audit.c.outcome).where(ui_audit.c.submission_id == first.id)
+            )
+        ).all()
+    assert [tuple(r) for r in audited] == [("resend", "refused")]

@@ -93,3 +93,16 @@ def test_version_mismatch_maps_to_its_fault_code() -> None:
         parse_envelope(SOAP11)
     assert info.value.fault_code == "VersionMismatch"
     assert info.value.http_status == 400  # the sender's mistake: never a 5xx (issue 14)
+
+
+def test_a_fault_reason_is_tagged_with_the_language_it_is_written_in() -> None:
+    """Issue 18: every reason used to be tagged ru, English ones included."""
+    from lxml import etree
+
+    from adapters.remd.soap import SoapFault, build_fault
+
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    for reason, lang in (("internal error, try again later", "en"), ("РМИС/МИС не зарегистрирована", "ru")):
+        root = etree.fromstring(build_fault(SoapFault("Sender", reason)))
+        (text,) = root.iter("{http://www.w3.org/2003/05/soap-envelope}Text")
+        assert (text.text, text.get(xml_lang)) == (reason, lang)

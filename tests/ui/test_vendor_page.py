@@ -1,0 +1,112 @@
+"""The sandbox's vendor page in real headless Chromium, against a real `mse-gateway sandbox`
+process: no login; upload a defective sample → the report names the defect's code; a valid one
+passes; download a role's test key; switch a twin's fault profile; see the client's submissions.
+Without the sandbox the page does not exist."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sandbox_proc import Sandbox, clean_env, http_get, running_sandbox
+
+from .conftest import make_config
+from .test_browser import ARGS, CHROMIUM, _need_chromium, shot
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("vendor")
+    with running_sandbox(directory) as running:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "samples", "./samples", "--count", "3"],
+            cwd=directory, env=clean_env(), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        yield running
+
+
+@pytest.fixture
+async def page(sandbox: Sandbox) -> AsyncIterator[Any]:
+    _need_chromium()
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield await browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            await browser.close()
+
+
+async def _upload(page: Any, sandbox: Sandbox, name: str) -> None:
+    await page.goto(f"{sandbox.url}/ui/sandbox")
+    await page.set_input_files("#file", str(sandbox.directory / "samples" / name))
+    await page.click("#do-check")
+    await page.wait_for_selector("#verdict")
+
+
+async def test_a_defective_upload_is_reported_with_its_code(page: Any, sandbox: Sandbox) -> None:
+    await _upload(page, sandbox, "defect-role-policy-position.json")
+    assert page.url.endswith("/ui/sandbox/check")  # no login on the way
+    assert "ОТКЛОНЕНА" in await page.inner_text("#verdict")
+    codes = await page.locator("#report td.code").all_inner_texts()
+    assert codes[0] == "POSITION_TO_ROLE_MISMATCH"
+    await shot(page, "vendor-check-rejected")
+    # the same report `check` gives
+    report = json.loads(await page.text_content("#report-json") or "")
+    assert report["passed"] is False and report["flk"][0]["code"] == "POSITION_TO_ROLE_MISMATCH"
+
+
+async def test_a_schematron_defect_names_the_ministrys_rule(page: Any, sandbox: Sandbox) -> None:
+    await _upload(page, sandbox, "defect-semd-schematron-121.json")
+    assert await page.locator("#report td.code").all_inner_texts() == ["XML_VALIDATION_ERROR"]
+    assert "Extra02-1." in await page.inner_text("#report")
+
+
+async def test_a_valid_upload_passes(page: Any, sandbox: Sandbox) -> None:
+    await _upload(page, sandbox, "valid-121-0.json")
+    assert "ПРОЙДЕНА" in await page.inner_text("#verdict")
+
+
+async def test_keys_profiles_and_own_submissions(page: Any, sandbox: Sandbox) -> None:
+    body = json.loads((sandbox.directory / "samples" / "valid-35-2.json").read_text("utf-8"))
+    done = subprocess.run(
+        ["curl", "-sSf", "-H", f"Authorization: Bearer {sandbox.token}", "-H", "Content-Type: application/json",
+         "--data-binary", "@-", f"{sandbox.url}/api/v1/submissions"],
+        input=json.dumps(body), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    await page.goto(f"{sandbox.url}/ui/sandbox")
+    pem = http_get(f"{sandbox.url}/ui/sandbox/keys/vk-chair").decode()
+    assert pem.count("BEGIN CERTIFICATE") >= 2 and "PRIVATE KEY" in pem
+    assert await page.locator("#key-mse-head").count() == 1
+    await page.select_option("#profile-select-remd", "flaky")
+    await page.click("#profile-remd button")
+    assert "remd → flaky" in await page.inner_text("#profile-message")
+    await page.goto(f"{sandbox.url}/ui/sandbox")  # the page asks the twin itself what it runs
+    assert await page.inner_text("#profile-remd strong") == "flaky"
+    await page.select_option("#profile-select-remd", "none")
+    await page.click("#profile-remd button")
+    link = page.locator("#mine a", has_text=body["local_uid"])
+    await link.click()
+    await page.wait_for_selector("#timeline")
+    assert "RECEIVED" in await page.inner_text("#timeline")
+    await shot(page, "vendor-submission")
+
+
+async def test_without_the_sandbox_there_is_no_vendor_page(tmp_path: Path) -> None:
+    from gateway.app import create_app
+
+    app = create_app(make_config(tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/ui/sandbox", allow_redirects=False)
+        assert resp.status == 302 and resp.headers["Location"] == "/ui/login"
+        resp = await client.get("/ui/sandbox/keys/vk-chair", allow_redirects=False)
+        assert resp.status == 302
