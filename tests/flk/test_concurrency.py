@@ -25,7 +25,7 @@ from gateway.signatures.certificates import certificate_from_der
 from gateway.validation.contract import Report
 
 Valid = Callable[..., dict[str, Any]]
-ROUNDS = 12
+ROUNDS = 30
 AT_ONCE = 8
 
 

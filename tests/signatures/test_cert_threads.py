@@ -43,27 +43,35 @@ def _derived(cert: Certificate) -> tuple[Any, ...]:
     return (cert.identity(), cert.subject, cert.issuer, tuple(cert.crl_urls()), cert.version)
 
 
+def _read_at_once(cert: Certificate) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """What THREADS threads, released together, read from ``cert``; and what they raised."""
+    barrier = threading.Barrier(THREADS)
+    results: list[tuple[Any, ...]] = []
+    errors: list[str] = []
+
+    def read() -> None:
+        barrier.wait()
+        try:
+            results.append(_derived(cert))
+        except Exception as exc:  # the defect: any exception here is a failure
+            errors.append(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+
+    threads = [threading.Thread(target=read) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
 def _hammer(make: Callable[[], Certificate], reference: tuple[Any, ...]) -> tuple[list[str], int]:
-    """ROUNDS fresh (cold) certificates, each read by THREADS threads released at once."""
+    """ROUNDS fresh (cold) certificates, each read by THREADS threads at once."""
     errors: list[str] = []
     wrong = 0
     for _ in range(ROUNDS):
         cert = make()
-        barrier = threading.Barrier(THREADS)
-        results: list[tuple[Any, ...]] = []
-
-        def read(cert: Certificate = cert, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()
-            try:
-                results.append(_derived(cert))
-            except Exception as exc:  # the defect: any exception here is a failure
-                errors.append(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
-
-        threads = [threading.Thread(target=read) for _ in range(THREADS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results, raised = _read_at_once(cert)
+        errors += raised
         wrong += sum(1 for r in results if r != reference)
         wrong += _derived(cert) != reference  # nothing half-built stays cached either
     return errors, wrong
