@@ -219,9 +219,10 @@ async def run(
             uids, _ = await submitting
             await asyncio.gather(*killer.tasks)
             for _ in range(5):
-                # A sender resends what the front door never answered: on a loaded machine a
-                # restart can outlast submit_all's ten seconds of retries. (The gateway accepts
-                # a document once: a resend of one it did accept is answered as a duplicate.)
+                # A sender resends what the front door never answered: submit_all resends for
+                # SUBMIT_RETRY_FOR seconds, and a restart on a loaded machine may still outlast
+                # that. (The gateway accepts a document once: a resend of one it did accept is
+                # answered as a duplicate.)
                 missing = [d for d in read_documents(documents) if d["local_uid"] not in uids]
                 if not missing:
                     break

@@ -202,7 +202,8 @@ class _Rules:
 
     def crashed(self, rule: str, exc: BaseException) -> None:
         """A defect in a rule holds the submission (FLK_INTERNAL_ERROR); it never lets it through."""
-        _log.error("flk rule failed", rule=rule, error=type(exc).__name__)
+        # The traceback goes to the log (masked line by line): "KeyError" alone did not say where.
+        _log.error("flk rule failed", rule=rule, error=type(exc).__name__, exc_info=exc)
         message = f"Внутренняя ошибка правила {rule}: проверка не выполнена"
         self.findings.append(finding(rule, FlkCode.INTERNAL_ERROR, "other", message))
 

@@ -38,6 +38,7 @@ from gateway.sandbox.twins import free_port, plan_twins
 
 __all__ = [
     "BASELINE_2023",
+    "SUBMIT_RETRY_FOR",
     "Progress",
     "SimulationResult",
     "free_port",
@@ -54,6 +55,13 @@ __all__ = [
 # Seed figures, results of MSE sent to REMD in 2023 (PROTOCOLS.md).
 BASELINE_2023: Final = {"registered": 0.484, "failed": 0.026, "no_answer": 0.490}
 KINDS: Final = ("35", "121")  # MSE results and referrals, alternating
+# How long a sender keeps resending one document the front door does not answer. Ten seconds (the
+# old fixed 20 x 0.5 s) was outlasted by a gateway restart under load average 14 on two cores.
+SUBMIT_RETRY_FOR: Final = 180.0
+_RETRY_DELAY_FIRST: Final = 0.5
+_RETRY_DELAY_MAX: Final = 5.0
+# Answers that say "not now" rather than "never": resent. Any other answer is final (400, 409, ...).
+_RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def _generate_chunk(args: tuple[str, int, int, int, tuple[str, ...]]) -> list[bytes]:
@@ -224,9 +232,17 @@ async def submit_all(
     count: int,
     concurrency: int,
     progress: Progress,
+    *,
+    retry_for: float = SUBMIT_RETRY_FOR,
 ) -> tuple[set[str], int]:
     """POST every document to the REST front door (round robin over several gateway ``base``
-    URLs), resending until each is answered; returns the accepted local uids and the number sent."""
+    URLs); returns the accepted local uids and the number sent.
+
+    A document that gets no answer (connection refused or reset, timeout) or a "not now" status
+    (503 while starting, 5xx, 429) is resent with a growing pause (0.5 s doubling to 5 s) until it
+    is accepted or ``retry_for`` seconds have passed since its first attempt; any other refusal is
+    final. Resending is safe: the gateway accepts a document once and answers a resend of an
+    accepted one as a duplicate."""
     bases = [base] if isinstance(base, str) else list(base)
     accepted_uids: set[str] = set()
     done = 0
@@ -239,16 +255,23 @@ async def submit_all(
         async def one(body: dict[str, Any], target: str) -> None:
             nonlocal done
             data = json.dumps(body).encode()
-            for _attempt in range(20):  # a sender resends until the gateway answers (it may be restarting)
+            give_up_at = time.monotonic() + retry_for
+            delay = _RETRY_DELAY_FIRST
+            while True:  # a sender resends until the gateway answers (it may be restarting)
                 async with sem:
                     try:
                         async with http.post(f"{target}/api/v1/submissions", data=data, headers=headers) as resp:
                             if resp.status in (200, 202):
                                 accepted_uids.add(body["local_uid"])
                                 break
+                            if resp.status not in _RETRYABLE_STATUSES:
+                                break
                     except (aiohttp.ClientError, TimeoutError):
                         pass
-                await asyncio.sleep(0.5)
+                if time.monotonic() + delay > give_up_at:
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_DELAY_MAX)
             done += 1
             progress.update(done)
 

@@ -4,6 +4,13 @@
 again (names as DER, validity, key usage, key identifiers); the public key is parsed on first use
 through ``keys.parse_public_key`` (GOST included, which asn1crypto cannot parse).
 
+Thread safety: one ``Certificate`` is shared by every verification thread (``certificate_from_der``
+caches them, trust stores hold them). asn1crypto parses a SEQUENCE's children on first access and
+publishes the list *before* filling it, so two threads walking the same not-yet-parsed node race:
+one gets ``KeyError: No field numbered N is present`` or, silently, a shortened list. So nothing
+here walks the shared tree after ``__init__``: what is derived later (names, identity, CRL URLs)
+is read from a private parse of the DER made by the calling thread, and stored only once complete.
+
 ``SignerIdentity`` extracts the Russian qualified-certificate attributes (SNILS, OGRN, OGRNIP, INN,
 INNLE, position) and the Kazakh NCA ones (IIN in serialNumber, BIN in OU, holder roles in EKU).
 """
@@ -159,6 +166,7 @@ class Certificate:
         "subject_der",
         "tbs_der",
         "unknown_critical_extensions",
+        "version",
     )
 
     def __init__(self, der: bytes) -> None:
@@ -167,6 +175,7 @@ class Certificate:
             cert = x509.Certificate.load(der)
             tbs = cert["tbs_certificate"]
             self.serial: int = tbs["serial_number"].native
+            self.version: str = tbs["version"].native  # "v1" | "v2" | "v3"
             self.subject_der: bytes = tbs["subject"].dump()
             self.issuer_der: bytes = tbs["issuer"].dump()
             self.not_before: datetime = tbs["validity"]["not_before"].native
@@ -196,6 +205,8 @@ class Certificate:
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"not an X.509 certificate: {exc}") from exc
         self.der = der
+        # The parsed tree, for building new structures (signing, the test PKI). Verification code
+        # must not walk it from worker threads: see the module docstring; use _private_tree().
         self.asn1 = cert
         self.fingerprint = hashlib.sha256(der).digest()
         self._attrs: list[list[tuple[str, str]]] | None = None
@@ -224,16 +235,21 @@ class Certificate:
         """The subject's key (parsed once per process). Raises UnsupportedAlgorithm or ValueError."""
         return parse_public_key(self.spki_der)
 
+    def _private_tree(self) -> x509.Certificate:
+        """A parse of this certificate that only the calling thread sees (see the module docstring).
+        Loading is lazy and cheap: only the parts read afterwards get parsed."""
+        return x509.Certificate.load(self.der)
+
     @property
     def subject(self) -> str:
         if self._subject is None:
-            self._subject = format_name(self.asn1.subject)
+            self._subject = format_name(x509.Name.load(self.subject_der))
         return self._subject
 
     @property
     def issuer(self) -> str:
         if self._issuer is None:
-            self._issuer = format_name(self.asn1.issuer)
+            self._issuer = format_name(x509.Name.load(self.issuer_der))
         return self._issuer
 
     def digest(self, name: str, function: Callable[[bytes], bytes]) -> bytes:
@@ -252,7 +268,7 @@ class Certificate:
 
     def crl_urls(self) -> list[str]:
         """HTTP(S) URLs from cRLDistributionPoints (fullName URIs only)."""
-        points = self.asn1.crl_distribution_points_value
+        points = self._private_tree().crl_distribution_points_value
         urls: list[str] = []
         for point in points or []:
             dp = point["distribution_point"]
@@ -265,7 +281,7 @@ class Certificate:
 
     def _subject_attrs(self) -> list[list[tuple[str, str]]]:
         if self._attrs is None:
-            self._attrs = _name_attributes(self.asn1.subject)
+            self._attrs = _name_attributes(x509.Name.load(self.subject_der))
         return self._attrs
 
     def subject_values(self, oid: str) -> list[str]:
@@ -284,7 +300,7 @@ class Certificate:
     def _extract_identity(self) -> SignerIdentity:
         email = self._first("1.2.840.113549.1.9.1")
         if email is None:
-            san = self.asn1.subject_alt_name_value
+            san = self._private_tree().subject_alt_name_value
             for general in san or []:
                 if general.name == "rfc822_name":
                     email = general.native

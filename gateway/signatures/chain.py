@@ -233,7 +233,7 @@ class PathValidator:
                     )
                 )
         for depth, ca in enumerate(path[1:]):
-            anchor_v1 = self.trust.is_anchor(ca) and ca.asn1["tbs_certificate"]["version"].native == "v1"
+            anchor_v1 = self.trust.is_anchor(ca) and ca.version == "v1"
             if not ca.is_ca and not anchor_v1:
                 result.status = ChainStatus.UNTRUSTED
                 result.errors.append(Finding(code, f"issuer {ca.serial_hex} is not a CA certificate"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from flk.helpers import NOW, run_check
+from gateway.common.logs import configure_logging
 from gateway.documents import build_document
 from gateway.flk.checker import FullChecker
 from gateway.flk.journal_view import StaticJournalView
@@ -174,3 +176,22 @@ def test_a_crashing_engine_holds_the_submission(
     assert not report.passed
     codes = {(f.rule, f.code) for f in report.findings}
     assert {("document", "FLK_INTERNAL_ERROR"), ("invalid-signature", "FLK_INTERNAL_ERROR")} <= codes
+
+
+def test_a_crashing_rule_logs_its_traceback(
+    base_checker: FullChecker, valid: Valid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An internal error is logged with where it happened: "KeyError" alone did not tell (SMEV 3 run)."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+
+    def boom(*args: Any, **kwargs: Any) -> list[Any]:
+        raise RuntimeError("defect in a rule")
+
+    monkeypatch.setattr("gateway.flk.rules.citizen_findings", boom)
+    assert not run_check(base_checker, valid("121", 37)).passed
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    failed = [line for line in lines if line.get("event") == "flk rule failed"]
+    assert [(line["rule"], line["error"]) for line in failed] == [("citizen-data", "RuntimeError")]
+    exception = str(failed[0]["exception"])
+    assert "Traceback" in exception and "in boom" in exception and "defect in a rule" in exception
