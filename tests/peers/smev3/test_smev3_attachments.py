@@ -395,7 +395,11 @@ async def test_received_attachments_are_verified_before_trust(
     try:
         async with aiohttp.ClientSession() as session:
             adapter = Smev3Adapter(
-                settings(str(server.make_url("/"))), session, name="smev", signer=signer, verifier=verifier
+                settings(str(server.make_url("/")), receive_concurrency=1),  # one lane: the outcomes in queue order
+                session,
+                name="smev",
+                signer=signer,
+                verifier=verifier,
             )
             assert await adapter.receive(sink) == 2  # type: ignore[arg-type]
     finally:
@@ -456,7 +460,9 @@ async def test_file_store_attachments_of_a_response_are_downloaded_and_checked(
         sink = RecordingSink()
         try:
             adapter = Smev3Adapter(
-                settings(str(server.make_url("/smev")), filestore_url="/_filestore/"),
+                settings(
+                    str(server.make_url("/smev")), filestore_url="/_filestore/", receive_concurrency=1
+                ),  # queue order
                 session,
                 name="smev",
                 signer=signer,
