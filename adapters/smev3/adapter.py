@@ -23,6 +23,7 @@ from adapters.smev3 import messages as m
 from adapters.smev3.client import Exchange, Smev3Client
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import RENEW_MESSAGE_ID
+from adapters.smev3.eaviias.profile import EaviiasProfile, NoticeRejected
 from adapters.smev3.identity import new_message_id
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
@@ -88,7 +89,10 @@ def send_request_message(
     settings: Smev3Settings, canonical: CanonicalSubmission, *, message_id: str
 ) -> m.SendRequestRequest:
     """The SendRequest the adapter sends for one submission (also ``envelope build``)."""
-    content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
+    if settings.content_profile == "eaviias":
+        content = EaviiasProfile(settings.eaviias).request_content(canonical)
+    else:
+        content = referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
     return m.SendRequestRequest(
         m.SenderProvidedRequestData(
             message_id=message_id,
@@ -145,6 +149,7 @@ class Smev3Adapter:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.verifier = verifier
+        self.profile = EaviiasProfile(settings.eaviias) if settings.content_profile == "eaviias" else None
         self.codec = Smev3Codec(settings.namespace_version, signer=signer)
         self.client = Smev3Client(
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
@@ -266,14 +271,16 @@ class Smev3Adapter:
             text = "; ".join(reasons) or "no SMEVSignature"
             await self._untrusted(sink, ex, message_id, SMEV_SIGNATURE_INVALID, text)
             return
-        await self._hand(sink, response, message_id, ex.envelopes)
-        await self._ack(message_id, accepted=True)
+        accepted = await self._hand(sink, response, message_id, ex.envelopes)
+        await self._ack(message_id, accepted=accepted)
 
     async def _hand(
         self, sink: PeerSink, response: m.Response, message_id: str, envelopes: tuple[EnvelopeIn, ...]
-    ) -> None:
-        """The four response kinds → an outcome or a progress status. ``local_uid`` stays empty:
-        SMEV answers name our MessageID (OriginalMessageId, under ЭП-СМЭВ), not the document."""
+    ) -> bool:
+        """The four response kinds → an outcome or a progress status; False when the message was
+        recorded as unusable (Acked accepted="false"). ``local_uid`` stays empty: SMEV answers name
+        our MessageID (OriginalMessageId, under ЭП-СМЭВ), not the document — except an ЕАВИИАС
+        notice, which names the referral and must name the one we sent."""
         data = response.data
         relates_to = response.original_message_id
         if data.async_status is not None:
@@ -314,7 +321,26 @@ class Smev3Adapter:
             )
 
         kind = data.kind
-        if kind is m.ResponseKind.BUSINESS:
+        if kind is m.ResponseKind.BUSINESS and self.profile is not None:
+            assert data.content is not None
+            md = response.metadata
+            try:
+                answer = self.profile.apply(
+                    data.content,
+                    peer=self.name,
+                    relates_to=relates_to,
+                    peer_message_id=message_id,
+                    envelopes=envelopes,
+                    delivered_at=md.delivery_timestamp or md.sending_timestamp,
+                )
+            except NoticeRejected as exc:
+                await self._record_unattributed(sink, envelopes, message_id, exc.code, exc.text)
+                return False
+            if isinstance(answer, PeerOutcome):
+                await sink(answer)
+            else:
+                await sink.progress(answer)
+        elif kind is m.ResponseKind.BUSINESS:
             assert data.content is not None
             await outcome(True, registration_id=_registration_id(data.content))
         elif kind is m.ResponseKind.REJECTED:
@@ -331,12 +357,19 @@ class Smev3Adapter:
                 await outcome(False, ((code, status.fault_description or status.details or ""),))
             else:
                 await progress(status.category, status.details or status.category)
+        return True
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
         """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing
         until an operator says so), then Ack it accepted="false" so it never blocks the queue."""
+        await self._record_unattributed(sink, ex.envelopes, message_id, code, text)
+        await self._ack(message_id, accepted=False)
+
+    async def _record_unattributed(
+        self, sink: PeerSink, envelopes: tuple[EnvelopeIn, ...], message_id: str, code: str, text: str
+    ) -> None:
         _log.warning(
-            "security: SMEV 3 message not trusted; recorded as unattributed and Acked accepted=false",
+            "security: SMEV 3 message not usable; recorded as unattributed and Acked accepted=false",
             security_event=code,
             peer=self.name,
             peer_message_id=message_id,
@@ -350,10 +383,9 @@ class Smev3Adapter:
             codes=((code, text[:1000]),),
             relates_to=None,
             peer_message_id=message_id,
-            envelopes=ex.envelopes,
+            envelopes=envelopes,
         )
         await sink(outcome)
-        await self._ack(message_id, accepted=False)
 
     async def _ack(self, message_id: str, *, accepted: bool) -> None:
         ex = await self.client.ack(message_id, accepted)

@@ -38,7 +38,7 @@ from gateway.signatures.xml.verify import XmlVerifier
 
 __all__ = ["FAULT_PROFILES", "PLUGIN", "Smev3Plugin", "load_signer", "load_verifier", "sandbox_identity"]
 
-FAULT_PROFILES: Final = ("none", "flaky", "painful")  # config/faults/smev3-<name>.toml
+FAULT_PROFILES: Final = ("none", "flaky", "painful", "eaviias", "mse-loop-2023")  # config/faults/smev3-<name>.toml
 
 
 def _settings(ctx: PeerContext | TwinContext) -> Smev3Settings:
@@ -111,6 +111,7 @@ class Smev3Plugin:
         """The SMEV 3 twin (adapters/smev3/sandbox), imported only when a sandbox starts."""
         try:
             from adapters.smev3.sandbox import FaultProfile, create_twin  # type: ignore[attr-defined,unused-ignore]
+            from adapters.smev3.sandbox.bureau import default_signers_dir
         except ImportError as exc:
             raise ConfigError(f"the SMEV 3 twin (adapters.smev3.sandbox) is not available: {exc}") from None
         identity = (ctx.key, ctx.certificate) if ctx.key is not None and ctx.certificate is not None else None
@@ -123,8 +124,15 @@ class Smev3Plugin:
                 pinned = load_certificates(cert_path.read_bytes())[0]
             except (OSError, ValueError, IndexError) as exc:
                 raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
+        profile = FaultProfile.load(ctx.fault_profile)
+        bureau_dir = None
+        if profile.bureau is not None:
+            # the simulated ЕАВИИАС signs its result and return documents with a test PKI of its own,
+            # kept beside the instance's sandbox identity (a fresh temporary one elsewhere)
+            base = cert_path.parent if (cert_path := settings.certificate_path()) else None
+            bureau_dir = base / f"{ctx.name}-bureau-pki" if base is not None else default_signers_dir()
         app: web.Application = create_twin(
-            FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned
+            profile, ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned, bureau_dir=bureau_dir
         )
         return app
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from adapters.smev3.sandbox.bureau import BureauProfile
 from gateway.common.fault_profiles import Delay, ProfileModel, load_profile, profile_search_path
 from gateway.errors import ConfigError
 
@@ -65,6 +66,9 @@ class FaultProfile(_Model):
     # A MessageID (UUID v1) older than this, or newer than now + future_tolerance: StaleMessageId.
     stale_after_seconds: float = Field(default=86400.0, gt=0)
     future_tolerance_seconds: float = Field(default=300.0, ge=0)
+    # A simulated ФГИС ЕАВИИАС behind the node (adapters/smev3/sandbox/bureau.py): it takes the
+    # referrals of the ЕАВИИАС content profile instead of the generic simulated provider.
+    bureau: BureauProfile | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> FaultProfile:

@@ -54,6 +54,7 @@ from lxml import etree
 from adapters.smev3 import messages as m
 from adapters.smev3.codec import Smev3Codec, Smev3FormatError
 from adapters.smev3.identity import MessageIdError, message_id_time, new_message_id
+from adapters.smev3.sandbox.bureau import Bureau
 from adapters.smev3.sandbox.profile import FaultProfile
 from adapters.smev3.signing import Signer, verify_incoming
 from gateway.common.clock import Clock
@@ -165,6 +166,7 @@ class _Record:
     answer_dropped: bool = False
     provider_deliveries: int = 0
     responses: list[str] = field(default_factory=list)
+    content: bytes | None = None  # kept for the simulated bureau until it takes the request
 
 
 @dataclass(slots=True)
@@ -222,6 +224,7 @@ class Smev3Twin:
         provider_namespaces: Mapping[str, str] | None = None,
         queue_quota: int | None = None,
         validate_xsd: bool | None = None,
+        bureau_dir: Path | None = None,
     ) -> None:
         self.profile = profile
         self.clock = clock
@@ -250,6 +253,16 @@ class Smev3Twin:
         self._registration = itertools.count(1)
         self._schedule_queue: list[tuple[datetime, int, Callable[[], None]]] = []
         self._seq = itertools.count(1)
+        self.bureau: Bureau | None = None
+        if profile.bureau is not None:
+            self.bureau = Bureau(
+                profile.bureau,
+                clock,
+                random.Random(f"bureau:{seed}"),
+                schedule=self._schedule,
+                send=self._bureau_sends,
+                signers_dir=bureau_dir,
+            )
 
     # -- scheduling (on the injected clock) -----------------------------------------------------
 
@@ -431,6 +444,8 @@ class Smev3Twin:
                 details=(("MessageBrokerAddress", BROKER), ("DestinationName", recipient)),
             )
         record = self._accept(data, caller, recipient, qname.namespace or "", qname.localname, now)
+        if self.bureau is not None and self.bureau.takes(record.type_ns, record.type_name):
+            record.content = data.content
         if self.profile.chance(self.rng, "async_rejection"):
             record.state = "waiting-async-rejection"
             self._schedule(self.profile.async_rejection_delay.draw(self.rng), lambda: self._reject_async(record))
@@ -562,6 +577,11 @@ class Smev3Twin:
         self.content_deliveries[record.digest] += 1
         self.stats.provider_deliveries += 1
         record.state = "at-provider"
+        if self.bureau is not None and record.content is not None:
+            content, record.content = record.content, None
+            record.state = "at-bureau"
+            self.bureau.take(record.message_id, content)
+            return
         if self.profile.chance(self.rng, "provider_status"):
             delay = 0.0
             for n in range(1, self.profile.status_count + 1):
@@ -570,6 +590,12 @@ class Smev3Twin:
             self._schedule(delay, lambda: self._provider_answer(record))
         else:
             self._provider_answer(record)
+
+    def _bureau_sends(self, message_id: str, content: bytes) -> None:
+        """A notice of the simulated bureau about the request ``message_id``."""
+        record = self.records[message_id]
+        data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, content=content)
+        self._respond(record, data, PROVIDER)
 
     def _provider_status(self, record: _Record, n: int) -> None:
         registration = f"SBX-{next(self._registration):08d}"
@@ -710,6 +736,7 @@ class Smev3Twin:
             "same_content_delivered_twice_to_provider": content_twice,
             "deliveries_per_message": dict(self.deliveries),
             "scheduled": len(self._schedule_queue),
+            "bureau": self.bureau.stats_json() if self.bureau is not None else None,
         }
 
     def message_json(self, message_id: str) -> dict[str, Any] | None:
@@ -785,6 +812,7 @@ def create_twin(
     version: str = "1.1",
     provider_namespaces: Mapping[str, str] | None = None,
     queue_quota: int | None = None,
+    bureau_dir: Path | None = None,
 ) -> web.Application:
     """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
@@ -797,7 +825,9 @@ def create_twin(
     only. ``seed`` makes the fault draws reproducible. ``provider_namespaces`` maps a
     business namespace to the information system (its certificate's common name) that takes such
     requests with GetRequest; others go to the simulated provider. ``queue_quota`` overrides the
-    profile's.
+    profile's. A profile with a ``[bureau]`` puts a simulated ФГИС ЕАВИИАС behind the node
+    (:mod:`adapters.smev3.sandbox.bureau`); ``bureau_dir`` holds its test PKI (the signers of its
+    result and return documents; without it the notices carry no document).
     """
     if not isinstance(profile, FaultProfile):
         profile = FaultProfile.load(profile)
@@ -811,6 +841,7 @@ def create_twin(
         version=version,
         provider_namespaces=provider_namespaces,
         queue_quota=queue_quota,
+        bureau_dir=bureau_dir,
     )
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin
