@@ -8,7 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["bar_chart"]
+__all__ = ["bar_chart", "share_chart"]
 
 _ROW = 28
 _LABEL_W = 230
@@ -35,5 +35,77 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int, str]], *, chart_id: str
             f'<rect x="{_LABEL_W}" y="{y + 4}" width="{max(w, 1)}" height="{_ROW - 8}" class="bar {escape(css)}"/>'
             f'<text x="{_LABEL_W + w + 6}" y="{y + 18}" class="chart-value">{value}</text>'
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
+
+
+_CHART_W = 720
+_CHART_H = 220
+_PAD_L, _PAD_R, _PAD_T, _PAD_B = 48, 12, 12, 36
+
+
+def share_chart(
+    title: str, series: Sequence[tuple[str, Sequence[tuple[str, float | None]]]], *, chart_id: str
+) -> Markup:
+    """Shares (0..1) over time as lines, one per ``(name, [(x label, share or None), …])``, all on
+    the same x labels (days); a missing share breaks the line. Every point carries its value as a
+    tooltip title, the description lists the values, and each line is labelled at its end (no
+    colour needed to tell them apart: lines are also dashed differently)."""
+    labels = [x for x, _ in series[0][1]] if series else []
+    n = len(labels)
+    inner_w, inner_h = _CHART_W - _PAD_L - _PAD_R, _CHART_H - _PAD_T - _PAD_B
+
+    def x_of(i: int) -> float:
+        return _PAD_L + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
+
+    def y_of(v: float) -> float:
+        return _PAD_T + inner_h * (1 - v)
+
+    desc = "; ".join(
+        f"{name}: " + ", ".join(f"{x} {v:.0%}" for x, v in points if v is not None) for name, points in series
+    )
+    parts = [
+        f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
+        f'viewBox="0 0 {_CHART_W} {_CHART_H}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>',
+    ]
+    for tick in (0.0, 0.5, 1.0):
+        y = y_of(tick)
+        parts.append(
+            f'<line x1="{_PAD_L}" y1="{y:.1f}" x2="{_CHART_W - _PAD_R}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" class="chart-label">{tick:.0%}</text>'
+        )
+    step = max(1, n // 8)
+    for i in range(0, n, step):
+        parts.append(
+            f'<text x="{x_of(i):.1f}" y="{_CHART_H - 12}" text-anchor="middle" class="chart-label">'
+            f"{escape(labels[i])}</text>"
+        )
+    dashes = ("", "6 3", "2 3", "8 3 2 3")
+    for k, (name, points) in enumerate(series):
+        segment: list[str] = []
+        runs: list[list[str]] = [segment]
+        last: tuple[float, float] | None = None
+        for i, (x, v) in enumerate(points):
+            if v is None:
+                segment = []
+                runs.append(segment)
+                continue
+            px, py = x_of(i), y_of(v)
+            segment.append(f"{px:.1f},{py:.1f}")
+            last = (px, py)
+            parts.append(
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" class="line-{k}"><title>{escape(name)} {escape(x)}: '
+                f"{v:.0%}</title></circle>"
+            )
+        dash = f' stroke-dasharray="{dashes[k % len(dashes)]}"' if dashes[k % len(dashes)] else ""
+        for run in runs:
+            if len(run) > 1:
+                parts.append(f'<polyline points="{" ".join(run)}" fill="none" class="line line-{k}"{dash}/>')
+        if last is not None:
+            parts.append(
+                f'<text x="{min(last[0] + 4, _CHART_W - _PAD_R):.1f}" y="{last[1] - 4:.1f}" class="chart-value">'
+                f"{escape(name)}</text>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
