@@ -111,7 +111,7 @@ class Smev3Plugin:
         """The SMEV 3 twin (adapters/smev3/sandbox), imported only when a sandbox starts."""
         try:
             from adapters.smev3.sandbox import FaultProfile, create_twin  # type: ignore[attr-defined,unused-ignore]
-            from adapters.smev3.sandbox.bureau import default_signers_dir
+            from adapters.smev3.sandbox.bureau import BureauProfile, default_signers_dir
         except ImportError as exc:
             raise ConfigError(f"the SMEV 3 twin (adapters.smev3.sandbox) is not available: {exc}") from None
         identity = (ctx.key, ctx.certificate) if ctx.key is not None and ctx.certificate is not None else None
@@ -125,6 +125,9 @@ class Smev3Plugin:
             except (OSError, ValueError, IndexError) as exc:
                 raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
         profile = FaultProfile.load(ctx.fault_profile)
+        if settings.content_profile == "eaviias" and profile.bureau is None:
+            # an ЕАВИИАС instance needs the simulated bureau behind its twin: a punctual one
+            profile = profile.model_copy(update={"bureau": BureauProfile()})
         bureau_dir = None
         if profile.bureau is not None:
             # the simulated ЕАВИИАС signs its result and return documents with a test PKI of its own,

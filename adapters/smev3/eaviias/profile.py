@@ -72,7 +72,7 @@ class EaviiasProfile:
                 content, namespace=self.settings.namespace, root=self.settings.notice_root, validate=self.validate
             )
         except EaviiasContentError as exc:
-            raise NoticeRejected(exc.code, exc.message) from None
+            raise NoticeRejected(NOTICE_INVALID, f"{exc.code}: {exc.message}") from None
 
     def apply(
         self,
