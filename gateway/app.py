@@ -276,7 +276,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         receiver = None
         if is_polling(peer):
             sink = peer_context(app, app[INSTANCES_KEY][name]).sink
-            receiver = Receiver(journal, peer, sink, lease_seconds=lease, idle_sleep=idle)
+            receiver = Receiver(
+                journal,
+                peer,
+                sink,
+                lease_seconds=lease,
+                idle_sleep=idle,
+                max_sleep=config.workers.receiver_max_sleep_seconds,
+            )
             receivers[name] = receiver
         deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None)
         reconciler = Reconciler(journal, peer)

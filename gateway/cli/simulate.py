@@ -13,6 +13,7 @@ import click
 
 from gateway.cli._common import load
 from gateway.common.logs import configure_logging
+from gateway.sandbox.mse_loop import MSE_LOOP_PROFILES, MseLoopResult, run_mse_loop
 from gateway.sandbox.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
 
 __all__ = ["simulate"]
@@ -77,11 +78,52 @@ def _table(r: SimulationResult) -> str:
     return "\n".join(out)
 
 
+def _loop_table(r: MseLoopResult) -> str:
+    n = max(1, r.accepted)
+    rows = [
+        ("referrals", r.count),
+        ("accepted", r.accepted),
+        ("result arrived (REGISTERED)", r.results),
+        ("returned with reasons (FAILED)", r.returned),
+        ("failed otherwise", r.failed_other),
+        ("rejected by the gateway", r.rejected),
+        ("no known outcome", r.unknown),
+        ("lost by the gateway", r.lost),
+        ("duplicates at the peer", r.duplicates_at_peer),
+        ("unattributed notices", r.unattributed),
+        ("flagged contradictions", r.contradictions),
+    ]
+    out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
+    out.append(f"{'KSI (gateway view)':<34}{'measured':>9}{'within':>8}{'share':>8}{'late':>6}{'open':>6}"
+               f"{'unrep.':>7}{'bureau late':>12}  deadline")  # fmt: skip
+    for stage, k in r.ksi.items():
+        share = f"{100 * k['share_within']:.1f}%" if k["share_within"] is not None else "-"
+        out.append(
+            f"  {stage:<32}{k['measured']:>9}{k['within']:>8}{share:>8}{k['late']:>6}{k['open_overdue']:>6}"
+            f"{k['unreported']:>7}{k['late_by_the_bureaus_own_count']:>12}  {k['deadline']}"
+        )
+    out.append(f"notices {r.notices}")
+    out.append(f"profile {r.profile}, clock x{r.speed:g}, {r.simulated_days} simulated days, wall {r.wall_seconds} s")
+    out.append(f"where the loop ends: {r.where_it_ends}")
+    return "\n".join(out)
+
+
 @click.command()
 @click.option("--count", type=int, default=1000, show_default=True, help="Documents to submit.")
-@click.option("--profile", default="egisz-2023", show_default=True, help="REMD twin fault profile.")
+@click.option(
+    "--profile",
+    default="egisz-2023",
+    show_default=True,
+    help="REMD twin fault profile; mse-loop-2023 runs the whole MSE loop through ФГИС ЕАВИИАС over SMEV 3.",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for documents and fault draws.")
-@click.option("--speed", type=float, default=600.0, show_default=True, help="Simulated seconds per real second.")
+@click.option(
+    "--speed",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Simulated seconds per real second (mse-loop-2023: 20000 unless given).",
+)
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent submissions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Journal directory (default: a new temporary one).")  # fmt: skip
@@ -120,6 +162,28 @@ def simulate(
     load(ctx)  # configuration checks
     configure_logging("warning")  # the progress bars and the table are the output; problems still show
     bars = _Bars()
+    if profile in MSE_LOOP_PROFILES:  # the whole MSE loop through ФГИС ЕАВИИАС (docs/eaviias.md)
+        try:
+            loop = asyncio.run(
+                run_mse_loop(
+                    count=count,
+                    profile=profile,
+                    seed=seed,
+                    speed=speed if speed != 600.0 else 20_000.0,
+                    concurrency=concurrency,
+                    data_dir=data_dir,
+                    database_url=database_url,
+                    progress=bars,
+                    settle_timeout=timeout if timeout is not None else max(900.0, 0.5 * count),
+                    config_overrides={"workers": {"validation_processes": validation_processes}},
+                )
+            )
+        finally:
+            bars.close()
+        click.echo(json.dumps(loop.to_json(), ensure_ascii=False) if as_json else _loop_table(loop))
+        if loop.unknown or loop.lost or loop.duplicates_at_peer:
+            ctx.exit(1)
+        return
     try:
         result = asyncio.run(
             run_simulation(
