@@ -1,7 +1,8 @@
 """``mse-gateway samples`` and ``mse-gateway check``: sample submissions and the full check.
 
 - ``samples DIR [--count N] [--seed S] [--pki PKIDIR]`` writes signed canonical submissions — N valid
-  ones (the kinds in turn) and one defective submission per FLK rule — plus ``expected.json``,
+  ones (the kinds in turn: 121, 187, 130, 35, 108, kz-031u) and one defective submission per FLK rule
+  (plus the role and edition defects of 187/130 and the retired 109) — plus ``expected.json``,
   ``journal.json`` and a README, signing with a sandbox test PKI (``DIR/pki`` unless ``--pki``;
   created when missing, reused otherwise).
 - ``check SUBMISSION.json [--json] [--trust DIR] [--crl SRC]… [--journal FILE] [--packages DIR]``
@@ -33,7 +34,7 @@ from gateway.flk.config import ValidationConfig
 from gateway.flk.findings import finding
 from gateway.flk.journal_view import StaticJournalView
 from gateway.intake.submission import SchemaViolation, parse_submission
-from gateway.sandbox.sample_set import write_samples
+from gateway.sandbox.sample_set import VALID_KINDS, write_samples
 from gateway.validation.contract import Report
 
 __all__ = ["check", "samples"]
@@ -45,7 +46,13 @@ EXIT_UNUSABLE = 2
 
 @click.command("samples")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--count", type=click.IntRange(min=0), default=5, show_default=True, help="valid submissions")
+@click.option(
+    "--count",
+    type=click.IntRange(min=0),
+    default=len(VALID_KINDS),
+    show_default=True,
+    help="valid submissions (kinds in turn: " + ", ".join(VALID_KINDS) + ")",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--pki",

@@ -1,9 +1,9 @@
 """Documents: typed models, parsers, builders and structural validation of MSE documents.
 
-- :func:`parse_document` turns bytes (SEMD 121/109/35/108 or the Kazakh 031/у) into a
+- :func:`parse_document` turns bytes (SEMD 121/109/187/35/130/108 or the Kazakh 031/у) into a
   :class:`ParsedDocument`, or raises a coded :class:`DocumentError`.
 - :func:`build_document` writes a model back to XML (121/109 pass the ministry's XSD and
-  schematron; 35/108 and 031/у follow this project's documented structures).
+  schematron; 187/35, 130/108 and 031/у follow this project's documented structures).
 - :class:`SemdPackages` validates against the ministry's XSD + schematron files kept in a
   configured directory (operators update them; no edition is baked into the code).
 """

@@ -1,7 +1,7 @@
 """Build the XML of a document of any kind from its model.
 
 Used by the samples generator, the sandbox and the tests. The referral (121/109) follows the
-official schematron; 35/108 follow this project's reconstruction and 031/у this project's XSD
+official schematron; 187/35 and 130/108 follow this project's reconstruction and 031/у this project's XSD
 (docs/documents.md, docs/kz-031u.md).
 """
 
@@ -25,9 +25,9 @@ def build_document(doc: ParsedDocument) -> bytes:
 
     if doc.kind in (DocumentKind.REFERRAL, DocumentKind.REFERRAL_ED5):
         root = referral.build_referral(doc)
-    elif doc.kind is DocumentKind.MSE_RESULT:
+    elif doc.kind in result.RESULT_KINDS:
         root = result.build_result(doc)
-    elif doc.kind is DocumentKind.RETURN_NOTICE:
+    elif doc.kind in return_notice.RETURN_KINDS:
         root = return_notice.build_return_notice(doc)
     else:
         root = kz031u.build_kz031u(doc)

@@ -1,4 +1,4 @@
-"""The CDA header every Russian kind shares (121/109, and the reconstructed 35/108).
+"""The CDA header every Russian kind shares (121/109, and the reconstructed 187/35/130/108).
 
 Conventions follow the official 121 schematron (rules У1-*, Main05, Core01–04): identifiers are
 ``<MO OID>.100.<MIS>.1.<51|50|10|70>`` (document, version set, patient, staff), the patient carries

@@ -136,8 +136,8 @@ KINDS: Final[dict[DocumentKind, KindInfo]] = {
         "Направление на медико-социальную экспертизу",
         True,
     ),
-    # No public guide/schematron at hand: the templateId is the kind's NSI 1520 OID by project
-    # convention (docs/documents.md), so detection is unambiguous and documented.
+    # No public guide/schematron at hand (35, 108, 187, 130): the templateId is the kind's NSI 1520
+    # OID by project convention (docs/documents.md), so detection is unambiguous and documented.
     DocumentKind.MSE_RESULT: KindInfo(
         DocumentKind.MSE_RESULT,
         "1.2.643.5.1.13.13.15.5.2",
@@ -150,6 +150,20 @@ KINDS: Final[dict[DocumentKind, KindInfo]] = {
         "1.2.643.5.1.13.13.15.7.1",
         "1.2.643.5.1.13.13.15.7.1",
         "Уведомление о причинах возврата направления на медико-социальную экспертизу",
+        False,
+    ),
+    DocumentKind.MSE_RESULT_ED3: KindInfo(
+        DocumentKind.MSE_RESULT_ED3,
+        "1.2.643.5.1.13.13.15.5.3",
+        "1.2.643.5.1.13.13.15.5.3",
+        "Сведения о результатах проведенной медико-социальной экспертизы",
+        False,
+    ),
+    DocumentKind.RETURN_NOTICE_ED2: KindInfo(
+        DocumentKind.RETURN_NOTICE_ED2,
+        "1.2.643.5.1.13.13.15.7.2",
+        "1.2.643.5.1.13.13.15.7.2",
+        "Уведомление о причинах возврата направления на медико-социальную экспертизу в медицинскую организацию",
         False,
     ),
     DocumentKind.KZ_031U: KindInfo(

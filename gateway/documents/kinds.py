@@ -11,19 +11,38 @@ test_kinds.py):
 * the parsers (:func:`gateway.documents.parse.parse_document` dispatches on ``parser``).
 
 A code that is not in the table is not a kind: the schema refuses it at intake (SCHEMA_INVALID,
-field ``/kind``). Dates of validity are filled only where the project knows them from a published
-source; ``None`` means "not known here", not "unbounded".
+field ``/kind``).
+
+Validity (``valid_from`` / ``valid_to``, both inclusive, Moscow calendar dates) is the period in
+which REMD registers documents *created* on that date: the «Дата начала действия» / «Дата окончания
+действия» of the kind's record in NSI 1.2.643.5.1.13.13.11.1520 (docs/documents.md, «Editions and
+validity», names the snapshot read). An older edition therefore stays accepted for documents created
+while it was in force, whenever they arrive; a document created outside its kind's period is refused
+with REMD's own code NO_DOCUMENT_KIND_ON_DATE (:func:`validity_problem`, FLK rule ``kind-validity``).
+``valid_to=None`` means the registry set no end date; ``valid_from=None`` only for the Kazakh form,
+which is not an NSI kind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Final, Literal
 
 from gateway.documents.model import DocumentKind
 
-__all__ = ["KIND_TABLE", "Kind", "accepted_codes", "default_destinations"]
+__all__ = [
+    "KIND_TABLE",
+    "MSK",
+    "Kind",
+    "accepted_codes",
+    "current_edition",
+    "default_destinations",
+    "in_force",
+    "validity_problem",
+]
+
+MSK: Final = timezone(timedelta(hours=3))  # REMD dates kinds on the Moscow calendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +56,10 @@ class Kind:
     signer_role: str  # the role policy's ``role`` for this kind (config/roles.toml)
     parser: str  # function of gateway.documents, "module.function"
     default_destination: str | None  # peer instance of the built-in routes; None: no route by default
-    current: bool = True  # False: superseded by a later edition, still accepted
-    valid_from: date | None = None
-    valid_to: date | None = None
+    current: bool = True  # False: superseded by a later edition (accepted within its validity)
+    valid_from: date | None = None  # first creation date REMD accepts (inclusive)
+    valid_to: date | None = None  # last creation date REMD accepts (inclusive); None: no end set
+    guide: str | None = None  # the implementation guide's portal page, as NSI 1520 names it
 
 
 KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
@@ -53,6 +73,8 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             signer_role="VK_CHAIR",
             parser="referral.parse_referral",
             default_destination="remd",
+            valid_from=date(2022, 11, 24),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4283",
         ),
         Kind(
             DocumentKind.REFERRAL_ED5,
@@ -63,6 +85,20 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             parser="referral.parse_referral",
             default_destination="remd",
             current=False,  # superseded by edition 6 (121)
+            valid_from=date(2022, 1, 1),
+            valid_to=date(2023, 3, 15),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4011",
+        ),
+        Kind(
+            DocumentKind.MSE_RESULT_ED3,
+            "Сведения о результатах проведенной медико-социальной экспертизы",
+            edition=3,
+            country="RU",
+            signer_role="BUREAU_HEAD",
+            parser="result.parse_result",
+            default_destination="remd",
+            valid_from=date(2023, 8, 14),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4359",
         ),
         Kind(
             DocumentKind.MSE_RESULT,
@@ -72,6 +108,20 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             signer_role="BUREAU_HEAD",
             parser="result.parse_result",
             default_destination="remd",
+            current=False,  # superseded by edition 3 (187); NSI 1520 sets no end date
+            valid_from=date(2018, 10, 16),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/3477",
+        ),
+        Kind(
+            DocumentKind.RETURN_NOTICE_ED2,
+            "Уведомление о причинах возврата направления на медико-социальную экспертизу в медицинскую организацию",
+            edition=2,
+            country="RU",
+            signer_role="MSE_OFFICIAL",
+            parser="return_notice.parse_return_notice",
+            default_destination="remd",
+            valid_from=date(2023, 8, 14),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4329",
         ),
         Kind(
             DocumentKind.RETURN_NOTICE,
@@ -81,6 +131,9 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             signer_role="MSE_OFFICIAL",
             parser="return_notice.parse_return_notice",
             default_destination="remd",
+            current=False,  # superseded by edition 2 (130); NSI 1520 sets no end date
+            valid_from=date(2022, 1, 1),
+            guide="https://portal.egisz.rosminzdrav.ru/materials/4017",
         ),
         Kind(
             DocumentKind.KZ_031U,
@@ -107,3 +160,49 @@ def default_destinations() -> dict[str, tuple[str, ...]]:
         if kind.default_destination is not None:
             out.setdefault(kind.default_destination, []).append(str(kind.code))
     return {dest: tuple(codes) for dest, codes in out.items()}
+
+
+def in_force(kind: Kind, created: datetime) -> bool:
+    """Whether a document of ``kind`` created at ``created`` falls inside the edition's validity
+    (compared on the Moscow calendar date; a naive ``created`` is taken as Moscow time)."""
+    moment = created if created.tzinfo is not None else created.replace(tzinfo=MSK)
+    day = moment.astimezone(MSK).date()
+    if kind.valid_from is not None and day < kind.valid_from:
+        return False
+    return kind.valid_to is None or day <= kind.valid_to
+
+
+def current_edition(kind: Kind) -> Kind | None:
+    """The current edition of the same document as ``kind`` (same title stem and country), or
+    None when ``kind`` is current or has no successor in the table."""
+    if kind.current:
+        return None
+    stem = kind.title.split(" в медицинскую организацию")[0]
+    for other in KIND_TABLE.values():
+        if other.current and other.country == kind.country and other.title.startswith(stem):
+            return other
+    return None
+
+
+def validity_problem(code: str, created: datetime) -> str | None:
+    """Why a document of kind ``code`` created at ``created`` may not be accepted (Russian, for the
+    finding NO_DOCUMENT_KIND_ON_DATE), or None when it may. Unknown codes are the schema's business."""
+    try:
+        kind = KIND_TABLE[DocumentKind(code)]
+    except (ValueError, KeyError):
+        return None
+    if in_force(kind, created):
+        return None
+    moment = created if created.tzinfo is not None else created.replace(tzinfo=MSK)
+    day = moment.astimezone(MSK).date()
+    period = (f"с {kind.valid_from:%d.%m.%Y}" if kind.valid_from is not None else "") + (
+        f" по {kind.valid_to:%d.%m.%Y}" if kind.valid_to is not None else ""
+    )
+    text = (
+        f"Дата создания документа {day:%d.%m.%Y} находится вне периода действия вида документов {code} "
+        f"(«{kind.title}», редакция {kind.edition}: {period.strip()})"
+    )
+    successor = current_edition(kind)
+    if successor is not None and kind.valid_to is not None and day > kind.valid_to:
+        text += f"; документы, созданные после {kind.valid_to:%d.%m.%Y}, оформляются видом {successor.code}"
+    return text

@@ -1,7 +1,7 @@
 """Typed, immutable models of the MSE documents the gateway reads and writes.
 
-One :class:`ParsedDocument` shape serves every kind (the SEMD referral 121/109, the MSE result 35,
-the return notice 108 and the Kazakh form 031/у); what only one kind carries lives in its
+One :class:`ParsedDocument` shape serves every kind (the SEMD referral 121/109, the MSE result
+187/35, the return notice 130/108 and the Kazakh form 031/у); what only one kind carries lives in its
 ``details`` (:class:`ReferralDetails`, :class:`ResultDetails`, :class:`ReturnDetails`,
 :class:`Kz031Details`). Builders take these models, parsers return them, and a build → parse round
 trip gives back an equal model: that is the contract the tests hold every kind to.
@@ -50,8 +50,10 @@ class DocumentKind(enum.StrEnum):
 
     REFERRAL = "121"  # Направление на МСЭ, редакция 6 (current)
     REFERRAL_ED5 = "109"  # Направление на МСЭ, редакция 5
-    MSE_RESULT = "35"  # Сведения о результатах проведенной МСЭ
-    RETURN_NOTICE = "108"  # Уведомление о причинах возврата направления на МСЭ
+    MSE_RESULT = "35"  # Сведения о результатах проведенной МСЭ, редакция 2
+    RETURN_NOTICE = "108"  # Уведомление о причинах возврата направления на МСЭ, редакция 1
+    MSE_RESULT_ED3 = "187"  # Сведения о результатах проведенной МСЭ, редакция 3 (current)
+    RETURN_NOTICE_ED2 = "130"  # Уведомление о причинах возврата направления на МСЭ, редакция 2 (current)
     KZ_031U = "kz-031u"  # Заключение на МСЭ, форма 031/у (Республика Казахстан)
 
 
@@ -316,7 +318,7 @@ class ResultDetails:
 
 @dataclass(frozen=True, slots=True)
 class ReturnDetails:
-    """Уведомление о причинах возврата направления на МСЭ (kind 108, order 360н). The bureau is
+    """Уведомление о причинах возврата направления на МСЭ (kinds 130/108, order 360н). The bureau is
     the document's ``organisation``."""
 
     referral_id: str

@@ -88,8 +88,8 @@ def _parse(doc: Reader, kind: DocumentKind) -> ParsedDocument:
 
     parsers: dict[str, Callable[[Reader, DocumentKind], ParsedDocument]] = {
         "referral.parse_referral": referral.parse_referral,
-        "result.parse_result": lambda d, _k: result.parse_result(d),
-        "return_notice.parse_return_notice": lambda d, _k: return_notice.parse_return_notice(d),
+        "result.parse_result": result.parse_result,
+        "return_notice.parse_return_notice": return_notice.parse_return_notice,
         "kz031u.parse_kz031u": lambda d, _k: kz031u.parse_kz031u(d),
     }
     return parsers[KIND_TABLE[kind].parser](doc, kind)

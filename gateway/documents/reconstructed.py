@@ -1,7 +1,7 @@
-"""Shared shape of the two kinds this project reconstructs (35 and 108).
+"""Shared shape of the kinds this project reconstructs (results 187/35, return notices 130/108).
 
-No guide or schematron for «Сведения о результатах проведенной МСЭ» (35) or «Уведомление о
-причинах возврата направления на МСЭ» (108) was at hand, so their structure is this project's:
+No guide or schematron for «Сведения о результатах проведенной МСЭ» (187, 35) or «Уведомление о
+причинах возврата направления на МСЭ» (130, 108) was at hand, so their structure is this project's:
 the header is exactly the 121 edition 6 header (same rules У1-*), the body uses the 121 conventions
 (``section/code``, ``entry/observation`` with ``code`` + typed ``value``), and what has no official
 code (section and field codes, return reasons) is coded in this project's own code systems under

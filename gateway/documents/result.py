@@ -1,6 +1,8 @@
-"""Kind 35 «Сведения о результатах проведенной МСЭ» — project reconstruction (see
-:mod:`gateway.documents.reconstructed`): the bureau (``organisation``) tells the MO the decision
-on the referral ``referral_id``, signed by the bureau head (``legal_authenticator``)."""
+"""Kinds 187 (edition 3, current) and 35 (edition 2) «Сведения о результатах проведенной МСЭ» —
+project reconstruction (see :mod:`gateway.documents.reconstructed`): the bureau (``organisation``)
+tells the MO the decision on the referral ``referral_id``, signed by the bureau head
+(``legal_authenticator``). Both editions share the structure here; only the templateId and the
+document code (the kind) differ, because no public guide of either edition was found."""
 
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from gateway.documents.fields import EXAM_FORM_CODES
 from gateway.documents.model import DocumentKind, ParsedDocument, ResultDetails
 from gateway.documents.referral import build_diagnoses, parse_diagnoses
 
-__all__ = ["build_result", "parse_result"]
+__all__ = ["RESULT_KINDS", "build_result", "parse_result"]
+
+RESULT_KINDS: frozenset[DocumentKind] = frozenset({DocumentKind.MSE_RESULT_ED3, DocumentKind.MSE_RESULT})
 
 
 def build_result(doc: ParsedDocument) -> etree._Element:
     d = doc.details
+    if doc.kind not in RESULT_KINDS:
+        raise ValueError(f"kind {doc.kind.value} is not an MSE result (187/35)")
     if not isinstance(d, ResultDetails):
         raise ValueError("an MSE result needs ResultDetails")
     root, body = rc.build_shell(doc, d.decision_date)
@@ -49,7 +55,7 @@ def build_result(doc: ParsedDocument) -> etree._Element:
     return root
 
 
-def parse_result(doc: Reader) -> ParsedDocument:
+def parse_result(doc: Reader, kind: DocumentKind = DocumentKind.MSE_RESULT_ED3) -> ParsedDocument:
     header = hdr.parse_header(doc, author_role=rc.AUTHOR_ROLE, legal_role=rc.LEGAL_ROLE)
     section = rc.section_reader(doc, "MSE_RESULT")
     cause = rc.opt_field_value(section, "disability_cause")
@@ -66,7 +72,7 @@ def parse_result(doc: Reader) -> ParsedDocument:
             )
     has_dgn = doc.opt("h:component/h:structuredBody/h:component/h:section[h:code/@code='DGN']") is not None
     return ParsedDocument(
-        kind=DocumentKind.MSE_RESULT,
+        kind=kind,
         local_uid=header.local_uid,
         set_id=header.set_id,
         version=header.version,

@@ -1,6 +1,8 @@
-"""Kind 108 «Уведомление о причинах возврата направления на МСЭ» — project reconstruction (see
-:mod:`gateway.documents.reconstructed`; the form itself is set by order 360н): the bureau returns the
-referral ``referral_id`` to the MO with coded reasons and an explanation."""
+"""Kinds 130 (edition 2, current) and 108 (edition 1) «Уведомление о причинах возврата направления
+на МСЭ» — project reconstruction (see :mod:`gateway.documents.reconstructed`; the form itself is set
+by order 360н): the bureau returns the referral ``referral_id`` to the MO with coded reasons and an
+explanation. Both editions share the structure here; only the templateId and the document code (the
+kind) differ, because no public guide of either edition was found."""
 
 from __future__ import annotations
 
@@ -12,11 +14,15 @@ from gateway.documents._xml import Reader, missing
 from gateway.documents.codes import CS
 from gateway.documents.model import DocumentKind, ParsedDocument, ReturnDetails
 
-__all__ = ["build_return_notice", "parse_return_notice"]
+__all__ = ["RETURN_KINDS", "build_return_notice", "parse_return_notice"]
+
+RETURN_KINDS: frozenset[DocumentKind] = frozenset({DocumentKind.RETURN_NOTICE_ED2, DocumentKind.RETURN_NOTICE})
 
 
 def build_return_notice(doc: ParsedDocument) -> etree._Element:
     d = doc.details
+    if doc.kind not in RETURN_KINDS:
+        raise ValueError(f"kind {doc.kind.value} is not a return notice (130/108)")
     if not isinstance(d, ReturnDetails):
         raise ValueError("a return notice needs ReturnDetails")
     if not d.reasons:
@@ -34,7 +40,7 @@ def build_return_notice(doc: ParsedDocument) -> etree._Element:
     return root
 
 
-def parse_return_notice(doc: Reader) -> ParsedDocument:
+def parse_return_notice(doc: Reader, kind: DocumentKind = DocumentKind.RETURN_NOTICE_ED2) -> ParsedDocument:
     header = hdr.parse_header(doc, author_role=rc.AUTHOR_ROLE, legal_role=rc.LEGAL_ROLE)
     section = rc.section_reader(doc, "RETURN_REASONS")
     reasons = tuple(
@@ -44,7 +50,7 @@ def parse_return_notice(doc: Reader) -> ParsedDocument:
     if not reasons:
         raise missing("details.reasons", section.path)
     return ParsedDocument(
-        kind=DocumentKind.RETURN_NOTICE,
+        kind=kind,
         local_uid=header.local_uid,
         set_id=header.set_id,
         version=header.version,

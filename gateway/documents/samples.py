@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Final
 
 from gateway.documents._xml import MSK
+from gateway.documents.codes import KINDS
 from gateway.documents.model import (
     Address,
     AuthorityDocument,
@@ -218,10 +219,10 @@ def sample_document(kind: DocumentKind, *, seed: int = 0) -> ParsedDocument:
     created = datetime(2024, 3, 11, 10, 15, 0, tzinfo=MSK) + timedelta(days=rng.randint(0, 300))
     if kind in (DocumentKind.REFERRAL, DocumentKind.REFERRAL_ED5):
         return _referral(rng, kind, created)
-    if kind is DocumentKind.MSE_RESULT:
-        return _result(rng, created)
-    if kind is DocumentKind.RETURN_NOTICE:
-        return _return(rng, created)
+    if kind in (DocumentKind.MSE_RESULT_ED3, DocumentKind.MSE_RESULT):
+        return _result(rng, created, kind)
+    if kind in (DocumentKind.RETURN_NOTICE_ED2, DocumentKind.RETURN_NOTICE):
+        return _return(rng, created, kind)
     return _kz(rng, created)
 
 
@@ -338,11 +339,11 @@ def _bureau_staff(rng: random.Random) -> tuple[Organisation, Practitioner, Pract
     return bureau, head, author
 
 
-def _result(rng: random.Random, created: datetime) -> ParsedDocument:
+def _result(rng: random.Random, created: datetime, kind: DocumentKind) -> ParsedDocument:
     bureau, head, author = _bureau_staff(rng)
-    base = _base(rng, DocumentKind.MSE_RESULT, created)
+    base = _base(rng, kind, created)
     return ParsedDocument(
-        kind=DocumentKind.MSE_RESULT,
+        kind=kind,
         local_uid=str(base["local_uid"]),
         set_id=str(base["set_id"]),
         version=1,
@@ -367,16 +368,16 @@ def _result(rng: random.Random, created: datetime) -> ParsedDocument:
     )
 
 
-def _return(rng: random.Random, created: datetime) -> ParsedDocument:
+def _return(rng: random.Random, created: datetime, kind: DocumentKind) -> ParsedDocument:
     bureau, head, author = _bureau_staff(rng)
-    base = _base(rng, DocumentKind.RETURN_NOTICE, created)
+    base = _base(rng, kind, created)
     return ParsedDocument(
-        kind=DocumentKind.RETURN_NOTICE,
+        kind=kind,
         local_uid=str(base["local_uid"]),
         set_id=str(base["set_id"]),
         version=1,
         created=created,
-        title="Уведомление о причинах возврата направления на медико-социальную экспертизу",
+        title=KINDS[kind].title,
         patient=_ru_patient(rng, with_guardian=False),
         organisation=bureau,
         author=author,

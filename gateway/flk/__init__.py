@@ -9,7 +9,9 @@
 - :func:`make_submission` (``samples.py``): one signed valid submission, fast (the vendors'
   sample set built from it is :mod:`gateway.sandbox.sample_set`); :class:`SampleSigners`
   (``sample_pki.py``) holds the sandbox test PKI.
-- :func:`build_return_notice` (``return_notice.py``): the kind-108 notice for a rejected referral.
+- :func:`build_return_notice` (``return_notice.py``): the kind-130 notice for a rejected referral.
+- :func:`build_signed_result` / :func:`build_signed_return_notice` (``decisions.py``): the bureau's
+  signed result (187) and return notice (130) for a referral, from given decision data.
 
 See docs/flk.md.
 """
@@ -17,6 +19,7 @@ See docs/flk.md.
 from gateway.flk.checker import FullChecker
 from gateway.flk.codes import FlkCode
 from gateway.flk.config import RULE_NAMES, ReturnNoticeConfig, ValidationConfig
+from gateway.flk.decisions import MseDecision, SignedDocument, build_signed_result, build_signed_return_notice
 from gateway.flk.findings import RuleFinding
 from gateway.flk.journal_view import JournalEntry, JournalReader, JournalView, StaticJournalView
 from gateway.flk.return_notice import NoticeSigner, ReturnNotice, build_return_notice
@@ -31,15 +34,19 @@ __all__ = [
     "JournalEntry",
     "JournalReader",
     "JournalView",
+    "MseDecision",
     "NoticeSigner",
     "ReturnNotice",
     "ReturnNoticeConfig",
     "RolePolicy",
     "RuleFinding",
     "SampleSigners",
+    "SignedDocument",
     "StaticJournalView",
     "ValidationConfig",
     "build_return_notice",
+    "build_signed_result",
+    "build_signed_return_notice",
     "load_role_policy",
     "make_submission",
 ]

@@ -255,6 +255,8 @@ class _Offline(_Rules):
         self.findings.extend(parse_findings)
         if self.on("signatures-present"):
             self.guarded("signatures-present", lambda: signatures_present_findings(sub))
+        if self.on("kind-validity"):
+            self.guarded("kind-validity", lambda: rules.kind_validity_findings(sub))
         if self.on("invalid-signature"):
             self.guarded("invalid-signature", lambda: invalid_signature_findings(checks))
         roles_out: list[dict[str, Any]] = []

@@ -22,6 +22,7 @@ RULE_NAMES: tuple[str, ...] = (
     "document",
     "signatures-present",
     "metadata",
+    "kind-validity",
     "semd-schema",
     "duplicate",
     "late-arrival",
@@ -42,7 +43,7 @@ class _Section(BaseModel):
 
 
 class ReturnNoticeConfig(_Section):
-    # Personal key and certificate of the MSE official who signs return notices (kind 108): PEM
+    # Personal key and certificate of the MSE official who signs return notices (kind 130/108): PEM
     # files (PKCS#8 key as the test PKI writes it). Empty: the gateway cannot issue notices.
     signer_key_file: str = ""
     signer_cert_file: str = ""

@@ -155,7 +155,7 @@ class StaticJournalView:
         ]
 
 
-_DECISION_KINDS = frozenset({"35", "108"})
+_DECISION_KINDS = frozenset({"187", "35", "130", "108"})
 
 
 def _details_from_payload(payload: bytes, kind: str) -> tuple[str | None, str | None, str | None]:

@@ -121,6 +121,13 @@ _RU_CHAIR = (
     r"председател\w* врачебн\w* комисс",
     r"председател\w* (вк|в\.к\.|вк мо)\b",
 )
+# Only the head of the bureau (or of an expert composition, which heads it in the main bureau): a
+# deputy, an expert doctor or an "authorised official" may not sign a result of edition 3 (187).
+# Anchored, so that «заместитель руководителя бюро» does not match.
+_BUREAU_HEAD = (
+    r"^руководител\w*\b.*\bбюро",
+    r"^руководител\w* экспертн\w* состав",
+)
 _MSE = (
     r"руководител\w* .*бюро",
     r"заместител\w* руководител\w* .*бюро",
@@ -146,6 +153,25 @@ BUILTIN_POLICY = RolePolicy(
     {
         "121": _vk_chair("Направление на МСЭ (ред. 6): председатель ВК + подпись МО"),
         "109": _vk_chair("Направление на МСЭ (ред. 5): председатель ВК + подпись МО"),
+        "187": KindPolicy(
+            description="Сведения о результатах МСЭ (ред. 3): руководитель бюро + подпись бюро",
+            role="BUREAU_HEAD",
+            identity="snils",
+            title_patterns=_BUREAU_HEAD,
+            personal_org_match=True,
+            organization_min=1,
+            organization_max=1,
+        ),
+        "130": KindPolicy(
+            description="Уведомление о причинах возврата (ред. 2): руководитель бюро или уполномоченное им "
+            "должностное лицо бюро МСЭ (подпись бюро — по желанию)",
+            role="MSE_OFFICIAL",
+            identity="snils",
+            title_patterns=_MSE,
+            personal_org_match=True,
+            organization_min=0,
+            organization_max=1,
+        ),
         "35": KindPolicy(
             description="Сведения о результатах МСЭ: руководитель бюро или уполномоченное лицо + подпись бюро",
             role="BUREAU_HEAD",

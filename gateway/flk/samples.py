@@ -45,14 +45,18 @@ __all__ = [
 PERSONAL_ROLE: Final[dict[str, str]] = {
     "121": "vk-chair",
     "109": "vk-chair",
+    "187": "mse-head",
     "35": "mse-head",
+    "130": "mse-official",
     "108": "mse-official",
     "kz-031u": "kz-vkk-chair",
 }
 ORGANISATION_ROLE: Final[dict[str, str | None]] = {
     "121": "mo-org",
     "109": "mo-org",
+    "187": "mse-org",
     "35": "mse-org",
+    "130": "mse-org",
     "108": "mse-org",
     "kz-031u": None,
 }
@@ -173,7 +177,7 @@ def prepare_document(
         exams = _required_examinations(doc, default_exam_groups() if exam_groups is None else exam_groups)
         if exams is not None:
             changes["examinations"] = exams
-    elif kind in ("35", "108"):
+    elif kind in ("187", "35", "130", "108"):
         changes["organisation"] = _with_ogrn(doc.organisation, signers.bureau_ogrn)
     return dataclasses.replace(doc, **changes)
 
@@ -257,7 +261,7 @@ def make_submission(
     source_system: str = "sample-mis",
     exam_groups: Sequence[ExamGroup] | None = None,
 ) -> dict[str, Any]:
-    """One valid, signed canonical submission of ``kind`` (121, 109, 35, 108, kz-031u).
+    """One valid, signed canonical submission of ``kind`` (121, 109, 187, 35, 130, 108, kz-031u).
 
     Deterministic in its content for a given (kind, seed, pki, now); the signatures differ on every
     call (GOST signing is randomised). Cost: building the document plus two hash-and-sign

@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from gateway.flk.sample_pki import SampleSigners
 from gateway.flk.samples import make_submission, prepare_document, shift_dates, sign_document, signing_time_for
 from gateway.model import State
 
-__all__ = ["DEFECTS", "SampleCase", "sample_cases", "write_samples"]
+__all__ = ["DEFECTS", "VALID_KINDS", "SampleCase", "sample_cases", "write_samples"]
 
 
 def _b64(data: bytes) -> str:
@@ -168,6 +168,69 @@ def _d_org_foreign(signers: SampleSigners, now: datetime, seed: int) -> SampleCa
         "role",
         "SIGNER_ORG_MISMATCH",
         note="the organisation signature is another MO's",
+    )
+
+
+def _d_result_position(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("187", seed, signers, now, signer_role="mse-official")
+    return SampleCase(
+        "defect-role-policy-position-187.json",
+        _signed(doc, signers, now, seed, personal=["mse-official"]),
+        False,
+        "role",
+        "POSITION_TO_ROLE_MISMATCH",
+        note="a result of edition 3 signed by an expert doctor of the bureau («Врач по медико-социальной "
+        "экспертизе»), not by the bureau head",
+    )
+
+
+def _d_result_org(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("187", seed, signers, now)
+    return SampleCase(
+        "defect-role-policy-org-count-187.json",
+        _signed(doc, signers, now, seed, organisation=[]),
+        False,
+        "role",
+        "ORG_SIGNATURE_OCCURRENCE_MISMATCH",
+        note="a result of edition 3 without the bureau's organisation signature",
+    )
+
+
+def _d_notice_position(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("130", seed, signers, now, signer_role="doctor")
+    return SampleCase(
+        "defect-role-policy-position-130.json",
+        _signed(doc, signers, now, seed, personal=["doctor"]),
+        False,
+        "role",
+        "POSITION_TO_ROLE_MISMATCH",
+        note="a return notice signed by a doctor of the MO («Врач-терапевт»), not by the bureau",
+    )
+
+
+def _d_retired_edition(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("109", seed, signers, now)
+    return SampleCase(
+        "defect-kind-validity-109.json",
+        _signed(doc, signers, now, seed),
+        False,
+        "other",
+        "NO_DOCUMENT_KIND_ON_DATE",
+        note="a referral of edition 5 (109) created today: NSI 1520 accepts 109 only for documents created "
+        "01.01.2022–15.03.2023 (use 121)",
+    )
+
+
+def _d_edition_not_yet(signers: SampleSigners, now: datetime, seed: int) -> SampleCase:
+    doc = _doc("187", seed, signers, now)
+    doc = shift_dates(doc, (date(2023, 8, 1) - doc.created.date()).days)
+    return SampleCase(
+        "defect-kind-validity-187.json",
+        sign_document(doc, signers, signing_time=now),
+        False,
+        "other",
+        "NO_DOCUMENT_KIND_ON_DATE",
+        note="a result of edition 3 (187) dated 01.08.2023, before the edition came into force (14.08.2023; use 35)",
     )
 
 
@@ -406,7 +469,12 @@ DEFECTS: Final[tuple[_Defect, ...]] = (
     _d_role_count,
     _d_org_count,
     _d_org_foreign,
+    _d_result_position,
+    _d_result_org,
+    _d_notice_position,
     _d_kz_role,
+    _d_retired_edition,
+    _d_edition_not_yet,
     _d_future,
     _d_cert_date,
     _d_region,
@@ -415,17 +483,19 @@ DEFECTS: Final[tuple[_Defect, ...]] = (
     _d_kz_exams,
     _w_ru_exams,
 )
-_KINDS: Final = ("121", "109", "35", "108", "kz-031u")
+# The kinds of the valid samples, in turn: the current editions first. 109 is absent: its edition
+# accepts only documents created up to 15.03.2023, so a fresh one is a defect (defect-kind-validity-109).
+VALID_KINDS: Final = ("121", "187", "130", "35", "108", "kz-031u")
 
 
 def sample_cases(
-    signers: SampleSigners, *, count: int = len(_KINDS), seed: int = 0, now: datetime | None = None
+    signers: SampleSigners, *, count: int = len(VALID_KINDS), seed: int = 0, now: datetime | None = None
 ) -> list[SampleCase]:
-    """``count`` valid submissions (kinds in turn) and every defect case."""
+    """``count`` valid submissions (kinds in turn, :data:`VALID_KINDS`) and every defect case."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     cases = [
         SampleCase(f"valid-{kind}-{i}.json", make_submission(kind, seed * 100_000 + i, signers, now=moment), True)
-        for i, kind in ((i, _KINDS[i % len(_KINDS)]) for i in range(count))
+        for i, kind in ((i, VALID_KINDS[i % len(VALID_KINDS)]) for i in range(count))
     ]
     cases.extend(defect(signers, moment, seed * 100_000 + 50_000 + n) for n, defect in enumerate(DEFECTS))
     return cases
@@ -434,7 +504,7 @@ def sample_cases(
 def write_samples(
     directory: Path,
     *,
-    count: int = len(_KINDS),
+    count: int = len(VALID_KINDS),
     seed: int = 0,
     pki_dir: Path | None = None,
     now: datetime | None = None,

@@ -87,8 +87,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "rej.by_region": ("Отказы по регионам", "Rejections by region"),
     "rej.returns": ("Возвраты в МО по регионам", "Returns to the MO by region"),
     "rej.returns_note": (
-        "Доля = уведомления о возврате (вид 108) / направления (виды 121, 109) за период.",
-        "Share = return notices (kind 108) / referrals (kinds 121, 109) in the period.",
+        "Доля = уведомления о возврате (виды 130, 108) / направления (виды 121, 109) за период.",
+        "Share = return notices (kinds 130, 108) / referrals (kinds 121, 109) in the period.",
     ),
     "rej.highest": ("Наибольшая доля", "Highest share"),
     "rej.lowest": ("Наименьшая доля", "Lowest share"),

@@ -28,7 +28,7 @@ __all__ = [
     "IN_PROGRESS",
     "KZ_KINDS",
     "REFERRAL_KINDS",
-    "RETURN_KIND",
+    "RETURN_KINDS",
     "Funnel",
     "Overview",
     "PeerErrors",
@@ -51,7 +51,7 @@ _E = events.c
 AWAITING: Final = (State.SENT, State.RECONCILING)
 IN_PROGRESS: Final = (State.RECEIVED, State.VALIDATED, State.QUEUED, State.RETRY_WAIT)
 REFERRAL_KINDS: Final = ("121", "109")  # направление на МСЭ, editions 6 and 5
-RETURN_KIND: Final = "108"  # уведомление о причинах возврата направления
+RETURN_KINDS: Final = ("130", "108")  # уведомление о причинах возврата направления, editions 2 and 1
 KZ_KINDS: Final = ("kz-031u",)
 NO_REGION: Final = "—"
 
@@ -196,13 +196,13 @@ class RegionReturns:
 async def returns_by_region(
     conn: AsyncConnection, *, since: datetime | None, until: datetime | None
 ) -> list[RegionReturns]:
-    """Returns to the MO (kind 108) per referral (kinds 121/109) by region, highest share first;
+    """Returns to the MO (kinds 130/108) per referral (kinds 121/109) by region, highest share first;
     regions without referrals come last."""
-    is_return = sa.case((_S.kind == RETURN_KIND, 1), else_=0)
+    is_return = sa.case((_S.kind.in_(RETURN_KINDS), 1), else_=0)
     is_referral = sa.case((_S.kind.in_(REFERRAL_KINDS), 1), else_=0)
     stmt = (
         sa.select(_S.region, sa.func.sum(is_referral), sa.func.sum(is_return))
-        .where(_S.kind.in_((*REFERRAL_KINDS, RETURN_KIND)))
+        .where(_S.kind.in_((*REFERRAL_KINDS, *RETURN_KINDS)))
         .group_by(_S.region)
     )
     stmt = _period(stmt, _S.created_at, since, until)

@@ -25,7 +25,7 @@ def test_it_is_the_gateways_checker(base_checker: FullChecker) -> None:
     assert hasattr(checker, "check")
 
 
-@pytest.mark.parametrize("kind", ["121", "109", "35", "108", "kz-031u"])
+@pytest.mark.parametrize("kind", ["121", "187", "130", "35", "108", "kz-031u"])
 def test_valid_submissions_of_every_kind_pass(make_checker: Make, valid: Valid, kind: str) -> None:
     report = run_check(make_checker(StaticJournalView([])), valid(kind, 21))
     data = report.to_dict()
@@ -67,7 +67,7 @@ def test_signature_over_other_bytes(base_checker: FullChecker, valid: Valid) -> 
 
 
 def test_garbage_signature_is_a_decoding_error(base_checker: FullChecker, valid: Valid) -> None:
-    data = valid("109", 26)
+    data = valid("121", 26)
     data["signatures"][1]["cms"] = base64.b64encode(b"not a CMS at all").decode()
     report = run_check(base_checker, data)
     assert report.first is not None and report.first.code == "SIGNATURE_DECODING_ERROR"

@@ -37,7 +37,7 @@ xmlish = st.one_of(
 
 
 @_SETTINGS
-@given(document=xmlish, kind=st.sampled_from(["121", "109", "35", "108", "kz-031u"]))
+@given(document=xmlish, kind=st.sampled_from(["121", "109", "187", "35", "130", "108", "kz-031u"]))
 def test_any_document_bytes_get_a_coded_rejection(
     signers: SampleSigners, base_checker: FullChecker, document: bytes, kind: str
 ) -> None:

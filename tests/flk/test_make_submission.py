@@ -14,7 +14,7 @@ from gateway.flk.samples import make_submission
 from gateway.intake.submission import content_hash
 
 
-@pytest.mark.parametrize("kind", ["121", "109", "35", "108", "kz-031u"])
+@pytest.mark.parametrize("kind", ["121", "109", "187", "35", "130", "108", "kz-031u"])
 def test_content_is_deterministic_signatures_are_not(signers: SampleSigners, kind: str) -> None:
     one = make_submission(kind, 5, signers, now=NOW)
     two = make_submission(kind, 5, signers, now=NOW)

@@ -70,10 +70,11 @@ def test_duplicates(doc_of: DocOf, submit: Submit, changes: dict[str, Any], code
     assert [(f.code, f.category) for f in found] == [(code, "duplicate")]
 
 
-def test_late_arrival(doc_of: DocOf, submit: Submit) -> None:
+@pytest.mark.parametrize("decision_kind", ["187", "35", "130", "108"])
+def test_late_arrival(doc_of: DocOf, submit: Submit, decision_kind: str) -> None:
     doc = doc_of("121")
     sub = canonical(submit(doc))
-    result = _entry({**submit(doc), "kind": "35"}, local_uid="r-1", referral_uid=doc.local_uid)
+    result = _entry({**submit(doc), "kind": decision_kind}, local_uid="r-1", referral_uid=doc.local_uid)
     assert late_arrival_findings(sub, doc, []) == []
     found = late_arrival_findings(sub, doc, [result])
     assert [(f.code, f.category) for f in found] == [("FLK_LATE_ARRIVAL", "late")]

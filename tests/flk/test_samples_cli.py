@@ -16,7 +16,7 @@ from gateway.cli.checking import check, samples
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("samples")
-    result = CliRunner().invoke(samples, [str(directory), "--count", "5", "--seed", "7"])
+    result = CliRunner().invoke(samples, [str(directory), "--count", "6", "--seed", "7"])
     assert result.exit_code == 0, result.output
     return directory
 
@@ -28,11 +28,19 @@ def _check(*args: str) -> Any:
 def test_samples_cover_every_kind_and_every_rule(sample_dir: Path) -> None:
     expected = json.loads((sample_dir / "expected.json").read_text(encoding="utf-8"))
     names = set(expected)
-    assert {f"valid-{k}-{i}.json" for i, k in enumerate(["121", "109", "35", "108", "kz-031u"])} <= names
+    assert {f"valid-{k}-{i}.json" for i, k in enumerate(["121", "187", "130", "35", "108", "kz-031u"])} <= names
+    assert {
+        "defect-role-policy-position-187.json",
+        "defect-role-policy-org-count-187.json",
+        "defect-role-policy-position-130.json",
+        "defect-kind-validity-109.json",
+        "defect-kind-validity-187.json",
+    } <= names
     rules = {
         "document",
         "signatures-present",
         "metadata",
+        "kind-validity",
         "semd-schema",
         "duplicate",
         "late-arrival",

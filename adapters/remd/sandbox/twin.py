@@ -46,6 +46,7 @@ from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
+from gateway.documents.kinds import validity_problem
 from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.signatures.certificates import Certificate
@@ -480,6 +481,10 @@ class RemdTwin:
             signatures.append(req.org_signature)
         if any(checksum(s.data) != s.checksum for s in signatures):
             errors.append(("SIGNATURE_DECODING_ERROR", "контрольная сумма подписи не совпадает с переданной"))
+        # REMD registers a kind only for documents created in its edition's period (NSI 1520).
+        problem = validity_problem(req.kind, req.creation_datetime)
+        if problem is not None:
+            errors.append(("NO_DOCUMENT_KIND_ON_DATE", problem))
         return errors
 
     async def _verify(self, job: _Job, data: bytes) -> list[tuple[str, str]]:

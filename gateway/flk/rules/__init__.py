@@ -4,6 +4,7 @@
 |---|---|---|
 | ``document`` | :mod:`.document` | other |
 | ``metadata`` | :mod:`.metadata` | other |
+| ``kind-validity`` | :mod:`.kind_validity` | other |
 | ``semd-schema`` | :mod:`.schema` | other |
 | ``duplicate``, ``late-arrival`` | :mod:`.journal` | duplicate, late |
 | ``dates`` | :mod:`.dates` | other / invalid_signature |
@@ -20,6 +21,7 @@ from gateway.flk.rules.dates import dates_findings
 from gateway.flk.rules.document import parse_rule
 from gateway.flk.rules.examinations import kz_examination_findings, ru_examination_findings
 from gateway.flk.rules.journal import duplicate_findings, late_arrival_findings
+from gateway.flk.rules.kind_validity import kind_validity_findings
 from gateway.flk.rules.metadata import metadata_findings
 from gateway.flk.rules.region import served_regions, wrong_region_findings
 from gateway.flk.rules.schema import run_schema, schema_findings
@@ -28,6 +30,7 @@ __all__ = [
     "citizen_findings",
     "dates_findings",
     "duplicate_findings",
+    "kind_validity_findings",
     "kz_examination_findings",
     "late_arrival_findings",
     "metadata_findings",

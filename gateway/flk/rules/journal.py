@@ -42,8 +42,13 @@ LIVE_STATES = frozenset(
     str(s) for s in (State.VALIDATED, State.QUEUED, State.SENT, State.RETRY_WAIT, State.RECONCILING, State.REGISTERED)
 )
 REFERRAL_KINDS = frozenset({"121", "109"})
-DECISION_KINDS = ("35", "108")
-_DECISION_NAMES = {"35": "сведения о результатах МСЭ", "108": "уведомление о возврате направления"}
+DECISION_KINDS = ("187", "35", "130", "108")  # results (ed. 3, 2) and return notices (ed. 2, 1)
+_DECISION_NAMES = {
+    "187": "сведения о результатах МСЭ",
+    "35": "сведения о результатах МСЭ",
+    "130": "уведомление о возврате направления",
+    "108": "уведомление о возврате направления",
+}
 
 
 def is_self(entry: JournalEntry, sub: CanonicalSubmission) -> bool:
