@@ -161,6 +161,10 @@ async def test_a_referral_is_registered_scheduled_and_its_result_arrives(tmp_pat
         bureau = (await _bureau_stats(http, env["twin"]))["bureau"]
         assert (bureau["received"], bureau["registered"], bureau["scheduled"], bureau["results"]) == (1, 1, 1, 1)
         assert bureau["returned"] == {} and bureau["late_by_stage"] == {}
+        # the result carried a kind-187 document signed by the bureau head and the bureau
+        assert bureau["documents"] == {"187": 1}
+        final = [e for e in await journal.events(done.id) if e.to_state is State.REGISTERED]
+        assert final[0].details["document_kind"] == "187" and final[0].details["status"] == "eaviias-result"
 
 
 async def test_a_referral_from_outside_the_bureaus_regions_is_returned_with_reasons(tmp_path: Path) -> None:
@@ -172,7 +176,8 @@ async def test_a_referral_from_outside_the_bureaus_regions_is_returned_with_reas
 
         assert returned.state is State.FAILED
         assert returned.outcome_code == "EAVIIAS_RETURNED"
-        assert "R-REGION" in (returned.outcome_message or "")
+        assert "6: Медицинская организация находится в другом субъекте" in (returned.outcome_message or "")
         assert set(await _marks(journal, returned.id)) == {"received", "registered", "returned"}
         bureau = (await _bureau_stats(http, env["twin"]))["bureau"]
-        assert bureau["returned"] == {"R-REGION": 1} and bureau["results"] == 0
+        assert bureau["returned"] == {"wrong_region": 1} and bureau["results"] == 0
+        assert bureau["documents"] == {"130": 1}  # the return notice, kind 130

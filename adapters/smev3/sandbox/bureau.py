@@ -21,24 +21,25 @@ Timeline of one referral (working days of ``gateway.common.workdays``, times 09:
 ``lost_final_resend_hours`` (the bureau sends it again: an answer must not be lost forever in the
 sandbox). ``duplicate_notice`` sends a notice twice (same NoticeId, two SMEV messages).
 
-The result and return documents come from :func:`issue_document` — the kind 35/108 sample
-builders until kinds 187/130 exist (one function to switch).
+The result (kind 187) and return-notice (kind 130) documents come from :func:`issue_document`: the
+project's stable builders (gateway.flk.decisions) for the referral the bureau received, signed by
+the bureau's sandbox test PKI (the bureau head for a result, the MSE official for a return).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import random
 import tempfile
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -60,20 +61,21 @@ from gateway.common.fault_profiles import ProfileModel
 from gateway.common.logs import get_logger
 from gateway.common.workdays import Stage, WorkCalendar, deadline_for, default_calendar
 from gateway.delivery.routing import region_from_org_oid
+from gateway.documents.model import Coded
 
 __all__ = ["RETURN_REASONS", "Bureau", "BureauProfile", "issue_document"]
 
 _log: Final = get_logger(__name__)
 
-# The sandbox's return reasons (a paraphrase of the grounds of order 360n for the stand-in schema;
-# the official code list belongs with the official schema).
+# The bureau's FLK findings → the return reasons of the kind-130 notice (categories of the
+# project's reason list, gateway.flk.decisions.REASONS; codes and names travel in the notice).
 RETURN_REASONS: Final[dict[str, str]] = {
-    "R-DUPLICATE": "Повторное направление при наличии незавершённого по тому же гражданину",
-    "R-LATE": "Направление поступило позднее срока его действия",
-    "R-SIGNATURE": "Электронная подпись направления недействительна или отсутствует",
-    "R-REGION": "Гражданин не относится к зоне обслуживания бюро",
-    "R-CITIZEN": "Недостаточно сведений о гражданине",
-    "R-EXAMS": "Не проведены обязательные медицинские обследования (приказ 360н)",
+    "duplicate": "повторное направление при незавершённом по тому же гражданину и МО",
+    "late": "направление поступило позднее срока его действия (max_referral_age_days)",
+    "invalid_signature": "нет отсоединённой подписи, она не читается или не над этим документом",
+    "wrong_region": "МО не в регионе, который обслуживает бюро",
+    "citizen_data": "в направлении нет СНИЛС гражданина",
+    "examinations": "не проведены обязательные обследования (доля profile.rejection)",
 }
 _SNILS_ROOT: Final = b"1.2.643.100.3"
 
@@ -135,29 +137,72 @@ class _BureauStats:
     resent_notices: int = 0
     duplicate_notices: int = 0
     late: Counter[str] = field(default_factory=Counter)  # stage → referrals past the KSI deadline
+    documents: Counter[str] = field(default_factory=Counter)  # signed documents issued, by kind
 
 
 _SIGNERS_LOCK: Final = threading.Lock()
+_MSK: Final = ZoneInfo("Europe/Moscow")
+
+_Issued = tuple[bytes, str, list[tuple[str, bytes]]]
 
 
 def issue_document(
-    kind: str, seed: int, signers_dir: Path, now: datetime
-) -> tuple[bytes, str, list[tuple[str, bytes]]]:
-    """A signed MSE document the bureau issues — ``"result"`` or ``"return"`` — as (document,
-    its kind code, [(signature type, CMS)]). Kinds 35 and 108 (the sample builders the project
-    has) stand in for the current editions 187 and 130 until their builders exist: change the
-    kind codes here and nothing else."""
+    what: str,
+    referral: ReferralRequest,
+    signers_dir: Path,
+    now: datetime,
+    *,
+    reasons: Sequence[str] = (),
+    group: str = "3",
+    protocol_number: str = "",
+) -> _Issued | None:
+    """The signed document the bureau issues about ``referral`` — ``"result"``: kind 187 (edition
+    3), signed by the bureau head and the bureau; ``"return"``: kind 130 (edition 2) with the
+    coded ``reasons`` (keys of gateway.flk.decisions.REASONS), signed by the MSE official and the
+    bureau — as (document, its kind code, [(signature type, CMS)]), from the project's stable
+    builders (gateway.flk.decisions) and the bureau's sandbox test PKI. None when the referral
+    cannot be read as a document (it is returned without one)."""
     import base64
 
+    from gateway.documents import DocumentError, parse_document
+    from gateway.flk.decisions import (
+        DISABILITY_CAUSES,
+        DISABILITY_GROUPS,
+        MseDecision,
+        NoticeSigner,
+        build_signed_result,
+        build_signed_return_notice,
+    )
     from gateway.flk.sample_pki import SampleSigners
-    from gateway.flk.samples import make_submission
 
-    code = {"result": "35", "return": "108"}[kind]
+    try:
+        parsed = parse_document(referral.document, kind=referral.kind)
+    except DocumentError:
+        return None
     with _SIGNERS_LOCK:
         signers = SampleSigners.open_or_create(signers_dir, seed=0)
-    sub = make_submission(code, seed, signers, now=now, source_system="sandbox-eaviias")
-    signatures = [(s["type"], base64.b64decode(s["cms"])) for s in sub["signatures"]]
-    return base64.b64decode(sub["document"]), code, signatures
+    try:
+        if what == "result":
+            decision = MseDecision(
+                protocol_number=protocol_number or "1",
+                decision_date=now.astimezone(_MSK).date(),
+                disability_group=DISABILITY_GROUPS[group],
+                disability_cause=DISABILITY_CAUSES["general"],
+            )
+            signer = NoticeSigner.bureau_head_from_sample_signers(signers)
+            signed = build_signed_result(parsed, decision, signer, now=now, source_system="sandbox-eaviias")
+        else:
+            coded = [_reason(r) for r in reasons] or [_reason("other")]
+            comment = "; ".join(c.name for c in coded)
+            signer = NoticeSigner.from_sample_signers(signers)
+            signed = build_signed_return_notice(
+                parsed, coded, comment, signer, now=now, source_system="sandbox-eaviias"
+            )
+    except ValueError as exc:  # e.g. the referral names no bureau: returned without a document
+        _log.warning("sandbox ЕАВИИАС: no document", what=what, error=str(exc)[:200])
+        return None
+    signatures = [(s["type"], base64.b64decode(s["cms"])) for s in signed.submission["signatures"]]
+    return signed.data, str(signed.submission["kind"]), signatures
 
 
 class Bureau:
@@ -269,18 +314,18 @@ class Bureau:
         reasons = []
         open_id = self.open_by_referral.get((r.local_uid, r.organization_oid))
         if open_id is not None and open_id != case.message_id:
-            reasons.append("R-DUPLICATE")
+            reasons.append("duplicate")
         created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
         if case.received_at - created > timedelta(days=self.profile.max_referral_age_days):
-            reasons.append("R-LATE")
+            reasons.append("late")
         if not _signatures_match(r):
-            reasons.append("R-SIGNATURE")
+            reasons.append("invalid_signature")
         if self.profile.regions and case.region not in self.profile.regions:
-            reasons.append("R-REGION")
+            reasons.append("wrong_region")
         if _SNILS_ROOT not in r.document:
-            reasons.append("R-CITIZEN")
+            reasons.append("citizen_data")
         if not reasons and self._chance("rejection"):
-            reasons.append("R-EXAMS")
+            reasons.append("examinations")
         return reasons
 
     # -- decisions -------------------------------------------------------------------------------
@@ -293,8 +338,8 @@ class Bureau:
             self.stats.returned[reason] += 1
         assert case.registered_at is not None
         self._check_deadline(Stage.RU_APPOINTMENT_OR_RETURN, case.registered_at, now)
-        listed = tuple(Reason(code, RETURN_REASONS[code]) for code in reasons)
-        self._notice(case, NoticeType.RETURNED, now, reasons=listed, document="return", final=True)
+        listed = tuple(Reason(_reason(code).code, _reason(code).name) for code in reasons)
+        self._notice(case, NoticeType.RETURNED, now, reasons=listed, document="return", final=True, why=reasons)
 
     def _schedule_exam(self, case: _Case) -> None:
         now = self.clock.now()
@@ -367,15 +412,26 @@ class Bureau:
         document: str | None = None,
         final: bool = False,
         sent_at: datetime | None = None,
+        why: Sequence[str] = (),
     ) -> None:
         r = case.referral
         doc: bytes | None = None
         doc_kind: str | None = None
         signatures: tuple[tuple[str, bytes], ...] = ()
         if document is not None and self.documents and self.signers_dir is not None:
-            seed = int(hashlib.sha256(case.message_id.encode()).hexdigest()[:8], 16)
-            data, doc_kind, sigs = issue_document(document, seed, self.signers_dir, sent_at or event_at)
-            doc, signatures = data, tuple(sigs)
+            issued = issue_document(
+                document,
+                r,
+                self.signers_dir,
+                sent_at or event_at,
+                reasons=why,
+                group=self.rng.choice("123"),
+                protocol_number=case.registration.rsplit("-", 1)[-1],
+            )
+            if issued is not None:
+                doc, doc_kind, sigs = issued
+                signatures = tuple(sigs)
+                self.stats.documents[doc_kind] += 1
         notice = Notice(
             notice_id=str(uuid.uuid4()),
             notice_type=notice_type,
@@ -433,8 +489,15 @@ class Bureau:
             "resent_notices": s.resent_notices,
             "duplicate_notices": s.duplicate_notices,
             "late_by_stage": dict(sorted(s.late.items())),
+            "documents": dict(sorted(s.documents.items())),
             "outcomes": dict(sorted(outcomes.items())),
         }
+
+
+def _reason(category: str) -> Coded:
+    from gateway.flk.decisions import REASONS
+
+    return REASONS[category]  # type: ignore[index,unused-ignore]
 
 
 def _signatures_match(referral: ReferralRequest) -> bool:
