@@ -239,7 +239,10 @@ async def submit_all(
         async def one(body: dict[str, Any], target: str) -> None:
             nonlocal done
             data = json.dumps(body).encode()
-            for _attempt in range(20):  # a sender resends until the gateway answers (it may be restarting)
+            # a sender resends until the gateway answers: it may be restarting, which takes more than
+            # ten seconds on a loaded machine (a 1,000-document run with two SIGKILLs lost 64
+            # submissions to a 20-try budget), so keep trying for two minutes
+            for _attempt in range(240):
                 async with sem:
                     try:
                         async with http.post(f"{target}/api/v1/submissions", data=data, headers=headers) as resp:
