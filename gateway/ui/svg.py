@@ -40,8 +40,9 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int, str]], *, chart_id: str
 
 
 _CHART_W = 720
-_CHART_H = 220
-_PAD_L, _PAD_R, _PAD_T, _PAD_B = 48, 12, 12, 36
+_PLOT_H = 172
+_LEGEND_ROW = 18
+_PAD_L, _PAD_R, _PAD_T = 48, 28, 12
 
 
 def share_chart(
@@ -49,11 +50,13 @@ def share_chart(
 ) -> Markup:
     """Shares (0..1) over time as lines, one per ``(name, [(x label, share or None), …])``, all on
     the same x labels (days); a missing share breaks the line. Every point carries its value as a
-    tooltip title, the description lists the values, and each line is labelled at its end (no
-    colour needed to tell them apart: lines are also dashed differently)."""
+    tooltip title, the description lists the values, and a legend under the axis names each line
+    by its dash pattern as well as its colour."""
     labels = [x for x, _ in series[0][1]] if series else []
     n = len(labels)
-    inner_w, inner_h = _CHART_W - _PAD_L - _PAD_R, _CHART_H - _PAD_T - _PAD_B
+    inner_w, inner_h = _CHART_W - _PAD_L - _PAD_R, _PLOT_H
+    axis_y = _PAD_T + _PLOT_H + 20  # the day labels
+    height = axis_y + 10 + _LEGEND_ROW * len(series)
 
     def x_of(i: int) -> float:
         return _PAD_L + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
@@ -66,7 +69,7 @@ def share_chart(
     )
     parts = [
         f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
-        f'viewBox="0 0 {_CHART_W} {_CHART_H}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f'viewBox="0 0 {_CHART_W} {height}" width="100%" preserveAspectRatio="xMinYMin meet">',
         f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>',
     ]
     for tick in (0.0, 0.5, 1.0):
@@ -78,14 +81,12 @@ def share_chart(
     step = max(1, n // 8)
     for i in range(0, n, step):
         parts.append(
-            f'<text x="{x_of(i):.1f}" y="{_CHART_H - 12}" text-anchor="middle" class="chart-label">'
-            f"{escape(labels[i])}</text>"
+            f'<text x="{x_of(i):.1f}" y="{axis_y}" text-anchor="middle" class="chart-label">{escape(labels[i])}</text>'
         )
     dashes = ("", "6 3", "2 3", "8 3 2 3")
     for k, (name, points) in enumerate(series):
         segment: list[str] = []
         runs: list[list[str]] = [segment]
-        last: tuple[float, float] | None = None
         for i, (x, v) in enumerate(points):
             if v is None:
                 segment = []
@@ -93,7 +94,6 @@ def share_chart(
                 continue
             px, py = x_of(i), y_of(v)
             segment.append(f"{px:.1f},{py:.1f}")
-            last = (px, py)
             parts.append(
                 f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" class="line-{k}"><title>{escape(name)} {escape(x)}: '
                 f"{v:.0%}</title></circle>"
@@ -102,10 +102,11 @@ def share_chart(
         for run in runs:
             if len(run) > 1:
                 parts.append(f'<polyline points="{" ".join(run)}" fill="none" class="line line-{k}"{dash}/>')
-        if last is not None:
-            parts.append(
-                f'<text x="{min(last[0] + 4, _CHART_W - _PAD_R):.1f}" y="{last[1] - 4:.1f}" class="chart-value">'
-                f"{escape(name)}</text>"
-            )
+        lx = _PAD_L
+        ly = axis_y + 10 + _LEGEND_ROW * (k + 1) - 4
+        parts.append(
+            f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 28}" y2="{ly - 4}" class="line line-{k}"{dash}/>'
+            f'<text x="{lx + 34}" y="{ly}" class="chart-label">{escape(name)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
