@@ -160,7 +160,9 @@ def simulate(
     the sandbox REMD twin, wait on the simulated clock until every outcome is known, and compare
     with the 2023 baseline (49% of MSE results never answered)."""
     load(ctx)  # configuration checks
-    configure_logging("warning")  # the progress bars and the table are the output; problems still show
+    # the progress bars and the table (or the JSON) are the output; problems still show, on stderr
+    # so that --json prints nothing but the figures on stdout
+    configure_logging("warning", stream=sys.stderr)
     bars = _Bars()
     if profile in MSE_LOOP_PROFILES:  # the whole MSE loop through ФГИС ЕАВИИАС (docs/eaviias.md)
         try:
