@@ -358,7 +358,12 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
             # the receiver must renew it (poll) within that.
             speed = float(getattr(app[CLOCK_KEY], "speed", 1.0)) or 1.0
             receiver = Receiver(
-                journal, peer, sink, lease_seconds=lease, idle_sleep=idle, max_sleep=min(30.0, lease / speed / 3)
+                journal,
+                peer,
+                sink,
+                lease_seconds=lease,
+                idle_sleep=idle,
+                max_sleep=min(config.workers.receiver_max_sleep_seconds, lease / speed / 3),
             )
             receivers[name] = receiver
         deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None)

@@ -141,6 +141,10 @@ class WorkersConfig(_Section):
     validation_processes: int = Field(default=0, ge=0)
     notifier_concurrency: int = Field(default=8, gt=0)
     idle_sleep_seconds: float = Field(default=0.5, gt=0)
+    # A polling peer's receiver (SMEV 3 GetResponse) pauses up to this long (real seconds) while
+    # its queue stays empty or failing. A simulation running days per minute lowers it: at clock
+    # x20000 the default 30 s is a week of simulated time before a notice is taken.
+    receiver_max_sleep_seconds: float = Field(default=30.0, gt=0)
 
 
 class NotificationsConfig(_Section):

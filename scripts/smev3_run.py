@@ -13,6 +13,13 @@ started again.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/smev3_run.py --count 2000 --kills 2
 
+With ``--eaviias`` the instance is ФГИС ЕАВИИАС (``content_profile = "eaviias"``, docs/eaviias.md):
+referrals (kind 121) go to the simulated bureau behind the twin (fault profile ``mse-loop-2023`` by
+default), every referral must end with its result or its return, and the JSON adds the bureau's
+counters and the KSI as the gateway measured them (gateway.monitoring.ksi).
+
+    PYTHONPATH=$PWD .venv/bin/python scripts/smev3_run.py --eaviias --count 10000 --kills 2 --speed 5000
+
 Prints one JSON object. Exit status 0 when every submission reached a final state, none was
 lost, the provider got none twice and no message is left un-Acked in the twin's queues.
 
@@ -42,7 +49,9 @@ from aiohttp import web  # noqa: E402
 from gateway.bench.process import GatewayProcess, gateway_env  # noqa: E402
 from gateway.common.clock import SimulatedClock  # noqa: E402
 from gateway.config import load_config  # noqa: E402
+from gateway.journal.engine import create_engine  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
+from gateway.monitoring.ksi import ksi_report  # noqa: E402
 from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
 from gateway.sandbox.simulate import (  # noqa: E402
     Progress,
@@ -61,8 +70,35 @@ name = "mse-documents-over-smev3"
 kinds = ["121", "35"]
 destination = "{PEER}"
 """
+EAVIIAS_ROUTES = f"""
+[[routes]]
+name = "referrals-to-eaviias"
+kinds = ["121"]
+destination = "{PEER}"
+"""
+EAVIIAS_SETTINGS = {"content_profile": "eaviias", "reconcile_schedule_minutes": [4320.0], "receive_batch": 200}
 # what the serve process must see of the instance plan_twins prepared
 _INSTANCE_KEYS = ("protocol", "url", "signing_key_file", "signing_certificate_file", "smev_trust_dir")
+
+
+async def _ksi(url: str, now: Any) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            report = await ksi_report(conn, now=now, overdue_limit=0)
+    finally:
+        await engine.dispose()
+    return {
+        str(stage): {
+            "measured": c.measured,
+            "within": c.within,
+            "share_within": round(c.share, 4) if c.share is not None else None,
+            "late": c.late,
+            "open_overdue": c.open_overdue,
+            "unreported": c.unreported,
+        }
+        for stage, c in report.totals.items()
+    }
 
 
 class Quiet(Progress):
@@ -143,6 +179,7 @@ async def run(
     data_dir: Path | None = None,
     verbose: bool = True,
     receive_concurrency: int | None = None,
+    eaviias: bool = False,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
@@ -151,17 +188,19 @@ async def run(
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mse-smev3-"))
     gw_port = free_port()
     routes = data_dir / "routes.smev3.toml"
-    routes.write_text(ROUTES)
+    routes.write_text(EAVIIAS_ROUTES if eaviias else ROUTES)
+    instance: dict[str, Any] = {"protocol": "smev3", **(EAVIIAS_SETTINGS if eaviias else {})}
     config = load_config(environ={}).with_overrides(
         storage={"data_dir": str(data_dir)},
-        peers={"remd": {"enabled": False}, PEER: {"protocol": "smev3"}},
+        peers={"remd": {"enabled": False}, PEER: instance},
         routing={"routes_file": str(routes)},
         sandbox={"fault_profile": profile},
     )
     config, client, signers = await prepare_sandbox(config)
     documents = data_dir / "documents.jsonl"
     started = time.monotonic()
-    await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=("121", "35"))
+    kinds = ("121",) if eaviias else ("121", "35")
+    await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=kinds)
     log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
     # the simulated clock starts now: MessageIDs (real time) must not look stale to the twin
     epoch = time.time()
@@ -180,8 +219,10 @@ async def run(
         # receiver lease) return soon.
         "GATEWAY_JOURNAL__LEASE_SECONDS": repr(5.0 * speed),
     }
+    if eaviias:  # the receiver must not pause for simulated days between notices
+        overrides["GATEWAY_WORKERS__RECEIVER_MAX_SLEEP_SECONDS"] = "0.5"
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
-    for key in _INSTANCE_KEYS:
+    for key in _INSTANCE_KEYS + (tuple(EAVIIAS_SETTINGS) if eaviias else ()):
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
     if receive_concurrency is not None:
         overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
@@ -260,6 +301,7 @@ async def run(
             figures = await journal_figures(config.database_url, uids)
             codes = await _outcome_codes(config.database_url, uids)
             recorded = await _inbox_rows(config.database_url)
+            ksi = await _ksi(config.database_url, clock.now()) if eaviias else None
     finally:
         gateway.stop()
         await runner.cleanup()
@@ -327,6 +369,10 @@ async def run(
         "load_average_before": [round(x, 2) for x in load_before],
         "data_dir": str(data_dir),
     }
+    if eaviias:
+        result["bureau"] = stats.get("bureau")
+        result["ksi"] = ksi
+        result["simulated_days"] = round((time.monotonic() - t0) * speed / 86400, 1)
     return result
 
 
@@ -341,6 +387,7 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and twin["same_content_delivered_twice_to_provider"] == 0
         and twin["unacked"] == 0
         and result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"]
+        and (result.get("bureau") or {}).get("duplicates_at_bureau", 0) == 0
     )
 
 
@@ -348,7 +395,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=2)
-    parser.add_argument("--profile", default="painful")
+    parser.add_argument("--profile", default=None, help="twin fault profile (painful; --eaviias: mse-loop-2023)")
+    parser.add_argument("--eaviias", action="store_true", help="ФГИС ЕАВИИАС: referrals to the simulated bureau")
     parser.add_argument("--speed", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
@@ -358,10 +406,11 @@ def main() -> int:
         run(
             args.count,
             kills=args.kills,
-            profile=args.profile,
+            profile=args.profile or ("mse-loop-2023" if args.eaviias else "painful"),
             speed=args.speed,
             seed=args.seed,
             settle=args.settle,
+            eaviias=args.eaviias,
             receive_concurrency=args.receive_concurrency,
         )
     )

@@ -26,6 +26,7 @@ from adapters.smev3.attachments import AttachmentTooLarge
 from adapters.smev3.client import Exchange, Smev3Client
 from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.codes import RENEW_MESSAGE_ID
+from adapters.smev3.eaviias.profile import EaviiasProfile, NoticeRejected
 from adapters.smev3.filestore import FileStoreError
 from adapters.smev3.identity import new_message_id
 from adapters.smev3.incoming import attachments_problem
@@ -165,6 +166,7 @@ class Smev3Adapter:
         self.personal_signer = personal_signer
         self.endpoint = url
         self.session = session
+        self.profile = EaviiasProfile(settings.eaviias) if settings.content_profile == "eaviias" else None
         self.codec = Smev3Codec(settings.namespace_version, signer=signer)
         self.client = Smev3Client(
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
@@ -329,14 +331,16 @@ class Smev3Adapter:
         if problem is not None:  # an attachment missing, changed, or its ЭП-СП not valid
             await self._untrusted(sink, ex, message_id, *problem)
             return
-        await self._hand(sink, response, message_id, ex.envelopes)
-        await self._ack(message_id, accepted=True)
+        accepted = await self._hand(sink, response, message_id, ex.envelopes)
+        await self._ack(message_id, accepted=accepted)
 
     async def _hand(
         self, sink: PeerSink, response: m.Response, message_id: str, envelopes: tuple[EnvelopeIn, ...]
-    ) -> None:
-        """The four response kinds → an outcome or a progress status. ``local_uid`` stays empty:
-        SMEV answers name our MessageID (OriginalMessageId, under ЭП-СМЭВ), not the document."""
+    ) -> bool:
+        """The four response kinds → an outcome or a progress status; False when the message was
+        recorded as unusable (Acked accepted="false"). ``local_uid`` stays empty: SMEV answers name
+        our MessageID (OriginalMessageId, under ЭП-СМЭВ), not the document — except an ЕАВИИАС
+        notice, which names the referral and must name the one we sent."""
         data = response.data
         relates_to = response.original_message_id
         if data.async_status is not None:
@@ -377,7 +381,26 @@ class Smev3Adapter:
             )
 
         kind = data.kind
-        if kind is m.ResponseKind.BUSINESS:
+        if kind is m.ResponseKind.BUSINESS and self.profile is not None:
+            assert data.content is not None
+            md = response.metadata
+            try:
+                answer = self.profile.apply(
+                    data.content,
+                    peer=self.name,
+                    relates_to=relates_to,
+                    peer_message_id=message_id,
+                    envelopes=envelopes,
+                    delivered_at=md.delivery_timestamp or md.sending_timestamp,
+                )
+            except NoticeRejected as exc:
+                await self._record_unattributed(sink, envelopes, message_id, exc.code, exc.text)
+                return False
+            if isinstance(answer, PeerOutcome):
+                await sink(answer)
+            else:
+                await sink.progress(answer)
+        elif kind is m.ResponseKind.BUSINESS:
             assert data.content is not None
             await outcome(True, registration_id=_registration_id(data.content))
         elif kind is m.ResponseKind.REJECTED:
@@ -394,12 +417,19 @@ class Smev3Adapter:
                 await outcome(False, ((code, status.fault_description or status.details or ""),))
             else:
                 await progress(status.category, status.details or status.category)
+        return True
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
         """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing
         until an operator says so), then Ack it accepted="false" so it never blocks the queue."""
+        await self._record_unattributed(sink, ex.envelopes, message_id, code, text)
+        await self._ack(message_id, accepted=False)
+
+    async def _record_unattributed(
+        self, sink: PeerSink, envelopes: tuple[EnvelopeIn, ...], message_id: str, code: str, text: str
+    ) -> None:
         _log.warning(
-            "security: SMEV 3 message not trusted; recorded as unattributed and Acked accepted=false",
+            "security: SMEV 3 message not usable; recorded as unattributed and Acked accepted=false",
             security_event=code,
             peer=self.name,
             peer_message_id=message_id,
@@ -413,10 +443,9 @@ class Smev3Adapter:
             codes=((code, text[:1000]),),
             relates_to=None,
             peer_message_id=message_id,
-            envelopes=ex.envelopes,
+            envelopes=envelopes,
         )
         await sink(outcome)
-        await self._ack(message_id, accepted=False)
 
     async def _ack(self, message_id: str, *, accepted: bool) -> None:
         ex = await self.client.ack(message_id, accepted)

@@ -26,6 +26,7 @@ from adapters.smev3.attachments import (
     plan_attachments,
     ref_uuid,
 )
+from adapters.smev3.eaviias.profile import EaviiasProfile
 from adapters.smev3.filestore import FileStoreError, Uploaded, upload
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, sign_element
@@ -51,9 +52,17 @@ def personal_signature(content: bytes, signer: Signer) -> tuple[bytes, bytes]:
     return etree.tostring(content_el, encoding="UTF-8"), etree.tostring(signature_holder[0], encoding="UTF-8")
 
 
+def _by_attachment(settings: Smev3Settings) -> bool:
+    # The ЕАВИИАС stand-in schema carries its files inline (adapters/smev3/eaviias/content.py,
+    # carry_files): until it names attachments, its documents never go as SMEV attachments.
+    return settings.document_transport == "attachment" and settings.content_profile != "eaviias"
+
+
 def _content(settings: Smev3Settings, canonical: CanonicalSubmission, by_attachment: bool) -> bytes:
     from adapters.smev3.adapter import referral_content  # the adapter imports this module
 
+    if settings.content_profile == "eaviias":
+        return EaviiasProfile(settings.eaviias).request_content(canonical)
     if not by_attachment:
         return referral_content(canonical, namespace=settings.content_namespace, root=settings.content_root)
     # the document is not in the content: never base64 it (a shallow copy without it)
@@ -79,7 +88,7 @@ def build_send_request(
     """The SendRequest for one submission. Raises AttachmentTooLarge above ``attachment_max_bytes``.
     File-store attachments take their Hash from ``uploaded`` (by attachment id) when given, else
     compute it (``envelope build``: nothing is uploaded)."""
-    by_attachment = settings.document_transport == "attachment"
+    by_attachment = _by_attachment(settings)
     content = _content(settings, canonical, by_attachment)
     signature = None
     if settings.personal_signature and personal_signer is not None:
@@ -130,7 +139,7 @@ async def prepare_send_request(
     """:func:`build_send_request` after uploading the file-store attachments (streamed, hashed on
     the way, under uuids stable for this MessageID: a resend uploads the same files again).
     Raises AttachmentTooLarge, FileStoreError."""
-    if settings.document_transport != "attachment":
+    if not _by_attachment(settings):
         return build_send_request(settings, canonical, message_id=message_id, personal_signer=personal_signer, eol=eol)
     plan = _plan(settings, canonical, personal_signer)  # the document's ЭП-СП is made here, once
     uploaded: dict[str, Uploaded] = {}

@@ -46,7 +46,7 @@ __all__ = [
     "sandbox_identity",
 ]
 
-FAULT_PROFILES: Final = ("none", "flaky", "painful")  # config/faults/smev3-<name>.toml
+FAULT_PROFILES: Final = ("none", "flaky", "painful", "eaviias", "mse-loop-2023")  # config/faults/smev3-<name>.toml
 
 
 def _settings(ctx: PeerContext | TwinContext) -> Smev3Settings:
@@ -132,6 +132,7 @@ class Smev3Plugin:
         """The SMEV 3 twin (adapters/smev3/sandbox), imported only when a sandbox starts."""
         try:
             from adapters.smev3.sandbox import FaultProfile, create_twin  # type: ignore[attr-defined,unused-ignore]
+            from adapters.smev3.sandbox.bureau import BureauProfile, default_signers_dir
         except ImportError as exc:
             raise ConfigError(f"the SMEV 3 twin (adapters.smev3.sandbox) is not available: {exc}") from None
         identity = (ctx.key, ctx.certificate) if ctx.key is not None and ctx.certificate is not None else None
@@ -144,8 +145,18 @@ class Smev3Plugin:
                 pinned = load_certificates(cert_path.read_bytes())[0]
             except (OSError, ValueError, IndexError) as exc:
                 raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
+        profile = FaultProfile.load(ctx.fault_profile)
+        if settings.content_profile == "eaviias" and profile.bureau is None:
+            # an ЕАВИИАС instance needs the simulated bureau behind its twin: a punctual one
+            profile = profile.model_copy(update={"bureau": BureauProfile()})
+        bureau_dir = None
+        if profile.bureau is not None:
+            # the simulated ЕАВИИАС signs its result and return documents with a test PKI of its own,
+            # kept beside the instance's sandbox identity (a fresh temporary one elsewhere)
+            base = cert_path.parent if (cert_path := settings.certificate_path()) else None
+            bureau_dir = base / f"{ctx.name}-bureau-pki" if base is not None else default_signers_dir()
         app: web.Application = create_twin(
-            FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned
+            profile, ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned, bureau_dir=bureau_dir
         )
         return app
 

@@ -18,6 +18,7 @@ from gateway.peers.settings import PeerSettings
 __all__ = [
     "DEFAULT_ATTACHMENT_MAX",
     "DEFAULT_ATTACHMENT_THRESHOLD",
+    "EaviiasSettings",
     "MessageTypeSelectorSettings",
     "NamespaceVersion",
     "Smev3Settings",
@@ -40,6 +41,28 @@ class MessageTypeSelectorSettings(BaseModel):
     @property
     def selects_type(self) -> bool:
         return bool(self.namespace_uri and self.root_element_local_name)
+
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9._-]*$"
+
+
+class EaviiasSettings(BaseModel):
+    """The ЕАВИИАС content profile (``content_profile = "eaviias"``): namespace and root elements
+    of the referral and of the bureau's notices. The defaults are the project's stand-in schema
+    (adapters/smev3/eaviias/eaviias-sandbox-1.0.xsd), not an official kind of data; set the
+    official ones when it is published (docs/eaviias.md)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    namespace: str = "urn://x-artefacts-mse-gateway/eaviias-sandbox/1.0"
+    referral_root: str = Field(default="MseReferralRequest", pattern=_NAME)
+    notice_root: str = Field(default="MseNotice", pattern=_NAME)
+    # Validate notices against the stand-in XSD (only while namespace and roots are its own).
+    validate_schema: bool = True
+    # Routing metadata: the bureau the referrals go to, and their region (empty: from the
+    # organisation's OID, as routing does).
+    bureau_code: str = Field(default="", max_length=80)
+    region: str = Field(default="", pattern=r"^([0-9]{2})?$")
 
 
 class Smev3Settings(PeerSettings):
@@ -96,7 +119,11 @@ class Smev3Settings(PeerSettings):
     # The business content of SendRequest (MessagePrimaryContent) until the ЕАВИИАС schema is
     # wired in: <content_root xmlns=content_namespace> with the document base64-encoded.
     content_namespace: str = "urn://x-artefacts-mse/referral/1.0"
-    content_root: str = Field(default="Referral", pattern=r"^[A-Za-z_][A-Za-z0-9._-]*$")
+    content_root: str = Field(default="Referral", pattern=_NAME)
+    # What the business content is: "provisional" (above) or "eaviias" (the referral to ФГИС
+    # ЕАВИИАС and the bureau's notices, adapters/smev3/eaviias; settings in [peers.<name>.eaviias]).
+    content_profile: Literal["provisional", "eaviias"] = "provisional"
+    eaviias: EaviiasSettings = EaviiasSettings()
 
     def key_path(self) -> Path | None:
         return Path(self.signing_key_file) if self.signing_key_file else None

@@ -15,6 +15,7 @@ import click
 
 from gateway.cli._common import load
 from gateway.common.logs import configure_logging
+from gateway.sandbox.mse_loop import MSE_LOOP_PROFILES, MseLoopResult, run_mse_loop
 from gateway.sandbox.setup import read_sandbox_client
 from gateway.sandbox.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
 from gateway.sandbox.simulate_target import run_against_sandbox
@@ -82,6 +83,36 @@ def _table(r: SimulationResult) -> str:
     return "\n".join(out)
 
 
+def _loop_table(r: MseLoopResult) -> str:
+    n = max(1, r.accepted)
+    rows = [
+        ("referrals", r.count),
+        ("accepted", r.accepted),
+        ("result arrived (REGISTERED)", r.results),
+        ("returned with reasons (FAILED)", r.returned),
+        ("failed otherwise", r.failed_other),
+        ("rejected by the gateway", r.rejected),
+        ("no known outcome", r.unknown),
+        ("lost by the gateway", r.lost),
+        ("duplicates at the peer", r.duplicates_at_peer),
+        ("unattributed notices", r.unattributed),
+        ("flagged contradictions", r.contradictions),
+    ]
+    out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
+    out.append(f"{'KSI (gateway view)':<34}{'measured':>9}{'within':>8}{'share':>8}{'late':>6}{'open':>6}"
+               f"{'unrep.':>7}{'bureau late':>12}  deadline")  # fmt: skip
+    for stage, k in r.ksi.items():
+        share = f"{100 * k['share_within']:.1f}%" if k["share_within"] is not None else "-"
+        out.append(
+            f"  {stage:<32}{k['measured']:>9}{k['within']:>8}{share:>8}{k['late']:>6}{k['open_overdue']:>6}"
+            f"{k['unreported']:>7}{k['late_by_the_bureaus_own_count']:>12}  {k['deadline']}"
+        )
+    out.append(f"notices {r.notices}")
+    out.append(f"profile {r.profile}, clock x{r.speed:g}, {r.simulated_days} simulated days, wall {r.wall_seconds} s")
+    out.append(f"where the loop ends: {r.where_it_ends}")
+    return "\n".join(out)
+
+
 @click.command()
 @click.option("--count", type=int, default=1000, show_default=True, help="Documents to submit.")
 @click.option(
@@ -91,7 +122,13 @@ def _table(r: SimulationResult) -> str:
     help="A running sandbox (e.g. http://127.0.0.1:8080): send to it, signed by its PKI as its client "
     "(read from --data-dir), so that the documents show in its journal and UI.",
 )
-@click.option("--profile", default="egisz-2023", show_default=True, help="REMD twin fault profile (in-process run).")
+@click.option(
+    "--profile",
+    default="egisz-2023",
+    show_default=True,
+    help="REMD twin fault profile (in-process run); mse-loop-2023 runs the whole MSE loop "
+    "through ФГИС ЕАВИИАС over SMEV 3.",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the mix of documents and fault draws.")
 @click.option(
     "--defects",
@@ -99,7 +136,13 @@ def _table(r: SimulationResult) -> str:
     default=None,
     help="With --target: share of documents with a deliberate defect (default 0.1).",
 )
-@click.option("--speed", type=float, default=600.0, show_default=True, help="Simulated seconds per real second.")
+@click.option(
+    "--speed",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Simulated seconds per real second (mse-loop-2023: 20000 unless given).",
+)
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent submissions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="In-process: the journal's directory (default: a new temporary one, removed at the end). "
@@ -144,7 +187,9 @@ def simulate(
     With --target URL: into a running sandbox — referrals, results, returns, several regions and
     deliberate defects — so that they appear in its UI; --seed fixes the mix."""
     config = load(ctx, data_dir=data_dir if target else None)  # configuration checks
-    configure_logging("warning")  # the progress bars and the figures are the output; problems still show
+    # the progress bars and the table (or the JSON) are the output; problems still show, on stderr
+    # so that --json prints nothing but the figures on stdout
+    configure_logging("warning", stream=sys.stderr)
     settle = timeout if timeout is not None else max(600.0, 0.5 * count)
     workdir = Path(tempfile.mkdtemp(prefix="mse-simulate-")) if target or data_dir is None else data_dir
     temporary = target is not None or data_dir is None
@@ -155,7 +200,10 @@ def simulate(
     )
     bars = _Bars()
     try:
-        if target is not None:
+        if profile in MSE_LOOP_PROFILES and target is None:  # the whole MSE loop (docs/eaviias.md)
+            code = _mse_loop(count, profile, seed, speed, concurrency, workdir, database_url, bars, timeout,
+                             validation_processes, as_json)  # fmt: skip
+        elif target is not None:
             code = _against_sandbox(target, config.data_dir, count, seed, 0.1 if defects is None else defects,
                                     concurrency, settle, workdir, bars, as_json)  # fmt: skip
         else:
@@ -260,3 +308,35 @@ def _in_process(
     else:
         click.echo(_table(result))
     return 1 if result.unknown or result.lost or result.duplicates_at_peer or result.regressions else 0
+
+
+def _mse_loop(
+    count: int,
+    profile: str,
+    seed: int,
+    speed: float,
+    concurrency: int,
+    workdir: Path,
+    database_url: str,
+    bars: _Bars,
+    timeout: float | None,
+    validation_processes: int,
+    as_json: bool,
+) -> int:
+    loop = asyncio.run(
+        run_mse_loop(
+            count=count,
+            profile=profile,
+            seed=seed,
+            speed=speed if speed != 600.0 else 20_000.0,
+            concurrency=concurrency,
+            data_dir=workdir,
+            database_url=database_url,
+            progress=bars,
+            settle_timeout=timeout if timeout is not None else max(900.0, 0.5 * count),
+            config_overrides={"workers": {"validation_processes": validation_processes}},
+        )
+    )
+    bars.close()
+    click.echo(json.dumps(loop.to_json(), ensure_ascii=False) if as_json else _loop_table(loop))
+    return 1 if loop.unknown or loop.lost or loop.duplicates_at_peer else 0

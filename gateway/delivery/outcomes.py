@@ -21,11 +21,12 @@ from gateway.delivery.classify import Decision, Verdict
 from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate, NotFound, StoreError
 from gateway.journal.inbox import Inbox
+from gateway.journal.ksi_marks import Mark, with_marks
 from gateway.journal.peer_messages import PeerMessages
 from gateway.journal.store import AlsoInTransaction, Changes, Journal
 from gateway.model import EnvelopeIn, State, Submission
 from gateway.monitoring.counters import record_retry
-from gateway.peers.contract import PeerOutcome, Progress
+from gateway.peers.contract import PeerOutcome, Progress, StageMark
 
 __all__ = ["AnswerNotRecorded", "CallbackRecorder", "apply_decision"]
 
@@ -126,6 +127,7 @@ class CallbackRecorder:
             outcome.envelopes,
             kind="outcome",
             apply=lambda sub, also: self._apply(sub, outcome, also),
+            marks=outcome.marks,
         )
 
     async def progress(self, progress: Progress) -> None:
@@ -152,6 +154,7 @@ class CallbackRecorder:
             progress.envelopes,
             kind="progress",
             apply=note,
+            marks=progress.marks,
         )
 
     async def attribute(
@@ -192,6 +195,7 @@ class CallbackRecorder:
         *,
         kind: str,
         apply: Callable[[Submission, AlsoInTransaction], Awaitable[None]],
+        marks: Sequence[StageMark] = (),
     ) -> None:
         if await self.inbox.seen(peer, peer_message_id):
             _log.info("peer message already recorded", peer=peer, peer_message_id=peer_message_id, kind=kind)
@@ -224,6 +228,14 @@ class CallbackRecorder:
                 relates_to=relates_to,
                 local_uid=local_uid,
             )
+            if marks:  # the KSI milestones the message reports, in the same transaction
+                also = with_marks(
+                    also,
+                    submission_id=sub.id,
+                    peer=peer,
+                    marks=[Mark(m.name, m.at, m.bureau, m.region or sub.region) for m in marks],
+                    now=self.journal.clock.now(),
+                )
             try:
                 await apply(sub, also)
                 return
@@ -240,7 +252,7 @@ class CallbackRecorder:
         actor = f"{outcome.peer}:callback"
         envelopes = list(outcome.envelopes)
         codes = [{"code": c, "message": m} for c, m in outcome.codes]
-        details: dict[str, Any] = {"success": outcome.success, "codes": codes}
+        details: dict[str, Any] = {**dict(outcome.details), "success": outcome.success, "codes": codes}
         if outcome.registered_at:
             details["registered_at"] = outcome.registered_at.isoformat()
         if outcome.success:

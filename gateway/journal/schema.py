@@ -18,6 +18,7 @@ __all__ = [
     "inbound_documents",
     "inbound_events",
     "inbound_notices",
+    "ksi_marks",
     "metadata",
     "payloads",
     "peer_inbox",
@@ -346,3 +347,19 @@ inbound_cursors = sa.Table(
     sa.Column("position", UtcDateTime()),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+# KSI milestones of the MSE process per submission (gateway.monitoring.ksi): the first report of
+# each milestone wins (a duplicate notice adds nothing). ``at`` is the peer's time of the event;
+# ``recorded_at`` when the gateway recorded it.
+ksi_marks = sa.Table(
+    "ksi_marks",
+    metadata,
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("bureau", sa.String(80)),
+    sa.Column("region", sa.String(20)),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("submission_id", "name"),
+)
+sa.Index("ix_ksi_marks_name", ksi_marks.c.name, ksi_marks.c.at)

@@ -35,6 +35,7 @@ from gateway.journal.schema import events, inbound_documents, notifications, sub
 from gateway.journal.store import Journal
 from gateway.model import State
 from gateway.monitoring.counters import REGISTRY, observe_delivery, observe_intake, record_retry
+from gateway.monitoring.ksi import KsiReport, ksi_report
 from gateway.monitoring.stuck import StuckPolicy, stuck_counts, stuck_policy
 
 __all__ = [
@@ -75,6 +76,9 @@ _RECONCILE_OUTCOME: Final = {
 # every scrape.
 SLA_CACHE_SECONDS: Final = 60.0
 _SLA_CACHE: dict[int, tuple[float, dict[str, int]]] = {}
+_KSI_CACHE: dict[int, tuple[float, KsiReport]] = {}
+# The KSI gauges cover submissions created in this many days.
+KSI_WINDOW_DAYS: Final = 90
 
 
 class JournalSnapshot:
@@ -97,6 +101,7 @@ class JournalSnapshot:
         self.rejections: list[tuple[str, str, int]] = []  # category, code, count (last 24 h)
         self.notifications: list[tuple[str, str, int]] = []  # channel, state, count
         self.oldest_pending_notice_seconds = 0.0
+        self.ksi: KsiReport | None = None
 
 
 async def snapshot(
@@ -172,6 +177,13 @@ async def snapshot(
             sla = await sla_report(conn, since=now - timedelta(days=30), until=None, now=now, overdue_limit=0)
             snap.sla_breaches = {str(stage): s.measured - s.within for stage, s in sla.stages.items()}
             _SLA_CACHE[id(journal.engine)] = (time.monotonic(), snap.sla_breaches)
+        ksi_cached = _KSI_CACHE.get(id(journal.engine))
+        if ksi_cached is not None and time.monotonic() - ksi_cached[0] < SLA_CACHE_SECONDS:
+            snap.ksi = ksi_cached[1]
+        else:
+            since = now - timedelta(days=KSI_WINDOW_DAYS)
+            snap.ksi = await ksi_report(conn, now=now, since=since, overdue_limit=0)
+            _KSI_CACHE[id(journal.engine)] = (time.monotonic(), snap.ksi)
     return snap
 
 
@@ -224,6 +236,8 @@ class _SnapshotCollector(Collector):
         for stage, n in s.sla_breaches.items():
             sla.add_metric([stage], n)
         yield sla
+        if s.ksi is not None:
+            yield from _ksi_metrics(s.ksi)
         rec = GaugeMetricFamily(
             "mse_gateway_reconciliation_outcomes_last_day",
             "Reconciliation lookups concluded during the last 24 hours, by outcome.",
@@ -308,6 +322,27 @@ class _SnapshotCollector(Collector):
         )
         build.add_metric([__version__, platform.python_version()], 1)
         yield build
+
+
+_KSI_GAUGES: Final = (
+    ("measured", "mse_gateway_ksi_measured", "KSI stages that ended, or are open past their working-day deadline"),
+    ("within", "mse_gateway_ksi_within", "KSI stages that ended by their working-day deadline"),
+    ("late", "mse_gateway_ksi_late", "KSI stages that ended after their working-day deadline"),
+    ("open_overdue", "mse_gateway_ksi_open_overdue", "KSI stages still open past their working-day deadline"),
+    ("unreported", "mse_gateway_ksi_unreported", "KSI stages whose end the bureau never reported (a lost notice)"),
+)
+
+
+def _ksi_metrics(report: KsiReport) -> Iterable[Metric]:
+    """The bureaus' KSI (gateway.monitoring.ksi) by stage, region and bureau, over the submissions
+    of the last KSI_WINDOW_DAYS days; every stage is present with totals, zero or not."""
+    for attr, name, text in _KSI_GAUGES:
+        family = GaugeMetricFamily(name, f"{text}; by stage, region, bureau.", labels=["stage", "region", "bureau"])
+        for stage, cells in report.cells.items():
+            for (region, bureau), cell in sorted(cells.items()):
+                family.add_metric([str(stage), region, bureau], getattr(cell, attr))
+            family.add_metric([str(stage), "all", "all"], getattr(report.totals[stage], attr))
+        yield family
 
 
 def _allowed(request: web.Request, token: str) -> bool:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from gateway.model import PendingNotice
 
 __all__ = [
+    "KSI_MILESTONES",
     "Answer",
     "AnswerKind",
     "CallbackSink",
@@ -69,6 +70,7 @@ __all__ = [
     "Progress",
     "RefusalLog",
     "SandboxConfigurer",
+    "StageMark",
     "TwinContext",
 ]
 
@@ -108,6 +110,24 @@ class LookupResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StageMark:
+    """A milestone of the MSE process a peer's message reports (gateway.monitoring.ksi measures
+    the bureau's KSI between them): ``name`` is one of ``KSI_MILESTONES``; ``at`` when it
+    happened by the peer's account, None for "when the gateway records this message" (the result
+    reaching the MO's side). ``bureau``/``region``: who is measured."""
+
+    name: str
+    at: datetime | None
+    bureau: str | None = None
+    region: str | None = None
+
+
+# Stage 2 runs received → registered, stage 3 registered → returned | scheduled, stage 6
+# decided → result_delivered (docs/metrics.md, "KSI").
+KSI_MILESTONES = ("received", "registered", "returned", "scheduled", "decided", "result_delivered")
+
+
+@dataclass(frozen=True, slots=True)
 class PeerOutcome:
     """A peer's final answer about one submission (callback or polled message), in canonical terms."""
 
@@ -121,6 +141,8 @@ class PeerOutcome:
     relates_to: str | None = None  # the message id of our request, when the peer echoes it
     envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
     peer_message_id: str | None = None  # the id of the peer's own message (dedup of redeliveries)
+    details: Mapping[str, Any] = field(default_factory=dict)  # kept on the timeline event
+    marks: Sequence[StageMark] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +159,7 @@ class Progress:
     peer_message_id: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
+    marks: Sequence[StageMark] = field(default_factory=tuple)
 
 
 class CallbackSink(Protocol):

@@ -37,6 +37,7 @@ from gateway.delivery.limits import BreakerState
 from gateway.journal.peer_messages import ReceiverLeases
 from gateway.journal.store import Journal
 from gateway.monitoring.crl_health import stale_crl_sources
+from gateway.monitoring.ksi import ksi_report
 from gateway.monitoring.stuck import StuckPolicy, stuck_counts, stuck_policy
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import queries
@@ -76,6 +77,8 @@ class Measurements:
     flagged: int
     crl_stale: int = 0
     stuck: int = 0  # submissions waiting for a peer past its stuck_after_hours (gateway.monitoring.stuck)
+    ksi_overdue: int = 0  # KSI stages open past their working-day deadline (gateway.monitoring.ksi)
+    ksi_late_percent: float = 0.0  # of the KSI stages measured in the last 30 days, % that missed the deadline
 
     def value(self, condition: str) -> float:
         return float(getattr(self, condition))
@@ -91,6 +94,7 @@ async def measure(
         status = await queries.queue_status(conn, list_limit=0)
         sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
         stuck_total = sum((await stuck_counts(conn, stuck, now)).values()) if stuck is not None else 0
+        ksi = await ksi_report(conn, now=now, since=now - _SLA_WINDOW, overdue_limit=0)
     return Measurements(
         oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
         dead_items=status.dead,
@@ -99,6 +103,8 @@ async def measure(
         flagged=status.flagged,
         crl_stale=crl_stale,
         stuck=stuck_total,
+        ksi_overdue=ksi.open_overdue,
+        ksi_late_percent=ksi.late_percent(),
     )
 
 

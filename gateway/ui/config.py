@@ -54,9 +54,18 @@ class AlertRuleConfig(_Section):
     # open SLA breaches (overdue and not yet registered), flagged contradictions, the number of
     # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE),
     # or stuck submissions (waiting for a peer longer than its stuck_after_hours, or for a peer not
-    # running).
+    # running); the MSE bureaus' KSI: stages open past their working-day deadline (ksi_overdue), or
+    # the percentage of the last 30 days' measured stages that missed it (ksi_late_percent).
     condition: Literal[
-        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale", "stuck"
+        "oldest_unanswered_minutes",
+        "dead_items",
+        "circuit_open",
+        "sla_breaches",
+        "flagged",
+        "crl_stale",
+        "stuck",
+        "ksi_overdue",
+        "ksi_late_percent",
     ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
@@ -72,6 +81,8 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
         AlertRuleConfig(name="crl-stale", condition="crl_stale", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="stuck-documents", condition="stuck", threshold=0.0),
+        AlertRuleConfig(name="ksi-overdue", condition="ksi_overdue", threshold=0.0),
+        AlertRuleConfig(name="ksi-late-share", condition="ksi_late_percent", threshold=10.0),
     ]
 
 

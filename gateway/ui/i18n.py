@@ -21,6 +21,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "nav.overview": ("Обзор", "Overview"),
     "nav.rejections": ("Отказы и возвраты", "Rejections and returns"),
     "nav.sla": ("Сроки (SLA)", "Deadlines (SLA)"),
+    "nav.ksi": ("КСИ бюро МСЭ", "MSE bureau KSI"),
     "nav.queues": ("Очереди и узлы", "Queues and peers"),
     "nav.messages": ("Документы", "Documents"),
     "nav.alerts": ("Оповещения", "Alerts"),
@@ -130,6 +131,28 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "cat.examinations": ("Обследования", "Examinations"),
     "cat.role": ("Роль подписанта", "Signer role"),
     "cat.other": ("Прочее", "Other"),
+    # ksi
+    "ksi.title": ("КСИ бюро МСЭ (рабочие дни)", "MSE bureau KSI (working days)"),
+    "ksi.note": (
+        "Этап 2: поступление → регистрация в ЕАВИИАС ≤ 1 рабочего дня; этап 3: регистрация → возврат или "
+        "назначение освидетельствования ≤ 3 рабочих дней; этап 6: решение → результат в МО не позднее "
+        "следующего рабочего дня. Производственный календарь РФ, время московское; по уведомлениям бюро.",
+        "Stage 2: receipt → registration in EAVIIAS ≤ 1 working day; stage 3: registration → return or "
+        "scheduled examination ≤ 3 working days; stage 6: decision → result at the MO by the next working day. "
+        "Russian production calendar, Moscow time; from the bureau's notices.",
+    ),
+    "ksi.chart": ("Доля этапов в срок по дням", "Share of stages within the deadline, by day"),
+    "ksi.by_cell": ("По бюро и регионам", "By bureau and region"),
+    "ksi.bureau": ("Бюро", "Bureau"),
+    "ksi.late": ("Завершено с опозданием", "Ended late"),
+    "ksi.unreported": ("Не сообщено бюро", "Not reported by the bureau"),
+    "ksi.status": ("Статус", "Status"),
+    "ksi.started": ("Начало этапа", "Stage started"),
+    "ksi.status.late": ("с опозданием", "late"),
+    "ksi.status.open_overdue": ("просрочено, не завершено", "overdue, still open"),
+    "stage.stage2": ("Этап 2: регистрация", "Stage 2: registration"),
+    "stage.stage3": ("Этап 3: возврат или назначение", "Stage 3: return or scheduling"),
+    "stage.stage6": ("Этап 6: результат в МО", "Stage 6: result to the MO"),
     # sla
     "sla.title": ("Соблюдение сроков", "Deadline compliance"),
     "sla.note": (

@@ -22,6 +22,7 @@ from gateway.journal.inbound import InboundJournal
 from gateway.journal.schema import peer_inbox
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
+from gateway.monitoring.ksi import KsiStage, ksi_report
 from gateway.monitoring.stuck import stuck_counts, stuck_items, stuck_policy
 from gateway.peers.mount import PEERS_KEY
 from gateway.ui import actions, queries, trends
@@ -44,7 +45,7 @@ from gateway.ui.session import (
     is_https,
     require,
 )
-from gateway.ui.svg import bar_chart, line_chart
+from gateway.ui.svg import bar_chart, line_chart, share_chart
 from gateway.ui.users import Role
 from gateway.ui.vendor import vendor_routes
 from gateway.validation.contract import CATEGORIES
@@ -340,6 +341,22 @@ async def sla_page(request: web.Request) -> web.Response:
     async with read(journal.engine) as conn:
         report = await queries.sla_report(conn, since=since, until=until, now=journal.clock.now())
     return render(request, "sla.html", report=report, frm=frm, to=to)
+
+
+@routes.get("/ksi")
+async def ksi_page(request: web.Request) -> web.Response:
+    frm, to, since, until = period(request)
+    journal = _journal(request)
+    async with read(journal.engine) as conn:
+        report = await ksi_report(conn, now=journal.clock.now(), since=since, until=until)
+    lang = current_language(request)
+    days = sorted({d for stage in KsiStage for d, _, _ in report.series(stage)})
+    lines = []
+    for stage in KsiStage:
+        points = {d: (w / m if m else None) for d, m, w in report.series(stage)}
+        lines.append((translate(lang, f"stage.{stage}"), [(f"{d:%d.%m}", points.get(d)) for d in days]))
+    chart = share_chart(translate(lang, "ksi.chart"), lines, chart_id="ksi-chart") if days else None
+    return render(request, "ksi.html", report=report, stages=list(KsiStage), chart=chart, frm=frm, to=to)
 
 
 _STUCK_LIMIT: Final = 200

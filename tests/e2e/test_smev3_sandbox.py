@@ -124,12 +124,17 @@ async def test_a_referral_goes_over_smev3_and_is_registered(tmp_path: Path) -> N
         assert not stats["faults"], stats["faults"]
 
 
-async def test_the_default_sandbox_has_no_smev3_instance() -> None:
+async def test_the_default_sandbox_has_the_eaviias_instance_and_routes_nothing_to_it() -> None:
+    import tomllib
+
     from gateway.config import GatewayConfig
     from gateway.sandbox.setup import sandbox_defaults
 
     config = sandbox_defaults(GatewayConfig())
-    assert all(p.get("protocol") != "smev3" for p in config.peers.values())
+    smev3 = {name: p for name, p in config.peers.items() if p.get("protocol") == "smev3"}
+    assert list(smev3) == ["eaviias"] and smev3["eaviias"]["content_profile"] == "eaviias"
+    routes = tomllib.loads(Path(config.routing.routes_file).read_text())["routes"]
+    assert all(r["destination"] != "eaviias" for r in routes)
 
 
 def test_the_sandbox_keeps_what_the_operator_configured(tmp_path: Path) -> None:

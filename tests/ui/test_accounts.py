@@ -124,4 +124,6 @@ def test_example_config_validates() -> None:
         "flagged",
         "crl_stale",
         "stuck",
+        "ksi_overdue",
+        "ksi_late_percent",
     }

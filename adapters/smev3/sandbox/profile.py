@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from adapters.smev3.codec import FAULT_ELEMENTS
+from adapters.smev3.sandbox.bureau import BureauProfile
 from gateway.common.fault_profiles import Delay, ProfileModel, load_profile, profile_search_path
 from gateway.errors import ConfigError
 
@@ -97,6 +98,10 @@ class FaultProfile(_Model):
         if any(not 0 <= p <= 1 for p in value.values()):
             raise ValueError("send_faults probabilities must be within 0..1")
         return value
+
+    # A simulated ФГИС ЕАВИИАС behind the node (adapters/smev3/sandbox/bureau.py): it takes the
+    # referrals of the ЕАВИИАС content profile instead of the generic simulated provider.
+    bureau: BureauProfile | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> FaultProfile:

@@ -65,6 +65,7 @@ from adapters.smev3.codec import VOID_FAULTS, Smev3Codec, Smev3FormatError
 from adapters.smev3.identity import MessageIdError, message_id_time, new_message_id
 from adapters.smev3.mtom import XOP_NS, MtomError, is_multipart, resolve, unpack
 from adapters.smev3.sandbox.attachments import check_request_attachments
+from adapters.smev3.sandbox.bureau import Bureau
 from adapters.smev3.sandbox.filestore import FileStore
 from adapters.smev3.sandbox.profile import SIGNATURE_REASONS, FaultProfile
 from adapters.smev3.settings import DEFAULT_ATTACHMENT_THRESHOLD
@@ -201,6 +202,7 @@ class _Record:
     answer_dropped: bool = False
     provider_deliveries: int = 0
     responses: list[str] = field(default_factory=list)
+    content: bytes | None = None  # kept for the simulated bureau until it takes the request
 
 
 @dataclass(slots=True)
@@ -261,6 +263,7 @@ class Smev3Twin:
         registered_senders: Iterable[str] | None = None,
         access: Mapping[str, Iterable[str]] | None = None,
         known_types: Iterable[str] | None = None,
+        bureau_dir: Path | None = None,
     ) -> None:
         self.profile = profile
         # Who SMEV knows (certificate common names; None: whoever signs validly), which business
@@ -298,6 +301,16 @@ class Smev3Twin:
         # attachments: MTOM up to the limit, the file store above it (adapters/smev3/sandbox/filestore.py)
         self.filestore = FileStore()
         self.attachment_limit = DEFAULT_ATTACHMENT_THRESHOLD
+        self.bureau: Bureau | None = None
+        if profile.bureau is not None:
+            self.bureau = Bureau(
+                profile.bureau,
+                clock,
+                random.Random(f"bureau:{seed}"),
+                schedule=self._schedule,
+                send=self._bureau_sends,
+                signers_dir=bureau_dir,
+            )
 
     # -- scheduling (on the injected clock) -----------------------------------------------------
 
@@ -527,6 +540,8 @@ class Smev3Twin:
             )
         record = self._accept(data, caller, recipient, namespace, qname.localname, now)
         self.attachment_bytes[caller] += size
+        if self.bureau is not None and self.bureau.takes(record.type_ns, record.type_name):
+            record.content = data.content
         if self.profile.chance(self.rng, "async_rejection"):
             record.state = "waiting-async-rejection"
             self._schedule(self.profile.async_rejection_delay.draw(self.rng), lambda: self._reject_async(record))
@@ -715,6 +730,11 @@ class Smev3Twin:
         self.content_deliveries[record.digest] += 1
         self.stats.provider_deliveries += 1
         record.state = "at-provider"
+        if self.bureau is not None and record.content is not None:
+            content, record.content = record.content, None
+            record.state = "at-bureau"
+            self.bureau.take(record.message_id, content)
+            return
         if self.profile.chance(self.rng, "provider_status"):
             delay = 0.0
             for n in range(1, self.profile.status_count + 1):
@@ -723,6 +743,12 @@ class Smev3Twin:
             self._schedule(delay, lambda: self._provider_answer(record))
         else:
             self._provider_answer(record)
+
+    def _bureau_sends(self, message_id: str, content: bytes) -> None:
+        """A notice of the simulated bureau about the request ``message_id``."""
+        record = self.records[message_id]
+        data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, content=content)
+        self._respond(record, data, PROVIDER)
 
     def _provider_status(self, record: _Record, n: int) -> None:
         registration = f"SBX-{next(self._registration):08d}"
@@ -864,6 +890,7 @@ class Smev3Twin:
             "deliveries_per_message": dict(self.deliveries),
             "filestore": self.filestore.stats(),
             "scheduled": len(self._schedule_queue),
+            "bureau": self.bureau.stats_json() if self.bureau is not None else None,
         }
 
     def message_json(self, message_id: str) -> dict[str, Any] | None:
@@ -942,6 +969,7 @@ def create_twin(
     registered_senders: Iterable[str] | None = None,
     access: Mapping[str, Iterable[str]] | None = None,
     known_types: Iterable[str] | None = None,
+    bureau_dir: Path | None = None,
 ) -> web.Application:
     """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
@@ -957,7 +985,9 @@ def create_twin(
     profile's. ``registered_senders`` (certificate common names) makes any other validly signed
     caller SenderIsNotRegistered; ``access`` (caller → business namespaces) makes a request of
     another namespace AccessDenied; ``known_types`` (business namespaces) makes a request of
-    another BusinessDataTypeIsNotSupported.
+    another BusinessDataTypeIsNotSupported. A profile with a ``[bureau]`` puts a simulated ФГИС ЕАВИИАС behind the node
+    (:mod:`adapters.smev3.sandbox.bureau`); ``bureau_dir`` holds its test PKI (the signers of its
+    result and return documents; without it the notices carry no document).
     """
     if not isinstance(profile, FaultProfile):
         profile = FaultProfile.load(profile)
@@ -974,6 +1004,7 @@ def create_twin(
         registered_senders=registered_senders,
         access=access,
         known_types=known_types,
+        bureau_dir=bureau_dir,
     )
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin

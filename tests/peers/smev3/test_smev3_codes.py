@@ -45,6 +45,8 @@ ROWS: list[tuple[str, Verdict, str, float]] = [
     ("TargetMessageIsNotFound", F, "permanent", 0.0),
     ("SOAP_SERVER", R, "soap-server", 0.0),
     ("SOAP_CLIENT", F, "permanent", 0.0),
+    ("EAVIIAS_RETURNED", F, "permanent", 0.0),  # the bureau returned the referral (360n reasons)
+    ("EAVIIAS_NOTICE_INVALID", F, "permanent", 0.0),
 ]
 
 
