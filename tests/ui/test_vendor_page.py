@@ -76,7 +76,7 @@ async def test_a_valid_upload_passes(page: Any, sandbox: Sandbox) -> None:
 
 
 async def test_keys_profiles_and_own_submissions(page: Any, sandbox: Sandbox) -> None:
-    body = json.loads((sandbox.directory / "samples" / "valid-35-2.json").read_text("utf-8"))
+    body = json.loads((sandbox.directory / "samples" / "valid-187-1.json").read_text("utf-8"))
     done = subprocess.run(
         ["curl", "-sSf", "-H", f"Authorization: Bearer {sandbox.token}", "-H", "Content-Type: application/json",
          "--data-binary", "@-", f"{sandbox.url}/api/v1/submissions"],
