@@ -35,6 +35,8 @@ class ShepSettings(PeerSettings):
     # At most this many messages per getMessages call, and calls per receive round.
     receive_amount: int = Field(default=20, gt=0, le=1000)
     receive_batch: int = Field(default=20, gt=0)
+    # The pilot's regions and launch months (КАТО code → start). Empty: config/kz_pilot_regions.tsv.
+    pilot_regions_file: str = ""
 
     def key_path(self) -> Path | None:
         return Path(self.signing_key_file) if self.signing_key_file else None
