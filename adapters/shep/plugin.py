@@ -84,7 +84,9 @@ class ShepPlugin:
         idempotent_resend=True,  # the persisted messageId is resent; ШЭП answers DUPLICATE_MESSAGE
         polling=True,
         answers_relate_to=True,  # correlationId echoes our messageId
-        answers_name_document=True,  # ЦБДИ's answers carry LocalUid
+        # ЦБДИ's answers carry LocalUid (compared with the submission's); ШЭП's own status
+        # callbacks name only our messageId: attributed by it alone.
+        answers_name_document=False,
         endpoints=True,  # the AsyncChannel client callback
     )
     description: Final = "Kazakhstan e-government gateway ШЭП v10 (SyncChannel/AsyncChannel, WS-Security) to АИС ЦБДИ"

@@ -34,3 +34,8 @@ def make_031u(signers: SampleSigners) -> Callable[..., CanonicalSubmission]:
         return sub
 
     return make
+
+
+@pytest.fixture(scope="session")
+def signers_dir(signers: SampleSigners) -> SampleSigners:
+    return signers
