@@ -30,12 +30,14 @@ __all__ = [
     "sandbox_overrides",
 ]
 
-# The sandbox's peers when the configuration names none of its own: REMD, and the Moscow regional
+# The sandbox's peers when the configuration names none of its own: REMD, the Moscow regional
 # GIS as a relay that speaks the REMD protocol (MIS → regional GIS → REMD, as in the 2020 order on
-# MSE information exchange). config/routes.sandbox.toml sends region-77 referrals through it.
+# MSE information exchange), and ШЭП towards АИС ЦБДИ for the Kazakh form 031/у.
+# config/routes.sandbox.toml sends region-77 referrals through the GIS and kz-031u to ШЭП.
 SANDBOX_PEERS: Final = {
     "remd": {"protocol": "remd"},
     "gis-77": {"protocol": "remd", "front_door": False},
+    "shep": {"protocol": "shep"},
 }
 
 SANDBOX_CLIENT: Final = "sandbox-mis"
