@@ -1,119 +1,35 @@
-"""The Kazakh pilot as the ШЭП route applies it: which regions have started (``config/
-kz_pilot_regions.tsv``), the 1-working-day deadline of the expert's conclusion with the 16:00
-rule, and the metric of conclusions within it.
-
-The deadline is :func:`gateway.common.workdays.deadline_for` with ``Stage.KZ_EXPERT_CONCLUSION``:
-the Kazakh calendar (holidays, transferred days) in ``Asia/Almaty`` — Kazakhstan has had one time
-zone, UTC+5, since 1 March 2024 (before, Almaty and the east were UTC+6), and the tz database
-carries that change — the received day is working day 1 and a draft arriving after 16:00, or on
-a day off, is received on the next working day. The start is the arrival at ЦБДИ as ЦБДИ reports
-it (``ArrivedAt``); a conclusion without it is counted under ``arrival="unreported"`` and not in
-the share within the deadline (the gateway's own send time is in the journal, not here).
+"""The pilot as the ШЭП route applies it: the table and the deadline are the core's
+(:mod:`gateway.common.kz_pilot`); here is the metric of conclusions within the 1-working-day rule,
+counted as ЦБДИ's answers arrive. A conclusion without the reported arrival at ЦБДИ is counted
+under ``within_deadline="unreported"`` (the deadline report in the UI falls back to the gateway's
+send time from the journal).
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
-from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 
-from gateway.common.shipped import shipped
-from gateway.common.workdays import Stage, deadline_for
-from gateway.errors import ConfigError
+from gateway.common.kz_pilot import KZ_ZONE, PilotRegion, PilotTable, conclusion_deadline
+from gateway.monitoring.counters import REGISTRY
 
 if TYPE_CHECKING:
     from adapters.shep.payload import Conclusion
 
 __all__ = ["KZ_ZONE", "PilotRegion", "PilotTable", "conclusion_deadline", "observe_conclusion"]
 
-KZ_ZONE: Final = ZoneInfo("Asia/Almaty")
-
 _CONCLUSIONS: Final = Counter(
-    "mse_kz_conclusions_total",
+    "mse_gateway_kz_conclusions",
     "Expert conclusions from ЦБДИ by region, pilot phase and whether they came within the "
     "1-working-day rule (16:00 cut-off)",
     ["region", "phase", "within_deadline"],
+    registry=REGISTRY,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PilotRegion:
-    kato: str
-    name: str
-    start: datetime  # the first day of the launch month, 00:00 in Kazakhstan
-    phase: str
-
-
-@dataclass(frozen=True, slots=True)
-class PilotTable:
-    regions: Mapping[str, PilotRegion]
-    source: str = "<table>"
-
-    @classmethod
-    def from_tsv(cls, text: str, *, source: str) -> PilotTable:
-        rows = csv.DictReader(text.splitlines(), delimiter="\t")
-        missing = [c for c in ("kato", "region", "pilot_start", "phase") if c not in (rows.fieldnames or ())]
-        if missing:
-            raise ConfigError(f"{source}: lacks the column(s) {', '.join(missing)}")
-        out: dict[str, PilotRegion] = {}
-        for line, row in enumerate(rows, start=2):
-            kato = (row["kato"] or "").strip()
-            if not kato.isdigit() or len(kato) != 2:
-                raise ConfigError(f"{source}, line {line}: kato {kato!r} is not a two-digit КАТО region code")
-            try:
-                year, month = (int(x) for x in (row["pilot_start"] or "").strip().split("-"))
-                start = datetime.combine(date(year, month, 1), time(0, 0), KZ_ZONE)
-            except ValueError:
-                raise ConfigError(f"{source}, line {line}: pilot_start {row['pilot_start']!r} is not YYYY-MM") from None
-            if kato in out:
-                raise ConfigError(f"{source}, line {line}: region {kato} appears twice")
-            out[kato] = PilotRegion(kato, (row["region"] or "").strip(), start, (row["phase"] or "").strip())
-        if not out:
-            raise ConfigError(f"{source}: no regions")
-        return cls(out, source)
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> PilotTable:
-        """``path``, else the shipped ``config/kz_pilot_regions.tsv``. ConfigError when unreadable."""
-        chosen = Path(path) if path else shipped("config/kz_pilot_regions.tsv")
-        if chosen is None:
-            raise ConfigError("config/kz_pilot_regions.tsv not found")
-        try:
-            return cls.from_tsv(chosen.read_text("utf-8"), source=str(chosen))
-        except OSError as exc:
-            raise ConfigError(f"{chosen}: {exc}") from None
-
-    def region(self, code: str) -> PilotRegion | None:
-        return self.regions.get(code.strip()[:2]) if len(code.strip()) >= 2 else None
-
-    def refusal(self, code: str, now: datetime) -> str | None:
-        """Why a 031/у of region ``code`` cannot be sent at ``now`` (None: it can)."""
-        region = self.region(code)
-        if region is None:
-            shown = code or "не указан"
-            return f"регион медицинской организации ({shown}) не участвует в пилоте проактивной МСЭ ({self.source})"
-        if now < region.start:
-            return (
-                f"пилот проактивной МСЭ в регионе «{region.name}» (КАТО {region.kato}) начинается "
-                f"{region.start.date().isoformat()} (этап {region.phase}); форма 031/у не отправляется до начала пилота"
-            )
-        return None
-
-
-def conclusion_deadline(arrived_at: datetime) -> datetime:
-    """The end of the working day by which the expert must conclude on a draft that arrived at
-    ЦБДИ at ``arrived_at`` (1 working day, the 16:00 cut-off, Kazakhstan's calendar)."""
-    return deadline_for(Stage.KZ_EXPERT_CONCLUSION, arrived_at)
-
-
 def observe_conclusion(pilot: PilotTable, conclusion: Conclusion, region_hint: str = "") -> bool | None:
-    """Count one conclusion in ``mse_kz_conclusions_total``; returns whether it was within the
+    """Count one conclusion in ``mse_gateway_kz_conclusions_total``; returns whether it was within the
     deadline (None: ЦБДИ did not report the arrival)."""
     code = conclusion.region or region_hint
     region = pilot.region(code)

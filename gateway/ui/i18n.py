@@ -103,15 +103,19 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "sla.title": ("Соблюдение сроков", "Deadline compliance"),
     "sla.note": (
         "Доля зарегистрированных в срок по производственному календарю среди зарегистрированных "
-        "и просроченных открытых. Казахстан: правило 16:00.",
+        "и просроченных открытых. Казахстан: правило 16:00, срок от поступления в ЦБДИ (по его "
+        "сообщению, иначе от отправки шлюзом) до решения эксперта.",
         "Share registered by the working-day deadline among registered and overdue open items. "
-        "Kazakhstan: the 16:00 rule.",
+        "Kazakhstan: the 16:00 rule, from the arrival at ЦБДИ (as it reports, else the gateway's "
+        "send) to the expert's decision.",
     ),
     "sla.stage": ("Этап", "Stage"),
     "sla.measured": ("Учтено", "Measured"),
     "sla.within": ("В срок", "Within deadline"),
     "sla.open_overdue": ("Просрочено, не завершено", "Overdue, still open"),
     "sla.overdue": ("Просроченные", "Overdue items"),
+    "sla.regions": ("По регионам и этапам пилота", "By region and pilot phase"),
+    "sla.phase": ("Этап пилота", "Pilot phase"),
     "stage.ru_registration": (
         "РФ: регистрация направления — 1 рабочий день",
         "RU: referral registration — 1 working day",
