@@ -26,7 +26,8 @@ __all__ = ["ALERT_CODES", "SUCCESS_STATUSES", "reported_codes", "shep_code_table
 
 # Statuses that mean "processed": SCSS001 is ШЭП's usual one; some services answer "Success".
 SUCCESS_STATUSES: Final = frozenset({"SCSS001", "SUCCESS"})
-# Codes that stop every message of the instance until an operator acts: an alert, not a retry.
+# Codes that stop every message of the instance until an operator acts: an alert, not a retry
+# (the table's ``alert`` column; the core's default alert counts submissions failed with them).
 ALERT_CODES: Final = frozenset({"SENDER_AUTH_FAILED", "SIGNATURE_INVALID"})
 
 
@@ -35,6 +36,7 @@ def shep_code_table() -> CodeTable:
     text = resources.files("adapters.shep").joinpath("error-codes.tsv").read_text("utf-8")
     table = CodeTable.from_tsv(text, source="adapters/shep/error-codes.tsv")
     assert table.unknown is CodeClass.PERMANENT  # the documented default above
+    assert table.alerting() == ALERT_CODES, "error-codes.tsv's alert column and ALERT_CODES disagree"
     return table
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -33,10 +33,20 @@ from gateway.ui.config import AlertRuleConfig, AlertsConfig
 from gateway.ui.queries import read
 from gateway.ui.schema import alert_state
 
-__all__ = ["AlertEvaluator", "Measurements", "Notify", "alert_rows", "alerts_ctx", "measure", "webhook_notifier"]
+__all__ = [
+    "AlertEvaluator",
+    "Measurements",
+    "Notify",
+    "alert_rows",
+    "alerting_codes",
+    "alerts_ctx",
+    "measure",
+    "webhook_notifier",
+]
 
 _log: Final = get_logger(__name__)
 _SLA_WINDOW: Final = timedelta(days=30)
+_ALERTING_WINDOW: Final = timedelta(hours=24)
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -50,21 +60,29 @@ class Measurements:
     flagged: int
     crl_stale: int = 0
     stuck: int = 0  # submissions waiting for a peer past its stuck_after_hours (gateway.monitoring.stuck)
+    alerting_refusals: int = 0  # FAILED in the last 24 h with a code the peer's table marks ``alert``
 
     def value(self, condition: str) -> float:
         return float(getattr(self, condition))
 
 
 async def measure(
-    journal: Journal, open_circuits: int, stuck: StuckPolicy | None = None, *, crl_stale: int = 0
+    journal: Journal,
+    open_circuits: int,
+    stuck: StuckPolicy | None = None,
+    *,
+    crl_stale: int = 0,
+    alerting: Mapping[str, frozenset[str]] | None = None,
 ) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
-    the last 30 days already past their working-day deadline."""
+    the last 30 days already past their working-day deadline. ``alerting``: per peer, the codes
+    its table marks ``alert``."""
     now = journal.clock.now()
     async with read(journal.engine) as conn:
         status = await queries.queue_status(conn, list_limit=0)
         sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
         stuck_total = sum((await stuck_counts(conn, stuck, now)).values()) if stuck is not None else 0
+        refusals = await queries.failed_with_codes(conn, alerting or {}, since=now - _ALERTING_WINDOW)
     return Measurements(
         oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
         dead_items=status.dead,
@@ -73,6 +91,7 @@ async def measure(
         flagged=status.flagged,
         crl_stale=crl_stale,
         stuck=stuck_total,
+        alerting_refusals=refusals,
     )
 
 
@@ -187,6 +206,12 @@ async def alert_rows(engine: AsyncEngine, config: AlertsConfig) -> list[dict[str
     return out
 
 
+def alerting_codes(app: web.Application) -> dict[str, frozenset[str]]:
+    """Per running peer, the codes its table marks ``alert``."""
+    peers = app.get(PEERS_KEY, {})
+    return {name: codes for name, p in peers.items() if (codes := p.codes.alerting())}
+
+
 def open_circuits(app: web.Application) -> int:
     peers = app.get(PEERS_KEY, {})
     return sum(1 for p in peers.values() if p.breaker.snapshot().state is not BreakerState.CLOSED)
@@ -211,7 +236,13 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
             while True:
                 try:
                     stale = await stale_crl_sources(app, datetime.now(UTC))
-                    values = await measure(journal, open_circuits(app), stuck_policy(app), crl_stale=len(stale))
+                    values = await measure(
+                        journal,
+                        open_circuits(app),
+                        stuck_policy(app),
+                        crl_stale=len(stale),
+                        alerting=alerting_codes(app),
+                    )
                     await evaluator.evaluate(values, journal.clock.now())
                 except Exception:
                     _log.exception("alert evaluation failed")

@@ -50,10 +50,18 @@ class AlertRuleConfig(_Section):
     # the number of DEAD submissions, the number of peers with an open circuit, the number of
     # open SLA breaches (overdue and not yet registered), flagged contradictions, the number of
     # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE),
-    # or stuck submissions (waiting for a peer longer than its stuck_after_hours, or for a peer not
-    # running).
+    # stuck submissions (waiting for a peer longer than its stuck_after_hours, or for a peer not
+    # running), or submissions FAILED in the last 24 hours with a code its peer's table marks
+    # ``alert`` (wrong credentials: nothing of that peer passes until an operator acts).
     condition: Literal[
-        "oldest_unanswered_minutes", "dead_items", "circuit_open", "sla_breaches", "flagged", "crl_stale", "stuck"
+        "oldest_unanswered_minutes",
+        "dead_items",
+        "circuit_open",
+        "sla_breaches",
+        "flagged",
+        "crl_stale",
+        "stuck",
+        "alerting_refusals",
     ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
@@ -69,6 +77,10 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="sla-breaches", condition="sla_breaches", threshold=0.0),
         AlertRuleConfig(name="crl-stale", condition="crl_stale", threshold=0.0, severity="critical"),
         AlertRuleConfig(name="stuck-documents", condition="stuck", threshold=0.0),
+        # a peer refused our credentials or signature (ШЭП SENDER_AUTH_FAILED): nothing will pass
+        AlertRuleConfig(
+            name="peer-refusals-needing-action", condition="alerting_refusals", threshold=0.0, severity="critical"
+        ),
     ]
 
 

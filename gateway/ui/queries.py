@@ -7,7 +7,7 @@ the exception: calendar arithmetic is done in Python per submission, memoised pe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -40,6 +40,7 @@ __all__ = [
     "SlaRegion",
     "SlaReport",
     "SlaStage",
+    "failed_with_codes",
     "overview",
     "peer_errors",
     "queue_status",
@@ -446,6 +447,22 @@ async def sla_report(
         if len(acc.overdue) < overdue_limit:
             acc.overdue.append(SlaItem(row.id, row.local_uid, row.kind, row.region, row.state, start, due, done))
     return SlaReport(stages)
+
+
+async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset[str]], *, since: datetime) -> int:
+    """Submissions FAILED since ``since`` whose outcome code is among their peer's ``codes``."""
+    total = 0
+    for peer, wanted in codes.items():
+        if not wanted:
+            continue
+        stmt = sa.select(sa.func.count()).where(
+            _S.state == str(State.FAILED),
+            _S.destination == peer,
+            sa.func.upper(_S.outcome_code).in_(sorted(wanted)),
+            _S.updated_at >= since,
+        )
+        total += int((await conn.execute(stmt)).scalar_one())
+    return total
 
 
 @dataclass(slots=True)

@@ -124,4 +124,5 @@ def test_example_config_validates() -> None:
         "flagged",
         "crl_stale",
         "stuck",
+        "alerting_refusals",
     }

@@ -9,6 +9,8 @@ import pytest
 
 from adapters.shep.codes import ALERT_CODES, reported_codes, shep_code_table
 from gateway.delivery.classify import Verdict, classify_answer
+from gateway.errors import ConfigError
+from gateway.peers.codes import CodeTable
 
 R, F, A = Verdict.RETRY, Verdict.FAIL, Verdict.ALREADY_THERE
 ROWS = [
@@ -62,3 +64,11 @@ def test_specific_permanent_cause_under_generic_transient_is_not_retried() -> No
 def test_unknown_nested_under_known_reports_the_known() -> None:
     assert reported_codes([("SCSE001", "x"), ("NEW-1", "y")]) == (("SCSE001", "x"),)
     assert reported_codes([("NEW-1", "x"), ("NEW-2", "y")]) == (("NEW-1", "x"), ("NEW-2", "y"))
+
+
+def test_alert_column() -> None:
+    assert shep_code_table().alerting() == ALERT_CODES
+    text = "code\tclass\talert\nX\tpermanent\tmaybe\n"
+    with pytest.raises(ConfigError, match="line 2: alert 'maybe'"):
+        CodeTable.from_tsv(text, source="t.tsv")
+    assert CodeTable.from_tsv("code\tclass\nX\tpermanent\n", source="t.tsv").alerting() == frozenset()

@@ -29,6 +29,8 @@ from gateway.journal.store import Journal
 from gateway.model import State, Submission, SubmissionDraft
 from gateway.signatures._asn1 import der_to_pem
 from gateway.signatures.xml.wssecurity import sign_wssecurity
+from gateway.ui.alerts import AlertEvaluator, alerting_codes, measure
+from gateway.ui.config import AlertsConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/peers: the contract test kit
 from contract.kit import event_rows, gateway_config, inbox_rows, journal_of, running, state_is, until
@@ -189,3 +191,35 @@ async def test_client_callback_is_authenticated_and_recorded(
             forged = signed.replace(b"DELIVERED</messageState>", b"NOT_DELIVERED</messageState>")
             refused = await client.post("/shep/callback", data=forged, headers={"Content-Type": "text/xml"})
             assert refused.status == 403
+
+
+async def test_wrong_credentials_fail_the_document_and_raise_the_default_alert(
+    tmp_path: Path, db_url: str, signers_dir: SampleSigners
+) -> None:
+    gw, tw = identity("gateway MIS"), identity("ШЭП twin", "ecdsa")
+    app = create_twin(
+        FAST,
+        SimulatedClock(1.0, sim_epoch=WEDNESDAY),
+        identity=tw,
+        sender=(SENDER_ID, "another"),
+        sender_certificate=gw[1],
+    )
+    async with TestServer(app) as server:
+        config = _setup(tmp_path, db_url, str(server.make_url("/shep/ws")), gw, tw)
+        async with running(config, {"shep": PLUGIN}) as client:
+            journal = journal_of(client)
+            sub = await queued_031u(journal, make_submission("kz-031u", 7, signers_dir))
+            failed = await until(lambda: state_is(journal, sub.id, State.FAILED), timeout=20)
+            assert failed.outcome_code == "SENDER_AUTH_FAILED"
+            values = await measure(journal, 0, alerting=alerting_codes(client.app))
+            assert values.alerting_refusals == 1
+            sent: list[dict[str, Any]] = []
+
+            async def notify(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            evaluator = AlertEvaluator(journal.engine, AlertsConfig(), notify)  # the default rules
+            await evaluator.evaluate(values, journal.clock.now())
+            assert [(m["alert"], m["status"], m["severity"]) for m in sent] == [
+                ("peer-refusals-needing-action", "firing", "critical")
+            ]
