@@ -121,31 +121,47 @@ def inspect_envelope(data: bytes, table: CodeTable, *, verifier: XmlVerifier | N
         out["fault_class"] = str(rule.cls) if rule is not None else f"unknown ({table.unknown})"
         if rule is not None and rule.description:
             out["fault_explanation"] = rule.description
-    out["wssecurity"] = _wssecurity(data, verifier or XmlVerifier())
+    out["signatures"] = _signatures(data, verifier or XmlVerifier())
     return out
 
 
-def _wssecurity(data: bytes, verifier: XmlVerifier) -> dict[str, Any]:
+def _signatures(data: bytes, verifier: XmlVerifier) -> list[dict[str, Any]]:
+    """The WS-Security verdicts in the shape every inspector gives (holder, target, coverage,
+    integrity, chain, validity, reasons)."""
     root = parse_xml(data)
     security = root.find(f"*/{{{WSSE_NS}}}Security")
     if security is None:
-        return {"present": False, "valid": False, "reasons": ["no wsse:Security header"]}
+        return [
+            {
+                "holder": "wsse:Security",
+                "target": "Body",
+                "covers_target": False,
+                "integrity": "absent",
+                "chain": None,
+                "signer": None,
+                "valid": False,
+                "reasons": ["no wsse:Security header: ШЭП refuses unsigned messages"],
+            }
+        ]
     result = verifier.verify_xml(data)
-    body = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
-    reports = []
+    body_tags = {
+        f"{{{ns}}}Body"
+        for ns in ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+    }
+    out = []
     for index, sig in enumerate(result.report.signatures):
         covered = result.signed_elements(index) if index < len(result.signed) else []
-        reports.append(
+        out.append(
             {
-                "covers_body": any(e is body for e in covered)
-                if result.root is root
-                else any(getattr(e, "tag", None) == "{http://schemas.xmlsoap.org/soap/envelope/}Body" for e in covered),
+                "holder": "wsse:Security",
+                "target": "Body",
+                "covers_target": any(e.tag in body_tags for e in covered),
                 "integrity": sig.integrity,
                 "chain": sig.chain,
                 "algorithm": sig.algorithm,
                 "signer": (sig.signer.common_name or sig.signer.subject) if sig.signer is not None else None,
                 "valid": sig.valid,
-                "errors": [f"{e.code.value}: {e.message}" for e in sig.errors],
+                "reasons": [f"{e.code.value}: {e.message}" for e in sig.errors],
             }
         )
-    return {"present": True, "signatures": reports}
+    return out
