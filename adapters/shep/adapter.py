@@ -303,6 +303,7 @@ class ShepAdapter:
                         "act_number": answer.act_number,
                         "arrived_at": answer.arrived_at.isoformat(),
                         "deadline": deadline.isoformat(),
+                        "region": item.info.prop("region") or "",
                     },
                     envelopes=envelopes,
                 )

@@ -425,8 +425,10 @@ async def sla_report(
     for row in rows:
         stage = stage_of(row.kind)
         start, done = row.created_at, row.done_at
+        region_code = row.region
         if row.id in kz_times:
             start, done = kz_times[row.id].start or start, kz_times[row.id].done or done
+            region_code = region_code or kz_times[row.id].region
         due = deadlines(stage, start)
         acc = stages[stage]
         if done is None and now <= due:
@@ -434,7 +436,7 @@ async def sla_report(
         acc.measured += 1
         on_time = done is not None and done <= due
         if stage is Stage.KZ_EXPERT_CONCLUSION:
-            key = row.region or ""
+            key = region_code or ""
             region = pilot.region(key) if pilot is not None else None
             share = acc.regions.setdefault(key, SlaRegion(key, region.phase if region is not None else ""))
             share.measured += 1
@@ -469,6 +471,7 @@ async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset
 class _KzTimes:
     start: datetime | None = None  # the arrival at ЦБДИ as reported, else the first send
     done: datetime | None = None  # the expert's decision as reported, else the recording
+    region: str | None = None  # the КАТО region ЦБДИ's registration named (the 031/у's region)
 
 
 _KZ_ARRIVAL_CODE: Final = "registered-at-cbdi"
@@ -501,6 +504,7 @@ async def _kz_times(conn: AsyncConnection, ids: list[str]) -> dict[str, _KzTimes
             if ev.code == _KZ_ARRIVAL_CODE and ev.to_state is None:
                 arrived = _aware(details.get("arrived_at"))
                 times.start = arrived or times.start
+                times.region = str(details.get("region") or "")[:2] or times.region
             elif ev.to_state == str(State.SENT) and times.start is None:
                 times.start = ev.at
             elif ev.to_state == str(State.REGISTERED) and times.done is None:

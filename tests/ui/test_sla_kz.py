@@ -49,7 +49,7 @@ async def _031u(
                         hashlib.sha256(payload).hexdigest(), payload, destination="shep")
     )  # fmt: skip
     async with journal.writing() as conn:
-        await conn.execute(submissions.update().where(submissions.c.id == sub.id).values(region=region))
+        await conn.execute(submissions.update().where(submissions.c.id == sub.id).values(region=region or None))
     for to in (State.VALIDATED, State.QUEUED):
         await journal.transition(sub.id, to, actor="t")
     clock.t = sent
@@ -57,7 +57,7 @@ async def _031u(
     if arrived is not None:
         await journal.note(
             sub.id, kind="progress", actor="shep:progress", code="registered-at-cbdi",
-            details={"status": "registered-at-cbdi", "arrived_at": arrived.isoformat()},
+            details={"status": "registered-at-cbdi", "arrived_at": arrived.isoformat(), "region": "75"},
         )  # fmt: skip
     if recorded is not None:
         clock.t = recorded
@@ -74,7 +74,8 @@ async def test_kz_deadline_from_reported_arrival_and_decision(sqlite_url: str) -
     try:
         # Sent 15:50, arrived at ЦБДИ 16:05 (after the cut-off: due end of Wednesday 2), decided
         # Wednesday 17:00, the answer recorded Thursday: within (the peer's times count).
-        a = await _031u(journal, clock, "75", ala(1, 15, 50), ala(1, 16, 5), ala(2, 17), ala(3, 9))
+        # (the submission's own region column is empty: the region named by ЦБДИ's registration counts)
+        a = await _031u(journal, clock, "", ala(1, 15, 50), ala(1, 16, 5), ala(2, 17), ala(3, 9))
         # Sent 15:50, no arrival reported: the send counts (due end of Tuesday 1); decided Wednesday: late.
         b = await _031u(journal, clock, "75", ala(1, 15, 50), None, ala(2, 10), ala(2, 11))
         # Mangystau (phase 2), sent Friday 4 at 16:30 before Capital Day (Mon 7 off): due Tue 8, still open on Wed 9.
