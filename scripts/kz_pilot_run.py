@@ -188,6 +188,15 @@ async def run(
             if kills:
                 await asyncio.sleep(1.0)
                 await killer._bounce(count)  # the last kill: every document in, answers still coming
+            # A MIS keeps sending what was not acknowledged (submit_all gives up on one document
+            # after 20 tries, which a restart can outlast); intake is idempotent by localUid.
+            for _ in range(5):
+                missing = [d for d in read_documents(documents) if d["local_uid"] not in uids]
+                if not missing:
+                    break
+                log(f"resending {len(missing)} submissions not acknowledged during the restarts")
+                more, _ = await submit_all(gateway.url, client.token, iter(missing), len(missing), 16, Quiet())
+                uids |= more
             log(f"{len(uids)} submissions accepted by the gateway in {time.monotonic() - t0:.0f} s")
             deadline = time.monotonic() + settle
             while True:
@@ -215,7 +224,8 @@ async def run(
         "states": states,
         "outcomes": codes,
         "unknown": len(uids) - final,
-        "lost": count - figures["rows"],
+        # accepted by the gateway (202) but not in its journal
+        "lost": len(uids) - figures["rows"],
         "duplicates_at_peer": stats["duplicates_at_cbdi"],
         "deadline": share,
         "twin": {k: v for k, v in stats.items() if k != "expert_certificate"},
