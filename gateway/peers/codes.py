@@ -32,6 +32,10 @@ class CodeRule:
     cls: CodeClass
     wait_seconds: float = 0.0
     description: str = ""
+    # A submission failed with this code needs an operator at once, not one at a time: nothing of
+    # this peer will pass until someone acts (wrong credentials, a certificate the peer refuses).
+    # Counted by the default alert "peer-refusals-needing-action".
+    alert: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,10 @@ class CodeTable:
     source: str = "<table>"
     aliases: Mapping[str, str] = field(default_factory=dict)
 
+    def alerting(self) -> frozenset[str]:
+        """The codes whose rule says ``alert``."""
+        return frozenset(code for code, rule in self.codes.items() if rule.alert)
+
     def lookup(self, code: str) -> CodeRule | None:
         key = code.strip().upper()
         return self.codes.get(self.aliases.get(key, key))
@@ -71,7 +79,8 @@ class CodeTable:
         aliases: Mapping[str, str] | None = None,
     ) -> CodeTable:
         """Read a tab-separated table with at least the columns ``code`` and ``class`` (one of
-        :class:`CodeClass`), optionally ``wait_seconds`` and ``description``."""
+        :class:`CodeClass`), optionally ``wait_seconds``, ``description`` and ``alert``
+        (``yes`` or empty)."""
         rows = csv.DictReader(text.splitlines(), delimiter="\t")
         missing = [c for c in _REQUIRED if c not in (rows.fieldnames or ())]
         if missing:
@@ -97,7 +106,10 @@ class CodeTable:
                 raise ConfigError(f"{source}, line {line}: wait_seconds {raw_wait!r} is not a number") from None
             if wait < 0 or wait != wait:
                 raise ConfigError(f"{source}, line {line}: wait_seconds must be >= 0")
-            codes[code] = CodeRule(klass, wait, (row.get("description") or "").strip())
+            raw_alert = (row.get("alert") or "").strip().lower()
+            if raw_alert not in ("", "yes", "no"):
+                raise ConfigError(f"{source}, line {line}: alert {raw_alert!r} is not yes, no or empty")
+            codes[code] = CodeRule(klass, wait, (row.get("description") or "").strip(), alert=raw_alert == "yes")
         if not codes:
             raise ConfigError(f"{source}: code table has no rows")
         table_aliases = {k.upper(): v.upper() for k, v in (aliases or {}).items()}

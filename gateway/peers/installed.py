@@ -18,7 +18,8 @@ __all__ = ["installed_plugins"]
 def installed_plugins() -> Mapping[str, PeerPlugin]:
     """Protocol name → plug-in, imported on first use (adapters are not loaded by `import gateway`)."""
     from adapters.remd import PLUGIN as REMD
+    from adapters.shep import PLUGIN as SHEP
     from adapters.smev3 import PLUGIN as SMEV3
 
-    plugins: list[PeerPlugin] = [REMD, SMEV3]
+    plugins: list[PeerPlugin] = [REMD, SMEV3, SHEP]
     return {p.protocol: p for p in plugins}

@@ -34,9 +34,10 @@ __all__ = [
     "sandbox_overrides",
 ]
 
-# The sandbox's peers when the configuration names none of its own: REMD, and the Moscow regional
+# The sandbox's peers when the configuration names none of its own: REMD, the Moscow regional
 # GIS as a relay that speaks the REMD protocol (MIS → regional GIS → REMD, as in the 2020 order on
-# MSE information exchange). config/routes.sandbox.toml sends region-77 referrals through it.
+# MSE information exchange), and ШЭП towards АИС ЦБДИ for the Kazakh form 031/у.
+# config/routes.sandbox.toml sends region-77 referrals through the GIS and kz-031u to ШЭП.
 # ФГИС ЕАВИИАС over SMEV 3 (docs/eaviias.md) runs with a simulated bureau behind its twin; no
 # route of the default sandbox sends to it (routes.sandbox.toml shows the one to enable):
 # answers take working days, so its reconciliation waits 3 days between turns.
@@ -44,6 +45,7 @@ SANDBOX_PEERS: Final = {
     "remd": {"protocol": "remd"},
     "gis-77": {"protocol": "remd", "front_door": False},
     "eaviias": {"protocol": "smev3", "content_profile": "eaviias", "reconcile_schedule_minutes": [4320.0]},
+    "shep": {"protocol": "shep"},
 }
 
 # The sandbox client may submit for any organisation: the sample generator invents Russian MOs, an

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from gateway.signatures import gost as _gost
 from gateway.signatures import oids
 from gateway.signatures.errors import InvalidSignature, UnsupportedAlgorithm
+from gateway.signatures.gost.gost341194 import gost341194 as gost34311
 from gateway.signatures.keys import KeyKind, PrivateKey, PublicKey
 
 __all__ = [
@@ -79,13 +80,28 @@ _STREEBOG512 = DigestAlgorithm("streebog512", oids.GOST_DIGEST_512, 64, _streebo
 # for a Kazakh key carries the Kazakh OID, as NCA's own software does.
 _KZ_STREEBOG256 = DigestAlgorithm("streebog256", oids.KZ_DIGEST_256, 32, _streebog256)
 _KZ_STREEBOG512 = DigestAlgorithm("streebog512", oids.KZ_DIGEST_512, 64, _streebog512)
+# The Kazakh legacy hash (GOST R 34.11-94 with the test S-box), for verifying GOST 34.310-2004.
+_GOST34311 = DigestAlgorithm("gost34311-95", oids.KZ_DIGEST_GOST34311, 32, gost34311)
 
 DIGESTS: Final[dict[str, DigestAlgorithm]] = {
     d.oid: d
-    for d in (_SHA1, _SHA224, _SHA256, _SHA384, _SHA512, _STREEBOG256, _STREEBOG512, _KZ_STREEBOG256, _KZ_STREEBOG512)
+    for d in (
+        _SHA1,
+        _SHA224,
+        _SHA256,
+        _SHA384,
+        _SHA512,
+        _STREEBOG256,
+        _STREEBOG512,
+        _KZ_STREEBOG256,
+        _KZ_STREEBOG512,
+        _GOST34311,
+    )
 }
 # by name: the canonical (international / TK26) entry
-_BY_NAME: Final = {d.name: d for d in (_SHA1, _SHA224, _SHA256, _SHA384, _SHA512, _STREEBOG256, _STREEBOG512)}
+_BY_NAME: Final = {
+    d.name: d for d in (_SHA1, _SHA224, _SHA256, _SHA384, _SHA512, _STREEBOG256, _STREEBOG512, _GOST34311)
+}
 
 
 def digest_by_oid(oid: str) -> DigestAlgorithm:
@@ -141,6 +157,7 @@ _COMBINED: Final[dict[str, tuple[str, str]]] = {
     oids.GOST_SIG_512: ("gost", "streebog512"),
     oids.KZ_SIG_256: ("gost", "streebog256"),
     oids.KZ_SIG_512: ("gost", "streebog512"),
+    oids.KZ_SIG_GOST2004: ("gost", "gost34311-95"),
 }
 # OIDs of a key type used as a signature algorithm (CMS allows it): the digest comes from the
 # SignerInfo's digestAlgorithm.
@@ -191,6 +208,11 @@ def resolve_signature_algorithm(
     if key.kind is not _FAMILY_KEY[family]:
         raise UnsupportedAlgorithm(sig_oid, f"signature algorithm does not fit a {key.kind} key")
 
+    if family == "gost" and key.algorithm_oid == oids.KZ_KEY_GOST2004:
+        # the legacy scheme: verification only, and only with its own hash
+        if digest.name != _GOST34311.name:
+            raise UnsupportedAlgorithm(sig_oid, f"{digest.name} with a GOST 34.310-2004 key")
+        return LEGACY_KZ_GOST2004
     if family == "gost":
         if digest.name != f"streebog{key.bits}":
             raise UnsupportedAlgorithm(sig_oid, f"{digest.name} with a {key.bits}-bit GOST key")
@@ -204,6 +226,11 @@ def resolve_signature_algorithm(
         )
     oid = _ECDSA_X509[digest.name]
     return SignatureAlgorithm(f"ecdsa-{digest.name}", family, digest, oid, oid)
+
+
+LEGACY_KZ_GOST2004: Final = SignatureAlgorithm(
+    "gost34310-2004", "gost", _GOST34311, oids.KZ_SIG_GOST2004, oids.KZ_KEY_GOST2004, kazakh=True
+)
 
 
 def _gost_algorithm(bits: int, kazakh: bool) -> SignatureAlgorithm:
@@ -235,6 +262,8 @@ def _pss_parameters(der: bytes | None) -> tuple[DigestAlgorithm, DigestAlgorithm
 
 def default_signature_algorithm(key: PublicKey) -> SignatureAlgorithm:
     """The scheme we sign with for a key: SHA-256 for RSA/EC, Streebog of the key size for GOST."""
+    if key.algorithm_oid == oids.KZ_KEY_GOST2004:
+        raise UnsupportedAlgorithm(key.algorithm_oid, "GOST 34.310-2004 keys are verified, never used to sign")
     if key.kind is KeyKind.GOST:
         return _gost_algorithm(key.bits, key.kazakh)
     if key.kind is KeyKind.RSA:

@@ -42,7 +42,7 @@ __all__ = [
 
 RSA_KEY_OID = "1.2.840.113549.1.1.1"
 EC_KEY_OID = "1.2.840.10045.2.1"
-GOST_KEY_OIDS = frozenset({oids.GOST_KEY_256, oids.GOST_KEY_512, oids.KZ_KEY_GOST2015})
+GOST_KEY_OIDS = frozenset({oids.GOST_KEY_256, oids.GOST_KEY_512, oids.KZ_KEY_GOST2015, oids.KZ_KEY_GOST2004})
 
 # Key algorithm names accepted by ``generate_key`` (and the test PKI's --algorithm).
 KEY_ALGORITHMS = ("gost2012-256", "gost2012-512", "gost2015-kz-512", "rsa", "ecdsa")
@@ -160,7 +160,9 @@ def parse_public_key(spki_der: bytes) -> PublicKey:
         if len(point) not in (64, 128):
             raise ValueError(f"GOST public key of {len(point)} bytes")
         bits = len(point) * 4
-        if (alg_oid == oids.GOST_KEY_256 and bits != 256) or (alg_oid == oids.GOST_KEY_512 and bits != 512):
+        if (alg_oid in (oids.GOST_KEY_256, oids.KZ_KEY_GOST2004) and bits != 256) or (
+            alg_oid == oids.GOST_KEY_512 and bits != 512
+        ):
             raise ValueError("GOST key size does not match its algorithm OID")
         return PublicKey(
             KeyKind.GOST,
@@ -171,7 +173,7 @@ def parse_public_key(spki_der: bytes) -> PublicKey:
             gost_curve_oid=curve_oid,
             gost_digest_oid=digest_oid,
             gost_point=point,
-            kazakh=alg_oid == oids.KZ_KEY_GOST2015,
+            kazakh=alg_oid in (oids.KZ_KEY_GOST2015, oids.KZ_KEY_GOST2004),
         )
     raise UnsupportedAlgorithm(alg_oid, "unsupported public key algorithm")
 

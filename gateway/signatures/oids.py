@@ -58,11 +58,19 @@ KZ_SIG_256: Final = "1.2.398.3.10.1.1.2.3.1"
 KZ_DIGEST_512: Final = "1.2.398.3.10.1.3.3"
 KZ_DIGEST_256: Final = "1.2.398.3.10.1.3.2"
 
+# Kazakh legacy GOST 34.310-2004 with GOST 34.311-95 (verification only; PROTOCOLS.md): the curve is
+# CryptoPro A, the hash GOST R 34.11-94 with the test S-box, the signature r||s little-endian.
+KZ_KEY_GOST2004: Final = "1.2.398.3.10.1.1.1.1"
+KZ_GOST2004_CURVE_A: Final = "1.2.398.3.10.1.1.1.1.1"
+KZ_SIG_GOST2004: Final = "1.2.398.3.10.1.1.1.2"
+KZ_DIGEST_GOST34311: Final = "1.2.398.3.10.1.3.1"
+
 # Curve OIDs that name a curve the primitives know under another OID. Used only when
 # ``curve_by_oid`` does not know the OID itself.
 CURVE_ALIASES: Final[dict[str, str]] = {
     KZ_GOST_CURVE_512_A: TC26_CURVE_512_A,
     "1.2.643.2.2.36.0": CRYPTOPRO_CURVE_A,  # XchA is CryptoPro A
+    KZ_GOST2004_CURVE_A: CRYPTOPRO_CURVE_A,  # the Kazakh legacy parameter set (checked on NCA's test CA)
     TC26_CURVE_256_B: CRYPTOPRO_CURVE_A,  # tc26 256 paramSetB is CryptoPro A
 }
 

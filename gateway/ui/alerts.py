@@ -20,7 +20,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -54,6 +54,7 @@ __all__ = [
     "Notify",
     "acknowledge",
     "alert_rows",
+    "alerting_codes",
     "alerts_ctx",
     "format_value",
     "measure",
@@ -64,6 +65,7 @@ __all__ = [
 _log: Final = get_logger(__name__)
 _SLA_WINDOW: Final = timedelta(days=30)
 EVALUATOR_LEASE: Final = "alerts-evaluator"
+_ALERTING_WINDOW: Final = timedelta(hours=24)
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -79,22 +81,30 @@ class Measurements:
     stuck: int = 0  # submissions waiting for a peer past its stuck_after_hours (gateway.monitoring.stuck)
     ksi_overdue: int = 0  # KSI stages open past their working-day deadline (gateway.monitoring.ksi)
     ksi_late_percent: float = 0.0  # of the KSI stages measured in the last 30 days, % that missed the deadline
+    alerting_refusals: int = 0  # FAILED in the last 24 h with a code the peer's table marks ``alert``
 
     def value(self, condition: str) -> float:
         return float(getattr(self, condition))
 
 
 async def measure(
-    journal: Journal, open_circuits: int, stuck: StuckPolicy | None = None, *, crl_stale: int = 0
+    journal: Journal,
+    open_circuits: int,
+    stuck: StuckPolicy | None = None,
+    *,
+    crl_stale: int = 0,
+    alerting: Mapping[str, frozenset[str]] | None = None,
 ) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
-    the last 30 days already past their working-day deadline."""
+    the last 30 days already past their working-day deadline. ``alerting``: per peer, the codes
+    its table marks ``alert``."""
     now = journal.clock.now()
     async with read(journal.engine) as conn:
         status = await queries.queue_status(conn, list_limit=0)
         sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
         stuck_total = sum((await stuck_counts(conn, stuck, now)).values()) if stuck is not None else 0
         ksi = await ksi_report(conn, now=now, since=now - _SLA_WINDOW, overdue_limit=0)
+        refusals = await queries.failed_with_codes(conn, alerting or {}, since=now - _ALERTING_WINDOW)
     return Measurements(
         oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
         dead_items=status.dead,
@@ -105,6 +115,7 @@ async def measure(
         stuck=stuck_total,
         ksi_overdue=ksi.open_overdue,
         ksi_late_percent=ksi.late_percent(),
+        alerting_refusals=refusals,
     )
 
 
@@ -223,6 +234,9 @@ UNITS: Final = {
     "flagged": "documents",
     "crl_stale": "sources",
     "stuck": "documents",
+    "ksi_overdue": "stages",
+    "ksi_late_percent": "%",
+    "alerting_refusals": "documents",
 }
 
 
@@ -293,6 +307,12 @@ async def alert_rows(engine: AsyncEngine, config: AlertsConfig) -> list[dict[str
     return out
 
 
+def alerting_codes(app: web.Application) -> dict[str, frozenset[str]]:
+    """Per running peer, the codes its table marks ``alert``."""
+    peers = app.get(PEERS_KEY, {})
+    return {name: codes for name, p in peers.items() if (codes := p.codes.alerting())}
+
+
 def open_circuits(app: web.Application) -> int:
     peers = app.get(PEERS_KEY, {})
     return sum(1 for p in peers.values() if p.breaker.snapshot().state is not BreakerState.CLOSED)
@@ -323,7 +343,13 @@ def alerts_ctx(config: AlertsConfig | None = None) -> Callable[[web.Application]
                         await asyncio.sleep(cfg.interval_seconds)
                         continue  # another process evaluates; this one stands by
                     stale = await stale_crl_sources(app, datetime.now(UTC))
-                    values = await measure(journal, open_circuits(app), stuck_policy(app), crl_stale=len(stale))
+                    values = await measure(
+                        journal,
+                        open_circuits(app),
+                        stuck_policy(app),
+                        crl_stale=len(stale),
+                        alerting=alerting_codes(app),
+                    )
                     await evaluator.evaluate(values, journal.clock.now())
                 except Exception:
                     _log.exception("alert evaluation failed")

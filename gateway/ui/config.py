@@ -55,7 +55,9 @@ class AlertRuleConfig(_Section):
     # configured CRL sources without a current CRL (signatures depending on them are INDETERMINATE),
     # or stuck submissions (waiting for a peer longer than its stuck_after_hours, or for a peer not
     # running); the MSE bureaus' KSI: stages open past their working-day deadline (ksi_overdue), or
-    # the percentage of the last 30 days' measured stages that missed it (ksi_late_percent).
+    # the percentage of the last 30 days' measured stages that missed it (ksi_late_percent); or
+    # submissions FAILED in the last 24 hours with a code its peer's table marks ``alert`` (wrong
+    # credentials: nothing of that peer passes until an operator acts) (alerting_refusals).
     condition: Literal[
         "oldest_unanswered_minutes",
         "dead_items",
@@ -66,6 +68,7 @@ class AlertRuleConfig(_Section):
         "stuck",
         "ksi_overdue",
         "ksi_late_percent",
+        "alerting_refusals",
     ]
     # The alert fires when the measured value is strictly greater than this.
     threshold: float = 0.0
@@ -83,6 +86,10 @@ def _default_rules() -> list[AlertRuleConfig]:
         AlertRuleConfig(name="stuck-documents", condition="stuck", threshold=0.0),
         AlertRuleConfig(name="ksi-overdue", condition="ksi_overdue", threshold=0.0),
         AlertRuleConfig(name="ksi-late-share", condition="ksi_late_percent", threshold=10.0),
+        # a peer refused our credentials or signature (ШЭП SENDER_AUTH_FAILED): nothing will pass
+        AlertRuleConfig(
+            name="peer-refusals-needing-action", condition="alerting_refusals", threshold=0.0, severity="critical"
+        ),
     ]
 
 

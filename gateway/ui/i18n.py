@@ -157,15 +157,19 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "sla.title": ("Соблюдение сроков", "Deadline compliance"),
     "sla.note": (
         "Доля зарегистрированных в срок по производственному календарю среди зарегистрированных "
-        "и просроченных открытых. Казахстан: правило 16:00.",
+        "и просроченных открытых. Казахстан: правило 16:00, срок от поступления в ЦБДИ (по его "
+        "сообщению, иначе от отправки шлюзом) до решения эксперта.",
         "Share registered by the working-day deadline among registered and overdue open items. "
-        "Kazakhstan: the 16:00 rule.",
+        "Kazakhstan: the 16:00 rule, from the arrival at ЦБДИ (as it reports, else the gateway's "
+        "send) to the expert's decision.",
     ),
     "sla.stage": ("Этап", "Stage"),
     "sla.measured": ("Учтено", "Measured"),
     "sla.within": ("В срок", "Within deadline"),
     "sla.open_overdue": ("Просрочено, не завершено", "Overdue, still open"),
     "sla.overdue": ("Просроченные", "Overdue items"),
+    "sla.regions": ("По регионам и этапам пилота", "By region and pilot phase"),
+    "sla.phase": ("Этап пилота", "Pilot phase"),
     "stage.ru_registration": (
         "РФ: регистрация направления — 1 рабочий день",
         "RU: referral registration — 1 working day",
@@ -267,6 +271,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "unit.documents": ("док.", "documents"),
     "unit.peers": ("узл.", "peers"),
     "unit.sources": ("источн.", "sources"),
+    "unit.stages": ("этап.", "stages"),
+    "unit.%": ("%", "%"),
     "unit.": ("", ""),
     "sev.warning": ("предупреждение", "warning"),
     "sev.critical": ("критично", "critical"),
@@ -283,6 +289,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "rule.sla-breaches": ("Нарушены сроки (SLA)", "Deadline (SLA) breaches"),
     "rule.crl-stale": ("Списки отзыва устарели", "Revocation lists stale"),
     "rule.stuck-documents": ("Зависшие документы", "Stuck documents"),
+    "rule.ksi-overdue": ("Бюро МСЭ: этапы КСИ просрочены", "MSE bureaus: KSI stages overdue"),
+    "rule.ksi-late-share": ("Бюро МСЭ: доля просрочек КСИ", "MSE bureaus: share of late KSI stages"),
+    "rule.peer-refusals-needing-action": (
+        "Узел отказал в доступе (учётные данные, подпись)",
+        "A peer refused our credentials or signature",
+    ),
     # audit
     "audit.title": ("Журнал действий операторов", "Operator audit trail"),
     "audit.user": ("Пользователь", "User"),

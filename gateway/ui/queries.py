@@ -7,7 +7,7 @@ the exception: calendar arithmetic is done in Python per submission, memoised pe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +16,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.common.kz_pilot import PilotTable, shipped_pilot
 from gateway.common.workdays import STAGE_RULES, Stage, deadline_for, default_calendar
+from gateway.errors import ConfigError
 from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import events, submissions
 from gateway.model import State
@@ -35,8 +37,10 @@ __all__ = [
     "QueueStatus",
     "RegionReturns",
     "SlaItem",
+    "SlaRegion",
     "SlaReport",
     "SlaStage",
+    "failed_with_codes",
     "overview",
     "peer_errors",
     "queue_status",
@@ -336,12 +340,27 @@ class SlaItem:
 
 
 @dataclass
+class SlaRegion:
+    """One region's share within a stage (the Kazakh pilot: with its phase)."""
+
+    region: str
+    phase: str = ""
+    measured: int = 0
+    within: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.within / self.measured if self.measured else None
+
+
+@dataclass
 class SlaStage:
     stage: Stage
     measured: int = 0  # finished, or open and already past the deadline
     within: int = 0
     overdue: list[SlaItem] = field(default_factory=list)  # late, finished or not
     open_overdue: int = 0
+    regions: dict[str, SlaRegion] = field(default_factory=dict)  # the Kazakh stage: per region and phase
 
     @property
     def share(self) -> float | None:
@@ -398,21 +417,101 @@ async def sla_report(
     stmt = _period(stmt, _S.created_at, since, until)
     deadlines = _Deadlines()
     stages = {s: SlaStage(s) for s in (Stage.RU_REGISTRATION, Stage.KZ_EXPERT_CONCLUSION)}
-    for row in (await conn.execute(stmt)).all():
+    rows = (await conn.execute(stmt)).all()
+    kz_times = await _kz_times(conn, [r.id for r in rows if stage_of(r.kind) is Stage.KZ_EXPERT_CONCLUSION])
+    pilot = _pilot()
+    for row in rows:
         stage = stage_of(row.kind)
-        due = deadlines(stage, row.created_at)
+        start, done = row.created_at, row.done_at
+        region_code = row.region
+        if row.id in kz_times:
+            start, done = kz_times[row.id].start or start, kz_times[row.id].done or done
+            region_code = region_code or kz_times[row.id].region
+        due = deadlines(stage, start)
         acc = stages[stage]
-        done = row.done_at
         if done is None and now <= due:
             continue  # still within its time: not measurable yet
         acc.measured += 1
-        if done is not None and done <= due:
+        on_time = done is not None and done <= due
+        if stage is Stage.KZ_EXPERT_CONCLUSION:
+            key = region_code or ""
+            region = pilot.region(key) if pilot is not None else None
+            share = acc.regions.setdefault(key, SlaRegion(key, region.phase if region is not None else ""))
+            share.measured += 1
+            share.within += int(on_time)
+        if on_time:
             acc.within += 1
             continue
         if done is None:
             acc.open_overdue += 1
         if len(acc.overdue) < overdue_limit:
-            acc.overdue.append(
-                SlaItem(row.id, row.local_uid, row.kind, row.region, row.state, row.created_at, due, done)
-            )
+            acc.overdue.append(SlaItem(row.id, row.local_uid, row.kind, row.region, row.state, start, due, done))
     return SlaReport(stages)
+
+
+async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset[str]], *, since: datetime) -> int:
+    """Submissions FAILED since ``since`` whose outcome code is among their peer's ``codes``."""
+    total = 0
+    for peer, wanted in codes.items():
+        if not wanted:
+            continue
+        stmt = sa.select(sa.func.count()).where(
+            _S.state == str(State.FAILED),
+            _S.destination == peer,
+            sa.func.upper(_S.outcome_code).in_(sorted(wanted)),
+            _S.updated_at >= since,
+        )
+        total += int((await conn.execute(stmt)).scalar_one())
+    return total
+
+
+@dataclass(slots=True)
+class _KzTimes:
+    start: datetime | None = None  # the arrival at ЦБДИ as reported, else the first send
+    done: datetime | None = None  # the expert's decision as reported, else the recording
+    region: str | None = None  # the КАТО region ЦБДИ's registration named (the 031/у's region)
+
+
+_KZ_ARRIVAL_CODE: Final = "registered-at-cbdi"
+
+
+def _aware(text: Any) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+async def _kz_times(conn: AsyncConnection, ids: list[str]) -> dict[str, _KzTimes]:
+    """When each 031/у's 1-working-day rule starts and ends, from the journal: the start is the
+    arrival at ЦБДИ the peer reported (the ``registered-at-cbdi`` progress, details.arrived_at),
+    else the first SENT; the end is the decision time the peer reported with the conclusion
+    (details.registered_at of the REGISTERED event), else when it was recorded."""
+    out: dict[str, _KzTimes] = {}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        stmt = (
+            sa.select(_E.submission_id, _E.at, _E.code, _E.to_state, _E.details)
+            .where(_E.submission_id.in_(chunk))
+            .where(sa.or_(_E.code == _KZ_ARRIVAL_CODE, _E.to_state.in_([str(State.SENT), str(State.REGISTERED)])))
+            .order_by(_E.id)
+        )
+        for ev in (await conn.execute(stmt)).all():
+            times = out.setdefault(ev.submission_id, _KzTimes())
+            details = ev.details if isinstance(ev.details, dict) else {}
+            if ev.code == _KZ_ARRIVAL_CODE and ev.to_state is None:
+                arrived = _aware(details.get("arrived_at"))
+                times.start = arrived or times.start
+                times.region = str(details.get("region") or "")[:2] or times.region
+            elif ev.to_state == str(State.SENT) and times.start is None:
+                times.start = ev.at
+            elif ev.to_state == str(State.REGISTERED) and times.done is None:
+                times.done = _aware(details.get("registered_at")) or ev.at
+    return out
+
+
+def _pilot() -> PilotTable | None:
+    try:
+        return shipped_pilot()
+    except ConfigError:
+        return None

@@ -57,10 +57,10 @@ async def sandbox_stack(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
         )
     )
     # eaviias (ФГИС ЕАВИИАС over SMEV 3) is in the default sandbox too, with no route to it
-    assert sorted(config.peers) == ["eaviias", "gis-77", "remd"]
+    assert sorted(config.peers) == ["eaviias", "gis-77", "remd", "shep"]
     assert config.routing.routes_file.endswith("routes.sandbox.toml")
     config, twins = plan_twins(config, clock, seed=7)
-    assert sorted(t.name for t in twins) == ["eaviias", "gis-77", "remd"]
+    assert sorted(t.name for t in twins) == ["eaviias", "gis-77", "remd", "shep"]
     config, client, signers = await prepare_sandbox(config)
     gateway = create_app(config, clock=clock)
     async with contextlib_all([serve(t.app, t.port) for t in twins] + [serve(gateway, gw_port)]):

@@ -12,7 +12,6 @@ from _sig_helpers import VECTORS, load_vector
 from gateway.signatures.certificates import load_certificates
 from gateway.signatures.chain import ChainStatus, PathValidator
 from gateway.signatures.codes import SignatureErrorCode
-from gateway.signatures.errors import UnsupportedAlgorithm
 from gateway.signatures.pki import IssuedCertificate, TestPki
 from gateway.signatures.revocation import CrlStore, RevocationState, load_crls
 from gateway.signatures.trust import TrustStore
@@ -81,15 +80,20 @@ def test_crl_of_another_ca_is_not_used() -> None:
     assert status.state is RevocationState.UNKNOWN
 
 
-def test_old_kazakh_gost_2004_is_reported_not_crashed() -> None:
+def test_old_kazakh_gost_2004_chain_is_checked() -> None:
+    """GOST 34.310-2004 keys are verified (issue 17: legacy signatures still seen on ШЭП): the NCA
+    test CEO certificate chains to its test CA; the same certificate with one byte of its
+    to-be-signed part changed does not."""
     ca = _cert("nca_gost_test.crt")
     leaf = _cert("ceo_valid_sign_2004_gost.cer")
-    with pytest.raises(UnsupportedAlgorithm):
-        _ = ca.public_key
+    assert ca.public_key.algorithm_oid == "1.2.398.3.10.1.1.1.1"
     result = PathValidator(TrustStore([ca])).validate(leaf, [], reference_time=JUNE_2022, check_time=JUNE_2022)
-    assert result.status is ChainStatus.UNTRUSTED
-    assert result.errors[0].code is SignatureErrorCode.CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT
-    assert "cannot check its signature" in result.errors[0].detail
+    assert result.status is ChainStatus.TRUSTED, result.errors
+    der = bytearray(leaf.der)
+    der[200] ^= 1  # inside the subject name
+    tampered = load_certificates(bytes(der))[0]
+    bad = PathValidator(TrustStore([ca])).validate(tampered, [], reference_time=JUNE_2022, check_time=JUNE_2022)
+    assert bad.status is not ChainStatus.TRUSTED
 
 
 def test_kazakh_gost_2015_key_and_real_crl() -> None:

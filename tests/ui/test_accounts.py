@@ -126,4 +126,5 @@ def test_example_config_validates() -> None:
         "stuck",
         "ksi_overdue",
         "ksi_late_percent",
+        "alerting_refusals",
     }

@@ -162,12 +162,14 @@ def sign_xml(
     signing_time: datetime | None = None,
     container: str | None = None,
     namespaces: Mapping[str, str] | None = None,
+    transforms: Sequence[str] | None = None,
 ) -> bytes:
     """Sign ``data`` and return the signed document (UTF-8, with an XML declaration).
 
     ``reference_id`` names the element to sign (required for ``style="smev"``; without it an
     enveloped signature covers the whole document). ``container`` is an XPath (with
     ``namespaces``) of the element to put the Signature into, overriding the style's default.
+    ``transforms`` replaces the style's Reference transforms (WS-Security: exc-c14n alone).
     Raises XmlSignError for a document that cannot be signed as asked, UnsupportedAlgorithm for a
     key without an XMLDSig scheme."""
     root = parse_xml(data)
@@ -206,7 +208,8 @@ def sign_xml(
     signed_info = _ds(signature, "SignedInfo")
     _ds(signed_info, "CanonicalizationMethod", Algorithm=uris.EXC_C14N)
     _ds(signed_info, "SignatureMethod", Algorithm=sig_uri)
-    transforms = [uris.EXC_C14N, uris.SMEV_TRANSFORM] if style == "smev" else [uris.ENVELOPED, uris.EXC_C14N]
+    if transforms is None:
+        transforms = [uris.EXC_C14N, uris.SMEV_TRANSFORM] if style == "smev" else [uris.ENVELOPED, uris.EXC_C14N]
     ref = _reference(signed_info, "" if whole else f"#{reference_id}", transforms, digest_uri)
     _ds(signature, "SignatureValue", "")
     key_info = _ds(signature, "KeyInfo")

@@ -57,6 +57,8 @@ DIGEST_URIS: Final[dict[str, str]] = {
     _CP + "gostr34112012-512": oids.GOST_DIGEST_512,
     _KZ + "gostr34112015-256": oids.KZ_DIGEST_256,
     _KZ + "gostr34112015-512": oids.KZ_DIGEST_512,
+    # the Kazakh legacy hash (GOST 34.311-95), verification only
+    "http://www.w3.org/2001/04/xmldsig-more#gost34311": oids.KZ_DIGEST_GOST34311,
 }
 
 # signature URI -> X.509 signature OID of the same scheme
@@ -71,6 +73,8 @@ SIGNATURE_URIS: Final[dict[str, str]] = {
     _CP + "gostr34102012-gostr34112012-512": oids.GOST_SIG_512,
     _KZ + "gostr34102015-gostr34112015-256": oids.KZ_SIG_256,
     _KZ + "gostr34102015-gostr34112015-512": oids.KZ_SIG_512,
+    # the Kazakh legacy GOST 34.310-2004 (PROTOCOLS.md), verification only
+    "http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311": oids.KZ_SIG_GOST2004,
 }
 
 # what we write when signing: scheme name -> URIs (Kazakh GOST gets the pkigovkz URIs, as NCA does)

@@ -55,6 +55,7 @@ __all__ = [
 
 DS = uris.DS_NS
 _WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 _ID_ATTRIBUTES = ("Id", "ID", "id", f"{{{_WSU}}}Id")
 _ID_CARRIERS = etree.XPath("descendant-or-self::*[@Id or @ID or @id or @wsu:Id]", namespaces={"wsu": _WSU})
 XADES_NAMESPACES = ("http://uri.etsi.org/01903/v1.3.2#", "http://uri.etsi.org/01903/v1.4.1#")
@@ -274,7 +275,38 @@ def _certificates(signature: etree._Element) -> tuple[list[Certificate], list[tu
                 serial = item.findtext(_ds("X509SerialNumber")) or ""
                 if serial.strip().isdigit():
                     issuer_serials.append((name.strip(), int(serial)))
+    for token in _wsse_tokens(key_info):
+        try:
+            certs.append(certificate_from_der(token))
+        except ValueError as exc:
+            raise XmlSignatureFormatError(f"WS-Security token: {exc}") from None
     return certs, issuer_serials
+
+
+def _wsse_tokens(key_info: etree._Element) -> list[bytes]:
+    """Certificates a WS-Security SecurityTokenReference names: a KeyIdentifier holding the X509v3
+    certificate itself, or a Reference to a BinarySecurityToken of the same document (by wsu:Id)."""
+    out: list[bytes] = []
+    for ref in key_info.iter(f"{{{_WSSE}}}SecurityTokenReference"):
+        for item in ref:
+            if item.tag == f"{{{_WSSE}}}KeyIdentifier" and (item.get("ValueType") or "").endswith("#X509v3"):
+                out.append(_b64(item.text, "wsse:KeyIdentifier"))
+            elif item.tag == f"{{{_WSSE}}}Reference":
+                uri = item.get("URI") or ""
+                if not uri.startswith("#") or len(uri) < 2:
+                    raise XmlSignatureFormatError("wsse:Reference must name a token of this document (#id)")
+                root = key_info.getroottree().getroot()
+                tokens = [
+                    t
+                    for t in root.iter(f"{{{_WSSE}}}BinarySecurityToken")
+                    if uri[1:] in (t.get(f"{{{_WSU}}}Id"), t.get("Id"))
+                ]
+                if len(tokens) != 1:
+                    raise XmlSignatureFormatError(f"wsse:Reference {uri!r} names {len(tokens)} BinarySecurityTokens")
+                if not (tokens[0].get("ValueType") or "").endswith("#X509v3"):
+                    raise XmlSignatureFormatError("the BinarySecurityToken is not an X509v3 certificate")
+                out.append(_b64(tokens[0].text, "wsse:BinarySecurityToken"))
+    return out
 
 
 def key_info_certificates(signature: etree._Element) -> list[Certificate]:
