@@ -85,3 +85,27 @@ def get_logger(name: str | None = None) -> Any:
 def bind_ids(**ids: str | None) -> Mapping[str, Any]:
     """Bind request_id / submission_id for every following line in this task."""
     return structlog.contextvars.bind_contextvars(**{k: v for k, v in ids.items() if v is not None})
+
+
+def _configure_default() -> None:
+    """Before configure_logging runs (library use, tests), structlog's own default renders an
+    exception with rich, locals included: slow (a refused database connection took 90 s to render
+    on a loaded machine) and it would print local variables, personal data among them, unmasked.
+    The default here is structlog's, with plain tracebacks and masking."""
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.processors.format_exc_info,
+            mask_processor,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ]
+    )
+
+
+_configure_default()
