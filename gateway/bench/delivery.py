@@ -23,6 +23,7 @@ import aiohttp
 import sqlalchemy as sa
 
 from gateway.bench.process import GatewayProcess, cpu_seconds_of, gateway_env
+from gateway.bench.validation import validation_cpu_ms_per_document
 from gateway.common.clock import SystemClock
 from gateway.config import load_config
 from gateway.journal.engine import READ_ONLY, create_engine
@@ -71,6 +72,15 @@ class DeliveryBench:
     # any number of gateway processes sharing the journal).
     registrations_at_peer: int = 0
     duplicates_at_peer: int = 0
+    # The yardstick, for the same documents in the same run: the offline check alone (parse,
+    # signatures with chain and CRLs, schema, rules) on one thread of the bench process, in CPU
+    # time, before the gateway starts; and the gateway's CPU per document over it.
+    validation_cpu_ms_per_document: float | None = None
+    overhead_ratio: float | None = None
+    # REST intake latency (POST sent to 202 read) of the accepted submissions, under this load.
+    intake_p50_ms: float | None = None
+    intake_p99_ms: float | None = None
+    loadavg_after: list[float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +128,12 @@ async def run_delivery_bench(
     config, client, signers = await prepare_sandbox(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)
+    progress.stage("validating alone", count)
+    validation_ms = await asyncio.to_thread(
+        validation_cpu_ms_per_document,
+        config.with_overrides(validation={"trust_dir": str(signers.directory)}),
+        read_documents(documents),
+    )
     gateways = [
         GatewayProcess(
             workdir,
@@ -142,8 +158,15 @@ async def run_delivery_bench(
             db_before = cpu_seconds_of("postgres") if database_url else None
             own_before = time.process_time()
             t0 = time.monotonic()
+            latencies: list[float] = []
             uids, _ = await submit_all(
-                [g.url for g in gateways], client.token, read_documents(documents), count, concurrency, progress
+                [g.url for g in gateways],
+                client.token,
+                read_documents(documents),
+                count,
+                concurrency,
+                progress,
+                latencies=latencies,
             )
             intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
             progress.stage("registering", len(uids))
@@ -178,6 +201,9 @@ async def run_delivery_bench(
     seconds = (finished_at or time.monotonic()) - t0
     spent = [a - b for a, b in zip(cpu_after, cpu_before, strict=True) if a is not None and b is not None]
     gateway_cpu = sum(spent) if len(spent) == len(gateways) else None
+    gateway_ms = None if gateway_cpu is None or not registered else round(1000 * gateway_cpu / registered, 2)
+    latencies.sort()
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return DeliveryBench(
         database="postgresql" if database_url else "sqlite",
         processes=processes,
@@ -190,9 +216,7 @@ async def run_delivery_bench(
         p50_final_s=percentile(durations, 50),
         p95_final_s=percentile(durations, 95),
         gateway_cpu_s=None if gateway_cpu is None else round(gateway_cpu, 2),
-        gateway_cpu_ms_per_document=None
-        if gateway_cpu is None or not registered
-        else round(1000 * gateway_cpu / registered, 2),
+        gateway_cpu_ms_per_document=gateway_ms,
         peers_cpu_ms_per_document=round(1000 * own_cpu / max(1, len(uids)), 2),
         database_cpu_ms_per_document=(
             round(1000 * (db_after - db_before) / max(1, len(uids)), 2)
@@ -202,4 +226,9 @@ async def run_delivery_bench(
         loadavg_before=loadavg,
         registrations_at_peer=int(stats.get("registrations", 0)),
         duplicates_at_peer=int(stats.get("duplicates_at_peer", 0)),
+        validation_cpu_ms_per_document=validation_ms,
+        overhead_ratio=round(gateway_ms / validation_ms, 2) if gateway_ms is not None and validation_ms else None,
+        intake_p50_ms=None if p50 is None else round(1000 * p50, 2),
+        intake_p99_ms=None if p99 is None else round(1000 * p99, 2),
+        loadavg_after=[round(x, 2) for x in os.getloadavg()],
     )

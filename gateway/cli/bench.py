@@ -164,7 +164,17 @@ def delivery(
     """Documents per second from REST intake to REMD registration with callbacks, no faults: the
     gateway as `serve` processes (full validation), signed sample documents generated beforehand,
     the REMD twin and the sender in this process, over loopback. Also the gateway's CPU time per
-    document, read from the kernel."""
+    document, read from the kernel.
+
+    \b
+    Keys of --json besides the counts and rates:
+      gateway_cpu_ms_per_document     CPU of the gateway processes and their validation workers
+      validation_cpu_ms_per_document  the offline check alone (parse, signatures, schema, rules)
+                                      of the same documents, one thread of this process, CPU time
+      overhead_ratio                  gateway_cpu_ms_per_document / validation_cpu_ms_per_document
+      intake_p50_ms, intake_p99_ms    REST intake latency (POST to 202) during the run
+      loadavg_before, loadavg_after   load averages around the run
+    See docs/benchmarks.md ("Delivery")."""
     import asyncio
 
     from gateway.bench.delivery import run_delivery_bench
@@ -200,4 +210,9 @@ def delivery(
             f"{row['registered']}/{row['documents']} registered in "
             f"{row['seconds']} s: {row['documents_per_s']} documents/s (intake {row['intake_per_s']}/s, "
             f"p50 {row['p50_final_s']} s, gateway CPU {row['gateway_cpu_ms_per_document']} ms/document)"
+        )
+        click.echo(
+            f"{'':<11} validation alone {row['validation_cpu_ms_per_document']} ms CPU/document, "
+            f"overhead ratio {row['overhead_ratio']}; intake p50 {row['intake_p50_ms']} ms, "
+            f"p99 {row['intake_p99_ms']} ms; load {row['loadavg_before']} -> {row['loadavg_after']}"
         )

@@ -224,9 +224,13 @@ async def submit_all(
     count: int,
     concurrency: int,
     progress: Progress,
+    *,
+    latencies: list[float] | None = None,
 ) -> tuple[set[str], int]:
     """POST every document to the REST front door (round robin over several gateway ``base``
-    URLs), resending until each is answered; returns the accepted local uids and the number sent."""
+    URLs), resending until each is answered; returns the accepted local uids and the number sent.
+    ``latencies`` receives the seconds each accepting POST took (request sent to answer read,
+    not the wait for a free sender)."""
     bases = [base] if isinstance(base, str) else list(base)
     accepted_uids: set[str] = set()
     done = 0
@@ -242,8 +246,12 @@ async def submit_all(
             for _attempt in range(20):  # a sender resends until the gateway answers (it may be restarting)
                 async with sem:
                     try:
+                        started = time.perf_counter()
                         async with http.post(f"{target}/api/v1/submissions", data=data, headers=headers) as resp:
                             if resp.status in (200, 202):
+                                await resp.read()
+                                if latencies is not None:
+                                    latencies.append(time.perf_counter() - started)
                                 accepted_uids.add(body["local_uid"])
                                 break
                     except (aiohttp.ClientError, TimeoutError):

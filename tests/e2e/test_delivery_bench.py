@@ -38,6 +38,12 @@ def _assert_complete(row: dict[str, Any], database: str, processes: int, validat
     assert row["gateway_cpu_s"] > 0
     assert row["gateway_cpu_ms_per_document"] == pytest.approx(1000 * row["gateway_cpu_s"] / 8, rel=0.01)
     assert row["p50_final_s"] is not None and row["p50_final_s"] <= row["p95_final_s"]
+    # The yardstick: the offline check of the same documents alone, and the gateway over it.
+    assert row["validation_cpu_ms_per_document"] > 0
+    assert row["overhead_ratio"] == pytest.approx(
+        row["gateway_cpu_ms_per_document"] / row["validation_cpu_ms_per_document"], rel=0.01
+    )
+    assert 0 < row["intake_p50_ms"] <= row["intake_p99_ms"]
 
 
 @pytest.mark.slow
