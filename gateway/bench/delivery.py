@@ -15,6 +15,7 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from gateway.bench.process import GatewayProcess, cpu_seconds_of, gateway_env
 from gateway.bench.validation import validation_cpu_ms_per_document
 from gateway.common.clock import SystemClock
-from gateway.config import load_config
+from gateway.config import GatewayConfig, load_config
 from gateway.journal.engine import READ_ONLY, create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
@@ -81,6 +82,10 @@ class DeliveryBench:
     intake_p50_ms: float | None = None
     intake_p99_ms: float | None = None
     loadavg_after: list[float] | None = None
+    # Resident memory of the gateway processes and their workers when the last one registered.
+    gateway_rss_mb: float | None = None
+    # What a caller's ``after_run`` measured while the gateways were still up (bench journal-growth).
+    extra: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,9 +104,13 @@ async def run_delivery_bench(
     seed: int = 1,
     progress: Progress | None = None,
     settle_timeout: float = 1800.0,
+    before_run: Callable[[GatewayConfig], Awaitable[None]] | None = None,
+    after_run: Callable[[list[str]], Awaitable[dict[str, Any]]] | None = None,
 ) -> DeliveryBench:
     """Run one benchmark against a fresh journal (``database_url`` empty: SQLite in a temporary
-    directory) and return its figures."""
+    directory) and return its figures. ``before_run(config)`` runs once the journal's place is
+    known and before any gateway starts (a pre-load); ``after_run(gateway_urls)`` once every
+    document is final, with the gateways still up, and its result is kept as ``extra``."""
     if processes < 1:
         raise ValueError("processes must be at least 1")
     progress = progress or Progress()
@@ -126,6 +135,8 @@ async def run_delivery_bench(
     common["GATEWAY_PEERS__REMD__URL"] = f'"{twin.url}"'
     common |= auth_env(config, "remd")
     config, client, signers = await prepare_sandbox(config)
+    if before_run is not None:
+        await before_run(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)
     progress.stage("validating alone", count)
@@ -190,6 +201,8 @@ async def run_delivery_bench(
             cpu_after = [g.cpu_seconds() for g in gateways]
             db_after = cpu_seconds_of("postgres") if database_url else None
             own_cpu = time.process_time() - own_before
+            rss = [g.rss_bytes() for g in gateways]
+            extra = await after_run([g.url for g in gateways]) if after_run is not None else None
             async with aiohttp.ClientSession() as http:
                 stats = await twin_stats(http, twin.url)
     finally:
@@ -231,4 +244,6 @@ async def run_delivery_bench(
         intake_p50_ms=None if p50 is None else round(1000 * p50, 2),
         intake_p99_ms=None if p99 is None else round(1000 * p99, 2),
         loadavg_after=[round(x, 2) for x in os.getloadavg()],
+        gateway_rss_mb=None if None in rss else round(sum(r or 0 for r in rss) / 2**20, 1),
+        extra=extra,
     )
