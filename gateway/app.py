@@ -43,6 +43,7 @@ from gateway.intake.clients import ClientRegistry
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
+from gateway.journal.wakeup import listening
 from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.model import ErrorCode, State
 from gateway.monitoring.metrics import setup_metrics
@@ -334,8 +335,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     loops["notifier"] = notifier.loop
     tasks = [asyncio.create_task(loop.run(), name=f"worker:{name}") for name, loop in loops.items()]
     polling = [asyncio.create_task(r.run(), name=f"receiver:{name}") for name, r in receivers.items()]
+
+    def wake(name: str) -> None:  # another process journalled work for this loop
+        if (loop := loops.get(name)) is not None:
+            loop.wake()
+
     try:
-        yield
+        async with listening(journal.engine, wake):
+            yield
     finally:
         grace = config.server.shutdown_grace_seconds
         for receiver in receivers.values():

@@ -14,6 +14,7 @@ from gateway.journal.base import JournalBase
 from gateway.journal.codec import CODEC_NAME
 from gateway.journal.records import row_to_submission
 from gateway.journal.schema import payloads, submissions
+from gateway.journal.wakeup import announce
 from gateway.model import State, Submission, SubmissionDraft
 
 __all__ = ["IntakeJournal"]
@@ -62,6 +63,7 @@ class IntakeJournal(JournalBase):
                 await self._insert_event(
                     conn, sid, at=now, kind="state", actor=actor, to_state=State.RECEIVED, message="received"
                 )
+                await announce(conn, "validation")
         except IntegrityError:
             # Already journalled (a resend, or a concurrent identical submission).
             existing = await self.find(draft.source_system, draft.local_uid)

@@ -16,6 +16,7 @@ from gateway.journal.base import JournalBase
 from gateway.journal.records import AlsoInTransaction, Changes, row_to_submission
 from gateway.journal.schema import clients, notifications, submissions
 from gateway.journal.states import TRANSITIONS, check_transition
+from gateway.journal.wakeup import announce
 from gateway.model import EnvelopeIn, State, Submission
 from gateway.notices.build import build_notice, encode_notice
 
@@ -121,6 +122,8 @@ class TransitionJournal(JournalBase):
             if also is not None:
                 await also(conn, event_id)
             updated = row_to_submission(updated_row)
+            if to is State.QUEUED and updated.destination:
+                await announce(conn, f"delivery:{updated.destination}")
             if updated.is_final and updated.callback_url:
                 await self._enqueue_notice(conn, updated, now)
         return updated
