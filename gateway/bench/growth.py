@@ -85,7 +85,7 @@ async def preload_journal(url: str, rows: int, *, seed: int = 20, progress: Prog
                     "content_hash": f"{rng.getrandbits(256):064x}",
                     "peer_registration_id": f"E-{i}" if state is State.REGISTERED else None,
                     "outcome_code": "success" if state is State.REGISTERED else None,
-                    "next_attempt_at": later if state is State.RETRY_WAIT else None,
+                    "next_attempt_at": later if state in (State.RETRY_WAIT, State.RECONCILING) else None,
                     "answer_deadline": later if state in (State.SENT, State.RECONCILING) else None,
                     "created_at": created,
                     "updated_at": created,
