@@ -53,6 +53,7 @@ from gateway.journal.inbound import InboundJournal
 from gateway.journal.inbound_outbox import InboundOutbox
 from gateway.journal.migrate import current_revision, head_revision, upgrade
 from gateway.journal.store import Journal
+from gateway.journal.wakeup import listening
 from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.model import ErrorCode, State
 from gateway.monitoring.metrics import setup_metrics
@@ -443,8 +444,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     if discovery is not None:
         app[DISCOVERY_KEY] = discovery
         polling.append(asyncio.create_task(discovery.run(), name="inbound-discovery"))
+
+    def wake(name: str) -> None:  # another process journalled work for this loop
+        if (loop := loops.get(name)) is not None:
+            loop.wake()
+
     try:
-        yield
+        async with listening(journal.engine, wake):
+            yield
     finally:
         grace = config.server.shutdown_grace_seconds
         if discovery is not None:

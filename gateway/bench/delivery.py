@@ -15,6 +15,7 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ import aiohttp
 import sqlalchemy as sa
 
 from gateway.bench.process import GatewayProcess, cpu_seconds_of, gateway_env
+from gateway.bench.validation import validation_cpu_ms_per_document
 from gateway.common.clock import SystemClock
-from gateway.config import load_config
+from gateway.config import GatewayConfig, load_config
 from gateway.journal.engine import READ_ONLY, create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
@@ -71,12 +73,34 @@ class DeliveryBench:
     # any number of gateway processes sharing the journal).
     registrations_at_peer: int = 0
     duplicates_at_peer: int = 0
+    # The yardstick, for the same documents in the same run: the offline check alone (parse,
+    # signatures with chain and CRLs, schema, rules) on one thread of the bench process, in CPU
+    # time, before the gateway starts; and the gateway's CPU per document over it.
+    validation_cpu_ms_per_document: float | None = None
+    overhead_ratio: float | None = None
+    # REST intake latency (POST sent to 202 read) of the accepted submissions, under this load.
+    intake_p50_ms: float | None = None
+    intake_p99_ms: float | None = None
+    loadavg_after: list[float] | None = None
+    # Resident memory of the gateway processes and their workers when the last one registered.
+    gateway_rss_mb: float | None = None
+    # What a caller's ``after_run`` measured while the gateways were still up (bench journal-growth).
+    extra: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 _FINAL_COUNT = sa.select(sa.func.count()).where(submissions.c.state.in_([str(s) for s in FINAL_STATES]))
+
+
+async def _final_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(_FINAL_COUNT)).scalar_one())
+    finally:
+        await engine.dispose()
 
 
 async def run_delivery_bench(
@@ -89,9 +113,13 @@ async def run_delivery_bench(
     seed: int = 1,
     progress: Progress | None = None,
     settle_timeout: float = 1800.0,
+    before_run: Callable[[GatewayConfig], Awaitable[None]] | None = None,
+    after_run: Callable[[list[str]], Awaitable[dict[str, Any]]] | None = None,
 ) -> DeliveryBench:
     """Run one benchmark against a fresh journal (``database_url`` empty: SQLite in a temporary
-    directory) and return its figures."""
+    directory) and return its figures. ``before_run(config)`` runs once the journal's place is
+    known and before any gateway starts (a pre-load); ``after_run(gateway_urls)`` once every
+    document is final, with the gateways still up, and its result is kept as ``extra``."""
     if processes < 1:
         raise ValueError("processes must be at least 1")
     progress = progress or Progress()
@@ -116,8 +144,16 @@ async def run_delivery_bench(
     common["GATEWAY_PEERS__REMD__URL"] = f'"{twin.url}"'
     common |= auth_env(config, "remd")
     config, client, signers = await prepare_sandbox(config)
+    if before_run is not None:
+        await before_run(config)
     documents = workdir / "documents.jsonl"
     await generate_documents(signers.directory, count, seed, documents, progress)
+    progress.stage("validating alone", count)
+    validation_ms = await asyncio.to_thread(
+        validation_cpu_ms_per_document,
+        config.with_overrides(validation={"trust_dir": str(signers.directory)}),
+        read_documents(documents),
+    )
     gateways = [
         GatewayProcess(
             workdir,
@@ -141,9 +177,18 @@ async def run_delivery_bench(
             cpu_before = [g.cpu_seconds() for g in gateways]
             db_before = cpu_seconds_of("postgres") if database_url else None
             own_before = time.process_time()
+            # Final rows already there (a pre-loaded journal) are not this run's.
+            baseline = await _final_count(config.database_url)
             t0 = time.monotonic()
+            latencies: list[float] = []
             uids, _ = await submit_all(
-                [g.url for g in gateways], client.token, read_documents(documents), count, concurrency, progress
+                [g.url for g in gateways],
+                client.token,
+                read_documents(documents),
+                count,
+                concurrency,
+                progress,
+                latencies=latencies,
             )
             intake_rate = len(uids) / max(1e-9, time.monotonic() - t0)
             progress.stage("registering", len(uids))
@@ -155,7 +200,7 @@ async def run_delivery_bench(
                     # Read-only: on SQLite a deferred BEGIN, never the write lock the gateway needs.
                     conn = await conn.execution_options(**{READ_ONLY: True})
                     while time.monotonic() < deadline:
-                        final = int((await conn.execute(_FINAL_COUNT)).scalar_one())
+                        final = int((await conn.execute(_FINAL_COUNT)).scalar_one()) - baseline
                         await conn.rollback()  # end the read so the next one sees new commits
                         progress.update(final)
                         if final >= len(uids):
@@ -167,6 +212,8 @@ async def run_delivery_bench(
             cpu_after = [g.cpu_seconds() for g in gateways]
             db_after = cpu_seconds_of("postgres") if database_url else None
             own_cpu = time.process_time() - own_before
+            rss = [g.rss_bytes() for g in gateways]
+            extra = await after_run([g.url for g in gateways]) if after_run is not None else None
             async with aiohttp.ClientSession() as http:
                 stats = await twin_stats(http, twin.url)
     finally:
@@ -178,6 +225,9 @@ async def run_delivery_bench(
     seconds = (finished_at or time.monotonic()) - t0
     spent = [a - b for a, b in zip(cpu_after, cpu_before, strict=True) if a is not None and b is not None]
     gateway_cpu = sum(spent) if len(spent) == len(gateways) else None
+    gateway_ms = None if gateway_cpu is None or not registered else round(1000 * gateway_cpu / registered, 2)
+    latencies.sort()
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return DeliveryBench(
         database="postgresql" if database_url else "sqlite",
         processes=processes,
@@ -190,9 +240,7 @@ async def run_delivery_bench(
         p50_final_s=percentile(durations, 50),
         p95_final_s=percentile(durations, 95),
         gateway_cpu_s=None if gateway_cpu is None else round(gateway_cpu, 2),
-        gateway_cpu_ms_per_document=None
-        if gateway_cpu is None or not registered
-        else round(1000 * gateway_cpu / registered, 2),
+        gateway_cpu_ms_per_document=gateway_ms,
         peers_cpu_ms_per_document=round(1000 * own_cpu / max(1, len(uids)), 2),
         database_cpu_ms_per_document=(
             round(1000 * (db_after - db_before) / max(1, len(uids)), 2)
@@ -202,4 +250,11 @@ async def run_delivery_bench(
         loadavg_before=loadavg,
         registrations_at_peer=int(stats.get("registrations", 0)),
         duplicates_at_peer=int(stats.get("duplicates_at_peer", 0)),
+        validation_cpu_ms_per_document=validation_ms,
+        overhead_ratio=round(gateway_ms / validation_ms, 2) if gateway_ms is not None and validation_ms else None,
+        intake_p50_ms=None if p50 is None else round(1000 * p50, 2),
+        intake_p99_ms=None if p99 is None else round(1000 * p99, 2),
+        loadavg_after=[round(x, 2) for x in os.getloadavg()],
+        gateway_rss_mb=None if None in rss else round(sum(r or 0 for r in rss) / 2**20, 1),
+        extra=extra,
     )

@@ -92,6 +92,29 @@ class GatewayProcess:
             todo.extend(children.get(pid, ()))
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the running process and its descendants (validation workers), from
+        Linux /proc; None where unknown."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        stats = _proc_stats()
+        if self.proc.pid not in stats:
+            return None
+        children: dict[int, list[int]] = {}
+        for pid, stat in stats.items():
+            children.setdefault(stat.ppid, []).append(pid)
+        total, todo = 0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            except (OSError, ValueError):
+                pass  # ended meanwhile
+            todo.extend(children.get(pid, ()))
+        return total
+
 
 def gateway_env(overrides: dict[str, str]) -> dict[str, str]:
     """This process's environment without its own ``GATEWAY_*`` settings, plus ``overrides``:

@@ -164,7 +164,17 @@ def delivery(
     """Documents per second from REST intake to REMD registration with callbacks, no faults: the
     gateway as `serve` processes (full validation), signed sample documents generated beforehand,
     the REMD twin and the sender in this process, over loopback. Also the gateway's CPU time per
-    document, read from the kernel."""
+    document, read from the kernel.
+
+    \b
+    Keys of --json besides the counts and rates:
+      gateway_cpu_ms_per_document     CPU of the gateway processes and their validation workers
+      validation_cpu_ms_per_document  the offline check alone (parse, signatures, schema, rules)
+                                      of the same documents, one thread of this process, CPU time
+      overhead_ratio                  gateway_cpu_ms_per_document / validation_cpu_ms_per_document
+      intake_p50_ms, intake_p99_ms    REST intake latency (POST to 202) during the run
+      loadavg_before, loadavg_after   load averages around the run
+    See docs/benchmarks.md ("Delivery")."""
     import asyncio
 
     from gateway.bench.delivery import run_delivery_bench
@@ -201,3 +211,67 @@ def delivery(
             f"{row['seconds']} s: {row['documents_per_s']} documents/s (intake {row['intake_per_s']}/s, "
             f"p50 {row['p50_final_s']} s, gateway CPU {row['gateway_cpu_ms_per_document']} ms/document)"
         )
+        click.echo(
+            f"{'':<11} validation alone {row['validation_cpu_ms_per_document']} ms CPU/document, "
+            f"overhead ratio {row['overhead_ratio']}; intake p50 {row['intake_p50_ms']} ms, "
+            f"p99 {row['intake_p99_ms']} ms; load {row['loadavg_before']} -> {row['loadavg_after']}"
+        )
+
+
+@bench.command("journal-growth")
+@click.option(
+    "--rows", type=click.IntRange(min=0), default=1_000_000, show_default=True, help="Submissions pre-loaded."
+)
+@click.option("--count", type=int, default=600, show_default=True, help="Documents sent in each delivery run.")
+@click.option("--database", default="sqlite", show_default=True, help="'sqlite' (temporary files) or a PostgreSQL URL.")
+@click.option("--processes", type=int, default=1, show_default=True, help="Gateway processes sharing the journal.")
+@click.option("--validation-processes", type=int, default=0, show_default=True, help="Per gateway process.")
+@click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent senders.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
+def journal_growth(
+    rows: int, count: int, database: str, processes: int, validation_processes: int, concurrency: int, as_json: bool
+) -> None:
+    """The delivery bench on an empty journal and on one pre-loaded with --rows submissions (bulk
+    INSERT, mostly final, some open and due later), in one run: documents/s of each and their
+    ratio, the operator UI's overview, message list and message search times, the gateway's RSS.
+
+    \b
+    Keys of --json: rows, preload_seconds, documents_per_s_ratio (pre-loaded / empty), and
+    empty / preloaded: each a `bench delivery` row whose `extra` holds ui_overview_s,
+    ui_messages_s, message_search_s (median of 3, over HTTP), with gateway_rss_mb.
+    """
+    import asyncio
+
+    from gateway.bench.growth import run_growth_bench
+    from gateway.common.logs import configure_logging
+    from gateway.sandbox.simulate import Progress
+
+    configure_logging("warning")
+    url = "" if database == "sqlite" else database
+    with _scratch_database(url) as empty_url, _scratch_database(url) as full_url:
+        result = asyncio.run(
+            run_growth_bench(
+                rows=rows,
+                count=count,
+                database_url=full_url,
+                empty_database_url=empty_url,
+                processes=processes,
+                validation_processes=validation_processes,
+                concurrency=concurrency,
+                progress=Progress(),
+            )
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"pre-loaded {result['rows']:,} submissions in {result['preload_seconds']} s")
+    for label in ("empty", "preloaded"):
+        row = result[label]
+        extra = row["extra"] or {}
+        click.echo(
+            f"{label:<10} {row['documents_per_s']} documents/s, gateway CPU {row['gateway_cpu_ms_per_document']} "
+            f"ms/document (ratio {row['overhead_ratio']}), RSS {row['gateway_rss_mb']} MB, overview "
+            f"{extra.get('ui_overview_s')} s, messages {extra.get('ui_messages_s')} s, search "
+            f"{extra.get('message_search_s')} s; load {row['loadavg_before']} -> {row['loadavg_after']}"
+        )
+    click.echo(f"documents/s pre-loaded / empty: {result['documents_per_s_ratio']}")

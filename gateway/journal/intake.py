@@ -14,6 +14,7 @@ from gateway.journal.base import JournalBase
 from gateway.journal.codec import CODEC_NAME
 from gateway.journal.records import row_to_submission
 from gateway.journal.schema import payloads, submissions
+from gateway.journal.wakeup import announce
 from gateway.model import RESUBMITTABLE_STATES, State, Submission, SubmissionDraft
 
 __all__ = ["IntakeJournal"]
@@ -125,6 +126,7 @@ class IntakeJournal(JournalBase):
                     message=message,
                     details=details,
                 )
+                await announce(conn, "validation")
         except (IntegrityError, _Moved):
             return None  # already journalled (a resend, a concurrent submission), or the old one moved on
         return Submission(

@@ -113,6 +113,7 @@ class SearchQuery:
     until: datetime | None = None
     cursor: str | None = None
     limit: int = 50
+    kinds: tuple[str, ...] = ()  # any of these kinds (with ``kind``, both must hold)
 
 
 def _encode_cursor(sub: Submission) -> str:

@@ -111,6 +111,9 @@ sa.Index("ix_submissions_peer_key", submissions.c.destination, submissions.c.loc
 # only (organisation, kind) indexed that was a scan of the organisation's whole history.
 sa.Index("ix_submissions_supersedes", submissions.c.supersedes)
 sa.Index("ix_submissions_local_uid", submissions.c.local_uid, submissions.c.organization_oid, submissions.c.kind)
+# The delivery claim (state, peer, due time): without it SQLite searched the peer's whole history
+# (migration 0014 says what was measured).
+sa.Index("ix_submissions_claim", submissions.c.state, submissions.c.destination, submissions.c.next_attempt_at)
 
 # The submission as received (canonical JSON with the document and signatures), compressed and
 # encrypted. A separate table keeps the hot submissions rows narrow.

@@ -74,6 +74,8 @@ class SearchJournal(JournalBase):
         ):
             if value is not None:
                 stmt = stmt.where(column == value)
+        if q.kinds:
+            stmt = stmt.where(st.S.kind.in_(list(q.kinds)))
         if q.states:
             stmt = stmt.where(st.S.state.in_([str(s) for s in q.states]))
         if q.patient_id is not None:

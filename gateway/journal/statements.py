@@ -21,6 +21,7 @@ __all__ = [
     "INSERT_EVENT",
     "PAYLOAD",
     "UPDATE_IF_STATE",
+    "UPDATE_IF_STATE_AND_OWNER",
     "S",
 ]
 
@@ -38,6 +39,14 @@ INSERT_EVENT = events.insert()
 UPDATE_IF_STATE = (
     submissions.update()
     .where(S.id == sa.bindparam("sid"), S.state == sa.bindparam("current_state"))
+    .returning(*submissions.c)
+)
+# The same, and only while the row is leased to ``owner``: a transition's guard in its UPDATE.
+UPDATE_IF_STATE_AND_OWNER = (
+    submissions.update()
+    .where(
+        S.id == sa.bindparam("sid"), S.state == sa.bindparam("current_state"), S.lease_owner == sa.bindparam("owner")
+    )
     .returning(*submissions.c)
 )
 INSERT_ENVELOPES = envelopes.insert()

@@ -15,11 +15,37 @@ from gateway.journal import statements as st
 from gateway.journal.base import JournalBase
 from gateway.journal.records import AlsoInTransaction, Changes, row_to_submission
 from gateway.journal.schema import clients, notifications, submissions
-from gateway.journal.states import check_transition
+from gateway.journal.states import TRANSITIONS, check_transition
+from gateway.journal.wakeup import announce
 from gateway.model import RESUBMITTABLE_STATES, EnvelopeIn, State, Submission
 from gateway.notices.build import build_notice, encode_notice
 
 __all__ = ["TransitionJournal"]
+
+# For each state, the states it can be reached from.
+_SOURCES: dict[State, frozenset[State]] = {
+    target: frozenset(s for s, targets in TRANSITIONS.items() if target in targets) for target in State
+}
+
+
+def _guard(row: Any, submission_id: str, to: State, allowed: set[State] | None, lease_owner: str | None) -> State:
+    """The row's state, if a transition to ``to`` may start from it: NotFound, ConcurrentUpdate
+    (the state moved from ``allowed``; the lease went to another worker) or IllegalTransition."""
+    if row is None:
+        raise NotFound(f"no submission {submission_id}")
+    current = State(row.state)
+    if allowed is not None and current not in allowed:
+        raise ConcurrentUpdate(
+            f"submission is {current}, expected {', '.join(sorted(allowed))}",
+            details={"id": submission_id, "state": str(current)},
+        )
+    if lease_owner is not None and row.lease_owner != lease_owner:
+        raise ConcurrentUpdate(
+            "lease lost: the submission was claimed by another worker",
+            details={"id": submission_id, "owner": row.lease_owner},
+        )
+    check_transition(current, to)
+    return current
 
 
 class TransitionJournal(JournalBase):
@@ -51,52 +77,48 @@ class TransitionJournal(JournalBase):
         cancel must not race a send already on the wire.
         """
         now = self.clock.now()
+        allowed = None if expected is None else ({expected} if isinstance(expected, State) else set(expected))
+        # The state the row must be in. When only one is possible (the one expected, or the only
+        # one ``to`` can be reached from) the guard is folded into the UPDATE: one statement
+        # instead of a SELECT and an UPDATE, and a row that moved simply matches nothing. The
+        # operator's checks (a live lease, a superseded version) need the row: general path.
+        sources = _SOURCES[to] if allowed is None else _SOURCES[to] & allowed
+        fold = len(sources) == 1 and not unleased and not (sources & RESUBMITTABLE_STATES)
+        values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
+        if lease_owner is not None and not keep_lease:
+            values["lease_owner"] = None
+            values["lease_until"] = None
+        counters = {
+            column: st.S[column] + 1
+            for column, wanted in (
+                ("attempts", changes.count_attempt),
+                ("reconcile_attempts", changes.count_reconcile),
+                ("resubmits", changes.count_resubmit),
+            )
+            if wanted
+        }
         async with self.writing() as conn:
-            query = st.GUARD_FOR_UPDATE if self._postgres else st.GUARD
-            row = (await conn.execute(query, {"sid": submission_id})).first()
-            if row is None:
-                raise NotFound(f"no submission {submission_id}")
-            current = State(row.state)
-            if expected is not None:
-                allowed = {expected} if isinstance(expected, State) else set(expected)
-                if current not in allowed:
-                    raise ConcurrentUpdate(
-                        f"submission is {current}, expected {', '.join(sorted(allowed))}",
-                        details={"id": submission_id, "state": str(current)},
-                    )
-            if lease_owner is not None and row.lease_owner != lease_owner:
-                raise ConcurrentUpdate(
-                    "lease lost: the submission was claimed by another worker",
-                    details={"id": submission_id, "owner": row.lease_owner},
-                )
-            if unleased and row.lease_owner is not None and row.lease_until is not None and row.lease_until > now:
-                raise ConcurrentUpdate(
-                    "a worker is delivering the submission right now; try again in a moment",
-                    details={"id": submission_id, "owner": row.lease_owner},
-                )
-            check_transition(current, to)
-            if current in RESUBMITTABLE_STATES:
-                await self._refuse_if_superseded(conn, submission_id)
-            values: dict[str, Any] = {"state": str(to), "updated_at": now, **changes.values()}
-            if lease_owner is not None and not keep_lease:
-                values["lease_owner"] = None
-                values["lease_until"] = None
-            stmt = st.UPDATE_IF_STATE
-            counters = {
-                column: st.S[column] + 1
-                for column, wanted in (
-                    ("attempts", changes.count_attempt),
-                    ("reconcile_attempts", changes.count_reconcile),
-                    ("resubmits", changes.count_resubmit),
-                )
-                if wanted
-            }
-            if counters:
-                stmt = stmt.values(**counters)
-            params = {"sid": submission_id, "current_state": str(current), **values}
-            updated_row = (await conn.execute(stmt, params)).first()
+            updated_row = None
+            if fold:
+                (current,) = sources
+                updated_row = await self._update_if(conn, submission_id, current, lease_owner, values, counters)
             if updated_row is None:
-                raise ConcurrentUpdate("submission changed during the transition", details={"id": submission_id})
+                # The general path, and the diagnosis of a folded UPDATE that matched nothing:
+                # read the row (locked on PostgreSQL) and say why, or apply the change.
+                query = st.GUARD_FOR_UPDATE if self._postgres else st.GUARD
+                row = (await conn.execute(query, {"sid": submission_id})).first()
+                current = _guard(row, submission_id, to, allowed, lease_owner)
+                assert row is not None  # _guard raised NotFound otherwise
+                if unleased and row.lease_owner is not None and row.lease_until is not None and row.lease_until > now:
+                    raise ConcurrentUpdate(
+                        "a worker is delivering the submission right now; try again in a moment",
+                        details={"id": submission_id, "owner": row.lease_owner},
+                    )
+                if current in RESUBMITTABLE_STATES:
+                    await self._refuse_if_superseded(conn, submission_id)
+                updated_row = await self._update_if(conn, submission_id, current, None, values, counters)
+                if updated_row is None:
+                    raise ConcurrentUpdate("submission changed during the transition", details={"id": submission_id})
             event_id = await self._insert_event(
                 conn,
                 submission_id,
@@ -113,9 +135,30 @@ class TransitionJournal(JournalBase):
             if also is not None:
                 await also(conn, event_id)
             updated = row_to_submission(updated_row)
+            if to is State.QUEUED and updated.destination:
+                await announce(conn, f"delivery:{updated.destination}")
             if updated.is_final and updated.callback_url:
                 await self._enqueue_notice(conn, updated, now)
         return updated
+
+    @staticmethod
+    async def _update_if(
+        conn: AsyncConnection,
+        submission_id: str,
+        current: State,
+        lease_owner: str | None,
+        values: dict[str, Any],
+        counters: dict[str, Any],
+    ) -> Any:
+        """UPDATE the row if it is in ``current`` (and leased to ``lease_owner``, when given);
+        the updated row, or None when nothing matched."""
+        stmt = st.UPDATE_IF_STATE if lease_owner is None else st.UPDATE_IF_STATE_AND_OWNER
+        if counters:
+            stmt = stmt.values(**counters)
+        params = {"sid": submission_id, "current_state": str(current), **values}
+        if lease_owner is not None:
+            params["owner"] = lease_owner
+        return (await conn.execute(stmt, params)).first()
 
     async def _enqueue_notice(self, conn: AsyncConnection, sub: Submission, now: datetime) -> None:
         """Owe the sender a notice, in the transaction that made the state final. One per

@@ -234,6 +234,7 @@ async def submit_all(
     progress: Progress,
     *,
     retry_for: float = SUBMIT_RETRY_FOR,
+    latencies: list[float] | None = None,
 ) -> tuple[set[str], int]:
     """POST every document to the REST front door (round robin over several gateway ``base``
     URLs); returns the accepted local uids and the number sent.
@@ -242,7 +243,8 @@ async def submit_all(
     (503 while starting, 5xx, 429) is resent with a growing pause (0.5 s doubling to 5 s) until it
     is accepted or ``retry_for`` seconds have passed since its first attempt; any other refusal is
     final. Resending is safe: the gateway accepts a document once and answers a resend of an
-    accepted one as a duplicate."""
+    accepted one as a duplicate. ``latencies`` receives the seconds each accepting POST took
+    (request sent to answer read, not the wait for a free sender)."""
     bases = [base] if isinstance(base, str) else list(base)
     accepted_uids: set[str] = set()
     done = 0
@@ -260,8 +262,12 @@ async def submit_all(
             while True:  # a sender resends until the gateway answers (it may be restarting)
                 async with sem:
                     try:
+                        started = time.perf_counter()
                         async with http.post(f"{target}/api/v1/submissions", data=data, headers=headers) as resp:
                             if resp.status in (200, 202):
+                                await resp.read()
+                                if latencies is not None:
+                                    latencies.append(time.perf_counter() - started)
                                 accepted_uids.add(body["local_uid"])
                                 break
                             if resp.status not in _RETRYABLE_STATUSES:

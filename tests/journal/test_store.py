@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from gateway.errors import ConcurrentUpdate, DuplicateConflict, IllegalTransition, NotFound
 from gateway.journal.schema import envelopes, events, payloads, submissions
-from gateway.journal.store import Changes, Journal
+from gateway.journal.store import Changes, Journal, SearchQuery
 from gateway.model import EnvelopeIn, State
 
 from .factories import draft
@@ -150,3 +150,13 @@ async def test_counts_by_state(journal: Journal) -> None:
     await journal.transition(a.id, State.REJECTED, actor="t", code="FLK")
     counts = await journal.counts_by_state()
     assert counts[State.RECEIVED] == 1 and counts[State.REJECTED] == 1 and sum(counts.values()) == 2
+
+
+async def test_search_by_several_kinds_is_one_query_over_all_of_them(journal: Journal) -> None:
+    """The late-arrival rule's look-up: a patient's documents of any of several kinds at once."""
+    made = {kind: (await journal.submit(draft(kind=kind)))[0] for kind in ("121", "35", "108")}
+    await journal.submit(draft(kind="35", patient_id="000-000-000 00"))  # another patient
+    items, _ = await journal.search(SearchQuery(kinds=("35", "108"), patient_id="112-233-445 95"))
+    assert {s.id for s in items} == {made["35"].id, made["108"].id}
+    items, _ = await journal.search(SearchQuery(kinds=("35", "108"), kind="35", patient_id="112-233-445 95"))
+    assert [s.id for s in items] == [made["35"].id]

@@ -16,6 +16,7 @@ from adapters.remd import codec, mapping
 from adapters.remd.client import (
     decode_search_response,
     decode_status_response,
+    register_envelope,
     zeep_register_envelope,
     zeep_search_envelope,
 )
@@ -195,6 +196,34 @@ def test_zeep_and_lxml_build_the_same_register_request() -> None:
     _valid(service_schema(), env_z.body)
     _valid(service_schema(), env_l.body)
     assert codec.parse_register_document_request(env_z.body) == codec.parse_register_document_request(env_l.body) == req
+
+
+@pytest.mark.parametrize("reply_to", ["https://gw/remd/callback", None])
+def test_the_clients_register_envelope_is_the_one_zeep_builds(reply_to: str | None) -> None:
+    """The client sends registerDocument built by the codec, not zeep: same headers, same body
+    (element for element, canonicalised), valid against the service XSD."""
+    for req in (full_request(), mapping.to_register_request(*make_submission())):
+        args = {"client_entity_id": "e-1", "message_id": "m-1", "to": "https://remd/emdr", "reply_to": reply_to}
+        env_z, env_h = (
+            parse_envelope(zeep_register_envelope(req, **args)),
+            parse_envelope(register_envelope(req, **args)),
+        )
+        assert env_h.addressing == env_z.addressing
+        assert env_h.addressing.reply_to == reply_to
+        assert env_h.client_entity_id == env_z.client_entity_id == "e-1"
+        assert env_h.body is not None and env_z.body is not None
+        _valid(service_schema(), env_h.body)
+        assert (
+            codec.parse_register_document_request(env_h.body)
+            == codec.parse_register_document_request(env_z.body)
+            == req
+        )
+        # Element for element (qualified names, attributes, text, order); only prefixes differ.
+        assert _infoset(env_h.body) == _infoset(env_z.body)
+
+
+def _infoset(el: etree._Element) -> list[tuple[str, list[tuple[str, str]], str]]:
+    return [(str(e.tag), sorted(e.attrib.items()), (e.text or "").strip()) for e in el.iter()]
 
 
 def test_zeep_builds_a_valid_search_request() -> None:
