@@ -22,6 +22,7 @@ from smev3_kit import T0
 
 from adapters.smev3 import messages as m
 from adapters.smev3.adapter import Smev3Adapter
+from adapters.smev3.codec import Smev3Codec
 from adapters.smev3.identity import check_message_id, message_id_time
 from adapters.smev3.sandbox import TWIN_KEY, FaultProfile, Smev3Twin, create_twin
 from adapters.smev3.sandbox.profile import Probabilities
@@ -133,12 +134,12 @@ async def side(
     async def make(profile: FaultProfile | str = "none", *, twin_identity: Signer | None = None) -> Side:
         clock = SimulatedClock(1.0)
         gateway_signer = is_signers["gost2012-256"]
-        probe = Smev3Adapter(
-            Smev3Settings(protocol="smev3", url="http://x/"), None, name="p", signer=gateway_signer, verifier=verifier
-        )  # type: ignore[arg-type]
         me = (
             verify_incoming(
-                probe.codec.get_request(m.GetRequestRequest(m.MessageTypeSelector(timestamp=clock.now()))), verifier
+                Smev3Codec("1.1", signer=gateway_signer).get_request(
+                    m.GetRequestRequest(m.MessageTypeSelector(timestamp=clock.now()))
+                ),
+                verifier,
             )
             .of("CallerInformationSystemSignature")[0]
             .signer
