@@ -22,6 +22,7 @@ from gateway.cli.db import db as db_cmd
 from gateway.cli.db import status as status_cmd
 from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
+from gateway.cli.requests import requests as requests_cmd
 from gateway.cli.serve import sandbox as sandbox_cmd
 from gateway.cli.serve import serve as serve_cmd
 from gateway.cli.signing import sign as sign_cmd
@@ -64,5 +65,6 @@ for command in (
     simulate_cmd,
     users_cmd,
     envelope_cmd,
+    requests_cmd,
 ):
     main.add_command(command)

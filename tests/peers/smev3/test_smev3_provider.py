@@ -8,7 +8,9 @@ Acked accepted="false"."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from click.testing import CliRunner
 from smev3_kit import T0
 
 from adapters.smev3 import messages as m
@@ -28,13 +31,17 @@ from adapters.smev3.sandbox import TWIN_KEY, FaultProfile, Smev3Twin, create_twi
 from adapters.smev3.sandbox.profile import Probabilities
 from adapters.smev3.settings import MessageTypeSelectorSettings, Smev3Settings
 from adapters.smev3.signing import Signer, verify_incoming
+from gateway.cli import main
 from gateway.common.clock import SimulatedClock
 from gateway.common.secrets import DeploymentSecret
+from gateway.config import load_config
+from gateway.intake.opening import open_store
 from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import upgrade
 from gateway.journal.peer_requests import AnswerRefused, PeerRequest, PeerRequests, RequestReceipt
 from gateway.journal.store import Journal
+from gateway.model import EnvelopeIn
 from gateway.peers.contract import AnswerKind, PeerOutcome, Progress
 from gateway.signatures.certificates import load_certificates
 from gateway.signatures.pki import TestPki
@@ -389,3 +396,43 @@ async def test_a_permanent_fault_refuses_the_answer_with_smevs_code(side: Make) 
     assert refused is not None and refused.answer_state == "refused"
     assert refused.answer_code == "RequestIsNotFound" and refused.answer_text
     assert await s.requests.owed("smev") == []
+
+
+def test_the_operator_answers_a_recorded_request_from_the_cli(tmp_path: Path) -> None:
+    """`requests list/show/answer`: the answer is written owed (sent by the receiver later);
+    bad input gets a coded error and changes nothing."""
+
+    config = load_config(None).with_overrides(storage={"data_dir": str(tmp_path)})
+
+    async def record() -> str:
+        async with open_store(config) as (journal, _):
+            port = PeerRequests(journal)
+            envelope = (EnvelopeIn("in", "smev", "text/xml", b"<soap:Envelope>the request</soap:Envelope>"),)
+            good = await port.record(PeerRequest("smev", "m-1", True, reply_to="eis/1", envelopes=envelope))
+            await port.record(PeerRequest("smev", "m-2", False, code="SMEV_SIGNATURE_INVALID", reason="x"))
+            return good.id
+
+    good = asyncio.run(record())
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    listed = runner.invoke(main, ["requests", "list", "--json", *data])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output.strip().splitlines()[-1])
+    assert {r["message_id"]: r["trusted"] for r in rows} == {"m-1": True, "m-2": False}
+    untrusted = next(r["id"] for r in rows if not r["trusted"])
+    body = runner.invoke(main, ["requests", "show", good, "--body", *data])
+    assert body.exit_code == 0 and "the request" in body.output
+
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<!DOCTYPE x [<!ENTITY e "1">]><a>&e;</a>')
+    refused = runner.invoke(main, ["requests", "answer", good, "--content", str(bad), *data])
+    assert refused.exit_code == 1 and "ANSWER_NOT_XML" in refused.output
+    no = runner.invoke(main, ["requests", "answer", untrusted, "--reject", "NO_DATA", "--reason", "нет", *data])
+    assert no.exit_code == 1 and "REQUEST_UNTRUSTED" in no.output
+    ok = runner.invoke(
+        main, ["requests", "answer", good, "--reject", "NO_DATA", "--reason", "нет", "--by", "op1", *data]
+    )
+    assert ok.exit_code == 0, ok.output
+    shown = runner.invoke(main, ["requests", "show", good, *data])
+    record_ = json.loads(shown.output[shown.output.index("{") :])
+    assert record_["answer_state"] == "owed" and record_["answer_kind"] == "rejected"
