@@ -145,8 +145,19 @@ class Smev3Plugin:
                 pinned = load_certificates(cert_path.read_bytes())[0]
             except (OSError, ValueError, IndexError) as exc:
                 raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
+        # A provider instance takes the requests of its selector's namespace from its own
+        # incoming queue: the twin routes them to its caller name (the certificate's CN).
+        routed: dict[str, str] = {}
+        caller = pinned.identity().common_name if pinned is not None else None
+        if settings.provider and settings.provider_selector.namespace_uri and caller:
+            routed[settings.provider_selector.namespace_uri] = caller
         app: web.Application = create_twin(
-            FaultProfile.load(ctx.fault_profile), ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned
+            FaultProfile.load(ctx.fault_profile),
+            ctx.clock,
+            seed=ctx.seed,
+            identity=identity,
+            pinned=pinned,
+            provider_namespaces=routed,
         )
         return app
 
