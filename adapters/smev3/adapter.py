@@ -22,6 +22,7 @@ import aiohttp
 from lxml import etree
 
 from adapters.smev3 import messages as m
+from adapters.smev3.acks import AckFailed, Smev3ReceiveError, acknowledge, lax_message_id
 from adapters.smev3.attachments import AttachmentTooLarge
 from adapters.smev3.client import Exchange, Smev3Client
 from adapters.smev3.codec import Smev3Codec
@@ -31,13 +32,22 @@ from adapters.smev3.filestore import FileStoreError
 from adapters.smev3.identity import new_message_id
 from adapters.smev3.incoming import attachments_problem
 from adapters.smev3.outgoing import build_send_request, message_eol, prepare_send_request
+from adapters.smev3.provider import Smev3Provider
 from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import EnvelopeIn, Submission
-from gateway.peers.contract import Answer, AnswerKind, LookupResult, PeerOutcome, PeerSink, Progress
+from gateway.peers.contract import (
+    Answer,
+    AnswerKind,
+    LookupResult,
+    PeerOutcome,
+    PeerSink,
+    Progress,
+    RequestPort,
+)
 from gateway.signatures.xml.verify import XmlVerifier
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
@@ -59,17 +69,8 @@ SMEV_SIGNATURE_INVALID: Final = "SMEV_SIGNATURE_INVALID"
 MALFORMED_MESSAGE: Final = "SMEV_MALFORMED_MESSAGE"
 # Local names, in the business response, of the peer's registration number (first found wins).
 REGISTRATION_ID_ELEMENTS: Final = ("RegistrationNumber", "RegistrationId", "RegistryId")
-_ACK_ALREADY_DONE: Final = "TargetMessageIsNotFound"
 # GetResponse failures in a row after which a receive lane gives up (SMEV is down, not busy).
 LANE_FAILURES: Final = 3
-
-
-class Smev3ReceiveError(ConnectionError):
-    """GetResponse or Ack failed at the transport or with an SMEV fault: the receiver backs off."""
-
-
-class _AckFailed(Smev3ReceiveError):
-    """An Ack of a message already recorded failed."""
 
 
 @dataclass(slots=True)
@@ -129,18 +130,6 @@ def _registration_id(content: bytes) -> str | None:
     return None
 
 
-def _lax_message_id(body: bytes) -> str | None:
-    """MessageMetadata/MessageId of a GetResponse answer the codec could not read (to Ack it)."""
-    try:
-        root = parse_xml(body)
-    except (XmlSecurityError, XmlSyntaxError):
-        return None
-    found = root.xpath("//*[local-name()='MessageMetadata']/*[local-name()='MessageId']/text()")
-    if isinstance(found, list) and found:
-        return str(found[0]).strip() or None
-    return None
-
-
 class Smev3Adapter:
     """Delivers submissions to SMEV 3 (SendRequest) and takes the answers from its queue."""
 
@@ -155,6 +144,7 @@ class Smev3Adapter:
         clock: Clock | None = None,
         endpoint: str | None = None,
         personal_signer: Signer | None = None,
+        requests: RequestPort | None = None,
     ) -> None:
         url = endpoint or settings.url
         if not url:
@@ -171,6 +161,10 @@ class Smev3Adapter:
         self.client = Smev3Client(
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
         )
+        # The provider side (settings.provider): requests to us, recorded through the core's port.
+        self.provider = Smev3Provider(self, requests) if settings.provider and requests is not None else None
+        if settings.provider and requests is None:
+            raise ValueError(f"peer {name!r} is a provider (peers.{name}.provider) but the core gave no request port")
 
     def new_message_id(self) -> str:
         return new_message_id()
@@ -270,14 +264,29 @@ class Smev3Adapter:
         redelivery time, so the lanes take different messages, and each message is still
         recorded before it is Acked. The order in which messages are recorded is not the queue's
         (a progress status may be recorded after the answer it preceded: it is a timeline note)."""
+        state = await self._consume(sink)
+        if self.provider is None:
+            if not state.taken and not state.drained and state.get_error is not None:
+                raise Smev3ReceiveError(f"GetResponse: {state.get_error}")  # the receiver backs off
+            return state.taken
+        # The provider side shares the instance's lease and round: answers owed, then requests.
+        # The round backs off only when neither queue gave anything and both calls failed.
+        provided = await self.provider.run()
+        done = state.taken + provided.taken + provided.answered
+        failed = (not state.drained and state.get_error is not None) and (
+            not provided.drained and provided.get_error is not None
+        )
+        if not done and failed:
+            raise Smev3ReceiveError(f"GetResponse: {state.get_error}; GetRequest: {provided.get_error}")
+        return done
+
+    async def _consume(self, sink: PeerSink) -> _Round:
         state = _Round(budget=self.settings.receive_batch)
         lanes = min(self.settings.receive_concurrency, state.budget)
         await asyncio.gather(*(self._lane(sink, state) for _ in range(lanes)))
         if state.failure is not None:
             raise state.failure  # the sink (journal) failed: that message was not Acked
-        if not state.taken and not state.drained and state.get_error is not None:
-            raise Smev3ReceiveError(f"GetResponse: {state.get_error}")  # the receiver backs off
-        return state.taken
+        return state
 
     async def _lane(self, sink: PeerSink, state: _Round) -> None:
         failures = 0  # GetResponse calls in a row that brought nothing
@@ -290,7 +299,7 @@ class Smev3Adapter:
                         state.drained = state.stop = True  # the other lanes finish what they hold
                         return
                     await self._take(sink, ex, ex.message.response)
-                elif ex.message is None and ex.reply is not None and (lax := _lax_message_id(ex.reply.body)):
+                elif ex.message is None and ex.reply is not None and (lax := lax_message_id(ex.reply.body)):
                     # a message in the queue we cannot read: record it, then drop it from the queue
                     await self._untrusted(sink, ex, lax, MALFORMED_MESSAGE, ex.error or "unreadable message")
                 else:
@@ -304,7 +313,7 @@ class Smev3Adapter:
                     if failures >= LANE_FAILURES:
                         return
                     continue
-            except _AckFailed as exc:
+            except AckFailed as exc:
                 # Recorded, not acknowledged: SMEV delivers it again after its base time and the
                 # core records it once. The lane goes on.
                 _log.warning(
@@ -448,10 +457,4 @@ class Smev3Adapter:
         await sink(outcome)
 
     async def _ack(self, message_id: str, *, accepted: bool) -> None:
-        ex = await self.client.ack(message_id, accepted)
-        if isinstance(ex.message, m.AckResponse):
-            return
-        if ex.fault is not None and ex.fault.code == _ACK_ALREADY_DONE:
-            return  # acknowledged before (a redelivery raced an earlier Ack): nothing left to do
-        reason = ex.fault.text if ex.fault is not None else ex.error
-        raise _AckFailed(f"Ack of {message_id} failed: {reason}")
+        await acknowledge(self.client, message_id, accepted=accepted)

@@ -26,9 +26,11 @@ __all__ = ["ATTACHMENT_INVALID", "attachments_problem"]
 ATTACHMENT_INVALID: Final = "SMEV_ATTACHMENT_INVALID"
 
 
-async def attachments_problem(adapter: Smev3Adapter, ex: Exchange, response: m.Response) -> tuple[str, str] | None:
-    """(code, text) when the response's attachments cannot be trusted, None when they can (or
-    there are none)."""
+async def attachments_problem(
+    adapter: Smev3Adapter, ex: Exchange, response: m.Response | m.Request
+) -> tuple[str, str] | None:
+    """(code, text) when the attachments of a response (or a request to us) cannot be trusted,
+    None when they can (or there are none)."""
     data = response.data
     if not (data.attachment_headers or data.ref_attachment_headers):
         return None

@@ -120,6 +120,7 @@ class Smev3Plugin:
             verifier=load_verifier(ctx.name, settings),
             clock=clock,
             personal_signer=load_personal_signer(ctx.name, settings),
+            requests=ctx.requests,
         )
 
     def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
@@ -155,8 +156,20 @@ class Smev3Plugin:
             # kept beside the instance's sandbox identity (a fresh temporary one elsewhere)
             base = cert_path.parent if (cert_path := settings.certificate_path()) else None
             bureau_dir = base / f"{ctx.name}-bureau-pki" if base is not None else default_signers_dir()
+        # A provider instance takes the requests of its selector's namespace from its own
+        # incoming queue: the twin routes them to its caller name (the certificate's CN).
+        routed: dict[str, str] = {}
+        caller = pinned.identity().common_name if pinned is not None else None
+        if settings.provider and settings.provider_selector.namespace_uri and caller:
+            routed[settings.provider_selector.namespace_uri] = caller
         app: web.Application = create_twin(
-            profile, ctx.clock, seed=ctx.seed, identity=identity, pinned=pinned, bureau_dir=bureau_dir
+            profile,
+            ctx.clock,
+            seed=ctx.seed,
+            identity=identity,
+            pinned=pinned,
+            bureau_dir=bureau_dir,
+            provider_namespaces=routed,
         )
         return app
 

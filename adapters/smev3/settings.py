@@ -116,6 +116,13 @@ class Smev3Settings(PeerSettings):
     # message, records it, Acks it, takes the next. Polling is bound by round-trip latency (and
     # SMEV's slow answers), not CPU: lanes overlap the waits. 1 = strictly one at a time.
     receive_concurrency: int = Field(default=4, ge=1, le=32)
+    # The provider side: the instance also takes requests to us from its own incoming queue
+    # (GetRequest → verify → record → Ack) and sends the answers owed to them (SendResponse),
+    # in the same leased receiver. ``provider_selector`` filters the request types (empty: any).
+    provider: bool = False
+    provider_selector: MessageTypeSelectorSettings = MessageTypeSelectorSettings()
+    # GetRequest calls (and answers sent) per receive round at most.
+    provider_batch: int = Field(default=50, gt=0)
     # The business content of SendRequest (MessagePrimaryContent) until the ЕАВИИАС schema is
     # wired in: <content_root xmlns=content_namespace> with the document base64-encoded.
     content_namespace: str = "urn://x-artefacts-mse/referral/1.0"

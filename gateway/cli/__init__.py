@@ -24,6 +24,7 @@ from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
 from gateway.cli.ops import ops as ops_cmd
 from gateway.cli.purge import purge as purge_cmd
+from gateway.cli.requests import requests as requests_cmd
 from gateway.cli.serve import sandbox as sandbox_cmd
 from gateway.cli.serve import serve as serve_cmd
 from gateway.cli.signing import sign as sign_cmd
@@ -68,5 +69,6 @@ for command in (
     envelope_cmd,
     ops_cmd,
     purge_cmd,
+    requests_cmd,
 ):
     main.add_command(command)

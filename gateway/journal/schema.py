@@ -24,6 +24,7 @@ __all__ = [
     "peer_inbox",
     "peer_messages",
     "peer_receivers",
+    "peer_requests",
     "submissions",
 ]
 
@@ -250,6 +251,47 @@ peer_receivers = sa.Table(
     sa.Column("owner", sa.String(120), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
 )
+
+# Requests peers sent *us* as a provider (SMEV 3 GetRequest), once per (peer, message_id), kept
+# whatever their checks said with the incoming envelope sealed (bound to the row id). The answer
+# (business content or a rejection) is written here before it is sent; its own message id is
+# committed before the first send and reused on every resend (``answer_state``: owed → sent |
+# refused). Not ``peer_inbox`` (answers about our own submissions) nor ``inbound_documents``
+# (documents addressed to our organisations, of the kind table).
+peer_requests = sa.Table(
+    "peer_requests",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("peer", sa.String(80), nullable=False),
+    sa.Column("message_id", sa.String(200), nullable=False),
+    sa.Column("reply_to", sa.Text),
+    sa.Column("sender", sa.String(200)),
+    sa.Column("content_namespace", sa.String(500)),
+    sa.Column("content_root", sa.String(200)),
+    sa.Column("trusted", sa.Boolean, nullable=False),
+    sa.Column("code", sa.String(60)),  # why it is not trusted
+    sa.Column("reason", sa.Text),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("seen", sa.Integer, nullable=False),  # deliveries recorded (a redelivery adds one)
+    sa.Column("content_type", sa.String(120)),
+    sa.Column("size", sa.Integer),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("codec", sa.String(20)),
+    sa.Column("body", sa.LargeBinary),
+    sa.Column("answer_state", sa.String(20)),  # None | owed | sent | refused
+    sa.Column("answer_kind", sa.String(20)),  # business | rejected
+    sa.Column("answer_body", sa.LargeBinary),  # sealed, bound to "<id>:answer"
+    sa.Column("answer_message_id", sa.String(200)),
+    sa.Column("answer_attempts", sa.Integer, nullable=False),
+    sa.Column("answer_next_at", UtcDateTime()),
+    sa.Column("answer_code", sa.String(120)),
+    sa.Column("answer_text", sa.Text),
+    sa.Column("answered_by", sa.String(200)),
+    sa.Column("answered_at", UtcDateTime()),
+    sa.Column("answer_sent_at", UtcDateTime()),
+    sa.UniqueConstraint("peer", "message_id"),
+)
+sa.Index("ix_peer_requests_answer", peer_requests.c.peer, peer_requests.c.answer_state)
 
 # -- the inbound direction (issue 16 item 2): documents addressed to our organisations -----------
 # Named "inbound_*" so as not to be confused with ``peer_inbox`` (peers' answers about our own

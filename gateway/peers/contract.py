@@ -33,6 +33,14 @@ from aiohttp import web
 
 from gateway.common.clock import Clock
 from gateway.inbound.contract import InboundPort
+from gateway.journal.peer_requests import (
+    AnswerRefused,
+    OwedAnswer,
+    PeerRequest,
+    RecordedRequest,
+    RequestReceipt,
+    Settlement,
+)
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.codes import CodeClass, CodeRule, CodeTable
@@ -49,6 +57,7 @@ __all__ = [
     "KSI_MILESTONES",
     "Answer",
     "AnswerKind",
+    "AnswerRefused",
     "CallbackSink",
     "Capabilities",
     "ChannelSender",
@@ -61,15 +70,21 @@ __all__ = [
     "EnvelopeInspector",
     "IntakePort",
     "LookupResult",
+    "OwedAnswer",
     "PeerContext",
     "PeerOutcome",
     "PeerPlugin",
+    "PeerRequest",
     "PeerSettings",
     "PeerSink",
     "PollingAdapter",
     "Progress",
+    "RecordedRequest",
     "RefusalLog",
+    "RequestPort",
+    "RequestReceipt",
     "SandboxConfigurer",
+    "Settlement",
     "StageMark",
     "TwinContext",
 ]
@@ -175,6 +190,32 @@ class PeerSink(CallbackSink, Protocol):
     adapter acknowledges a message to its peer only after the sink returned."""
 
     async def progress(self, progress: Progress) -> None: ...
+
+
+class RequestPort(Protocol):
+    """Where a plug-in acting as a *provider* (SMEV 3 GetRequest/SendResponse) records the
+    requests peers send us, and finds the answers owed to them (gateway.journal.peer_requests)."""
+
+    async def record(self, request: PeerRequest) -> RequestReceipt:
+        """Durable when it returns (acknowledge to the peer only then); raises otherwise. A
+        redelivery (same peer and message id) returns the first row with ``created=False``."""
+        ...
+
+    async def owed(self, peer: str, *, limit: int = 50) -> list[OwedAnswer]: ...
+
+    async def message_id(self, request_id: str, new_id: Callable[[], str]) -> str:
+        """The answer's message id, committed before this returns (so before the first send)."""
+        ...
+
+    async def settle(
+        self,
+        request_id: str,
+        result: Settlement,
+        *,
+        code: str | None = None,
+        text: str | None = None,
+        pause_seconds: float | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +331,9 @@ class PeerContext:
     # Search the peers named in [inbound] discover_peers now rather than at the next scheduled
     # round (a peer's notification said a document addressed to us was registered).
     discover_now: Callable[[], None] | None = None
+    # Where a provider instance records requests to us and finds the answers owed (SMEV 3
+    # GetRequest/SendResponse).
+    requests: RequestPort | None = None
 
 
 RefusalLog = Callable[[str, str, "str | None", Refusal], Awaitable[None]]

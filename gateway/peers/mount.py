@@ -36,6 +36,7 @@ from gateway.intake.clients import Client
 from gateway.intake.frontdoor import FrontDoorService
 from gateway.intake.submission import parse_submission
 from gateway.journal.peer_messages import PeerMessages
+from gateway.journal.peer_requests import OwedAnswer, PeerRequest, PeerRequests, RequestReceipt, Settlement
 from gateway.monitoring.counters import record_peer_refusal
 from gateway.peers.auth import PeerGuard, Refusal
 from gateway.peers.contract import (
@@ -140,6 +141,36 @@ class _Inbound:
         return await self.app[INBOUND_KEY].known(peer, peer_document_id)
 
 
+class _Requests:
+    """The core's RequestPort for provider plug-ins, forwarding once the journal exists."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def _journal(self) -> PeerRequests:
+        return PeerRequests(self.app[JOURNAL_KEY])
+
+    async def record(self, request: PeerRequest) -> RequestReceipt:
+        return await self._journal().record(request)
+
+    async def owed(self, peer: str, *, limit: int = 50) -> list[OwedAnswer]:
+        return await self._journal().owed(peer, limit=limit)
+
+    async def message_id(self, request_id: str, new_id: Callable[[], str]) -> str:
+        return await self._journal().message_id(request_id, new_id)
+
+    async def settle(
+        self,
+        request_id: str,
+        result: Settlement,
+        *,
+        code: str | None = None,
+        text: str | None = None,
+        pause_seconds: float | None = None,
+    ) -> None:
+        await self._journal().settle(request_id, result, code=code, text=text, pause_seconds=pause_seconds)
+
+
 def _discover_now(app: web.Application) -> Callable[[], None]:
     def wake() -> None:
         discovery = app.get(DISCOVERY_KEY)
@@ -225,6 +256,7 @@ def _new_context(app: web.Application, instance: PeerInstance) -> PeerContext:
         on_refusal=_refusal_log(app),
         inbound=_Inbound(app),
         discover_now=_discover_now(app),
+        requests=_Requests(app),
     )
 
 

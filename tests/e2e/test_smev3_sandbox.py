@@ -20,6 +20,7 @@ from gateway.appkeys import JOURNAL_KEY
 from gateway.common.clock import SimulatedClock
 from gateway.config import load_config
 from gateway.flk.samples import make_submission
+from gateway.journal.peer_requests import PeerRequests, RecordedRequest
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
 from gateway.sandbox.twins import free_port, plan_twins
@@ -44,7 +45,9 @@ async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def smev_stack(tmp_path: Path, profile: str = "none") -> AsyncIterator[dict[str, Any]]:
+async def smev_stack(
+    tmp_path: Path, profile: str = "none", smev: dict[str, Any] | None = None
+) -> AsyncIterator[dict[str, Any]]:
     gw_port = free_port()
     clock = SimulatedClock(600.0)
     routes = tmp_path / "routes.toml"
@@ -53,7 +56,7 @@ async def smev_stack(tmp_path: Path, profile: str = "none") -> AsyncIterator[dic
         server={"port": gw_port, "public_url": f"http://127.0.0.1:{gw_port}"},
         storage={"data_dir": str(tmp_path)},
         workers={"idle_sleep_seconds": 0.05},
-        peers={"smev": {"protocol": "smev3"}},
+        peers={"smev": {"protocol": "smev3", **(smev or {})}},
         routing={"routes_file": str(routes)},
         sandbox={"fault_profile": profile},
     )
@@ -160,3 +163,37 @@ def test_the_sandbox_keeps_what_the_operator_configured(tmp_path: Path) -> None:
     assert (smev["signing_key_file"], smev["signing_certificate_file"]) == (str(key), str(cert))
     assert smev["smev_trust_dir"] == str(trust) and smev["url"] == twin.url
     assert twin.app[TWIN_KEY].pinned is not None and twin.app[TWIN_KEY].pinned.der == load_pem_der(cert)
+
+
+async def _request_row(port: PeerRequests, message_id: str, done: Any, timeout: float = 30) -> RecordedRequest:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        row = await port.find("smev", message_id)
+        if row is not None and done(row):
+            return row
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"request {message_id} not there: {row}")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_provider_instance_takes_a_request_and_its_answer_reaches_smev(tmp_path: Path) -> None:
+    """``provider = true``: the app's receiver takes a request from the instance's own incoming
+    queue (the twin routes the selector's namespace to the instance), records it through the
+    core's request port, Acks it; the operator's answer goes out with SendResponse."""
+    ns = "urn://x-artefacts-mse/decision-request/1.0"
+    settings = {"provider": True, "provider_selector": {"namespace_uri": ns}}
+    async with smev_stack(tmp_path, smev=settings) as env:
+        twin = env["smev_twin"].app[TWIN_KEY]
+        [recipient] = twin.provider_namespaces.values()
+        asked = f'<q:DecisionRequest xmlns:q="{ns}"><q:N>7</q:N></q:DecisionRequest>'.encode()
+        request_id = twin.inject_request(asked, recipient)
+        port = PeerRequests(env["journal"])
+        row = await _request_row(port, request_id, lambda r: True)
+        assert row.trusted and (row.content_namespace, row.content_root) == (ns, "DecisionRequest")
+        answer = b'<d:Decision xmlns:d="urn://x-artefacts-mse/decision/1.0"><d:Result>ok</d:Result></d:Decision>'
+        await port.answer(row.id, content=answer, by="test")
+        sent = await _request_row(port, request_id, lambda r: r.answer_state == "sent")
+        assert twin.records[request_id].responses == [sent.answer_message_id]
+        stats = twin.stats_json()
+        assert stats["responses_recorded"] == 1 and stats["unacked"] == 0 and stats["acks_rejected"] == 0
+        assert sent.seen == 1

@@ -7,7 +7,7 @@ took 0.4 s over 100,000 submissions (EXPLAIN QUERY PLAN; ``bench journal-growth`
 document 37 → 115 ms with 300,000 rows pre-loaded). With this index a claim is a search of the
 open rows of that state and peer whatever the journal's size (0.8 ms over the same 100,000).
 
-Revision ID: 0014_claim_index
+Revision ID: 0012_claim_index
 Revises: 0007_peer_messages
 Create Date: 2026-12-03
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0014_claim_index"
+revision = "0012_claim_index"
 down_revision = "0011_ksi_marks"
 branch_labels = None
 depends_on = None
