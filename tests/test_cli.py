@@ -174,9 +174,9 @@ def test_serve_refuses_a_route_to_a_missing_peer_in_one_line(tmp_path: Path) -> 
 
 
 def test_serve_refuses_an_unknown_protocol(tmp_path: Path) -> None:
-    code, out = _serve_with(tmp_path, '[peers.remd]\n\n[peers.shep]\nprotocol = "shep"\n')
+    code, out = _serve_with(tmp_path, '[peers.remd]\n\n[peers.fhir]\nprotocol = "fhir"\n')
     assert code == 2
-    assert "peers.shep.protocol: unknown protocol 'shep' (installed: remd, smev3)" in out
+    assert "peers.fhir.protocol: unknown protocol 'fhir' (installed: remd, shep, smev3)" in out
     assert len(out.strip().splitlines()) == 1, out
 
 
