@@ -120,6 +120,7 @@ class Smev3Plugin:
             verifier=load_verifier(ctx.name, settings),
             clock=clock,
             personal_signer=load_personal_signer(ctx.name, settings),
+            inbound=ctx.inbound,
         )
 
     def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
