@@ -40,7 +40,12 @@ from gateway.sandbox.simulate import (
 )
 from gateway.sandbox.twins import free_port, plan_twins
 
-__all__ = ["MSE_LOOP_PROFILES", "MseLoopResult", "run_mse_loop"]
+__all__ = [
+    "MSE_LOOP_PROFILES",
+    "MseLoopResult",
+    "delivered_to_mis",
+    "run_mse_loop",
+]
 
 MSE_LOOP_PROFILES: Final = ("mse-loop-2023",)
 PEER: Final = "eaviias"
@@ -111,11 +116,34 @@ async def _journal_counts(url: str, uids: set[str]) -> dict[str, Any]:
                     sa.select(sa.func.count()).select_from(peer_inbox).where(peer_inbox.c.kind == "unattributed")
                 )
             ).scalar_one()
-            d, sub = inbound_documents.c, submissions.c
+    finally:
+        await engine.dispose()
+    mine = [r for r in rows if r.local_uid in uids]
+    states: dict[str, int] = {}
+    for r in mine:
+        states[r.state] = states.get(r.state, 0) + 1
+    return {
+        "rows": len(mine),
+        "states": states,
+        "returned": sum(1 for r in mine if r.state == State.FAILED and r.outcome_code == RETURNED),
+        "flagged": sum(1 for r in mine if r.flagged),
+        "unattributed": int(unattributed),
+        **await delivered_to_mis(url, uids),
+    }
+
+
+async def delivered_to_mis(url: str, uids: set[str]) -> dict[str, Any]:
+    """What reached the MIS, from the inbound tables: the referrals (of ``uids``) whose final
+    document (result, return) is offered to the MIS's inbox, those with more than one, the offered
+    documents by kind, and the final documents held for an operator by reason."""
+    d, sub = inbound_documents.c, submissions.c
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
             documents = (
                 await conn.execute(
                     sa.select(sub.local_uid, d.kind, d.state, d.reason_code, d.offer_seq)
-                    .select_from(inbound_documents.join(submissions, submissions.c.id == d.submission_id))
+                    .select_from(inbound_documents.join(submissions, sub.id == d.submission_id))
                     .where(d.final.is_(True))
                 )
             ).all()
@@ -132,16 +160,7 @@ async def _journal_counts(url: str, uids: set[str]) -> dict[str, Any]:
             by_kind[doc.kind] = by_kind.get(doc.kind, 0) + 1
         else:
             held[doc.reason_code or doc.state] = held.get(doc.reason_code or doc.state, 0) + 1
-    mine = [r for r in rows if r.local_uid in uids]
-    states: dict[str, int] = {}
-    for r in mine:
-        states[r.state] = states.get(r.state, 0) + 1
     return {
-        "rows": len(mine),
-        "states": states,
-        "returned": sum(1 for r in mine if r.state == State.FAILED and r.outcome_code == RETURNED),
-        "flagged": sum(1 for r in mine if r.flagged),
-        "unattributed": int(unattributed),
         "delivered_to_mis": len(offered),
         "delivered_twice_to_mis": sum(1 for n in offered.values() if n > 1),
         "delivered_by_kind": dict(sorted(by_kind.items())),
