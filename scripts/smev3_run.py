@@ -52,6 +52,7 @@ from gateway.config import load_config  # noqa: E402
 from gateway.journal.engine import create_engine  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
 from gateway.monitoring.ksi import ksi_report  # noqa: E402
+from gateway.sandbox.mse_loop import delivered_to_mis  # noqa: E402
 from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
 from gateway.sandbox.simulate import (  # noqa: E402
     Progress,
@@ -302,6 +303,7 @@ async def run(
             codes = await _outcome_codes(config.database_url, uids)
             recorded = await _inbox_rows(config.database_url)
             ksi = await _ksi(config.database_url, clock.now()) if eaviias else None
+            mis = await delivered_to_mis(config.database_url, uids) if eaviias else None
     finally:
         gateway.stop()
         await runner.cleanup()
@@ -372,6 +374,7 @@ async def run(
     if eaviias:
         result["bureau"] = stats.get("bureau")
         result["ksi"] = ksi
+        result.update(mis or {})  # delivered_to_mis, delivered_twice_to_mis, … (the inbound tables)
         result["simulated_days"] = round((time.monotonic() - t0) * speed / 86400, 1)
     return result
 
@@ -388,6 +391,7 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and twin["unacked"] == 0
         and result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"]
         and (result.get("bureau") or {}).get("duplicates_at_bureau", 0) == 0
+        and result.get("delivered_twice_to_mis", 0) == 0
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -37,6 +37,7 @@ from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
+from gateway.inbound.contract import InboundDocument, InboundPort
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import (
@@ -145,6 +146,7 @@ class Smev3Adapter:
         endpoint: str | None = None,
         personal_signer: Signer | None = None,
         requests: RequestPort | None = None,
+        inbound: InboundPort | None = None,
     ) -> None:
         url = endpoint or settings.url
         if not url:
@@ -157,6 +159,8 @@ class Smev3Adapter:
         self.endpoint = url
         self.session = session
         self.profile = EaviiasProfile(settings.eaviias) if settings.content_profile == "eaviias" else None
+        # where an ЕАВИИАС result or return document goes on to the MIS (gateway.inbound)
+        self.inbound = inbound
         self.codec = Smev3Codec(settings.namespace_version, signer=signer)
         self.client = Smev3Client(
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name, clock=clock
@@ -394,18 +398,24 @@ class Smev3Adapter:
             assert data.content is not None
             md = response.metadata
             try:
-                answer = self.profile.apply(
-                    data.content,
-                    peer=self.name,
-                    relates_to=relates_to,
-                    peer_message_id=message_id,
-                    envelopes=envelopes,
-                    delivered_at=md.delivery_timestamp or md.sending_timestamp,
-                )
+                notice = self.profile.read(data.content)
             except NoticeRejected as exc:
                 await self._record_unattributed(sink, envelopes, message_id, exc.code, exc.text)
                 return False
+            answer = self.profile.answer(
+                notice,
+                peer=self.name,
+                relates_to=relates_to,
+                peer_message_id=message_id,
+                envelopes=envelopes,
+                delivered_at=md.delivery_timestamp or md.sending_timestamp,
+            )
             if isinstance(answer, PeerOutcome):
+                document = self.profile.inbound_document(
+                    notice, peer=self.name, peer_message_id=message_id, envelopes=envelopes
+                )
+                if document is not None:
+                    answer = await self._to_mis(document, answer)
                 await sink(answer)
             else:
                 await sink.progress(answer)
@@ -427,6 +437,34 @@ class Smev3Adapter:
             else:
                 await progress(status.category, status.details or status.category)
         return True
+
+    async def _to_mis(self, document: InboundDocument, answer: PeerOutcome) -> PeerOutcome:
+        """Hand the result/return document of a final notice to the core's inbound path (verified
+        there, linked to the referral, offered to the MIS or flagged) *before* the outcome is
+        applied: the referral is not yet FAILED when its own return arrives, and a redelivered
+        notice finds the document recorded (same NoticeId). Raises when the journal could not
+        store it, so the notice is not Acked and comes again. The receipt goes on the outcome's
+        timeline event: an operator sees there whether the document reached the MIS or was held."""
+        if self.inbound is None:
+            _log.warning("no inbound path: the document of a final notice is not offered to the MIS", peer=self.name)
+            return replace(answer, details={**answer.details, "inbound": {"state": "NOT_DELIVERED"}})
+        receipt = await self.inbound.receive(document)
+        if receipt.reason_code is not None and receipt.created:
+            _log.warning(
+                "the document of a final ЕАВИИАС notice is flagged, held for an operator",
+                peer=self.name,
+                inbound_id=receipt.id,
+                kind=document.kind,
+                reason=receipt.reason_code,
+            )
+        inbound = {
+            "id": receipt.id,
+            "kind": document.kind,
+            "state": str(receipt.state),
+            "reason_code": receipt.reason_code,
+            "new": receipt.created,
+        }
+        return replace(answer, details={**answer.details, "inbound": inbound})
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
         """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing

@@ -121,6 +121,7 @@ class Smev3Plugin:
             clock=clock,
             personal_signer=load_personal_signer(ctx.name, settings),
             requests=ctx.requests,
+            inbound=ctx.inbound,
         )
 
     def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
@@ -152,10 +153,17 @@ class Smev3Plugin:
             profile = profile.model_copy(update={"bureau": BureauProfile()})
         bureau_dir = None
         if profile.bureau is not None:
-            # the simulated ЕАВИИАС signs its result and return documents with a test PKI of its own,
-            # kept beside the instance's sandbox identity (a fresh temporary one elsewhere)
+            # the simulated ЕАВИИАС signs its result and return documents with a test PKI: the
+            # sandbox's, else one of its own beside the instance's identity (a temporary one elsewhere)
             base = cert_path.parent if (cert_path := settings.certificate_path()) else None
-            bureau_dir = base / f"{ctx.name}-bureau-pki" if base is not None else default_signers_dir()
+            if ctx.pki_dir is not None:
+                # the sandbox's test PKI, which the sandbox gateway trusts: the bureau's results
+                # and returns pass its signature checks on the inbound path (docs/eaviias.md)
+                bureau_dir = ctx.pki_dir
+            elif base is not None:
+                bureau_dir = base / f"{ctx.name}-bureau-pki"
+            else:
+                bureau_dir = default_signers_dir()
         # A provider instance takes the requests of its selector's namespace from its own
         # incoming queue: the twin routes them to its caller name (the certificate's CN).
         routed: dict[str, str] = {}

@@ -97,6 +97,8 @@ def _loop_table(r: MseLoopResult) -> str:
         ("duplicates at the peer", r.duplicates_at_peer),
         ("unattributed notices", r.unattributed),
         ("flagged contradictions", r.contradictions),
+        ("result/return offered to the MIS", r.delivered_to_mis),
+        ("offered to the MIS twice", r.delivered_twice_to_mis),
     ]
     out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
     out.append(f"{'KSI (gateway view)':<34}{'measured':>9}{'within':>8}{'share':>8}{'late':>6}{'open':>6}"
@@ -108,6 +110,7 @@ def _loop_table(r: MseLoopResult) -> str:
             f"{k['unreported']:>7}{k['late_by_the_bureaus_own_count']:>12}  {k['deadline']}"
         )
     out.append(f"notices {r.notices}")
+    out.append(f"offered to the MIS by kind {r.delivered_by_kind}; held for an operator {r.held_for_operator}")
     out.append(f"profile {r.profile}, clock x{r.speed:g}, {r.simulated_days} simulated days, wall {r.wall_seconds} s")
     out.append(f"where the loop ends: {r.where_it_ends}")
     return "\n".join(out)
@@ -339,4 +342,4 @@ def _mse_loop(
     )
     bars.close()
     click.echo(json.dumps(loop.to_json(), ensure_ascii=False) if as_json else _loop_table(loop))
-    return 1 if loop.unknown or loop.lost or loop.duplicates_at_peer else 0
+    return 1 if loop.unknown or loop.lost or loop.duplicates_at_peer or loop.delivered_twice_to_mis else 0

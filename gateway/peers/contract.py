@@ -353,6 +353,10 @@ class TwinContext:
     # this certificate in the instance's auth settings, so the sandbox exercises peer auth.
     key: PrivateKey | None = None
     certificate: Certificate | None = None
+    # The sandbox's test PKI (gateway.flk.sample_pki.SampleSigners), whose CA the sandbox gateway
+    # trusts: a twin that issues signed documents addressed to our MOs (the simulated ЕАВИИАС's
+    # results and return notices) signs with it, so they pass the gateway's checks. None: none.
+    pki_dir: Path | None = None
 
 
 class PeerPlugin(Protocol):

@@ -1,13 +1,11 @@
 """`simulate --profile mse-loop-2023`: the whole Russian MSE loop in the sandbox — referrals from the
 REST front door → the ``eaviias`` instance (ФГИС ЕАВИИАС over SMEV 3) → the SMEV 3 twin and the
 simulated bureau behind it (registration, preliminary FLK, return with reasons or scheduling, the
-examination, the result) → the notices polled back into the journal — on the simulated clock, until
-every referral has its result or its return; then the usual figures and the bureau's KSI as the
-gateway measured them (gateway.monitoring.ksi) beside the bureau's own count of late stages.
-
-Where the loop ends today: the outcome (result or return) is known *at the gateway* and owed to
-the MIS as the outcome notice of a final state; the inbound path that fetches the result document
-from REMD and hands it to the MIS (issue 16 item 2) is another branch's work.
+examination, the result) → the notices polled back into the journal, the signed result (kind 187)
+or return (kind 130) of a final notice handed to the inbound path and offered to the MIS's inbox —
+on the simulated clock, until every referral has its result or its return; then the usual figures,
+what reached the MIS (counted from the inbound tables) and the bureau's KSI as the gateway measured
+them (gateway.monitoring.ksi) beside the bureau's own count of late stages.
 """
 
 from __future__ import annotations
@@ -26,8 +24,9 @@ from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
 from gateway.common.clock import SimulatedClock
 from gateway.config import load_config
+from gateway.inbound.contract import OFFERED_STATES
 from gateway.journal.engine import create_engine
-from gateway.journal.schema import peer_inbox, submissions
+from gateway.journal.schema import inbound_documents, peer_inbox, submissions
 from gateway.model import FINAL_STATES, State
 from gateway.monitoring.ksi import KsiStage, ksi_report
 from gateway.sandbox.setup import prepare_sandbox
@@ -41,7 +40,12 @@ from gateway.sandbox.simulate import (
 )
 from gateway.sandbox.twins import free_port, plan_twins
 
-__all__ = ["MSE_LOOP_PROFILES", "MseLoopResult", "run_mse_loop"]
+__all__ = [
+    "MSE_LOOP_PROFILES",
+    "MseLoopResult",
+    "delivered_to_mis",
+    "run_mse_loop",
+]
 
 MSE_LOOP_PROFILES: Final = ("mse-loop-2023",)
 PEER: Final = "eaviias"
@@ -52,6 +56,8 @@ name = "referrals-to-eaviias"
 kinds = ["121"]
 destination = "{PEER}"
 """
+_OFFERED: Final = frozenset(str(s) for s in OFFERED_STATES)
+
 # What the KSI figures are compared with (working days, issue 16).
 KSI_DEADLINES: Final = {"stage2": "≤ 1 working day", "stage3": "≤ 3 working days", "stage6": "≤ next working day"}
 
@@ -77,8 +83,16 @@ class MseLoopResult:
     speed: float
     wall_seconds: float
     simulated_days: float
+    # From the inbound tables: referrals whose result/return document is offered to the MIS
+    # (GET /api/v1/inbox, webhook), and referrals with more than one offered final document.
+    delivered_to_mis: int = 0
+    delivered_twice_to_mis: int = 0
+    delivered_by_kind: dict[str, int] = field(default_factory=dict)
+    # The result/return documents held for an operator, by reason (a wrong signer, …).
+    held_for_operator: dict[str, int] = field(default_factory=dict)
     where_it_ends: str = (
-        "the outcome is known at the gateway (the MIS notice is owed); result delivery to the MIS: issue 16 item 2"
+        "the result or return document is verified at the gateway and offered to the MIS's inbox "
+        "(GET /api/v1/inbox, webhook), or held for an operator with a coded reason"
     )
     smev: dict[str, Any] = field(default_factory=dict)
 
@@ -114,6 +128,43 @@ async def _journal_counts(url: str, uids: set[str]) -> dict[str, Any]:
         "returned": sum(1 for r in mine if r.state == State.FAILED and r.outcome_code == RETURNED),
         "flagged": sum(1 for r in mine if r.flagged),
         "unattributed": int(unattributed),
+        **await delivered_to_mis(url, uids),
+    }
+
+
+async def delivered_to_mis(url: str, uids: set[str]) -> dict[str, Any]:
+    """What reached the MIS, from the inbound tables: the referrals (of ``uids``) whose final
+    document (result, return) is offered to the MIS's inbox, those with more than one, the offered
+    documents by kind, and the final documents held for an operator by reason."""
+    d, sub = inbound_documents.c, submissions.c
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            documents = (
+                await conn.execute(
+                    sa.select(sub.local_uid, d.kind, d.state, d.reason_code, d.offer_seq)
+                    .select_from(inbound_documents.join(submissions, sub.id == d.submission_id))
+                    .where(d.final.is_(True))
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    offered: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    held: dict[str, int] = {}
+    for doc in documents:
+        if doc.local_uid not in uids:
+            continue
+        if doc.offer_seq is not None and doc.state in _OFFERED:
+            offered[doc.local_uid] = offered.get(doc.local_uid, 0) + 1
+            by_kind[doc.kind] = by_kind.get(doc.kind, 0) + 1
+        else:
+            held[doc.reason_code or doc.state] = held.get(doc.reason_code or doc.state, 0) + 1
+    return {
+        "delivered_to_mis": len(offered),
+        "delivered_twice_to_mis": sum(1 for n in offered.values() if n > 1),
+        "delivered_by_kind": dict(sorted(by_kind.items())),
+        "held_for_operator": dict(sorted(held.items())),
     }
 
 
@@ -225,8 +276,13 @@ async def run_mse_loop(
         unattributed=figures["unattributed"],
         contradictions=figures["flagged"],
         notices=dict(bureau.get("notices", {})),
+        delivered_to_mis=figures["delivered_to_mis"],
+        delivered_twice_to_mis=figures["delivered_twice_to_mis"],
+        delivered_by_kind=figures["delivered_by_kind"],
+        held_for_operator=figures["held_for_operator"],
         bureau={k: bureau.get(k) for k in ("received", "registered", "returned", "scheduled", "results",
-                                           "lost_notices", "resent_notices", "duplicate_notices")},
+                                           "lost_notices", "resent_notices", "duplicate_notices",
+                                           "documents", "wrong_signer")},
         ksi=ksi,
         profile=str(stats.get("profile", profile)),
         speed=speed,

@@ -90,13 +90,14 @@ def plan_twins(
                 "signer_certificates": [str(cert_path)],
             }
         settings = instance.settings
+        pki_dir = config.data_dir / "pki"  # prepare_sandbox's test PKI (gateway.sandbox.setup)
         if configurer is not None:
             # e.g. a polling peer: its request-signing identity and the trust of the twin's answers
-            ctx = TwinContext(name, settings, clock, profile, seed, key, cert)
+            ctx = TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir)
             extra = configurer.sandbox_settings(ctx, config.data_dir / "twins")
             override.update(extra)
             settings = type(settings).model_validate(settings.model_dump() | extra)
-        app = instance.plugin.twin(TwinContext(name, settings, clock, profile, seed, key, cert))
+        app = instance.plugin.twin(TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir))
         twins.append(Twin(name, instance.protocol, app, host, port, profile))
         urls[name] = override
     return (config.with_overrides(peers=urls) if urls else config), twins

@@ -2,7 +2,9 @@
 referrals by SendRequest to the SMEV 3 twin, the simulated bureau behind it registers them, runs
 its preliminary FLK, returns one with its reasons and schedules the other, examines and sends the
 result; the gateway polls the notices (GetResponse/Ack over real HTTP on loopback), applies them as
-the one mapping says and records the KSI milestones. Days pass on the simulated clock."""
+the one mapping says and records the KSI milestones, and hands the bureau's signed result/return
+document to the inbound path, from which the MIS takes it (``GET /api/v1/inbox``). Days pass on the
+simulated clock."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from gateway.appkeys import JOURNAL_KEY
 from gateway.common.clock import SimulatedClock
 from gateway.config import load_config
 from gateway.flk.samples import make_submission
-from gateway.journal.schema import ksi_marks
+from gateway.journal.schema import inbound_documents, ksi_marks
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
 from gateway.sandbox.twins import free_port, plan_twins
@@ -50,7 +52,7 @@ examination_max_days = 1
 absentee = 0.0
 programme = 0.0
 appeal = 0.0
-"""
+{extra}"""
 
 FINAL = (State.REGISTERED, State.FAILED, State.REJECTED, State.DEAD)
 
@@ -129,6 +131,33 @@ async def _submit(env: dict[str, Any], http: aiohttp.ClientSession, seed: int) -
         return str((await resp.json())["id"])
 
 
+def _profile(tmp_path: Path, region: str, extra: str = "") -> Path:
+    profile = tmp_path / "bureau.toml"
+    profile.write_text(PROFILE.replace("{region}", region).replace("{extra}", extra))
+    return profile
+
+
+async def _inbox(env: dict[str, Any], http: aiohttp.ClientSession) -> list[dict[str, Any]]:
+    """One whole cycle of the MIS's pull API (nothing acknowledged)."""
+    headers = {"Authorization": f"Bearer {env['token']}"}
+    items: list[dict[str, Any]] = []
+    since: str | None = None
+    while True:
+        params = {"limit": "50", **({"since": since} if since is not None else {})}
+        async with http.get(f"{env['base']}/api/v1/inbox", params=params, headers=headers) as resp:
+            assert resp.status == 200, await resp.text()
+            page = await resp.json()
+        items += page["items"]
+        since = page["next_cursor"]
+        if not page["more"]:
+            return items
+
+
+async def _inbound_rows(journal: Any) -> list[Any]:
+    async with journal.engine.connect() as conn:
+        return list((await conn.execute(sa.select(inbound_documents))).all())
+
+
 async def _bureau_stats(http: aiohttp.ClientSession, twin: Any) -> dict[str, Any]:
     """The twin's counters once every notice was taken and Acked."""
     for _ in range(50):
@@ -142,8 +171,7 @@ async def _bureau_stats(http: aiohttp.ClientSession, twin: Any) -> dict[str, Any
 
 
 async def test_a_referral_is_registered_scheduled_and_its_result_arrives(tmp_path: Path) -> None:
-    profile = tmp_path / "bureau.toml"
-    profile.write_text(PROFILE.replace("{region}", "77"))  # the sample MOs are in region 77
+    profile = _profile(tmp_path, "77")  # the sample MOs are in region 77
     async with eaviias_stack(tmp_path, profile, speed=20_000.0) as env, aiohttp.ClientSession() as http:
         journal = env["journal"]
         done = await _final(journal, await _submit(env, http, 41_001), timeout=120)
@@ -166,10 +194,21 @@ async def test_a_referral_is_registered_scheduled_and_its_result_arrives(tmp_pat
         final = [e for e in await journal.events(done.id) if e.to_state is State.REGISTERED]
         assert final[0].details["document_kind"] == "187" and final[0].details["status"] == "eaviias-result"
 
+        # ... which reached the MIS: verified, linked to the referral, in its inbox once
+        items = await _inbox(env, http)
+        assert len(items) == 1, [(r.reason_code, r.reason_message) for r in await _inbound_rows(journal)]
+        item = items[0]
+        assert (item["kind"], item["state"], item["flag"], item["peer"]) == ("187", "ACCEPTED", None, "eaviias")
+        assert item["referral"]["submission_id"] == done.id
+        assert item["peer_document_id"].startswith("notice:") and item["peer_ids"]["RegistrationNumber"]
+        assert len(item["signatures"]) == 2
+        assert final[0].details["inbound"] == {
+            "id": item["id"], "kind": "187", "state": "ACCEPTED", "reason_code": None, "new": True
+        }  # fmt: skip
+
 
 async def test_a_referral_from_outside_the_bureaus_regions_is_returned_with_reasons(tmp_path: Path) -> None:
-    profile = tmp_path / "bureau.toml"
-    profile.write_text(PROFILE.replace("{region}", "01"))
+    profile = _profile(tmp_path, "01")
     async with eaviias_stack(tmp_path, profile, speed=20_000.0) as env, aiohttp.ClientSession() as http:
         journal = env["journal"]
         returned = await _final(journal, await _submit(env, http, 41_002), timeout=120)
@@ -181,3 +220,49 @@ async def test_a_referral_from_outside_the_bureaus_regions_is_returned_with_reas
         bureau = (await _bureau_stats(http, env["twin"]))["bureau"]
         assert bureau["returned"] == {"wrong_region": 1} and bureau["results"] == 0
         assert bureau["documents"] == {"130": 1}  # the return notice, kind 130
+
+        # the kind-130 return notice reached the MIS, linked to the returned referral
+        items = await _inbox(env, http)
+        assert [(i["kind"], i["state"], i["flag"]) for i in items] == [("130", "ACCEPTED", None)], items
+        assert items[0]["referral"]["submission_id"] == returned.id
+        failed = [e for e in await journal.events(returned.id) if e.to_state is State.FAILED]
+        assert failed[0].details["inbound"]["id"] == items[0]["id"]
+
+
+async def test_a_result_the_bureau_sends_twice_reaches_the_mis_once(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "77", "duplicate_notice = 1.0\n")
+    async with eaviias_stack(tmp_path, profile, speed=20_000.0) as env, aiohttp.ClientSession() as http:
+        journal = env["journal"]
+        done = await _final(journal, await _submit(env, http, 41_003), timeout=120)
+        assert done.state is State.REGISTERED, (done.outcome_code, done.outcome_message)
+        bureau = (await _bureau_stats(http, env["twin"]))["bureau"]
+        # every notice went twice (two SMEV messages); the result's second copy was Acked too
+        assert bureau["notices"]["RESULT"] == 1 and bureau["duplicate_notices"] == sum(bureau["notices"].values())
+
+        items = await _inbox(env, http)
+        assert [(i["kind"], i["state"]) for i in items] == [("187", "ACCEPTED")], items
+        assert len(await _inbound_rows(journal)) == 1
+        finals = [e for e in await journal.events(done.id) if e.to_state is State.REGISTERED]
+        assert len(finals) == 1 and finals[0].details["inbound"]["new"] is True
+
+
+async def test_a_result_not_signed_by_the_bureau_head_is_flagged_not_offered(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "77", "wrong_result_signer = 1.0\n")
+    async with eaviias_stack(tmp_path, profile, speed=20_000.0) as env, aiohttp.ClientSession() as http:
+        journal = env["journal"]
+        done = await _final(journal, await _submit(env, http, 41_004), timeout=120)
+        bureau = (await _bureau_stats(http, env["twin"]))["bureau"]
+        assert bureau["wrong_signer"] == 1 and bureau["documents"] == {"187": 1}
+
+        # the referral's outcome is applied (the notice itself came authenticated through SMEV),
+        # with the held document's flag on its timeline; the MIS gets no document
+        assert done.state is State.REGISTERED
+        final = [e for e in await journal.events(done.id) if e.to_state is State.REGISTERED]
+        assert final[0].details["inbound"]["state"] == "FLAGGED"
+        assert final[0].details["inbound"]["reason_code"] == "INBOUND_ROLE_POLICY"
+        assert await _inbox(env, http) == []
+        (row,) = await _inbound_rows(journal)
+        assert (row.state, row.reason_code, row.submission_id, row.kind) == (
+            "FLAGGED", "INBOUND_ROLE_POLICY", done.id, "187"
+        )  # fmt: skip
+        assert row.offer_seq is None and row.reason_message

@@ -1,5 +1,6 @@
 """`simulate --profile mse-loop-2023` in small: referrals through ФГИС ЕАВИИАС over SMEV 3 under the
-loop's fault profile until every one has its result or its return, with the KSI figures (slow:
+loop's fault profile until every one has its result or its return delivered to the MIS's inbox,
+with the KSI figures (slow:
 about forty simulated days)."""
 
 from __future__ import annotations
@@ -25,3 +26,8 @@ async def test_every_referral_ends_with_a_result_or_a_return(tmp_path: Path) -> 
         assert k["measured"] == k["within"] + k["late"] + k["open_overdue"]
     assert result.ksi["stage6"]["measured"] == result.results  # every result timed from its decision
     assert result.smev["unacked"] == 0
+    # every referral's result (187) or return (130) reached the MIS's inbox, once — duplicate and
+    # resent notices included (the profile sends 5 % of notices twice)
+    assert (result.delivered_to_mis, result.delivered_twice_to_mis, result.held_for_operator) == (30, 0, {})
+    by_kind = result.delivered_by_kind
+    assert (by_kind.get("187", 0), by_kind.get("130", 0)) == (result.results, result.returned)

@@ -16,9 +16,10 @@ from adapters.smev3.eaviias.content import (
     parse_notice,
     referral_request,
 )
-from adapters.smev3.eaviias.notices import Milestone, rule_for
+from adapters.smev3.eaviias.notices import Milestone, NoticeRule, rule_for
 from adapters.smev3.settings import EaviiasSettings
 from gateway.delivery.routing import region_from_org_oid
+from gateway.inbound.contract import CDA_MIME, InboundDocument, InboundSignature
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import EnvelopeIn
 from gateway.peers.contract import PeerOutcome, Progress, StageMark
@@ -87,6 +88,54 @@ class EaviiasProfile:
         """The notice in ``content`` as the core's outcome or progress (NoticeRejected when it is
         not a usable notice)."""
         notice = self.read(content)
+        return self.answer(
+            notice, peer=peer, relates_to=relates_to, peer_message_id=peer_message_id, envelopes=envelopes,
+            delivered_at=delivered_at,
+        )  # fmt: skip
+
+    def inbound_document(
+        self, notice: Notice, *, peer: str, peer_message_id: str, envelopes: tuple[EnvelopeIn, ...]
+    ) -> InboundDocument | None:
+        """The signed document a final notice carries (the kind-187 result, the kind-130 return),
+        addressed to the referral's MO, for the core's inbound path; None for progress and for a
+        notice without a document.
+
+        ``peer_document_id`` is the bureau's NoticeId, which is the same in every copy of one
+        notice (SMEV redelivery, a duplicate or resent notice under another MessageID), so the
+        document is recorded once; the SMEV MessageID of the copy is kept among ``peer_ids``."""
+        rule: NoticeRule = rule_for(notice.notice_type)
+        if rule.final is None or notice.document is None or not notice.document_kind:
+            return None
+        signatures = tuple(InboundSignature(kind, cms) for kind, cms in notice.signatures)
+        peer_ids = {"NoticeId": notice.notice_id, "MessageID": peer_message_id}
+        if notice.registration_number:
+            peer_ids["RegistrationNumber"] = notice.registration_number
+        return InboundDocument(
+            peer=peer,
+            peer_document_id=f"notice:{notice.notice_id}" if notice.notice_id else f"message:{peer_message_id}",
+            recipient_oid=notice.organization_oid,
+            kind=notice.document_kind,
+            document=notice.document,
+            signatures=signatures,
+            document_mime=notice.document_mime or CDA_MIME,
+            referral_local_uid=notice.local_uid or None,
+            peer_ids=peer_ids,
+            registered_at=notice.event_at,
+            final=True,
+            envelopes=envelopes,
+        )
+
+    def answer(
+        self,
+        notice: Notice,
+        *,
+        peer: str,
+        relates_to: str | None,
+        peer_message_id: str,
+        envelopes: tuple[EnvelopeIn, ...],
+        delivered_at: datetime | None,
+    ) -> PeerOutcome | Progress:
+        """A parsed notice as the core's outcome or progress, as the one mapping says."""
         rule = rule_for(notice.notice_type)
         marks = tuple(_mark(m, notice) for m in rule.milestones)
         details: dict[str, Any] = {

@@ -90,6 +90,9 @@ class BureauProbabilities(ProfileModel):
     absentee: float = Field(default=0.3, ge=0, le=1)
     programme: float = Field(default=0.1, ge=0, le=1)
     appeal: float = Field(default=0.02, ge=0, le=1)
+    # A result signed by the bureau's MSE doctor instead of its head: the gateway's inbound path
+    # must flag it (INBOUND_ROLE_POLICY, config/roles.toml kind 187).
+    wrong_result_signer: float = Field(default=0.0, ge=0, le=1)
 
 
 class BureauProfile(ProfileModel):
@@ -138,6 +141,7 @@ class _BureauStats:
     duplicate_notices: int = 0
     late: Counter[str] = field(default_factory=Counter)  # stage → referrals past the KSI deadline
     documents: Counter[str] = field(default_factory=Counter)  # signed documents issued, by kind
+    wrong_signer: int = 0  # results signed by someone who is not the bureau head
 
 
 _SIGNERS_LOCK: Final = threading.Lock()
@@ -155,13 +159,15 @@ def issue_document(
     reasons: Sequence[str] = (),
     group: str = "3",
     protocol_number: str = "",
+    wrong_signer: bool = False,
 ) -> _Issued | None:
     """The signed document the bureau issues about ``referral`` — ``"result"``: kind 187 (edition
     3), signed by the bureau head and the bureau; ``"return"``: kind 130 (edition 2) with the
     coded ``reasons`` (keys of gateway.flk.decisions.REASONS), signed by the MSE official and the
     bureau — as (document, its kind code, [(signature type, CMS)]), from the project's stable
     builders (gateway.flk.decisions) and the bureau's sandbox test PKI. None when the referral
-    cannot be read as a document (it is returned without one)."""
+    cannot be read as a document (it is returned without one). ``wrong_signer``: the result is
+    signed by the MSE doctor, not the head (a fault the gateway must flag)."""
     import base64
 
     from gateway.documents import DocumentError, parse_document
@@ -189,7 +195,10 @@ def issue_document(
                 disability_group=DISABILITY_GROUPS[group],
                 disability_cause=DISABILITY_CAUSES["general"],
             )
-            signer = NoticeSigner.bureau_head_from_sample_signers(signers)
+            if wrong_signer:
+                signer = NoticeSigner.from_sample_signers(signers)
+            else:
+                signer = NoticeSigner.bureau_head_from_sample_signers(signers)
             signed = build_signed_result(parsed, decision, signer, now=now, source_system="sandbox-eaviias")
         else:
             coded = [_reason(r) for r in reasons] or [_reason("other")]
@@ -419,6 +428,7 @@ class Bureau:
         doc_kind: str | None = None
         signatures: tuple[tuple[str, bytes], ...] = ()
         if document is not None and self.documents and self.signers_dir is not None:
+            wrong = document == "result" and self._chance("wrong_result_signer")
             issued = issue_document(
                 document,
                 r,
@@ -427,11 +437,13 @@ class Bureau:
                 reasons=why,
                 group=self.rng.choice("123"),
                 protocol_number=case.registration.rsplit("-", 1)[-1],
+                wrong_signer=wrong,
             )
             if issued is not None:
                 doc, doc_kind, sigs = issued
                 signatures = tuple(sigs)
                 self.stats.documents[doc_kind] += 1
+                self.stats.wrong_signer += wrong
         notice = Notice(
             notice_id=str(uuid.uuid4()),
             notice_type=notice_type,
@@ -490,6 +502,7 @@ class Bureau:
             "duplicate_notices": s.duplicate_notices,
             "late_by_stage": dict(sorted(s.late.items())),
             "documents": dict(sorted(s.documents.items())),
+            "wrong_signer": s.wrong_signer,
             "outcomes": dict(sorted(outcomes.items())),
         }
 

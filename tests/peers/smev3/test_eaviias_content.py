@@ -183,3 +183,30 @@ def test_namespace_and_roots_are_configuration() -> None:
     assert isinstance(
         profile.apply(note, peer="e", relates_to="m", peer_message_id="p", envelopes=(), delivered_at=T), Progress
     )
+
+
+def _document_of(kind: NoticeType, **kw: Any) -> Any:
+    parsed = parse_notice(notice_content(notice(kind, **{**EXTRA.get(kind, {}), **kw})))
+    profile = EaviiasProfile(EaviiasSettings())
+    return profile.inbound_document(parsed, peer="eaviias", peer_message_id="smev-msg-1", envelopes=())
+
+
+@pytest.mark.parametrize(("kind", "code"), [(NoticeType.RESULT, "35"), (NoticeType.RETURNED, "108")])
+def test_a_final_notice_hands_its_document_to_the_inbound_path_keyed_by_the_notice(kind: NoticeType, code: str) -> None:
+    doc = _document_of(kind)
+    assert doc is not None
+    assert (doc.peer, doc.peer_document_id, doc.kind, doc.final) == ("eaviias", "notice:n-1", code, True)
+    assert (doc.recipient_oid, doc.referral_local_uid) == ("1.2.643.5.1.13.13.12.2.77.7973", "uid-1")
+    assert doc.document == b"<ClinicalDocument/>" and doc.document_mime == "application/x-hl7-cda+xml"
+    assert [(s.type, s.cms) for s in doc.signatures] == list(EXTRA[kind]["signatures"])
+    assert doc.peer_ids == {"NoticeId": "n-1", "MessageID": "smev-msg-1", "RegistrationNumber": "EAV-77-00000001"}
+    # another copy of the same notice (another SMEV message) is the same inbound document
+    again = EaviiasProfile(EaviiasSettings()).inbound_document(
+        parse_notice(notice_content(notice(kind, **EXTRA[kind]))), peer="eaviias", peer_message_id="m-2", envelopes=()
+    )
+    assert again is not None and again.peer_document_id == doc.peer_document_id
+
+
+def test_progress_and_a_final_notice_without_a_document_hand_nothing() -> None:
+    assert _document_of(NoticeType.INVITATION) is None
+    assert _document_of(NoticeType.RESULT, document=None, document_kind=None, signatures=()) is None
