@@ -395,7 +395,8 @@ def _kz_table(r: KzPilotResult) -> str:
     share = f"{100 * d['share_within_deadline']:.1f}%" if d["share_within_deadline"] is not None else "-"
     out.append(f"decided within the deadline        {d['within']:>8} of {d['measured']} ({share}); {d['rule']}")
     for region, cell in d["by_region"].items():
-        out.append(f"  {region:<12} {cell['phase']:<10} {cell['within']:>6} of {cell['measured']}")
+        label, phase = region or "(no region)", cell["phase"] or "-"
+        out.append(f"  {label:<12} {phase:<10} {cell['within']:>6} of {cell['measured']}")
     out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in r.outcomes.items()))
     out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
                f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
