@@ -37,10 +37,9 @@ from aiohttp import web  # noqa: E402
 
 from gateway.bench.process import GatewayProcess, gateway_env  # noqa: E402
 from gateway.common.clock import SimulatedClock  # noqa: E402
-from gateway.common.workdays import Stage  # noqa: E402
 from gateway.config import load_config  # noqa: E402
-from gateway.journal.engine import create_engine  # noqa: E402
 from gateway.model import FINAL_STATES  # noqa: E402
+from gateway.sandbox.kz_pilot import KZ_ROUTES, outcomes_and_share  # noqa: E402
 from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
 from gateway.sandbox.simulate import (  # noqa: E402
     Progress,
@@ -51,15 +50,9 @@ from gateway.sandbox.simulate import (  # noqa: E402
     twin_stats,
 )
 from gateway.sandbox.twins import auth_env, free_port, plan_twins  # noqa: E402
-from gateway.ui import queries  # noqa: E402
 
 PEER = "shep"
-ROUTES = f"""
-[[routes]]
-name = "kz-031u-via-shep"
-kinds = ["kz-031u"]
-destination = "{PEER}"
-"""
+ROUTES = KZ_ROUTES
 _INSTANCE_KEYS = ("protocol", "url", "signing_key_file", "signing_certificate_file", "sender_id", "sender_password")
 
 
@@ -89,36 +82,6 @@ class KillAt(Progress):
         await asyncio.sleep(0.5)
         await self.gateway.start()
         self.log("gateway restarted")
-
-
-async def _outcomes_and_share(url: str, uids: set[str], now: Any) -> tuple[dict[str, int], dict[str, Any]]:
-    import sqlalchemy as sa
-
-    from gateway.journal.schema import submissions
-
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(submissions.c.local_uid, submissions.c.state, submissions.c.outcome_code))
-            ).all()
-            report = await queries.sla_report(conn, since=None, until=None, now=now, overdue_limit=0)
-    finally:
-        await engine.dispose()
-    out: dict[str, int] = {}
-    for r in rows:
-        if r.local_uid in uids:
-            key = f"{r.state}/{r.outcome_code or '-'}"
-            out[key] = out.get(key, 0) + 1
-    kz = report.stages[Stage.KZ_EXPERT_CONCLUSION]
-    share = {
-        "measured": kz.measured,
-        "within": kz.within,
-        "share_within_deadline": round(kz.share, 4) if kz.share is not None else None,
-        "open_overdue": kz.open_overdue,
-        "by_region": {k: {"phase": r.phase, "measured": r.measured, "within": r.within} for k, r in kz.regions.items()},
-    }
-    return dict(sorted(out.items())), share
 
 
 async def run(
@@ -209,7 +172,7 @@ async def run(
             all_final_at = time.monotonic()
             stats = await twin_stats(http, twin.url)
             figures = await journal_figures(config.database_url, uids)
-            codes, share = await _outcomes_and_share(config.database_url, uids, clock.now())
+            codes, share = await outcomes_and_share(config.database_url, uids, clock.now())
     finally:
         gateway.stop()
         await runner.cleanup()

@@ -15,6 +15,7 @@ import click
 
 from gateway.cli._common import load
 from gateway.common.logs import configure_logging
+from gateway.sandbox.kz_pilot import KZ_PILOT_PROFILES, KzPilotResult, run_kz_pilot
 from gateway.sandbox.mse_loop import MSE_LOOP_PROFILES, MseLoopResult, run_mse_loop
 from gateway.sandbox.setup import read_sandbox_client
 from gateway.sandbox.simulate import BASELINE_2023, Progress, SimulationResult, run_simulation
@@ -130,7 +131,7 @@ def _loop_table(r: MseLoopResult) -> str:
     default="egisz-2023",
     show_default=True,
     help="REMD twin fault profile (in-process run); mse-loop-2023 runs the whole MSE loop "
-    "through ФГИС ЕАВИИАС over SMEV 3.",
+    "through ФГИС ЕАВИИАС over SMEV 3; kz-pilot-2025 runs 031/у through ШЭП to ЦБДИ and back.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the mix of documents and fault draws.")
 @click.option(
@@ -205,6 +206,9 @@ def simulate(
     try:
         if profile in MSE_LOOP_PROFILES and target is None:  # the whole MSE loop (docs/eaviias.md)
             code = _mse_loop(count, profile, seed, speed, concurrency, workdir, database_url, bars, timeout,
+                             validation_processes, as_json)  # fmt: skip
+        elif profile in KZ_PILOT_PROFILES and target is None:  # the Kazakh route (docs/shep.md)
+            code = _kz_pilot(count, profile, seed, speed, concurrency, workdir, database_url, bars, timeout,
                              validation_processes, as_json)  # fmt: skip
         elif target is not None:
             code = _against_sandbox(target, config.data_dir, count, seed, 0.1 if defects is None else defects,
@@ -343,3 +347,60 @@ def _mse_loop(
     bars.close()
     click.echo(json.dumps(loop.to_json(), ensure_ascii=False) if as_json else _loop_table(loop))
     return 1 if loop.unknown or loop.lost or loop.duplicates_at_peer or loop.delivered_twice_to_mis else 0
+
+
+def _kz_pilot(
+    count: int,
+    profile: str,
+    seed: int,
+    speed: float,
+    concurrency: int,
+    workdir: Path,
+    database_url: str,
+    bars: _Bars,
+    timeout: float | None,
+    validation_processes: int,
+    as_json: bool,
+) -> int:
+    run = asyncio.run(
+        run_kz_pilot(
+            count=count,
+            profile=profile,
+            seed=seed,
+            speed=speed if speed != 600.0 else 20_000.0,
+            concurrency=min(concurrency, 16),
+            data_dir=workdir,
+            database_url=database_url,
+            progress=bars,
+            settle_timeout=timeout if timeout is not None else max(600.0, 0.5 * count),
+            config_overrides={"workers": {"validation_processes": validation_processes}},
+        )
+    )
+    bars.close()
+    click.echo(json.dumps(run.to_json(), ensure_ascii=False) if as_json else _kz_table(run))
+    return 1 if run.unknown or run.lost or run.duplicates_at_peer else 0
+
+
+def _kz_table(r: KzPilotResult) -> str:
+    n = max(r.accepted, 1)
+    rows = [
+        ("accepted", r.accepted),
+        ("concluded (expert's conclusion)", r.concluded),
+        ("refused with a code", r.refused),
+        ("rejected by the gateway", r.rejected),
+        ("dead", r.dead),
+        ("unknown", r.unknown),
+        ("lost", r.lost),
+        ("duplicates at ЦБДИ", r.duplicates_at_peer),
+    ]
+    out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
+    d = r.deadline
+    share = f"{100 * d['share_within_deadline']:.1f}%" if d["share_within_deadline"] is not None else "-"
+    out.append(f"decided within the deadline        {d['within']:>8} of {d['measured']} ({share}); {d['rule']}")
+    for region, cell in d["by_region"].items():
+        label, phase = region or "(no region)", cell["phase"] or "-"
+        out.append(f"  {label:<12} {phase:<10} {cell['within']:>6} of {cell['measured']}")
+    out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in r.outcomes.items()))
+    out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
+               f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
+    return "\n".join(out)
