@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_painful_smev3_with_two_sigkills_every_outcome_known_nothing_twice_nothing_unacked() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "smev3_run.py"), "--count", "100", "--kills", "2",
-         "--profile", "painful", "--speed", "240", "--settle", "240"],
+         "--profile", str(ROOT / "tests" / "e2e" / "smev3-painful-ci.toml"), "--speed", "240", "--settle", "240"],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     result = json.loads(proc.stdout.strip().splitlines()[-1])

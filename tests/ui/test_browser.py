@@ -101,6 +101,9 @@ async def shot(page: Any, name: str) -> None:
 
 
 async def login(page: Any, site: Site, username: str) -> None:
+    # Chromium applies autofocus only in the focused page: with pages of several contexts open,
+    # the one signing in must be in front before its login page loads.
+    await page.bring_to_front()
     await page.goto(f"{site.base}/ui/login")
     # keyboard only: the name field has the focus, Tab moves to the password, Enter submits
     assert await page.evaluate("document.activeElement.id") == "username"
