@@ -91,7 +91,6 @@ def test_catalogue_is_complete() -> None:
     assert used and used <= set(CATALOGUE["ru"]), used - set(CATALOGUE["ru"])
 
 
-
 def test_every_alert_condition_and_default_rule_has_its_texts() -> None:
     # the alerts page builds these keys at run time ("cond." ~ condition), out of reach of the
     # template scan above: a condition added without its texts showed the bare key
@@ -106,6 +105,7 @@ def test_every_alert_condition_and_default_rule_has_its_texts() -> None:
         missing = {f"cond.{c}" for c in conditions} | {f"unit.{u}" for u in UNITS.values()}
         missing |= {f"rule.{r.name}" for r in AlertsConfig().rules}
         assert missing - set(CATALOGUE[language]) == set(), language
+
 
 async def test_ui_tables_match_the_migration(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")

@@ -32,11 +32,11 @@ PERIOD = "from=2026-11-01&to=2026-11-30"
 _NAMESPACES = frozenset(key.split(".", 1)[0] for key in CATALOGUE["ru"] if "." in key)
 
 
-async def _seed_pages(site: Site) -> dict[str, str]:
+async def _seed_pages(where: Site) -> dict[str, str]:
     """What the pages beyond the journal's own rows need: KSI milestones, a flagged inbound
     document, a peer message that matches nothing. Returns ids for the detail pages."""
-    ids = site.seeded.ids
-    async with site.journal.writing() as conn:
+    ids = where.seeded.ids
+    async with where.journal.writing() as conn:
         for label, registered in (("reg-77-0", 12), ("reg-77-1", 9)):
             day = 16 if label == "reg-77-0" else 19
             for name, at in (
@@ -50,7 +50,7 @@ async def _seed_pages(site: Site) -> dict[str, str]:
                     )
                 )  # fmt: skip
     content = StoredContent(document=b"<doc n='1'/>", document_mime="application/xml", signatures=())
-    inbound, _ = await InboundJournal(site.journal).record(
+    inbound, _ = await InboundJournal(where.journal).record(
         NewInbound(
             peer="remd",
             peer_document_id="EMDR-1",
@@ -63,7 +63,7 @@ async def _seed_pages(site: Site) -> dict[str, str]:
             flag=(InboundReason.ROLE_POLICY, "signed by 112-233-445 95, not the bureau head"),
         )
     )
-    inbox = Inbox(site.journal)
+    inbox = Inbox(where.journal)
     body = b'<?xml version="1.0"?><callback><localUid>uid-x</localUid></callback>'
     assert await inbox.unattributed(
         peer="remd", peer_message_id="m-1", relates_to="urn:uuid:nothing-we-sent", local_uid="uid-x",
