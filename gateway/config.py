@@ -246,13 +246,31 @@ def _parse_env_value(raw: str) -> Any:
         return raw
 
 
-def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def _resolve(path: list[str], base: Mapping[str, Any]) -> list[str]:
+    """Match each part of an environment path to a key of the file's tables, where one differs only
+    by hyphens: a variable name cannot hold the ``-`` of ``[peers.regional-gis]``, so
+    ``GATEWAY_PEERS__REGIONAL_GIS__URL`` names that peer when the file defines it."""
+    resolved: list[str] = []
+    node: Any = base
+    for part in path:
+        if isinstance(node, Mapping) and part not in node:
+            twins = [key for key in node if isinstance(key, str) and key.lower().replace("-", "_") == part]
+            if len(twins) == 1:
+                part = twins[0]
+        resolved.append(part)
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return resolved
+
+
+def _env_overrides(
+    environ: Mapping[str, str], base: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     data: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue  # GATEWAY_TEST_PG_DSN and friends are not configuration keys
-        path = name[len(ENV_PREFIX) :].lower().split("__")
+        path = _resolve(name[len(ENV_PREFIX) :].lower().split("__"), base or {})
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -302,5 +320,5 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             raise ConfigError(f"configuration file not found: {source}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    env_data, origin = _env_overrides(environ)
+    env_data, origin = _env_overrides(environ, data)
     return _validate(_merge(data, env_data), origin)

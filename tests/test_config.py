@@ -56,6 +56,15 @@ def test_env_overrides_file(tmp_path: Path) -> None:
     assert (config.server.port, config.logging.level, config.storage.data_dir) == (9100, "debug", "/srv/mse")
 
 
+def test_env_names_a_hyphenated_peer_of_the_file(tmp_path: Path) -> None:
+    # a variable name cannot hold "-": GATEWAY_PEERS__GIS_77__URL means [peers.gis-77] when the file has it
+    path = tmp_path / "g.toml"
+    path.write_text('[peers.gis-77]\nprotocol = "remd"\nurl = "http://a/"\n')
+    config = load_config(path, environ={"GATEWAY_PEERS__GIS_77__URL": '"http://b/"'})
+    assert set(config.peers) >= {"gis-77"} and "gis_77" not in config.peers
+    assert config.peers["gis-77"]["url"] == "http://b/"
+
+
 @pytest.mark.parametrize(
     ("toml", "env", "names"),
     [
