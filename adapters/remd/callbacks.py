@@ -79,7 +79,9 @@ async def _on_result(env: Envelope, raw: bytes, request_type: str, sink: Callbac
         EnvelopeIn("in", peer, request_type or SOAP12_CONTENT_TYPE, raw),
         EnvelopeIn("out", peer, SOAP12_CONTENT_TYPE, ack),
     )
-    outcome = mapping.outcome_from_result(result, envelopes=envelopes, peer=peer)
+    outcome = mapping.outcome_from_result(
+        result, envelopes=envelopes, peer=peer, peer_message_id=env.addressing.message_id
+    )
     try:
         await sink(outcome)
     except GatewayError as exc:

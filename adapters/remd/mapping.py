@@ -299,10 +299,16 @@ def lookup_from_reply(
 
 
 def outcome_from_result(
-    result: RegisterDocumentResult, *, envelopes: Sequence[EnvelopeIn] = (), peer: str = PEER
+    result: RegisterDocumentResult,
+    *,
+    envelopes: Sequence[EnvelopeIn] = (),
+    peer: str = PEER,
+    peer_message_id: str | None = None,
 ) -> PeerOutcome:
     """registerDocumentResult → PeerOutcome. An error result without errors/item still carries a
-    code, so the core never classifies an empty list."""
+    code, so the core never classifies an empty list. ``peer_message_id`` is the callback's own
+    wsa:MessageID: REMD redelivers a callback it saw no answer to under the same id, and the core
+    records a peer message once per id."""
     codes = result.errors
     if not result.success and not codes:
         codes = (("UNKNOWN", "REMD answered status=error without errors/item"),)
@@ -317,6 +323,7 @@ def outcome_from_result(
         registered_at=item.registered_at if item else None,
         relates_to=result.relates_to_message or None,
         envelopes=envelopes,
+        peer_message_id=peer_message_id or None,
     )
 
 
