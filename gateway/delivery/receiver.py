@@ -28,6 +28,7 @@ __all__ = ["RECEIVERS_KEY", "Receiver", "is_polling"]
 
 _log: Final = get_logger(__name__)
 RECEIVERS_KEY: Final = web.AppKey("receivers", dict[str, "Receiver"])
+REPEAT_LOG_SECONDS: Final = 300.0
 
 
 def is_polling(peer: Peer) -> bool:
@@ -64,6 +65,28 @@ class Receiver:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.received = 0
+        self._failures = 0  # rounds in a row that failed with a peer error
+        self._last_failure: str | None = None
+        self._last_failure_logged = 0.0
+
+    def _log_peer_failure(self, exc: BaseException) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        now = asyncio.get_running_loop().time()
+        self._failures += 1
+        if text != self._last_failure or now - self._last_failure_logged >= REPEAT_LOG_SECONDS:
+            _log.warning(
+                "receiver round failed; backing off",
+                peer=self.name,
+                worker=self.owner,
+                error=text,
+                failures_in_a_row=self._failures,
+            )
+            self._last_failure, self._last_failure_logged = text, now
+
+    def _peer_recovered(self) -> None:
+        if self._failures:
+            _log.info("receiver round succeeded again", peer=self.name, failures_before=self._failures)
+        self._failures, self._last_failure = 0, None
 
     def wake(self) -> None:
         """A send to the peer happened: an answer may come soon, poll without the long pause."""
@@ -83,12 +106,20 @@ class Receiver:
                 took = await self._round()
             except asyncio.CancelledError:
                 raise
+            except (ConnectionError, TimeoutError) as exc:
+                # The peer is down or faulting (SMEVFailure bursts): expected, and the backoff
+                # handles it. A traceback per round flooded the logs; one line per change of
+                # error, then a reminder with the count at most every REPEAT_LOG_SECONDS.
+                self._log_peer_failure(exc)
+                took = 0
+                pause = min(self.max_sleep, pause * 2)
             except Exception:
                 _log.exception("receiver round failed", peer=self.name, worker=self.owner)
                 took = 0
                 pause = min(self.max_sleep, pause * 2)
             else:
                 pause = self.idle_sleep if took else min(self.max_sleep, pause * 2)
+                self._peer_recovered()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._stopping.wait())]
             _, pending = await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
             for fut in pending:

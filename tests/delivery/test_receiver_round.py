@@ -89,3 +89,28 @@ def test_the_idle_pause_never_outlives_the_lease() -> None:
     peer = SimpleNamespace(name="smev", adapter=_Clocked())
     receiver = Receiver(SimpleNamespace(), peer, sink=SimpleNamespace(), lease_seconds=6, max_sleep=30)  # type: ignore[arg-type]
     assert receiver.max_sleep == 2
+
+
+async def test_a_failing_peer_logs_one_line_not_a_traceback_per_round() -> None:
+    """SMEVFailure bursts logged a full traceback every round: now one warning per change of
+    error (with the count), then a line when the peer answers again."""
+    from structlog.testing import capture_logs
+
+    failing = [ConnectionError("SMEVFailure")] * 6
+    receiver = _receiver([*failing, 1] + [0] * 50)  # type: ignore[list-item]
+    receiver.idle_sleep = receiver.max_sleep = 0.01
+    with capture_logs() as logs:
+        task = asyncio.create_task(receiver.run())
+        try:
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                if len(receiver.adapter.script) < 40:  # type: ignore[attr-defined]
+                    break
+        finally:
+            await receiver.stop()
+            await asyncio.wait_for(task, 5)
+    mine = [e for e in logs if e.get("peer") == "smev"]
+    warnings = [e for e in mine if e["log_level"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["error"] == "ConnectionError: SMEVFailure"
+    assert not any(e.get("exc_info") for e in mine) and all(e["log_level"] != "error" for e in mine)
+    assert [e["failures_before"] for e in mine if e["event"] == "receiver round succeeded again"] == [6]
