@@ -9,10 +9,9 @@ resend and ШЭП answers DUPLICATE_MESSAGE for one it has (docs/shep.md): resen
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,10 +31,9 @@ from gateway.intake.submission import CanonicalSubmission
 from gateway.peers.codes import CodeTable
 from gateway.peers.contract import Capabilities, ChannelSender, DeliveryAdapter, PeerContext, TwinContext
 from gateway.peers.settings import PeerSettings
-from gateway.signatures._asn1 import der_to_pem
 from gateway.signatures.certificates import Certificate, load_certificates
-from gateway.signatures.keys import PrivateKey, generate_key, load_private_key
-from gateway.signatures.pki.builder import build_certificate, build_name
+from gateway.signatures.keys import PrivateKey, load_private_key
+from gateway.signatures.pki.builder import write_self_signed_identity
 from gateway.signatures.xml.wssecurity import sign_wssecurity
 
 __all__ = ["FAULT_PROFILES", "PLUGIN", "ShepPlugin", "load_identity", "load_pinned"]
@@ -212,24 +210,7 @@ class ShepPlugin:
 
 def sandbox_identity(directory: Path, name: str) -> tuple[Path, Path]:
     """A fresh self-signed RSA-2048 information-system identity for instance ``name``."""
-    key = generate_key("rsa")
-    now = datetime.now(UTC)
-    cert = build_certificate(
-        subject=build_name([("2.5.4.3", f"sandbox MIS {name}"), ("2.5.4.10", "mse-gateway sandbox")]),
-        subject_key=key.public,
-        issuer_key=key,
-        issuer=None,
-        serial=secrets.randbits(63),
-        not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=3650),
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    key_path, cert_path = directory / f"{name}-shep-key.pem", directory / f"{name}-shep.pem"
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.to_pem())
-    cert_path.write_bytes(der_to_pem(cert.der, "CERTIFICATE"))
-    return key_path, cert_path
+    return write_self_signed_identity(directory, f"{name}-shep", algorithm="rsa", common_name=f"sandbox MIS {name}")
 
 
 PLUGIN: Final = ShepPlugin()

@@ -7,10 +7,7 @@ instance's SMEV queue and is taken by the core's leased receiver through
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,8 +29,7 @@ from gateway.peers.contract import Capabilities, ChannelSender, DeliveryAdapter,
 from gateway.peers.settings import PeerSettings
 from gateway.signatures._asn1 import der_to_pem
 from gateway.signatures.certificates import load_certificates
-from gateway.signatures.keys import generate_key
-from gateway.signatures.pki.builder import build_certificate, build_name
+from gateway.signatures.pki.builder import write_self_signed_identity
 from gateway.signatures.xml.verify import XmlVerifier
 
 __all__ = [
@@ -243,24 +239,9 @@ def sandbox_identity(directory: Path, name: str) -> tuple[Path, Path]:
     PKCS#8 key (mode 0600) and certificate under ``directory``. ECDSA, like the twins' own: GOST
     signing falls back to pure Python where the engine is missing, and the sandbox signs every
     request and Ack."""
-    key = generate_key("ecdsa")
-    now = datetime.now(UTC)
-    cert = build_certificate(
-        subject=build_name([("2.5.4.3", f"sandbox information system {name}"), ("2.5.4.10", "mse-gateway sandbox")]),
-        subject_key=key.public,
-        issuer_key=key,
-        issuer=None,
-        serial=secrets.randbits(63),
-        not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=3650),
+    return write_self_signed_identity(
+        directory, f"{name}-is", algorithm="ecdsa", common_name=f"sandbox information system {name}"
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    key_path, cert_path = directory / f"{name}-is-key.pem", directory / f"{name}-is.pem"
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.to_pem())
-    cert_path.write_bytes(der_to_pem(cert.der, "CERTIFICATE"))
-    return key_path, cert_path
 
 
 PLUGIN: Final = Smev3Plugin()

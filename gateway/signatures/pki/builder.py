@@ -8,17 +8,20 @@ verifier uses.
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from asn1crypto import core, crl, keys, x509
 
 from gateway.signatures import algorithms, oids
-from gateway.signatures._asn1 import RawPublicKeyInfo
+from gateway.signatures._asn1 import RawPublicKeyInfo, der_to_pem
 from gateway.signatures.certificates import Certificate
-from gateway.signatures.keys import PrivateKey, PublicKey
+from gateway.signatures.keys import PrivateKey, PublicKey, generate_key
 
-__all__ = ["build_certificate", "build_crl", "build_name", "key_identifier"]
+__all__ = ["build_certificate", "build_crl", "build_name", "key_identifier", "write_self_signed_identity"]
 
 _NUMERIC = frozenset({oids.RU_SNILS, oids.RU_INN, oids.RU_INNLE, oids.RU_OGRN, oids.RU_OGRNIP})
 _PRINTABLE = frozenset({"2.5.4.6", "2.5.4.5"})
@@ -192,3 +195,29 @@ def build_crl(
         {"tbs_cert_list": tbs, "signature_algorithm": ident, "signature": signature}
     ).dump()
     return der
+
+
+def write_self_signed_identity(
+    directory: Path, stem: str, *, algorithm: str, common_name: str, years: int = 10
+) -> tuple[Path, Path]:
+    """A fresh self-signed key and certificate for a sandbox information system: the key as PKCS#8
+    PEM ``<stem>-key.pem`` (mode 0600, never readable by others even for a moment) and the
+    certificate as ``<stem>.pem`` under ``directory``. Returns (key path, certificate path)."""
+    key = generate_key(algorithm)
+    now = datetime.now(UTC)
+    cert = build_certificate(
+        subject=build_name([("2.5.4.3", common_name), ("2.5.4.10", "mse-gateway sandbox")]),
+        subject_key=key.public,
+        issuer_key=key,
+        issuer=None,
+        serial=secrets.randbits(63),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365 * years),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = directory / f"{stem}-key.pem", directory / f"{stem}.pem"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.to_pem())
+    cert_path.write_bytes(der_to_pem(cert.der, "CERTIFICATE"))
+    return key_path, cert_path
