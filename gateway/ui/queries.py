@@ -511,6 +511,8 @@ async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset
             sa.func.upper(_S.outcome_code).in_(sorted(wanted)),
             _S.updated_at >= since,
         )
+        # SQLite would otherwise take the claim index: every FAILED row of the peer, ever.
+        stmt = stmt.with_hint(submissions, "INDEXED BY ix_submissions_failed", "sqlite")
         total += int((await conn.execute(stmt)).scalar_one())
     return total
 
