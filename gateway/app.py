@@ -56,6 +56,7 @@ from gateway.journal.store import Journal
 from gateway.journal.wakeup import listening
 from gateway.journal.worker import ClaimLoop, submission_loop
 from gateway.model import ErrorCode, State
+from gateway.monitoring.archiving import archive_ctx
 from gateway.monitoring.metrics import setup_metrics
 from gateway.notices.notifier import Notifier, rest_sender
 from gateway.peers.contract import PeerPlugin
@@ -514,4 +515,5 @@ def create_app(
     setup_ui(app)
     setup_metrics(app)
     app.cleanup_ctx.append(alerts_ctx())
+    app.cleanup_ctx.append(archive_ctx())
     return app

@@ -30,6 +30,7 @@ __all__ = [
     "JournalConfig",
     "LoggingConfig",
     "NotificationsConfig",
+    "RetentionConfig",
     "RoutingConfig",
     "SandboxConfig",
     "SecurityConfig",
@@ -104,6 +105,21 @@ class StorageConfig(_Section):
 class JournalConfig(_Section):
     lease_seconds: float = Field(default=120.0, gt=0)
     claim_batch: int = Field(default=50, gt=0)
+
+
+class RetentionConfig(_Section):
+    """``[retention]``: the scheduled archiving of final submissions' envelopes
+    (gateway.journal.archive; ``mse-gateway archive`` runs it by hand)."""
+
+    enabled: bool = False
+    archive_after_days: int = Field(default=365, gt=0)
+    policy: Literal["archive", "delete"] = "archive"
+    # Empty means <data_dir>/archive.
+    archive_dir: str = ""
+    interval_hours: float = Field(default=24.0, gt=0)
+    batch: int = Field(default=500, gt=0, le=5000)
+    max_batches_per_run: int = Field(default=200, gt=0)
+    pause_seconds: float = Field(default=0.2, ge=0)
 
 
 class LoggingConfig(_Section):
@@ -195,6 +211,7 @@ class GatewayConfig(_Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     journal: JournalConfig = JournalConfig()
+    retention: RetentionConfig = RetentionConfig()
     logging: LoggingConfig = LoggingConfig()
     security: SecurityConfig = SecurityConfig()
     routing: RoutingConfig = RoutingConfig()
@@ -224,6 +241,12 @@ class GatewayConfig(_Section):
         if self.storage.database_url:
             return self.storage.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.sqlite3').as_posix()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        if self.retention.archive_dir:
+            return Path(self.retention.archive_dir)
+        return self.data_dir / "archive"
 
     @property
     def secret_key_path(self) -> Path:

@@ -12,6 +12,7 @@ import click
 
 from gateway import __version__
 from gateway.cli._common import Context
+from gateway.cli.archive import archive as archive_cmd
 from gateway.cli.bench import bench as bench_cmd
 from gateway.cli.certs import certs as certs_cmd
 from gateway.cli.checking import check as check_cmd
@@ -69,6 +70,7 @@ for command in (
     envelope_cmd,
     ops_cmd,
     purge_cmd,
+    archive_cmd,
     requests_cmd,
 ):
     main.add_command(command)

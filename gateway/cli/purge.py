@@ -26,7 +26,7 @@ from gateway.journal.retention import PurgeMode, PurgeResult
 from gateway.journal.store import Journal
 from gateway.ui.schema import ui_audit
 
-__all__ = ["parse_period", "purge"]
+__all__ = ["operator_name", "parse_period", "purge"]
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*(d|w|m|y)\s*$")
 _DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
@@ -40,7 +40,8 @@ def parse_period(text: str) -> timedelta:
     return timedelta(days=int(match.group(1)) * _DAYS[match.group(2)])
 
 
-def _operator() -> str:
+def operator_name() -> str:
+    """``cli:<login>``: who ran a command, for the audit trail."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -68,7 +69,7 @@ def purge(ctx: click.Context, older_than: str, mode: str, dry_run: bool, as_json
     if sqlite_missing(config):
         click.echo(f"mse-gateway: no journal at {config.database_url}", err=True)
         ctx.exit(1)
-    actor = _operator()
+    actor = operator_name()
 
     async def run() -> PurgeResult | None:
         engine = create_engine(config.database_url)

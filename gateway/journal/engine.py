@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,6 +27,17 @@ def normalise_url(url: str) -> str:
     elif parsed.drivername == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_from_hint(self: SQLiteCompiler, table: Any, text: str) -> str:
+    return text
+
+
+# ``Select.with_hint(table, "INDEXED BY ix_…", "sqlite")``: SQLAlchemy's SQLite compiler drops table
+# hints (its get_from_hint_text returns None); SQLite accepts INDEXED BY right after the table name.
+# Used where SQLite, without statistics, would pick a state index over a partial one and read every
+# final row ever (gateway.journal.archive, gateway.ui.queries.failed_with_codes).
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 def create_engine(

@@ -4,12 +4,16 @@ compares them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "FAILED_SQL",
+    "FLAGGED_SQL",
+    "TO_ARCHIVE_SQL",
+    "UNREGISTERED_SQL",
     "UtcDateTime",
     "envelopes",
     "events",
@@ -98,6 +102,10 @@ submissions = sa.Table(
     # is a new version (1, 2, ...) naming the one it supersedes; earlier versions stay as they were.
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("supersedes", sa.String(36)),
+    # Retention (gateway.journal.archive): when a final submission's envelopes left the journal and
+    # where they went ("deleted", or the archive file's path relative to the archive directory).
+    sa.Column("archived_at", UtcDateTime()),
+    sa.Column("archive_ref", sa.String(300)),
     sa.UniqueConstraint("source_system", "local_uid", "version"),
 )
 # The claim query scans by (state, next_attempt_at); the UI filters by these.
@@ -115,6 +123,25 @@ sa.Index("ix_submissions_local_uid", submissions.c.local_uid, submissions.c.orga
 # The delivery claim (state, peer, due time): without it SQLite searched the peer's whole history
 # (migration 0014 says what was measured).
 sa.Index("ix_submissions_claim", submissions.c.state, submissions.c.destination, submissions.c.next_attempt_at)
+# Partial indexes (migration 0015) over the few rows periodic work looks at, so the alert rules and
+# the retention job cost what the backlog or the window costs, not what the journal's history does.
+# SQLite uses a partial index only when the query repeats its WHERE term word for word, so the
+# queries use these same texts (gateway.journal.partial).
+UNREGISTERED_SQL: Final = "state NOT IN ('REGISTERED', 'REJECTED', 'FAILED')"
+FAILED_SQL: Final = "state = 'FAILED'"
+FLAGGED_SQL: Final = "flagged"
+TO_ARCHIVE_SQL: Final = "state IN ('CANCELLED', 'FAILED', 'REGISTERED', 'REJECTED') AND archived_at IS NULL"
+
+
+def _partial(name: str, where: str, *columns: sa.Column[Any]) -> sa.Index:
+    text = sa.text(where)
+    return sa.Index(name, *columns, sqlite_where=text, postgresql_where=text)
+
+
+_partial("ix_submissions_unregistered", UNREGISTERED_SQL, submissions.c.created_at)
+_partial("ix_submissions_failed", FAILED_SQL, submissions.c.destination, submissions.c.updated_at)
+_partial("ix_submissions_flagged", FLAGGED_SQL, submissions.c.updated_at)
+_partial("ix_submissions_to_archive", TO_ARCHIVE_SQL, submissions.c.updated_at)
 
 # The submission as received (canonical JSON with the document and signatures), compressed and
 # encrypted. A separate table keeps the hot submissions rows narrow.
@@ -408,3 +435,5 @@ ksi_marks = sa.Table(
     sa.PrimaryKeyConstraint("submission_id", "name"),
 )
 sa.Index("ix_ksi_marks_name", ksi_marks.c.name, ksi_marks.c.at)
+# Which peers report milestones, asked per open submission (migration 0015).
+sa.Index("ix_ksi_marks_peer", ksi_marks.c.peer)

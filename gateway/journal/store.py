@@ -14,6 +14,7 @@ they exchange. ``Journal`` is all of them.
 
 from __future__ import annotations
 
+from gateway.journal.archive import ArchiveJournal
 from gateway.journal.claims import ClaimJournal
 from gateway.journal.intake import IntakeJournal
 from gateway.journal.records import (
@@ -41,6 +42,6 @@ __all__ = [
 ]
 
 
-class Journal(IntakeJournal, TransitionJournal, ClaimJournal, SearchJournal, RetentionJournal):
+class Journal(IntakeJournal, TransitionJournal, ClaimJournal, SearchJournal, RetentionJournal, ArchiveJournal):
     """Async access to the journal tables. Stateless apart from the engine: any number of
     processes may share one PostgreSQL database."""

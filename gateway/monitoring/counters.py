@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["REGISTRY", "observe_delivery", "observe_intake", "record_peer_refusal", "record_retry"]
+__all__ = [
+    "REGISTRY",
+    "observe_delivery",
+    "observe_intake",
+    "record_archive_run",
+    "record_peer_refusal",
+    "record_retry",
+]
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
@@ -43,6 +50,40 @@ _PEER_REFUSALS: Final = Counter(
     ["peer", "code"],
     registry=REGISTRY,
 )
+
+
+_ARCHIVED: Final = Counter(
+    "mse_gateway_archived_submissions",
+    "Final submissions whose envelopes the retention job moved out of the journal, by policy.",
+    ["policy"],
+    registry=REGISTRY,
+)
+_ARCHIVED_ENVELOPES: Final = Counter(
+    "mse_gateway_archived_envelopes",
+    "Envelopes moved to the archive directory or deleted by the retention job, by policy.",
+    ["policy"],
+    registry=REGISTRY,
+)
+_ARCHIVED_BYTES: Final = Counter(
+    "mse_gateway_archived_envelope_bytes",
+    "Bytes of envelope bodies (as stored) moved or deleted by the retention job, by policy.",
+    ["policy"],
+    registry=REGISTRY,
+)
+_ARCHIVE_RUN: Final = Gauge(
+    "mse_gateway_archive_last_run_timestamp_seconds",
+    "When this process last finished a retention run (Unix time), by outcome (ok | error).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+def record_archive_run(policy: str, submissions: int, envelopes: int, size: int, *, at: float, ok: bool) -> None:
+    """Call after each retention run this process made (``at``: Unix time)."""
+    _ARCHIVED.labels(policy=policy).inc(submissions)
+    _ARCHIVED_ENVELOPES.labels(policy=policy).inc(envelopes)
+    _ARCHIVED_BYTES.labels(policy=policy).inc(size)
+    _ARCHIVE_RUN.labels(outcome="ok" if ok else "error").set(at)
 
 
 def record_peer_refusal(peer: str, code: str) -> None:

@@ -26,14 +26,14 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.common.workdays import Stage, WorkCalendar, deadline_for, default_calendar
-from gateway.journal.schema import events, ksi_marks, submissions
+from gateway.journal.schema import UNREGISTERED_SQL, events, ksi_marks, submissions
 from gateway.model import FINAL_STATES, State
 
 __all__ = [
@@ -71,6 +71,8 @@ _K = ksi_marks.c
 _S = submissions.c
 _E = events.c
 _FINAL: Final = frozenset(str(s) for s in FINAL_STATES)
+_MARK_NAMES: Final = sorted({n for rule in KSI_STAGES.values() for n in (rule.starts, *rule.ends)})
+_CLOCK_MARGIN: Final = timedelta(days=1)
 UNKNOWN: Final = "—"
 
 
@@ -200,25 +202,31 @@ async def ksi_report(
         .select_from(ksi_marks.join(submissions, submissions.c.id == _K.submission_id))
         .where(*period)
     )
+    if since is not None:
+        # The marks of a submission come after its arrival; the redundant bound lets the query
+        # start from the marks of the period (ix_ksi_marks_name) instead of every mark ever
+        # recorded. The margin covers a bureau's clock running behind the gateway's.
+        marked = marked.where(_K.name.in_(_MARK_NAMES), _K.at >= since - _CLOCK_MARGIN)
     subs: dict[str, _Sub] = {}
     for row in (await conn.execute(marked)).all():
         sub = subs.setdefault(row.submission_id, _Sub(row.local_uid, row.state, row.sr))
         sub.marks[row.name] = (row.at, row.bureau, row.region)
     # waiting for the first notice: routed to a peer that reports milestones, sent, not final
-    reporting = sa.select(_K.peer).distinct().scalar_subquery()
+    reporting = sa.exists().where(_K.peer == _S.destination)  # ix_ksi_marks_peer, per open row
+    # The first SENT per open submission, looked up by submission (ix_events_submission_id): a
+    # GROUP BY over every SENT event would read the journal's whole history.
     first_sent = (
-        sa.select(_E.submission_id, sa.func.min(_E.at).label("sent_at"))
-        .where(_E.to_state == str(State.SENT))
-        .group_by(_E.submission_id)
-        .subquery()
+        sa.select(sa.func.min(_E.at))
+        .where(_E.submission_id == _S.id, _E.to_state == str(State.SENT))
+        .scalar_subquery()
+        .label("sent_at")
     )
-    waiting = (
-        sa.select(_S.id, _S.local_uid, _S.state, _S.region, first_sent.c.sent_at)
-        .select_from(submissions.join(first_sent, first_sent.c.submission_id == _S.id))
-        .where(_S.destination.in_(reporting), _S.state.notin_(list(_FINAL)), *period)
+    waiting = sa.select(_S.id, _S.local_uid, _S.state, _S.region, first_sent).where(
+        sa.text(UNREGISTERED_SQL), reporting, _S.state.notin_(sorted(_FINAL)), *period
     )
     for w in (await conn.execute(waiting)).all():
-        subs.setdefault(w.id, _Sub(w.local_uid, w.state, w.region)).sent_at = w.sent_at
+        if w.sent_at is not None:
+            subs.setdefault(w.id, _Sub(w.local_uid, w.state, w.region)).sent_at = w.sent_at
 
     report = KsiReport()
     for sid, sub in subs.items():

@@ -97,11 +97,15 @@ async def measure(
 ) -> Measurements:
     """Everything the rules look at, from the journal now. SLA breaches are open submissions of
     the last 30 days already past their working-day deadline. ``alerting``: per peer, the codes
-    its table marks ``alert``."""
+    its table marks ``alert``.
+
+    Every query searches an index over the rows it is about (the backlog, the window, the DEAD,
+    flagged or FAILED ones), so a check costs the same over a journal of a thousand submissions or
+    of millions (tests/ui/test_alert_plans.py reads the query plans)."""
     now = journal.clock.now()
     async with read(journal.engine) as conn:
-        status = await queries.queue_status(conn, list_limit=0)
-        sla = await queries.sla_report(conn, since=now - _SLA_WINDOW, until=None, now=now, overdue_limit=0)
+        status = await queries.alert_status(conn)
+        sla = await queries.sla_open_overdue(conn, since=now - _SLA_WINDOW, now=now)
         stuck_total = sum((await stuck_counts(conn, stuck, now)).values()) if stuck is not None else 0
         ksi = await ksi_report(conn, now=now, since=now - _SLA_WINDOW, overdue_limit=0)
         refusals = await queries.failed_with_codes(conn, alerting or {}, since=now - _ALERTING_WINDOW)
@@ -109,7 +113,7 @@ async def measure(
         oldest_unanswered_minutes=status.oldest_age_seconds(now) / 60.0,
         dead_items=status.dead,
         circuit_open=open_circuits,
-        sla_breaches=sum(s.open_overdue for s in sla.stages.values()),
+        sla_breaches=sum(sla.values()),
         flagged=status.flagged,
         crl_stale=crl_stale,
         stuck=stuck_total,

@@ -20,7 +20,7 @@ from gateway.common.kz_pilot import PilotTable, shipped_pilot
 from gateway.common.workdays import STAGE_RULES, Stage, deadline_for, default_calendar
 from gateway.errors import ConfigError
 from gateway.journal.engine import READ_ONLY
-from gateway.journal.schema import events, submissions
+from gateway.journal.schema import FAILED_SQL, FLAGGED_SQL, UNREGISTERED_SQL, events, submissions
 from gateway.model import State
 from gateway.ui.lists import needs_operator, undisposed
 from gateway.validation.contract import CATEGORIES
@@ -31,6 +31,7 @@ __all__ = [
     "KZ_KINDS",
     "REFERRAL_KINDS",
     "RETURN_KINDS",
+    "AlertStatus",
     "Funnel",
     "Overview",
     "PeerErrors",
@@ -40,6 +41,7 @@ __all__ = [
     "SlaRegion",
     "SlaReport",
     "SlaStage",
+    "alert_status",
     "failed_with_codes",
     "overview",
     "peer_errors",
@@ -47,6 +49,7 @@ __all__ = [
     "read",
     "rejections",
     "returns_by_region",
+    "sla_open_overdue",
     "sla_report",
 ]
 
@@ -258,7 +261,7 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
         await conn.execute(sa.select(sa.func.min(_S.next_attempt_at)).where(_S.state == str(State.RETRY_WAIT)))
     ).scalar()
     dead_q = sa.select(sa.func.count()).where(needs_operator())
-    flagged_q = sa.select(sa.func.count()).where(_S.flagged.is_(True), undisposed())
+    flagged_q = sa.select(sa.func.count()).select_from(submissions).where(sa.text(FLAGGED_SQL), undisposed())
     dead_items = (
         await conn.execute(
             sa.select(*_ITEM_COLS).where(needs_operator()).order_by(_S.updated_at.desc()).limit(list_limit)
@@ -267,7 +270,7 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
     flagged_items = (
         await conn.execute(
             sa.select(*_ITEM_COLS)
-            .where(_S.flagged.is_(True), undisposed())
+            .where(sa.text(FLAGGED_SQL), undisposed())
             .order_by(_S.updated_at.desc())
             .limit(list_limit)
         )
@@ -283,6 +286,30 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
         dead_items=[dict(r._mapping) for r in dead_items],
         flagged_items=[dict(r._mapping) for r in flagged_items],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatus:
+    oldest_unanswered_at: datetime | None
+    dead: int  # DEAD without an operator's disposition
+    flagged: int
+
+    def oldest_age_seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.oldest_unanswered_at).total_seconds()) if self.oldest_unanswered_at else 0.0
+
+
+async def alert_status(conn: AsyncConnection) -> AlertStatus:
+    """The three figures of :func:`queue_status` the alert rules read, without its count of every
+    state (a pass over the whole journal): each is a search of an index over its own few rows."""
+    aw = [str(s) for s in AWAITING]
+    oldest = (await conn.execute(sa.select(sa.func.min(_S.created_at)).where(_S.state.in_(aw)))).scalar()
+    dead = (await conn.execute(sa.select(sa.func.count()).where(needs_operator()))).scalar_one()
+    flagged = (
+        await conn.execute(
+            sa.select(sa.func.count()).select_from(submissions).where(sa.text(FLAGGED_SQL), undisposed())
+        )
+    ).scalar_one()
+    return AlertStatus(oldest, int(dead), int(flagged))
 
 
 @dataclass(frozen=True)
@@ -449,6 +476,28 @@ async def sla_report(
     return SlaReport(stages)
 
 
+async def sla_open_overdue(conn: AsyncConnection, *, since: datetime, now: datetime) -> dict[Stage, int]:
+    """``open_overdue`` of each stage of ``sla_report(since=since, until=None, now=now)``, reading
+    only the submissions not registered, rejected or failed (``ix_submissions_unregistered``).
+
+    The same count: an open-overdue submission has no REGISTERED event, and a submission has one
+    exactly when its state is REGISTERED (the state is final, and the transition into it records
+    its event in the same transaction), so the registered ones never count; REJECTED and FAILED
+    are left out by the report itself."""
+    stmt = sa.select(_S.id, _S.kind, _S.created_at).where(sa.text(UNREGISTERED_SQL), _S.created_at >= since)
+    rows = (await conn.execute(stmt)).all()
+    kz_times = await _kz_times(conn, [r.id for r in rows if stage_of(r.kind) is Stage.KZ_EXPERT_CONCLUSION])
+    deadlines = _Deadlines()
+    out = dict.fromkeys((Stage.RU_REGISTRATION, Stage.KZ_EXPERT_CONCLUSION), 0)
+    for row in rows:
+        stage = stage_of(row.kind)
+        times = kz_times.get(row.id)
+        start = (times.start if times is not None else None) or row.created_at
+        if now > deadlines(stage, start):
+            out[stage] += 1
+    return out
+
+
 async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset[str]], *, since: datetime) -> int:
     """Submissions FAILED since ``since`` whose outcome code is among their peer's ``codes``."""
     total = 0
@@ -456,11 +505,14 @@ async def failed_with_codes(conn: AsyncConnection, codes: Mapping[str, frozenset
         if not wanted:
             continue
         stmt = sa.select(sa.func.count()).where(
+            sa.text(FAILED_SQL),  # ix_submissions_failed: FAILED rows by peer and time
             _S.state == str(State.FAILED),
             _S.destination == peer,
             sa.func.upper(_S.outcome_code).in_(sorted(wanted)),
             _S.updated_at >= since,
         )
+        # SQLite would otherwise take the claim index: every FAILED row of the peer, ever.
+        stmt = stmt.with_hint(submissions, "INDEXED BY ix_submissions_failed", "sqlite")
         total += int((await conn.execute(stmt)).scalar_one())
     return total
 

@@ -484,7 +484,7 @@ async def message_detail(request: web.Request) -> web.Response:
     return render(
         request, "detail.html", sub=sub, timeline=timeline, envelopes=shown_envelopes, findings=findings,
         report=report, report_rest=report_rest, disposition=await actions.disposition(journal.engine, sid),
-        audit=await actions.audit_entries(journal.engine, submission_id=sid),
+        audit=await actions.audit_entries(journal.engine, submission_id=sid), archived=await journal.archive_state(sid),
         flash=request.query.get("done", ""), resendable=sub.state in actions.RESENDABLE,
         cancellable=sub.state in actions.CANCELLABLE,
     )  # fmt: skip

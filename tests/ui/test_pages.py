@@ -4,6 +4,7 @@ search by SNILS, operator actions and their audit trail."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -353,3 +354,20 @@ async def test_a_resubmitted_version_links_back_to_the_refused_one(gw: UiGateway
             )
         ).all()
     assert [tuple(r) for r in audited] == [("resend", "refused")]
+
+
+async def test_detail_page_says_where_archived_envelopes_went(gw: UiGateway, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from gateway.journal.archive import ArchivePolicy
+
+    await gw.login("victor")
+    sid = gw.seeded.ids["reg-77-0"]
+    assert "envelopes-" not in await (await gw.client.get(f"/ui/messages/{sid}")).text()
+    later = gw.clock.now() + timedelta(days=1)
+    done = await gw.journal.archive(later, policy=ArchivePolicy.ARCHIVE, directory=tmp_path / "cold", actor="t")
+    assert done.submissions > 0
+    state = await gw.journal.archive_state(sid)
+    assert state is not None
+    html = await (await gw.client.get(f"/ui/messages/{sid}")).text()
+    assert state.ref in html and "Конверты перенесены в архив" in html
