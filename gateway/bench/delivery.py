@@ -32,6 +32,7 @@ from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
 from gateway.sandbox.setup import prepare_sandbox
 from gateway.sandbox.simulate import (
+    KINDS,
     Progress,
     free_port,
     generate_documents,
@@ -84,6 +85,10 @@ class DeliveryBench:
     loadavg_after: list[float] | None = None
     # Resident memory of the gateway processes and their workers when the last one registered.
     gateway_rss_mb: float | None = None
+    # Whether the shipped Schematron (kind 121) ran, in the gateway and in the yardstick alike, and
+    # the kinds sent (alternating).
+    schematron: bool = True
+    kinds: tuple[str, ...] = ()
     # What a caller's ``after_run`` measured while the gateways were still up (bench journal-growth).
     extra: dict[str, Any] | None = None
 
@@ -113,6 +118,7 @@ async def run_delivery_bench(
     seed: int = 1,
     progress: Progress | None = None,
     settle_timeout: float = 1800.0,
+    schematron: bool = True,
     before_run: Callable[[GatewayConfig], Awaitable[None]] | None = None,
     after_run: Callable[[list[str]], Awaitable[dict[str, Any]]] | None = None,
 ) -> DeliveryBench:
@@ -135,6 +141,7 @@ async def run_delivery_bench(
         "GATEWAY_PEERS__REMD__LIMITS__RATE_PER_SECOND": "100000.0",
         "GATEWAY_PEERS__REMD__LIMITS__BURST": "100000",
         "GATEWAY_PEERS__REMD__LIMITS__CONCURRENCY": "32",
+        "GATEWAY_VALIDATION__SCHEMATRON": "true" if schematron else "false",
     }
     config = load_config(environ=common).with_overrides(
         storage={"data_dir": str(workdir)}, sandbox={"fault_profile": "bench"}
@@ -257,4 +264,6 @@ async def run_delivery_bench(
         loadavg_after=[round(x, 2) for x in os.getloadavg()],
         gateway_rss_mb=None if None in rss else round(sum(r or 0 for r in rss) / 2**20, 1),
         extra=extra,
+        schematron=schematron,
+        kinds=KINDS,
     )

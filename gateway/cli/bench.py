@@ -152,6 +152,12 @@ def _scratch_database(url: str) -> Iterator[str]:
     help="Validation worker processes per gateway process (workers.validation_processes).",
 )
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent senders.")
+@click.option(
+    "--schematron/--no-schematron",
+    default=True,
+    show_default=True,
+    help="Run the shipped Schematron (kind 121) in the gateway and in the yardstick alike.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
 def delivery(
     count: int,
@@ -159,6 +165,7 @@ def delivery(
     processes: int,
     validation_processes: int,
     concurrency: int,
+    schematron: bool,
     as_json: bool,
 ) -> None:
     """Documents per second from REST intake to REMD registration with callbacks, no faults: the
@@ -198,6 +205,7 @@ def delivery(
                     validation_processes=validation_processes,
                     concurrency=concurrency,
                     progress=Progress(),
+                    schematron=schematron,
                 )
             )
         results.append(r.to_json())
