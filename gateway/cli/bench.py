@@ -181,6 +181,9 @@ def delivery(
       overhead_ratio                  gateway_cpu_ms_per_document / validation_cpu_ms_per_document
       intake_p50_ms, intake_p99_ms    REST intake latency (POST to 202) during the run
       loadavg_before, loadavg_after   load averages around the run
+      gateway_idle_cpu_ms_per_s       the idle gateways' CPU per second (3 s before sending)
+      idle_cpu_ms_per_document        that rate times the run's duration, per document
+      schematron, kinds               whether the Schematron ran (both sides), kinds sent
     See docs/benchmarks.md ("Delivery")."""
     import asyncio
 
