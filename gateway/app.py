@@ -339,7 +339,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         _log.error("journal schema is not current: workers not started (run `mse-gateway db upgrade`)")
         yield
         return
-    stage = ValidationStage(journal, app[CHECKER_KEY], app[ROUTER_KEY])
+    # A routed document wakes its peer's delivery loop in this process at once (other processes
+    # hear of it by PostgreSQL NOTIFY), rather than at the loop's next idle poll.
+    stage = ValidationStage(
+        journal,
+        app[CHECKER_KEY],
+        app[ROUTER_KEY],
+        on_queued=lambda destination: loop.wake() if (loop := loops.get(f"delivery:{destination}")) else None,
+    )
     loops["validation"] = submission_loop(
         journal,
         role="validation",

@@ -32,6 +32,7 @@ from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
 from gateway.sandbox.setup import prepare_sandbox
 from gateway.sandbox.simulate import (
+    KINDS,
     Progress,
     free_port,
     generate_documents,
@@ -84,12 +85,22 @@ class DeliveryBench:
     loadavg_after: list[float] | None = None
     # Resident memory of the gateway processes and their workers when the last one registered.
     gateway_rss_mb: float | None = None
+    # Whether the shipped Schematron (kind 121) ran, in the gateway and in the yardstick alike, and
+    # the kinds sent (alternating).
+    schematron: bool = True
+    kinds: tuple[str, ...] = ()
+    # CPU the idle gateways used per second (3 s before the first submission), and that rate
+    # times the run's duration per document: how much of gateway_cpu_ms_per_document is polling.
+    gateway_idle_cpu_ms_per_s: float | None = None
+    idle_cpu_ms_per_document: float | None = None
     # What a caller's ``after_run`` measured while the gateways were still up (bench journal-growth).
     extra: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+
+_IDLE_WINDOW_S = 3.0
 
 _FINAL_COUNT = sa.select(sa.func.count()).where(submissions.c.state.in_([str(s) for s in FINAL_STATES]))
 
@@ -113,6 +124,7 @@ async def run_delivery_bench(
     seed: int = 1,
     progress: Progress | None = None,
     settle_timeout: float = 1800.0,
+    schematron: bool = True,
     before_run: Callable[[GatewayConfig], Awaitable[None]] | None = None,
     after_run: Callable[[list[str]], Awaitable[dict[str, Any]]] | None = None,
 ) -> DeliveryBench:
@@ -135,6 +147,7 @@ async def run_delivery_bench(
         "GATEWAY_PEERS__REMD__LIMITS__RATE_PER_SECOND": "100000.0",
         "GATEWAY_PEERS__REMD__LIMITS__BURST": "100000",
         "GATEWAY_PEERS__REMD__LIMITS__CONCURRENCY": "32",
+        "GATEWAY_VALIDATION__SCHEMATRON": "true" if schematron else "false",
     }
     config = load_config(environ=common).with_overrides(
         storage={"data_dir": str(workdir)}, sandbox={"fault_profile": "bench"}
@@ -174,7 +187,14 @@ async def run_delivery_bench(
         async with serve_app(twin.app, twin.port):
             for gateway in gateways:
                 await gateway.start()
+            # What the gateways burn with nothing to do (claim loops polling, timers): part of every
+            # document's CPU below, the more so the longer the run (a loaded machine).
+            idle_before = [g.cpu_seconds() for g in gateways]
+            await asyncio.sleep(_IDLE_WINDOW_S)
             cpu_before = [g.cpu_seconds() for g in gateways]
+            idle_spent = [
+                a - b for a, b in zip(cpu_before, idle_before, strict=True) if a is not None and b is not None
+            ]
             db_before = cpu_seconds_of("postgres") if database_url else None
             own_before = time.process_time()
             # Final rows already there (a pre-loaded journal) are not this run's.
@@ -226,6 +246,7 @@ async def run_delivery_bench(
     spent = [a - b for a, b in zip(cpu_after, cpu_before, strict=True) if a is not None and b is not None]
     gateway_cpu = sum(spent) if len(spent) == len(gateways) else None
     gateway_ms = None if gateway_cpu is None or not registered else round(1000 * gateway_cpu / registered, 2)
+    idle_rate = sum(idle_spent) / _IDLE_WINDOW_S if len(idle_spent) == len(gateways) else None
     latencies.sort()
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return DeliveryBench(
@@ -257,4 +278,10 @@ async def run_delivery_bench(
         loadavg_after=[round(x, 2) for x in os.getloadavg()],
         gateway_rss_mb=None if None in rss else round(sum(r or 0 for r in rss) / 2**20, 1),
         extra=extra,
+        schematron=schematron,
+        kinds=KINDS,
+        gateway_idle_cpu_ms_per_s=None if idle_rate is None else round(1000 * idle_rate, 2),
+        idle_cpu_ms_per_document=(
+            None if idle_rate is None or not registered else round(1000 * idle_rate * seconds / registered, 2)
+        ),
     )

@@ -152,6 +152,12 @@ def _scratch_database(url: str) -> Iterator[str]:
     help="Validation worker processes per gateway process (workers.validation_processes).",
 )
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent senders.")
+@click.option(
+    "--schematron/--no-schematron",
+    default=True,
+    show_default=True,
+    help="Run the shipped Schematron (kind 121) in the gateway and in the yardstick alike.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the raw numbers as JSON.")
 def delivery(
     count: int,
@@ -159,6 +165,7 @@ def delivery(
     processes: int,
     validation_processes: int,
     concurrency: int,
+    schematron: bool,
     as_json: bool,
 ) -> None:
     """Documents per second from REST intake to REMD registration with callbacks, no faults: the
@@ -174,6 +181,9 @@ def delivery(
       overhead_ratio                  gateway_cpu_ms_per_document / validation_cpu_ms_per_document
       intake_p50_ms, intake_p99_ms    REST intake latency (POST to 202) during the run
       loadavg_before, loadavg_after   load averages around the run
+      gateway_idle_cpu_ms_per_s       the idle gateways' CPU per second (3 s before sending)
+      idle_cpu_ms_per_document        that rate times the run's duration, per document
+      schematron, kinds               whether the Schematron ran (both sides), kinds sent
     See docs/benchmarks.md ("Delivery")."""
     import asyncio
 
@@ -198,6 +208,7 @@ def delivery(
                     validation_processes=validation_processes,
                     concurrency=concurrency,
                     progress=Progress(),
+                    schematron=schematron,
                 )
             )
         results.append(r.to_json())

@@ -49,16 +49,21 @@ def detect_kind(root: etree._Element) -> DocumentKind:
     )
 
 
-def parse_document(data: bytes, *, kind: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+def parse_document(
+    data: bytes, *, kind: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, root: etree._Element | None = None
+) -> ParsedDocument:
     """Parse ``data`` into a :class:`ParsedDocument`.
 
     ``kind`` (an NSI 1520 number such as ``"121"``, or ``"kz-031u"``) is what the sender declared;
     when given, a document of another kind is refused with ``DOC_KIND_MISMATCH`` rather than
-    silently read as what it is. Every failure is a :class:`DocumentError` with a code, a Russian
+    silently read as what it is. ``root``: ``data`` already parsed with
+    :func:`~gateway.wire.safexml.parse_xml` (the checker parses a document once for the model and
+    the XSD/Schematron). Every failure is a :class:`DocumentError` with a code, a Russian
     message and the field at fault.
     """
     try:
-        root = parse_xml(data, max_bytes=max_bytes)
+        if root is None:
+            root = parse_xml(data, max_bytes=max_bytes)
     except XmlSecurityError as exc:
         raise DocumentError(
             DocumentErrorCode.XML_FORBIDDEN, f"Документ отклонён по соображениям безопасности: {exc}", None

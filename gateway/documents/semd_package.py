@@ -173,8 +173,9 @@ class SemdPackages:
         sch = self.package(kind).schematron
         return compile_schematron(sch, cache_dir=self.cache_dir) if sch is not None else None
 
-    def validate(self, kind: str, data: bytes | etree._Element) -> ValidationReport:
-        """Validate a document against ``kind``'s XSD, then (if it passes) its schematron.
+    def validate(self, kind: str, data: bytes | etree._Element, *, schematron: bool = True) -> ValidationReport:
+        """Validate a document against ``kind``'s XSD, then (if it passes and ``schematron``) its
+        schematron.
 
         Raises :class:`SemdPackageError` when the directory has nothing for ``kind`` — an operator
         problem, not the sender's — and ``XmlSecurityError``/``XmlSyntaxError`` for hostile or
@@ -194,7 +195,7 @@ class SemdPackages:
                 xsd_errors = tuple(XsdError(e.line, e.message, e.path) for e in log)
         failures: tuple[SchematronFailure, ...] = ()
         ran = False
-        if package.schematron is not None and not xsd_errors:
+        if schematron and package.schematron is not None and not xsd_errors:
             compiled = self.compiled_schematron(kind)
             assert compiled is not None
             failures = compiled.validate(root)

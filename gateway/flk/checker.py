@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from lxml import etree
+
 from gateway.common.logs import get_logger
 from gateway.delivery.routing import Router
 from gateway.documents import BUILTIN_PACKAGES_DIR, ParsedDocument, SemdPackages, ValidationReport
@@ -47,7 +49,7 @@ from gateway.flk.signatures import (
 from gateway.intake.submission import CanonicalSubmission
 from gateway.signatures import Verifier, VerifyPolicy
 from gateway.validation.contract import Report
-from gateway.wire.safexml import DEFAULT_MAX_BYTES
+from gateway.wire.safexml import DEFAULT_MAX_BYTES, XmlSecurityError, XmlSyntaxError, parse_xml
 
 if TYPE_CHECKING:
     from gateway.flk.pool import ValidationPool
@@ -221,17 +223,26 @@ def offline_check(checker: FullChecker, sub: CanonicalSubmission, now: datetime)
 
 
 class _Offline(_Rules):
+    # The CDA, parsed once for the model and for the XSD/Schematron (both only read it); None when
+    # it does not parse — then each of them parses the bytes to report why, in its own words.
+    root: etree._Element | None = None
+
     def _parse(self) -> tuple[ParsedDocument | None, list[RuleFinding]]:
         try:
-            return rules.parse_rule(self.sub, max_bytes=self.c.max_bytes)
+            self.root = parse_xml(self.sub.document, max_bytes=self.c.max_bytes)
+        except (XmlSecurityError, XmlSyntaxError):
+            self.root = None
+        try:
+            return rules.parse_rule(self.sub, max_bytes=self.c.max_bytes, root=self.root)
         except Exception as exc:
             self.crashed("document", exc)
             return None, []
 
     def _schema(self) -> tuple[ValidationReport | None, str | None]:
         sets = [p for p in (self.c.packages, self.c.builtin_packages) if p is not None]
+        data = self.sub.document if self.root is None else self.root
         try:
-            report, reason = rules.run_schema(sets, self.sub.kind, self.sub.document)
+            report, reason = rules.run_schema(sets, self.sub.kind, data, schematron=self.c.config.schematron)
         except Exception as exc:
             self.crashed("semd-schema", exc)
             return None, None

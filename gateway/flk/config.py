@@ -81,6 +81,10 @@ class ValidationConfig(_Section):
     semd_packages_dir: str = ""
     # Where compiled schematrons are cached across restarts. Empty: <storage.data_dir>/schematron.
     schematron_cache_dir: str = ""
+    # Apply the packages' Schematron after their XSD (the ministry's validators do). false: the XSD
+    # only — the Schematron of a referral costs ~50–110 ms of CPU, for a peer that runs it itself, or
+    # to measure the rest (`bench delivery --no-schematron`).
+    schematron: bool = True
     # Role policy (who must sign which kind). Empty: config/roles.toml if present, else built-in.
     roles_file: str = ""
     # Required examinations per diagnosis, Russia (order 402н/631н). Empty: config/required_exams_ru.tsv.

@@ -8,6 +8,8 @@ its cache key.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.journal.schema import envelopes, events, payloads, submissions
 
@@ -19,6 +21,9 @@ __all__ = [
     "GUARD_FOR_UPDATE",
     "INSERT_ENVELOPES",
     "INSERT_EVENT",
+    "INSERT_PAYLOAD",
+    "INSERT_SUBMISSION",
+    "INSERT_SUBMISSIONS_NEW",
     "PAYLOAD",
     "UPDATE_IF_STATE",
     "UPDATE_IF_STATE_AND_OWNER",
@@ -35,6 +40,14 @@ GUARD = sa.select(S.state, S.lease_owner, S.lease_until).where(S.id == sa.bindpa
 GUARD_FOR_UPDATE = GUARD.with_for_update()
 PAYLOAD = sa.select(payloads.c.body).where(payloads.c.submission_id == sa.bindparam("sid"))
 INSERT_EVENT = events.insert()
+INSERT_SUBMISSION = submissions.insert()
+INSERT_PAYLOAD = payloads.insert()
+# Intake's group commit: a row whose (source system, localUid, version) is journalled already (a
+# resend) is skipped instead of failing the batch; RETURNING says which rows were written.
+INSERT_SUBMISSIONS_NEW = {
+    "sqlite": sqlite_insert(submissions).on_conflict_do_nothing().returning(S.id),
+    "postgresql": pg_insert(submissions).on_conflict_do_nothing().returning(S.id),
+}
 # SET comes from the execution parameters (plus .values() for counters): one statement object.
 UPDATE_IF_STATE = (
     submissions.update()

@@ -55,6 +55,9 @@ class ClaimLoop(Generic[T]):
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        # Whether more may be due than the last claim took (it took all it asked for, or there was
+        # no free slot to ask with): only then does a finished handler trigger the next claim.
+        self._more = True
 
     def wake(self) -> None:
         """Something became due (new intake, a callback): skip the idle sleep."""
@@ -71,6 +74,9 @@ class ClaimLoop(Generic[T]):
                     claimed = await self._claim(self.owner, free)
                 except Exception:
                     _log.exception("claim failed", worker=self.owner)
+                self._more = len(claimed) >= free
+            else:
+                self._more = True
             if claimed and self._stopping.is_set():
                 # stop() began while this claim was under way, and may already have released this
                 # owner's leases: give these back too rather than start work on resources that are
@@ -84,12 +90,15 @@ class ClaimLoop(Generic[T]):
                     # the row: the running handler finishes it; never handle a row twice at once.
                     continue
                 self._inflight[key] = asyncio.create_task(self._handle(key, item), name=f"{self.role}:{key}")
-            # Sleep until woken, a handler frees a slot, or idle_sleep passes.
+            # Sleep until woken, a handler frees a slot (when more may be due), or idle_sleep
+            # passes. A claim that took fewer rows than it asked for saw everything due: the next
+            # one comes with new work (wake(): intake, routing, a callback, PostgreSQL NOTIFY) or
+            # after idle_sleep, not after every finished handler — each claim is a write transaction.
             waiters: list[asyncio.Future[object]] = [
                 asyncio.ensure_future(self._wake.wait()),
                 asyncio.ensure_future(self._stopping.wait()),
             ]
-            if self._inflight:
+            if self._inflight and self._more:
                 waiters.append(
                     asyncio.ensure_future(asyncio.wait(list(self._inflight.values()), return_when="FIRST_COMPLETED"))
                 )

@@ -141,3 +141,16 @@ def test_reconstructed_kinds_are_valid_cda_per_the_121_xsd(packages: SemdPackage
     schema = packages.schema("121")
     assert schema is not None
     assert schema.validate(parse_xml(build_document(sample_document(kind)))), schema.error_log
+
+
+def test_schematron_switched_off_runs_the_xsd_only(packages: SemdPackages) -> None:
+    """validation.schematron = false (bench delivery --no-schematron): a document the Schematron
+    refuses passes, with schematron_ran false; an XSD error is still reported. The same parsed
+    tree serves both calls (the checker parses a document once)."""
+    broken = parse_xml(_broken_121("postal"))
+    assert not packages.validate("121", broken).ok  # the tree is not consumed by a validation
+    report = packages.validate("121", broken, schematron=False)
+    assert report.ok and not report.schematron_ran and report.has_schematron
+    root = parse_xml(build_document(sample_document(DocumentKind.REFERRAL, seed=1)))
+    root.insert(0, etree.Element(f"{H}bogus"))
+    assert packages.validate("121", root, schematron=False).xsd_errors

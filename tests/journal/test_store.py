@@ -160,3 +160,36 @@ async def test_search_by_several_kinds_is_one_query_over_all_of_them(journal: Jo
     assert {s.id for s in items} == {made["35"].id, made["108"].id}
     items, _ = await journal.search(SearchQuery(kinds=("35", "108"), kind="35", patient_id="112-233-445 95"))
     assert [s.id for s in items] == [made["35"].id]
+
+
+async def test_concurrent_first_versions_are_committed_together_and_each_answered(journal: Journal) -> None:
+    """Group commit: submissions arriving together are written in one transaction, a resend among
+    them (same localUid and content) still gets its original, a conflicting one a 409, and every
+    answered submission is in the journal with its payload and RECEIVED event."""
+    import asyncio
+
+    commits = 0
+
+    @sa.event.listens_for(journal.engine.sync_engine, "commit")
+    def _count_commit(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    drafts = [draft(f"gc-{i}", content=f"body-{i}".encode()) for i in range(20)]
+    results = await asyncio.gather(
+        *(journal.submit(d) for d in drafts),
+        journal.submit(drafts[3]),  # a resend racing its original
+        journal.submit(draft("gc-5", content=b"other")),  # the same localUid, other content
+        return_exceptions=True,
+    )
+    sa.event.remove(journal.engine.sync_engine, "commit", _count_commit)
+    created = [r for r in results[:20] if not isinstance(r, BaseException)]
+    assert all(c for _, c in created) and len(created) == 20
+    resend, conflict = results[20], results[21]
+    assert not isinstance(resend, BaseException) and resend[0].id == created[3][0].id and not resend[1]
+    assert isinstance(conflict, DuplicateConflict)
+    assert commits < 20  # fewer transactions than submissions
+    assert await _count(journal, submissions) == 20
+    for (sub, _), d in zip(created, drafts, strict=True):
+        assert await journal.payload(sub.id) == d.payload
+        assert [(e.to_state, e.kind) for e in await journal.events(sub.id)] == [(State.RECEIVED, "state")]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lxml import etree
+
 from gateway.documents import SemdPackageError, SemdPackages, ValidationReport
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
@@ -59,7 +61,13 @@ def schema_findings(report: ValidationReport) -> list[RuleFinding]:
     return out
 
 
-def run_schema(packages: Sequence[SemdPackages], kind: str, data: bytes) -> tuple[ValidationReport | None, str | None]:
+def run_schema(
+    packages: Sequence[SemdPackages],
+    kind: str,
+    data: bytes | etree._Element,
+    *,
+    schematron: bool = True,
+) -> tuple[ValidationReport | None, str | None]:
     """Validate with the first package set that has ``kind``. Returns (report, None), or
     (None, reason) when nothing could be validated (no package: an operator matter; a document that
     is not XML: the ``document`` rule reports it). CPU-bound: call from a worker thread."""
@@ -71,7 +79,7 @@ def run_schema(packages: Sequence[SemdPackages], kind: str, data: bytes) -> tupl
         if package.xsd is None and package.schematron is None:
             continue
         try:
-            return package_set.validate(kind, data), None
+            return package_set.validate(kind, data, schematron=schematron), None
         except (XmlSecurityError, XmlSyntaxError):
             return None, "документ не является корректным XML"
         except SemdPackageError as exc:
