@@ -57,8 +57,9 @@ from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
+from gateway.common.twin_profile import add_profile_route
 from gateway.documents.kinds import validity_problem
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
@@ -372,23 +373,10 @@ class RemdTwin:
     async def handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats_json())
 
-    async def handle_profile(self, request: web.Request) -> web.Response:
-        """``GET``/``POST /_sandbox/profile``: the fault profile in force, or switch it
-        (``{"profile": "flaky"}``; the sandbox's vendor page does this). Documents already accepted
-        keep the fate they drew."""
-        if request.method == "POST":
-            try:
-                body = await request.json()
-                name = str(body["profile"])
-                if not name.replace("-", "").replace("_", "").isalnum():  # a name, never a file path
-                    raise ValueError(f"not a profile name: {name[:80]!r}")
-                self.profile = FaultProfile.load(name)
-            except (ValueError, KeyError, TypeError) as exc:
-                return web.json_response({"error": {"code": "BAD_PROFILE", "message": str(exc)}}, status=400)
-            except ConfigError as exc:
-                return web.json_response({"error": {"code": "BAD_PROFILE", "message": exc.message}}, status=400)
-            _log.info("REMD twin: fault profile switched", profile=self.profile.name)
-        return web.json_response({"profile": self.profile.name})
+    def switch_profile(self, name: str) -> None:
+        """Run under another fault profile from now on (the vendor page's switch); documents
+        already accepted keep the fate they drew."""
+        self.profile = FaultProfile.load(name)
 
     async def handle_registration(self, request: web.Request) -> web.Response:
         uid = request.match_info["local_uid"].lower()
@@ -649,7 +637,7 @@ def create_twin(
     app[TWIN_KEY] = twin
     app.router.add_post(SERVICE_PATH, twin.handle_service)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
-    app.router.add_route("*", "/_sandbox/profile", twin.handle_profile)
+    add_profile_route(app, what="remd", current=lambda: twin.profile.name, switch=twin.switch_profile)
     app.router.add_get("/_sandbox/registrations/{local_uid}", twin.handle_registration)
     app.router.add_post("/_sandbox/addressed", twin.addressed.handle_register)
 
