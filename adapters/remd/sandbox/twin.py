@@ -154,6 +154,8 @@ class RemdTwin:
         self.session = session
         self.verifier = verifier
         self.rng = random.Random(seed)
+        self.seed = seed
+        self.calls_by_key: Counter[str] = Counter()  # draw key -> calls so far (see _draws)
         self.pull_url = pull_url
         self.callback_timeout = callback_timeout
         self.stats = _Stats()
@@ -255,8 +257,9 @@ class RemdTwin:
             self._error("NO_RMIS")
             message = "РМИС/МИС не зарегистрирована в РЭМД: нет clientEntityId"
             return fault_response(SoapFault("Sender", message, subcode="NO_RMIS", errors=(("NO_RMIS", message),)))
-        sync_fault = self.profile.draw_sync_fault(self.rng)
-        slow = self.profile.draw_slow(self.rng)
+        rng = self._draws(env)
+        sync_fault = self.profile.draw_sync_fault(rng)
+        slow = self.profile.draw_slow(rng)
         if sync_fault is SyncFault.HTTP_5XX:
             status = self.profile.http_5xx_status
             self._error(f"HTTP_{status}")
@@ -292,7 +295,24 @@ class RemdTwin:
         self.stats.register_requests += 1
         if sync_fault is SyncFault.RATE_LIMIT:
             return self._refuse(env, "RATE_LIMIT", RATE_LIMIT_MESSAGE)
-        return self._register(env)
+        return self._register(env, rng)
+
+    def _draws(self, env: Envelope) -> random.Random:
+        """The generator for one call's fault draws. Seeded (``simulate``), each call draws from
+        its own generator keyed by the seed, what the call is about (the document's localUid; a
+        search's organisation, kind and patient) and how many such calls came before: a document
+        meets the same faults whatever order concurrent submissions reach the twin in, so two runs
+        with one seed agree (docs/remd.md). Unseeded (the sandbox), one stream for all calls."""
+        if self.seed is None or env.body is None:
+            return self.rng
+        body = env.body
+        subject = "|".join(
+            child_text(body, name) or ""
+            for name in ("localUid", "searchBy", "organization", "kind", "patientSnils", "emdrId")
+        )
+        key = f"{env.operation}:{subject.lower()}"
+        self.calls_by_key[key] += 1
+        return random.Random(f"{self.seed}:{key}:{self.calls_by_key[key]}")
 
     def _validate(self, env: Envelope) -> str | None:
         assert env.body is not None
@@ -307,7 +327,7 @@ class RemdTwin:
         body = codec.build_register_document_response(StatusResponse(False, ((code, message),)))
         return soap_response(body, action="registerDocumentResponse", relates_to=env.addressing.message_id)
 
-    def _register(self, env: Envelope) -> web.Response:
+    def _register(self, env: Envelope, rng: random.Random) -> web.Response:
         assert env.body is not None and env.client_entity_id is not None
         try:
             req = codec.parse_register_document_request(env.body)
@@ -320,9 +340,9 @@ class RemdTwin:
         if key in self.registrations or key in self._processing:
             return self._refuse(env, "NOT_UNIQUE_PROVIDED_ID", NOT_UNIQUE_MESSAGE)
         now = self.clock.now()
-        fate = self.profile.draw_fate(self.rng)
-        delay = self.profile.callback_delay.draw(self.rng)
-        late = self.profile.late_callback_delay.draw(self.rng) if fate is Fate.LATE else 0.0
+        fate = self.profile.draw_fate(rng)
+        delay = self.profile.callback_delay.draw(rng)
+        late = self.profile.late_callback_delay.draw(rng) if fate is Fate.LATE else 0.0
         job = _Job(req, env.addressing.message_id, env.addressing.reply_to, env.client_entity_id, now, fate, late)
         self._processing.add(key)
         self.stats.accepted += 1
