@@ -38,7 +38,7 @@ from gateway.signatures.xml.wssecurity import sign_wssecurity
 
 __all__ = ["FAULT_PROFILES", "PLUGIN", "ShepPlugin", "load_identity", "load_pinned"]
 
-FAULT_PROFILES: Final = ("none", "flaky", "painful")  # config/faults/shep-<name>.toml
+FAULT_PROFILES: Final = ("none", "flaky", "painful", "refusing")  # config/faults/shep-<name>.toml
 
 
 def _settings(ctx: PeerContext | TwinContext) -> ShepSettings:

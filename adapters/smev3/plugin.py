@@ -42,7 +42,14 @@ __all__ = [
     "sandbox_identity",
 ]
 
-FAULT_PROFILES: Final = ("none", "flaky", "painful", "eaviias", "mse-loop-2023")  # config/faults/smev3-<name>.toml
+FAULT_PROFILES: Final = (
+    "none",
+    "flaky",
+    "painful",
+    "rejecting",
+    "eaviias",
+    "mse-loop-2023",
+)  # config/faults/smev3-<name>.toml
 
 
 def _settings(ctx: PeerContext | TwinContext) -> Smev3Settings:
@@ -144,22 +151,21 @@ class Smev3Plugin:
             except (OSError, ValueError, IndexError) as exc:
                 raise ConfigError(f"peers.{ctx.name}.signing_certificate_file: {exc}") from None
         profile = FaultProfile.load(ctx.fault_profile)
-        if settings.content_profile == "eaviias" and profile.bureau is None:
-            # an ЕАВИИАС instance needs the simulated bureau behind its twin: a punctual one
-            profile = profile.model_copy(update={"bureau": BureauProfile()})
+        # an ЕАВИИАС instance needs the simulated bureau behind its twin, under every profile: a
+        # punctual one where the profile names none (also after the vendor page switches profiles)
+        bureau_default = BureauProfile() if settings.content_profile == "eaviias" else None
+        # the simulated ЕАВИИАС signs its result and return documents with a test PKI: the
+        # sandbox's, else one of its own beside the instance's identity (a temporary one elsewhere)
+        base = cert_path.parent if (cert_path := settings.certificate_path()) else None
         bureau_dir = None
-        if profile.bureau is not None:
-            # the simulated ЕАВИИАС signs its result and return documents with a test PKI: the
-            # sandbox's, else one of its own beside the instance's identity (a temporary one elsewhere)
-            base = cert_path.parent if (cert_path := settings.certificate_path()) else None
-            if ctx.pki_dir is not None:
-                # the sandbox's test PKI, which the sandbox gateway trusts: the bureau's results
-                # and returns pass its signature checks on the inbound path (docs/eaviias.md)
-                bureau_dir = ctx.pki_dir
-            elif base is not None:
-                bureau_dir = base / f"{ctx.name}-bureau-pki"
-            else:
-                bureau_dir = default_signers_dir()
+        if ctx.pki_dir is not None:
+            # the sandbox's test PKI, which the sandbox gateway trusts: the bureau's results
+            # and returns pass its signature checks on the inbound path (docs/eaviias.md)
+            bureau_dir = ctx.pki_dir
+        elif base is not None:
+            bureau_dir = base / f"{ctx.name}-bureau-pki"
+        elif profile.bureau is not None or bureau_default is not None:
+            bureau_dir = default_signers_dir()
         # A provider instance takes the requests of its selector's namespace from its own
         # incoming queue: the twin routes them to its caller name (the certificate's CN).
         routed: dict[str, str] = {}
@@ -173,6 +179,7 @@ class Smev3Plugin:
             identity=identity,
             pinned=pinned,
             bureau_dir=bureau_dir,
+            bureau_default=bureau_default,
             provider_namespaces=routed,
         )
         return app

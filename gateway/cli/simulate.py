@@ -4,12 +4,16 @@ known, compared with the 2023 baseline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -143,9 +147,8 @@ def _loop_table(r: MseLoopResult) -> str:
 @click.option(
     "--speed",
     type=float,
-    default=600.0,
-    show_default=True,
-    help="Simulated seconds per real second (mse-loop-2023: 20000 unless given).",
+    default=None,
+    help="Simulated seconds per real second (default 600; mse-loop-2023 and kz-pilot-2025: 20000).",
 )
 @click.option("--concurrency", type=int, default=32, show_default=True, help="Concurrent submissions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -175,7 +178,7 @@ def simulate(
     profile: str,
     seed: int,
     defects: float | None,
-    speed: float,
+    speed: float | None,
     concurrency: int,
     data_dir: Path | None,
     keep: bool,
@@ -194,7 +197,7 @@ def simulate(
     # the progress bars and the table (or the JSON) are the output; problems still show, on stderr
     # so that --json prints nothing but the figures on stdout
     configure_logging("warning", stream=sys.stderr)
-    settle = timeout if timeout is not None else max(600.0, 0.5 * count)
+    settle = timeout if timeout is not None else max(600.0, 0.5 * count)  # --target
     workdir = Path(tempfile.mkdtemp(prefix="mse-simulate-")) if target or data_dir is None else data_dir
     temporary = target is not None or data_dir is None
     click.echo(
@@ -204,23 +207,48 @@ def simulate(
     )
     bars = _Bars()
     try:
-        if profile in MSE_LOOP_PROFILES and target is None:  # the whole MSE loop (docs/eaviias.md)
-            code = _mse_loop(count, profile, seed, speed, concurrency, workdir, database_url, bars, timeout,
-                             validation_processes, as_json)  # fmt: skip
-        elif profile in KZ_PILOT_PROFILES and target is None:  # the Kazakh route (docs/shep.md)
-            code = _kz_pilot(count, profile, seed, speed, concurrency, workdir, database_url, bars, timeout,
-                             validation_processes, as_json)  # fmt: skip
-        elif target is not None:
-            code = _against_sandbox(target, config.data_dir, count, seed, 0.1 if defects is None else defects,
-                                    concurrency, settle, workdir, bars, as_json)  # fmt: skip
-        else:
-            code = _in_process(count, profile, seed, speed, concurrency, workdir, database_url, bars, settle,
-                               validation_processes, as_json)  # fmt: skip
+        with _cleanup_on_signals():
+            if target is not None:
+                code = _against_sandbox(target, config.data_dir, count, seed, 0.1 if defects is None else defects,
+                                        concurrency, settle, workdir, bars, as_json)  # fmt: skip
+            else:
+                kind = (
+                    _MSE_LOOP if profile in MSE_LOOP_PROFILES else _KZ_PILOT if profile in KZ_PILOT_PROFILES else _REMD
+                )
+                code = _in_process(kind, count, profile, seed, speed, concurrency, workdir, database_url, bars,
+                                   timeout, validation_processes, as_json)  # fmt: skip
+    except _Interrupted as exc:
+        code = 128 + exc.signum
+        click.echo(f"simulate: stopped by {signal.Signals(exc.signum).name}", err=True)
     finally:
         bars.close()
         if temporary and not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     ctx.exit(code)
+
+
+class _Interrupted(BaseException):
+    """SIGTERM or SIGINT: unwinds the run (asyncio cancels its tasks, the pools shut down) so that
+    the working directory is removed on the way out, as at a normal end."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _cleanup_on_signals() -> Iterator[None]:
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise _Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except KeyboardInterrupt:  # asyncio turns a SIGINT inside its loop into this
+        raise _Interrupted(signal.SIGINT) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _against_sandbox(
@@ -282,105 +310,6 @@ def _target_table(f: dict[str, Any], url: str) -> str:
     return "\n".join(out)
 
 
-def _in_process(
-    count: int,
-    profile: str,
-    seed: int,
-    speed: float,
-    concurrency: int,
-    workdir: Path,
-    database_url: str,
-    bars: _Bars,
-    settle: float,
-    validation_processes: int,
-    as_json: bool,
-) -> int:
-    result = asyncio.run(
-        run_simulation(
-            count=count,
-            profile=profile,
-            seed=seed,
-            speed=speed,
-            concurrency=concurrency,
-            data_dir=workdir,
-            database_url=database_url,
-            progress=bars,
-            settle_timeout=settle,
-            config_overrides={"workers": {"validation_processes": validation_processes}},
-        )
-    )
-    bars.close()
-    if as_json:
-        click.echo(json.dumps(result.to_json()))
-    else:
-        click.echo(_table(result))
-    return 1 if result.unknown or result.lost or result.duplicates_at_peer or result.regressions else 0
-
-
-def _mse_loop(
-    count: int,
-    profile: str,
-    seed: int,
-    speed: float,
-    concurrency: int,
-    workdir: Path,
-    database_url: str,
-    bars: _Bars,
-    timeout: float | None,
-    validation_processes: int,
-    as_json: bool,
-) -> int:
-    loop = asyncio.run(
-        run_mse_loop(
-            count=count,
-            profile=profile,
-            seed=seed,
-            speed=speed if speed != 600.0 else 20_000.0,
-            concurrency=concurrency,
-            data_dir=workdir,
-            database_url=database_url,
-            progress=bars,
-            settle_timeout=timeout if timeout is not None else max(900.0, 0.5 * count),
-            config_overrides={"workers": {"validation_processes": validation_processes}},
-        )
-    )
-    bars.close()
-    click.echo(json.dumps(loop.to_json(), ensure_ascii=False) if as_json else _loop_table(loop))
-    return 1 if loop.unknown or loop.lost or loop.duplicates_at_peer or loop.delivered_twice_to_mis else 0
-
-
-def _kz_pilot(
-    count: int,
-    profile: str,
-    seed: int,
-    speed: float,
-    concurrency: int,
-    workdir: Path,
-    database_url: str,
-    bars: _Bars,
-    timeout: float | None,
-    validation_processes: int,
-    as_json: bool,
-) -> int:
-    run = asyncio.run(
-        run_kz_pilot(
-            count=count,
-            profile=profile,
-            seed=seed,
-            speed=speed if speed != 600.0 else 20_000.0,
-            concurrency=min(concurrency, 16),
-            data_dir=workdir,
-            database_url=database_url,
-            progress=bars,
-            settle_timeout=timeout if timeout is not None else max(600.0, 0.5 * count),
-            config_overrides={"workers": {"validation_processes": validation_processes}},
-        )
-    )
-    bars.close()
-    click.echo(json.dumps(run.to_json(), ensure_ascii=False) if as_json else _kz_table(run))
-    return 1 if run.unknown or run.lost or run.duplicates_at_peer else 0
-
-
 def _kz_table(r: KzPilotResult) -> str:
     n = max(r.accepted, 1)
     rows = [
@@ -404,3 +333,73 @@ def _kz_table(r: KzPilotResult) -> str:
     out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
                f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
     return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class _InProcess:
+    """One in-process run: its runner (gateway/sandbox/), its table, when it failed, and its
+    defaults where they differ between the runs."""
+
+    run: Callable[..., Coroutine[Any, Any, Any]]
+    table: Callable[[Any], str]
+    failed: Callable[[Any], bool]
+    speed: float  # the clock's default speed: days of the MSE loop or the pilot pass in minutes at 20,000
+    settle_floor: float  # real seconds to wait for every outcome, at least (else 0.5 s per document)
+    max_concurrency: int | None = None
+
+
+_REMD: Final = _InProcess(
+    run_simulation,
+    _table,
+    lambda r: bool(r.unknown or r.lost or r.duplicates_at_peer or r.regressions),
+    speed=600.0,
+    settle_floor=600.0,
+)
+_MSE_LOOP: Final = _InProcess(  # the whole MSE loop (docs/eaviias.md)
+    run_mse_loop,
+    _loop_table,
+    lambda r: bool(r.unknown or r.lost or r.duplicates_at_peer or r.delivered_twice_to_mis),
+    speed=20_000.0,
+    settle_floor=900.0,
+)
+_KZ_PILOT: Final = _InProcess(  # the Kazakh route (docs/shep.md)
+    run_kz_pilot,
+    _kz_table,
+    lambda r: bool(r.unknown or r.lost or r.duplicates_at_peer),
+    speed=20_000.0,
+    settle_floor=600.0,
+    max_concurrency=16,
+)
+
+
+def _in_process(
+    kind: _InProcess,
+    count: int,
+    profile: str,
+    seed: int,
+    speed: float | None,
+    concurrency: int,
+    workdir: Path,
+    database_url: str,
+    bars: _Bars,
+    timeout: float | None,
+    validation_processes: int,
+    as_json: bool,
+) -> int:
+    result = asyncio.run(
+        kind.run(
+            count=count,
+            profile=profile,
+            seed=seed,
+            speed=speed if speed is not None else kind.speed,
+            concurrency=min(concurrency, kind.max_concurrency or concurrency),
+            data_dir=workdir,
+            database_url=database_url,
+            progress=bars,
+            settle_timeout=timeout if timeout is not None else max(kind.settle_floor, 0.5 * count),
+            config_overrides={"workers": {"validation_processes": validation_processes}},
+        )
+    )
+    bars.close()
+    click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else kind.table(result))
+    return 1 if kind.failed(result) else 0

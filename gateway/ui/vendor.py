@@ -29,6 +29,7 @@ from aiohttp import web
 from gateway.appkeys import CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY
 from gateway.common.pii import mask_text
 from gateway.common.sandbox_files import read_sandbox_client
+from gateway.common.twin_profile import PROFILE_PATH
 from gateway.config import GatewayConfig
 from gateway.documents import DocumentError
 from gateway.documents.parse import detect_kind
@@ -38,6 +39,8 @@ from gateway.flk.findings import finding
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.peers.installed import installed_plugins
+from gateway.ui.actions import audit
+from gateway.ui.client_address import client_address
 from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_session
 from gateway.validation.contract import Report
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
@@ -99,7 +102,7 @@ async def _twin_profiles(config: GatewayConfig) -> list[dict[str, Any]]:
             choices = list(plugin.fault_profiles()) if plugin is not None else []
             current = None
             try:
-                async with http.get(f"{url}/_sandbox/profile") as resp:
+                async with http.get(f"{url}{PROFILE_PATH}") as resp:
                     if resp.status == 200:
                         current = (await resp.json()).get("profile")
             except (aiohttp.ClientError, TimeoutError, ValueError):
@@ -229,22 +232,31 @@ async def vendor_key(request: web.Request) -> web.Response:
 
 @vendor_routes.post("/sandbox/profile")
 async def vendor_profile(request: web.Request) -> web.Response:
+    """Switch one twin's fault profile at run time (the twin's ``/_sandbox/profile``); audited, as
+    every operator action is, under the operator's name when one is logged in, else as the
+    vendor page with the caller's address."""
     config = _config(request)
     form = await request.post()
     twin = str(form.get("twin", ""))
     profile = str(form.get("profile", ""))
     url = config.sandbox.twins.get(twin)
     twins = {t["name"]: t for t in await _twin_profiles(config)}
-    if url is None or profile not in twins.get(twin, {}).get("choices", []):
-        return await _page(request, profile_message=("v.profile_refused", twin, profile))
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
-            http.post(f"{url}/_sandbox/profile", json={"profile": profile}) as resp,
-        ):
-            ok = resp.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        ok = False
+    before = twins.get(twin, {}).get("current")
+    ok = False
+    if url is not None and profile in twins.get(twin, {}).get("choices", []):
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+                http.post(f"{url}{PROFILE_PATH}", json={"profile": profile}) as resp,
+            ):
+                ok = resp.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            ok = False
+    journal = request.config_dict[JOURNAL_KEY]
+    session = current_session(request)
+    who = session.username if session is not None else f"vendor-page@{client_address(request) or '?'}"
+    await audit(journal.engine, journal, username=who, action="twin-profile", outcome="ok" if ok else "refused",
+                comment=f"{twin[:40]}: {before or '?'} → {profile[:40]}")  # fmt: skip
     return await _page(request, profile_message=("v.profile_set" if ok else "v.profile_refused", twin, profile))
 
 

@@ -6,6 +6,8 @@ Without the sandbox the page does not exist."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -99,6 +101,46 @@ async def test_keys_profiles_and_own_submissions(page: Any, sandbox: Sandbox) ->
     await page.wait_for_selector("#timeline")
     assert "RECEIVED" in await page.inner_text("#timeline")
     await shot(page, "vendor-submission")
+
+
+def _twin_url(sandbox: Sandbox, name: str) -> str:
+    """The twin's URL from the banner the running sandbox printed."""
+    banner = (sandbox.directory / "sandbox.log").read_text()
+    match = re.search(rf"^  twin {re.escape(name)}\s+(http://\S+) ", banner, re.M)
+    assert match, banner
+    return match.group(1)
+
+
+async def test_every_twin_switches_its_own_profile_audited(page: Any, sandbox: Sandbox) -> None:
+    await page.goto(f"{sandbox.url}/ui/sandbox")
+    lists = {
+        name: await page.locator(f"#profile-select-{name} option").all_inner_texts()
+        for name in ("remd", "gis-77", "eaviias", "shep")
+    }
+    # each twin lists its own protocol's profiles
+    assert "egisz-2023" in lists["remd"] and lists["gis-77"] == lists["remd"]
+    assert {"rejecting", "eaviias", "mse-loop-2023"} <= set(lists["eaviias"]) and "egisz-2023" not in lists["eaviias"]
+    assert "refusing" in lists["shep"] and "rejecting" not in lists["shep"]
+    for name, profile in (("eaviias", "rejecting"), ("shep", "refusing")):
+        await page.select_option(f"#profile-select-{name}", profile)
+        await page.click(f"#profile-{name} button")
+        assert f"{name} → {profile}" in await page.inner_text("#profile-message")
+        # the twin itself now runs it (asked directly, not through the page)
+        assert json.loads(http_get(f"{_twin_url(sandbox, name)}/_sandbox/profile"))["profile"] == profile
+    await page.goto(f"{sandbox.url}/ui/sandbox")
+    assert await page.inner_text("#profile-eaviias strong") == "rejecting"
+    assert await page.inner_text("#profile-shep strong") == "refusing"
+    await shot(page, "vendor-profiles")
+    for name in ("eaviias", "shep"):  # back, for the other tests of this module
+        await page.select_option(f"#profile-select-{name}", "none")
+        await page.click(f"#profile-{name} button")
+    with sqlite3.connect(sandbox.directory / "var" / "gateway.sqlite3") as db:
+        rows = db.execute(
+            "SELECT username, action, outcome, comment FROM ui_audit WHERE action = 'twin-profile'"
+        ).fetchall()
+    comments = [r[3] for r in rows]
+    assert "eaviias: none → rejecting" in comments and "shep: none → refusing" in comments, rows
+    assert all(r[0].startswith("vendor-page@127.0.0.1") and r[2] == "ok" for r in rows), rows
 
 
 async def test_without_the_sandbox_there_is_no_vendor_page(tmp_path: Path) -> None:

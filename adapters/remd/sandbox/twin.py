@@ -57,8 +57,9 @@ from adapters.remd.wsdl import service_schema
 from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.pii import normalise_person_id
+from gateway.common.twin_profile import add_profile_route
 from gateway.documents.kinds import validity_problem
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import GatewayError
 from gateway.intake.submission import CanonicalSubmission, parse_submission
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
@@ -153,6 +154,8 @@ class RemdTwin:
         self.session = session
         self.verifier = verifier
         self.rng = random.Random(seed)
+        self.seed = seed
+        self.calls_by_key: Counter[str] = Counter()  # draw key -> calls so far (see _draws)
         self.pull_url = pull_url
         self.callback_timeout = callback_timeout
         self.stats = _Stats()
@@ -254,8 +257,9 @@ class RemdTwin:
             self._error("NO_RMIS")
             message = "РМИС/МИС не зарегистрирована в РЭМД: нет clientEntityId"
             return fault_response(SoapFault("Sender", message, subcode="NO_RMIS", errors=(("NO_RMIS", message),)))
-        sync_fault = self.profile.draw_sync_fault(self.rng)
-        slow = self.profile.draw_slow(self.rng)
+        rng = self._draws(env)
+        sync_fault = self.profile.draw_sync_fault(rng)
+        slow = self.profile.draw_slow(rng)
         if sync_fault is SyncFault.HTTP_5XX:
             status = self.profile.http_5xx_status
             self._error(f"HTTP_{status}")
@@ -291,7 +295,24 @@ class RemdTwin:
         self.stats.register_requests += 1
         if sync_fault is SyncFault.RATE_LIMIT:
             return self._refuse(env, "RATE_LIMIT", RATE_LIMIT_MESSAGE)
-        return self._register(env)
+        return self._register(env, rng)
+
+    def _draws(self, env: Envelope) -> random.Random:
+        """The generator for one call's fault draws. Seeded (``simulate``), each call draws from
+        its own generator keyed by the seed, what the call is about (the document's localUid; a
+        search's organisation, kind and patient) and how many such calls came before: a document
+        meets the same faults whatever order concurrent submissions reach the twin in, so two runs
+        with one seed agree (docs/remd.md). Unseeded (the sandbox), one stream for all calls."""
+        if self.seed is None or env.body is None:
+            return self.rng
+        body = env.body
+        subject = "|".join(
+            child_text(body, name) or ""
+            for name in ("localUid", "searchBy", "organization", "kind", "patientSnils", "emdrId")
+        )
+        key = f"{env.operation}:{subject.lower()}"
+        self.calls_by_key[key] += 1
+        return random.Random(f"{self.seed}:{key}:{self.calls_by_key[key]}")
 
     def _validate(self, env: Envelope) -> str | None:
         assert env.body is not None
@@ -306,7 +327,7 @@ class RemdTwin:
         body = codec.build_register_document_response(StatusResponse(False, ((code, message),)))
         return soap_response(body, action="registerDocumentResponse", relates_to=env.addressing.message_id)
 
-    def _register(self, env: Envelope) -> web.Response:
+    def _register(self, env: Envelope, rng: random.Random) -> web.Response:
         assert env.body is not None and env.client_entity_id is not None
         try:
             req = codec.parse_register_document_request(env.body)
@@ -319,9 +340,9 @@ class RemdTwin:
         if key in self.registrations or key in self._processing:
             return self._refuse(env, "NOT_UNIQUE_PROVIDED_ID", NOT_UNIQUE_MESSAGE)
         now = self.clock.now()
-        fate = self.profile.draw_fate(self.rng)
-        delay = self.profile.callback_delay.draw(self.rng)
-        late = self.profile.late_callback_delay.draw(self.rng) if fate is Fate.LATE else 0.0
+        fate = self.profile.draw_fate(rng)
+        delay = self.profile.callback_delay.draw(rng)
+        late = self.profile.late_callback_delay.draw(rng) if fate is Fate.LATE else 0.0
         job = _Job(req, env.addressing.message_id, env.addressing.reply_to, env.client_entity_id, now, fate, late)
         self._processing.add(key)
         self.stats.accepted += 1
@@ -372,23 +393,10 @@ class RemdTwin:
     async def handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats_json())
 
-    async def handle_profile(self, request: web.Request) -> web.Response:
-        """``GET``/``POST /_sandbox/profile``: the fault profile in force, or switch it
-        (``{"profile": "flaky"}``; the sandbox's vendor page does this). Documents already accepted
-        keep the fate they drew."""
-        if request.method == "POST":
-            try:
-                body = await request.json()
-                name = str(body["profile"])
-                if not name.replace("-", "").replace("_", "").isalnum():  # a name, never a file path
-                    raise ValueError(f"not a profile name: {name[:80]!r}")
-                self.profile = FaultProfile.load(name)
-            except (ValueError, KeyError, TypeError) as exc:
-                return web.json_response({"error": {"code": "BAD_PROFILE", "message": str(exc)}}, status=400)
-            except ConfigError as exc:
-                return web.json_response({"error": {"code": "BAD_PROFILE", "message": exc.message}}, status=400)
-            _log.info("REMD twin: fault profile switched", profile=self.profile.name)
-        return web.json_response({"profile": self.profile.name})
+    def switch_profile(self, name: str) -> None:
+        """Run under another fault profile from now on (the vendor page's switch); documents
+        already accepted keep the fate they drew."""
+        self.profile = FaultProfile.load(name)
 
     async def handle_registration(self, request: web.Request) -> web.Response:
         uid = request.match_info["local_uid"].lower()
@@ -649,7 +657,7 @@ def create_twin(
     app[TWIN_KEY] = twin
     app.router.add_post(SERVICE_PATH, twin.handle_service)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
-    app.router.add_route("*", "/_sandbox/profile", twin.handle_profile)
+    add_profile_route(app, what="remd", current=lambda: twin.profile.name, switch=twin.switch_profile)
     app.router.add_get("/_sandbox/registrations/{local_uid}", twin.handle_registration)
     app.router.add_post("/_sandbox/addressed", twin.addressed.handle_register)
 

@@ -42,10 +42,12 @@ from adapters.shep import payload as p
 from adapters.shep.codec import Message, ShepCodec, ShepFormatError, new_session_id
 from adapters.shep.pilot import conclusion_deadline
 from adapters.shep.sandbox.cbdi import EXPERTS, check_draft, decide
+from adapters.shep.sandbox.profile import PREFIX as PROFILE_PREFIX
 from adapters.shep.sandbox.profile import FaultProfile
 from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.shipped import shipped
+from gateway.common.twin_profile import add_profile_route, profile_key
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey, generate_key
 from gateway.signatures.pki.builder import build_certificate, build_name
@@ -132,6 +134,7 @@ class ShepTwin:
         service_id: str = "MZ_CBDI_MSE_031U",
     ) -> None:
         self.profile = profile
+        self.profile_key = profile_key(profile.name, PROFILE_PREFIX)
         self.clock = clock
         self.rng = random.Random(seed)
         self.sender = sender  # (senderId, password); None: any sender
@@ -147,6 +150,12 @@ class ShepTwin:
         self.events: list[tuple[datetime, int, Callable[[datetime], None]]] = []
         self.counter = itertools.count()
         self.acts = itertools.count(1)
+
+    def switch_profile(self, name: str) -> None:
+        """ШЭП and ЦБДИ run under another fault profile from now on (the vendor page's switch):
+        drafts already registered keep the conclusion they drew."""
+        self.profile = FaultProfile.load(name)
+        self.profile_key = profile_key(name, PROFILE_PREFIX)
 
     # -- the simulated ЦБДИ ---------------------------------------------------------------------
 
@@ -456,6 +465,7 @@ def create_twin(
     app.router.add_post(SERVICE_PATH, twin.handle)
     app.router.add_post("/", twin.handle)  # the sandbox points an instance at the twin's base URL
     app.router.add_get("/_sandbox/stats", stats)
+    add_profile_route(app, what="shep", current=lambda: twin.profile_key, switch=twin.switch_profile)
     return app
 
 

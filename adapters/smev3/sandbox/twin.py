@@ -65,14 +65,16 @@ from adapters.smev3.codec import VOID_FAULTS, Smev3Codec, Smev3FormatError
 from adapters.smev3.identity import MessageIdError, message_id_time, new_message_id
 from adapters.smev3.mtom import XOP_NS, MtomError, is_multipart, resolve, unpack
 from adapters.smev3.sandbox.attachments import check_request_attachments
-from adapters.smev3.sandbox.bureau import Bureau
+from adapters.smev3.sandbox.bureau import Bureau, BureauProfile
 from adapters.smev3.sandbox.filestore import FileStore
+from adapters.smev3.sandbox.profile import PREFIX as PROFILE_PREFIX
 from adapters.smev3.sandbox.profile import SIGNATURE_REASONS, FaultProfile
 from adapters.smev3.settings import DEFAULT_ATTACHMENT_THRESHOLD
 from adapters.smev3.signing import Signer, verify_incoming
 from gateway.common.clock import Clock
 from gateway.common.logs import get_logger
 from gateway.common.shipped import search_bases
+from gateway.common.twin_profile import add_profile_route, profile_key
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
 from gateway.signatures.xml.verify import XmlVerifier
@@ -264,8 +266,10 @@ class Smev3Twin:
         access: Mapping[str, Iterable[str]] | None = None,
         known_types: Iterable[str] | None = None,
         bureau_dir: Path | None = None,
+        bureau_default: BureauProfile | None = None,
     ) -> None:
         self.profile = profile
+        self.profile_key = profile_key(profile.name, PROFILE_PREFIX)
         # Who SMEV knows (certificate common names; None: whoever signs validly), which business
         # namespaces a sender may send (a sender not named: any), which namespaces SMEV routes.
         self.registered_senders = frozenset(registered_senders) if registered_senders is not None else None
@@ -282,6 +286,7 @@ class Smev3Twin:
         # without a trust store, integrity and coverage are checked and (pinned) the certificate
         self._integrity_only = XmlVerifier()
         self.provider_namespaces = dict(provider_namespaces or {})
+        self._queue_quota = queue_quota  # the caller's, over any profile's
         self.queue_quota = queue_quota if queue_quota is not None else profile.queue_quota
         self.validate_xsd = (version == "1.1") if validate_xsd is None else validate_xsd
         self.redelivery = timedelta(seconds=profile.redelivery_seconds)
@@ -302,15 +307,38 @@ class Smev3Twin:
         self.filestore = FileStore()
         self.attachment_limit = DEFAULT_ATTACHMENT_THRESHOLD
         self.bureau: Bureau | None = None
-        if profile.bureau is not None:
+        self._seed = seed
+        self._bureau_dir = bureau_dir
+        # An ЕАВИИАС instance keeps a bureau behind its twin under every profile (the plug-in
+        # passes a punctual one for profiles that name none).
+        self._bureau_default = bureau_default
+        self._apply_bureau(profile.bureau or bureau_default)
+
+    def _apply_bureau(self, wanted: BureauProfile | None) -> None:
+        if wanted is None:
+            # referrals the bureau already holds still run to their end: their steps are scheduled
+            self.bureau = None
+        elif self.bureau is not None:
+            self.bureau.profile = wanted  # the cases it holds stay; what it draws next follows the new profile
+        else:
             self.bureau = Bureau(
-                profile.bureau,
-                clock,
-                random.Random(f"bureau:{seed}"),
+                wanted,
+                self.clock,
+                random.Random(f"bureau:{self._seed}"),
                 schedule=self._schedule,
                 send=self._bureau_sends,
-                signers_dir=bureau_dir,
+                signers_dir=self._bureau_dir,
             )
+
+    def switch_profile(self, name: str) -> None:
+        """Run under another fault profile from now on (the vendor page's switch): the draws of
+        every request after this one follow it; what was accepted keeps what it drew."""
+        profile = FaultProfile.load(name)
+        self.profile = profile
+        self.profile_key = profile_key(name, PROFILE_PREFIX)
+        self.queue_quota = self._queue_quota if self._queue_quota is not None else profile.queue_quota
+        self.redelivery = timedelta(seconds=profile.redelivery_seconds)
+        self._apply_bureau(profile.bureau or self._bureau_default)
 
     # -- scheduling (on the injected clock) -----------------------------------------------------
 
@@ -970,6 +998,7 @@ def create_twin(
     access: Mapping[str, Iterable[str]] | None = None,
     known_types: Iterable[str] | None = None,
     bureau_dir: Path | None = None,
+    bureau_default: BureauProfile | None = None,
 ) -> web.Application:
     """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
@@ -1005,6 +1034,7 @@ def create_twin(
         access=access,
         known_types=known_types,
         bureau_dir=bureau_dir,
+        bureau_default=bureau_default,
     )
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin
@@ -1016,6 +1046,7 @@ def create_twin(
     twin.filestore.add_routes(app)
     app.router.add_get("/_sandbox/stats", twin.handle_stats)
     app.router.add_get("/_sandbox/messages/{message_id}", twin.handle_message)
+    add_profile_route(app, what="smev3", current=lambda: twin.profile_key, switch=twin.switch_profile)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         scheduler = asyncio.create_task(twin.run_scheduler())
