@@ -258,7 +258,7 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
         await conn.execute(sa.select(sa.func.min(_S.next_attempt_at)).where(_S.state == str(State.RETRY_WAIT)))
     ).scalar()
     dead_q = sa.select(sa.func.count()).where(needs_operator())
-    flagged_q = sa.select(sa.func.count()).where(_S.flagged.is_(True), undisposed())
+    flagged_q = sa.select(sa.func.count()).where(_S.flagged == sa.true(), undisposed())
     dead_items = (
         await conn.execute(
             sa.select(*_ITEM_COLS).where(needs_operator()).order_by(_S.updated_at.desc()).limit(list_limit)
@@ -267,7 +267,7 @@ async def queue_status(conn: AsyncConnection, *, list_limit: int = 20) -> QueueS
     flagged_items = (
         await conn.execute(
             sa.select(*_ITEM_COLS)
-            .where(_S.flagged.is_(True), undisposed())
+            .where(_S.flagged == sa.true(), undisposed())
             .order_by(_S.updated_at.desc())
             .limit(list_limit)
         )

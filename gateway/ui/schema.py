@@ -115,3 +115,19 @@ sa.Index("ix_submissions_code_created", submissions.c.outcome_code, submissions.
 sa.Index("ix_submissions_region_created", submissions.c.region, submissions.c.created_at)
 sa.Index("ix_submissions_source_created", submissions.c.source_system, submissions.c.created_at)
 sa.Index("ix_submissions_destination_created", submissions.c.destination, submissions.c.created_at)
+sa.Index("ix_submissions_kind_created", submissions.c.kind, submissions.c.created_at)
+# Flagged submissions (a contradiction for an operator to look at) are few; the queue page and the
+# flagged list seek them ("flagged = true": PostgreSQL seeks no index for "flagged IS true").
+sa.Index("ix_submissions_flagged", submissions.c.flagged, submissions.c.updated_at)
+# The grouped causes read (state, last code) from the index alone.
+sa.Index("ix_submissions_state_code", submissions.c.state, submissions.c.outcome_code)
+# The prefix search on PostgreSQL (gateway.ui.lists.starts_with compares by code point with the
+# text_pattern_ops operators); SQLite's BINARY indexes led by these columns already serve it.
+sa.Index(
+    "ix_submissions_local_uid_prefix", submissions.c.local_uid, postgresql_ops={"local_uid": "text_pattern_ops"}
+).ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_submissions_oid_prefix",
+    submissions.c.organization_oid,
+    postgresql_ops={"organization_oid": "text_pattern_ops"},
+).ddl_if(dialect="postgresql")
