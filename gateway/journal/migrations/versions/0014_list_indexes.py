@@ -4,7 +4,12 @@
 - ``(created_at, id)`` replaces ``(created_at)``: a list is ordered by both, and with only the
   first SQLite sorted every run of equal timestamps in a temporary B-tree and the keyset cursor
   (``created_at``, ``id``) could not be sought.
-- ``(kind, created_at)``: the kind filter was the one list filter without an index of its own.
+- ``(kind, created_at, region, state, outcome_source)``: the kind filter was the one list filter
+  without an index of its own. It carries the overview funnel's columns because, once SQLite's
+  statistics know kind has few values, the planner reads the funnel's period by a skip-scan of
+  this index (ANY(kind), created_at range); with ``(kind, created_at)`` alone that skip-scan
+  fetched every row from the table (9.2 s instead of 2.6 s over 1,000,000 rows at load 26);
+  covering, it costs what ix_submissions_overview does.
 - ``(state, outcome_code)``: the grouped causes ("18 DEAD = 12 HTTP_503 + 6 RATE_LIMIT") read the
   index alone instead of every matching row.
 - ``(flagged, updated_at)``: the queue page counted and listed the few flagged submissions by
@@ -30,7 +35,7 @@ depends_on = None
 
 _INDEXES = (
     ("ix_submissions_created_id", ["created_at", "id"]),
-    ("ix_submissions_kind_created", ["kind", "created_at"]),
+    ("ix_submissions_kind_created", ["kind", "created_at", "region", "state", "outcome_source"]),
     ("ix_submissions_state_code", ["state", "outcome_code"]),
     ("ix_submissions_flagged", ["flagged", "updated_at"]),
 )
