@@ -26,6 +26,7 @@ from gateway.model import State
 from gateway.ui import lists
 from gateway.ui.lists import ListFilter, fetch_page, list_statements, row_key
 
+from .conftest import UiGateway
 from .test_operations import _at
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -170,3 +171,22 @@ async def test_keyset_pages_walk_the_whole_list_and_back(journal: Journal, monke
         monkeypatch.setattr(lists, "COUNT_CAP", 5)
         capped = await fetch_page(conn, ListFilter(view="needs-operator", per_page=2), now=now)
         assert capped.capped and capped.total == 6 and capped.causes == [] and capped.pages == 3
+
+
+async def test_a_capped_list_says_so_in_both_languages(gw: UiGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the cap the page states "more than N", shows no causes but a note why, and its
+    pager still walks on by keyset."""
+    await gw.login("victor")
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)
+    html = await (await gw.client.get("/ui/list?per_page=2")).text()
+    assert 'data-capped="' in html and 'id="causes-capped"' in html and 'id="cause-table"' not in html
+    assert "более" in html or "more than" in html
+    nxt = re.search(r'rel="next" href="([^"]+)"', html)
+    assert nxt and "after=" in nxt.group(1)
+    other = "en" if "более" in html else "ru"
+    await gw.client.get(f"/ui/lang?set={other}&next=/ui/list")
+    html2 = await (await gw.client.get("/ui/list?per_page=2")).text()
+    assert ("more than" if other == "en" else "более") in html2
+    monkeypatch.setattr(lists, "COUNT_CAP", 10_000)
+    html3 = await (await gw.client.get("/ui/list?per_page=2")).text()
+    assert 'data-capped="' not in html3 and 'id="causes-capped"' not in html3
