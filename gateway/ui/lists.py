@@ -272,6 +272,10 @@ def conditions(f: ListFilter, *, now: datetime, stuck: StuckPolicy | None = None
     elif f.view == "flagged":
         out.append(sa.and_(_S.flagged == sa.true(), undisposed()))
     elif f.view == "closed":
+        # The state range first, so the count and the causes seek those two states' rows instead
+        # of scanning the (state, ...) index for the OR (0.37 s over 1,000,000 rows on SQLite).
+        if not f.states:
+            out.append(_S.state.in_([str(State.CANCELLED), str(State.DEAD)]))
         out.append(_closed())
     elif f.view == "stuck":
         out.append((stuck or StuckPolicy()).condition(now))

@@ -128,8 +128,9 @@ sa.Index(
 # Flagged submissions (a contradiction for an operator to look at) are few; the queue page and the
 # flagged list seek them ("flagged = true": PostgreSQL seeks no index for "flagged IS true").
 sa.Index("ix_submissions_flagged", submissions.c.flagged, submissions.c.updated_at)
-# The grouped causes read (state, last code) from the index alone.
-sa.Index("ix_submissions_state_code", submissions.c.state, submissions.c.outcome_code)
+# The grouped causes read (state, last code) from the index alone, and "needs an operator" (DEAD
+# without a disposition, probed by id) too.
+sa.Index("ix_submissions_state_code", submissions.c.state, submissions.c.outcome_code, submissions.c.id)
 # The prefix search on PostgreSQL (gateway.ui.lists.starts_with compares by code point with the
 # text_pattern_ops operators); SQLite's BINARY indexes led by these columns already serve it.
 sa.Index(

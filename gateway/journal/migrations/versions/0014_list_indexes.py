@@ -10,8 +10,9 @@
   this index (ANY(kind), created_at range); with ``(kind, created_at)`` alone that skip-scan
   fetched every row from the table (9.2 s instead of 2.6 s over 1,000,000 rows at load 26);
   covering, it costs what ix_submissions_overview does.
-- ``(state, outcome_code)``: the grouped causes ("18 DEAD = 12 HTTP_503 + 6 RATE_LIMIT") read the
-  index alone instead of every matching row.
+- ``(state, outcome_code, id)``: the grouped causes ("18 DEAD = 12 HTTP_503 + 6 RATE_LIMIT") read
+  the index alone instead of every matching row; with ``id`` the "needs an operator" rule (DEAD
+  without a disposition, probed by id) is answered from it too.
 - ``(flagged, updated_at)``: the queue page counted and listed the few flagged submissions by
   reading all of them (1,000,000 rows: 1.6–2.9 s for the page, most of it this scan).
 - PostgreSQL only, ``text_pattern_ops`` on ``local_uid`` and ``organization_oid``: the prefix
@@ -36,7 +37,7 @@ depends_on = None
 _INDEXES = (
     ("ix_submissions_created_id", ["created_at", "id"]),
     ("ix_submissions_kind_created", ["kind", "created_at", "region", "state", "outcome_source"]),
-    ("ix_submissions_state_code", ["state", "outcome_code"]),
+    ("ix_submissions_state_code", ["state", "outcome_code", "id"]),
     ("ix_submissions_flagged", ["flagged", "updated_at"]),
 )
 _PREFIX = (
