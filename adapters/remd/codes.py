@@ -24,7 +24,15 @@ __all__ = ["REGISTRATION_TIMEOUT", "remd_code_table"]
 
 REGISTRATION_TIMEOUT = TextRule(
     re.compile(r"не\s+удалось\s+зарегистрировать\s+документ\s+за\s+отведенн?ое\s+время", re.I),
-    CodeRule(CodeClass.TRANSIENT, description="REMD did not register the document in time"),
+    CodeRule(
+        CodeClass.TRANSIENT,
+        description="РЭМД не зарегистрировал документ за отведённое время",
+        description_en="REMD did not register the document in time",
+        action_ru="Шлюз повторит сам. Если документы в DEAD — проверьте в РЭМД, не зарегистрирован ли документ, "
+        "и отправьте повторно.",
+        action_en="The gateway retries by itself. If the documents are DEAD, check in REMD whether the document "
+        "was registered after all, and resend.",
+    ),
     cause="registration-timeout",
 )
 

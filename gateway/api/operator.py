@@ -17,14 +17,17 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from multidict import MultiDict
 
+from gateway.api.error_language import preferred_language
 from gateway.api.operator_tokens import OperatorToken, OperatorTokenStore
 from gateway.appkeys import JOURNAL_KEY, WORKERS_KEY
 from gateway.errors import Forbidden, GatewayError, MalformedJson
 from gateway.journal.store import Journal
 from gateway.model import ErrorCode
 from gateway.monitoring.stuck import stuck_policy
+from gateway.peers.mount import INSTANCES_KEY
 from gateway.ui import actions, bulk
-from gateway.ui.lists import MAX_PER_PAGE, ListFilter, fetch_page, row_json
+from gateway.ui.causes import explain
+from gateway.ui.lists import COUNT_CAP, MAX_PER_PAGE, ListFilter, fetch_page, row_json
 from gateway.ui.queries import read
 
 __all__ = ["PREFIX", "operator_auth_middleware", "routes"]
@@ -80,13 +83,28 @@ async def list_submissions(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "total": page.total,
+            "total_capped": page.capped,
             "page": f.page,
             "per_page": f.per_page,
             "pages": page.pages,
+            "next": f"{request.path}?{page.next_query()}" if page.has_next else None,
             "items": [row_json(r) for r in page.rows],
-            "causes": [{"state": s, "code": c, "count": n} for s, c, n in page.causes],
-        }
+            "causes": _causes(request, page.causes),
+        },
+        headers={"Content-Language": preferred_language(request.headers.get("Accept-Language"))},
     )
+
+
+def _causes(request: web.Request, rows: list[tuple[str, str | None, int]]) -> list[dict[str, Any]]:
+    """The grouped causes, each code explained in the caller's language (Accept-Language)."""
+    language = preferred_language(request.headers.get("Accept-Language"))
+    instances = request.app.get(INSTANCES_KEY) or {}
+    tables = {name: inst.codes for name, inst in instances.items()}
+    out = []
+    for state, code, n in rows:
+        e = explain(code, tables, language)
+        out.append({"state": state, "code": code, "count": n, "description": e.description, "action": e.action})
+    return out
 
 
 def _selection(body: dict[str, Any]) -> ListFilter:
@@ -194,7 +212,11 @@ OPENAPI_PATHS: Final[dict[str, Any]] = {
                 ),
                 _param("category", _STR, "rejection category"),
                 _param("order", {"type": "string", "enum": ["new", "old"]}, "newest or oldest first"),
-                _param("page", {"type": "integer", "minimum": 1}, "page number"),
+                _param(
+                    "page", {"type": "integer", "minimum": 1}, "page number (without a cursor: the first 10,000 rows)"
+                ),
+                _param("after", _STR, "keyset cursor: the page after this row (from `next`)"),
+                _param("before", _STR, "keyset cursor: the page before this row"),
                 _param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "rows per page"),
             ],
             "responses": {
@@ -236,12 +258,31 @@ OPENAPI_SCHEMAS: Final[dict[str, Any]] = {
         "type": "object",
         "required": ["total", "page", "per_page", "pages", "items", "causes"],
         "properties": {
-            "total": {"type": "integer"},
+            "total": {"type": "integer", "description": f"exact up to {COUNT_CAP}; see total_capped"},
+            "total_capped": {
+                "type": "boolean",
+                "description": f"more than {COUNT_CAP} rows match: total is {COUNT_CAP + 1}, causes are empty",
+            },
             "page": {"type": "integer"},
             "per_page": {"type": "integer"},
             "pages": {"type": "integer"},
+            "next": {"type": ["string", "null"], "description": "the next page's URL (keyset cursor)"},
             "items": {"type": "array", "items": {"type": "object"}},
-            "causes": {"type": "array", "items": {"type": "object"}},
+            "causes": {
+                "type": "array",
+                "description": "state and last code, grouped; description and action in the Accept-Language "
+                "language (ru or en)",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "state": {"type": "string"},
+                        "code": {"type": ["string", "null"]},
+                        "count": {"type": "integer"},
+                        "description": {"type": ["string", "null"]},
+                        "action": {"type": "string"},
+                    },
+                },
+            },
         },
     },
     "OperatorActionRequest": {

@@ -31,8 +31,10 @@ from gateway.journal.engine import create_engine
 from gateway.journal.migrate import upgrade
 from gateway.journal.store import Journal
 from gateway.monitoring.stuck import StuckPolicy
+from gateway.peers.codes import CodeTable
 from gateway.ui import actions, bulk
-from gateway.ui.lists import MAX_PER_PAGE, ListFilter, fetch_page, row_json
+from gateway.ui.causes import explain
+from gateway.ui.lists import COUNT_CAP, MAX_PER_PAGE, ListFilter, fetch_page, row_json
 from gateway.ui.queries import read
 
 __all__ = ["ops"]
@@ -63,6 +65,18 @@ def _stuck_policy(config: GatewayConfig) -> StuckPolicy:
     except ConfigError:
         return StuckPolicy()
     return StuckPolicy({n: p.settings.stuck_after_hours for n, p in peers.items() if p.usable is None})
+
+
+def _code_tables(config: GatewayConfig) -> dict[str, CodeTable]:
+    """The configured peers' code tables, by peer name (none when the peers do not resolve)."""
+    from gateway.peers.installed import installed_plugins
+    from gateway.peers.registry import resolve_peers
+
+    try:
+        peers = resolve_peers(config.peers, installed_plugins())
+    except ConfigError:
+        return {}
+    return {n: p.codes for n, p in peers.items()}
 
 
 def _filter(pairs: tuple[str, ...], ids: tuple[str, ...], *, page: int = 1, per_page: int = 50) -> ListFilter:
@@ -100,10 +114,23 @@ def ops() -> None:
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--lang",
+    type=click.Choice(["ru", "en"]),
+    default="en",
+    show_default=True,
+    help="Language of the causes' explanations.",
+)
 @data_dir_option
 @click.pass_context
 def list_cmd(
-    ctx: click.Context, filters: tuple[str, ...], page: int, per_page: int, as_json: bool, data_dir: Path | None
+    ctx: click.Context,
+    filters: tuple[str, ...],
+    page: int,
+    per_page: int,
+    as_json: bool,
+    lang: str,
+    data_dir: Path | None,
 ) -> None:
     """List submissions a filter selects, with the total and the causes."""
     config = load(ctx, data_dir=data_dir)
@@ -115,14 +142,20 @@ def list_cmd(
             return await fetch_page(conn, f, now=journal.clock.now(), stuck=policy)
 
     result = _run(config, work)
+    tables = _code_tables(config)
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "total": result.total,
+                    "total_capped": result.capped,
                     "page": f.page,
                     "pages": result.pages,
-                    "causes": [{"state": s, "code": c, "count": n} for s, c, n in result.causes],
+                    "causes": [
+                        {"state": s, "code": c, "count": n, "description": e.description, "action": e.action}
+                        for s, c, n in result.causes
+                        for e in (explain(c, tables, lang),)
+                    ],
                     "items": [row_json(r) for r in result.rows],
                 },
                 ensure_ascii=False,
@@ -135,7 +168,11 @@ def list_cmd(
             f"{r.state}\t{r.attempts}\t{r.outcome_code or '-'}\t{r.updated_at.isoformat()}"
         )
     causes = " + ".join(f"{n} {s}/{c or '-'}" for s, c, n in result.causes)
-    click.echo(f"total {result.total} (page {f.page} of {result.pages}){': ' + causes if causes else ''}")
+    total = f"more than {COUNT_CAP}" if result.capped else str(result.total)
+    click.echo(f"total {total} (page {f.page} of {result.pages}){': ' + causes if causes else ''}")
+    for code in dict.fromkeys(c for _, c, _ in result.causes if c):
+        e = explain(code, tables, lang)
+        click.echo(f"  {code}: {e.description or '-'} -> {e.action}")
 
 
 _VERB = {actions.Action.RESEND: "resent", actions.Action.RESOLVE: "marked resolved", actions.Action.CANCEL: "cancelled"}

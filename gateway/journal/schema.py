@@ -112,7 +112,8 @@ submissions = sa.Table(
 sa.Index("ix_submissions_due", submissions.c.state, submissions.c.next_attempt_at)
 sa.Index("ix_submissions_patient_key", submissions.c.patient_key)
 sa.Index("ix_submissions_peer_registration_id", submissions.c.peer_registration_id)
-sa.Index("ix_submissions_created_at", submissions.c.created_at)
+# Lists are ordered by (created_at, id) and paged by that key (gateway.ui.lists).
+sa.Index("ix_submissions_created_id", submissions.c.created_at, submissions.c.id)
 sa.Index("ix_submissions_org_kind", submissions.c.organization_oid, submissions.c.kind)
 sa.Index("ix_submissions_deadline", submissions.c.state, submissions.c.answer_deadline)
 sa.Index("ix_submissions_peer_key", submissions.c.destination, submissions.c.local_uid)

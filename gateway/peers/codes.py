@@ -31,11 +31,23 @@ class CodeClass(enum.StrEnum):
 class CodeRule:
     cls: CodeClass
     wait_seconds: float = 0.0
-    description: str = ""
+    description: str = ""  # Russian, as the peer's own table words it
     # A submission failed with this code needs an operator at once, not one at a time: nothing of
     # this peer will pass until someone acts (wrong credentials, a certificate the peer refuses).
     # Counted by the default alert "peer-refusals-needing-action".
     alert: bool = False
+    # What operators read in the console, the operator API and ``mse-gateway ops``: the
+    # description in English, and the suggested action in both languages (see :meth:`explained`).
+    description_en: str = ""
+    action_ru: str = ""
+    action_en: str = ""
+
+    def explained(self, language: str) -> tuple[str, str]:
+        """``(description, suggested action)`` in ``language`` ("ru" or "en"; anything else is
+        English); empty strings where the table has none."""
+        if language == "ru":
+            return self.description, self.action_ru
+        return self.description_en, self.action_en
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +91,8 @@ class CodeTable:
         aliases: Mapping[str, str] | None = None,
     ) -> CodeTable:
         """Read a tab-separated table with at least the columns ``code`` and ``class`` (one of
-        :class:`CodeClass`), optionally ``wait_seconds``, ``description`` and ``alert``
-        (``yes`` or empty)."""
+        :class:`CodeClass`), optionally ``wait_seconds``, ``description`` (Russian),
+        ``description_en``, ``action_ru``, ``action_en`` and ``alert`` (``yes`` or empty)."""
         rows = csv.DictReader(text.splitlines(), delimiter="\t")
         missing = [c for c in _REQUIRED if c not in (rows.fieldnames or ())]
         if missing:
@@ -109,7 +121,15 @@ class CodeTable:
             raw_alert = (row.get("alert") or "").strip().lower()
             if raw_alert not in ("", "yes", "no"):
                 raise ConfigError(f"{source}, line {line}: alert {raw_alert!r} is not yes, no or empty")
-            codes[code] = CodeRule(klass, wait, (row.get("description") or "").strip(), alert=raw_alert == "yes")
+            codes[code] = CodeRule(
+                klass,
+                wait,
+                (row.get("description") or "").strip(),
+                alert=raw_alert == "yes",
+                description_en=(row.get("description_en") or "").strip(),
+                action_ru=(row.get("action_ru") or "").strip(),
+                action_en=(row.get("action_en") or "").strip(),
+            )
         if not codes:
             raise ConfigError(f"{source}: code table has no rows")
         table_aliases = {k.upper(): v.upper() for k, v in (aliases or {}).items()}

@@ -27,11 +27,11 @@ from gateway.peers.mount import INSTANCES_KEY
 from gateway.peers.registry import PeerInstance
 from gateway.ui import actions, alerts, bulk, queries
 from gateway.ui.causes import group_causes
-from gateway.ui.lists import ListFilter, fetch_page
+from gateway.ui.lists import COUNT_CAP, ListFilter, fetch_page, fetch_rows
 from gateway.ui.organisations import OrganisationRegister
 from gateway.ui.queries import read
 from gateway.ui.render import masked_envelope
-from gateway.ui.session import PREFIX, UI_KEY, require
+from gateway.ui.session import PREFIX, UI_KEY, current_language, require
 from gateway.ui.unattributed import ATTACHED, UNATTRIBUTED, attach, entry, peer_refusals
 from gateway.ui.users import Role, UserExists
 from gateway.ui.web import ALERTS_CONFIG_KEY, forbidden, period, render
@@ -93,10 +93,12 @@ async def list_page(request: web.Request) -> web.Response:
     return render(
         request, "list.html", page=page, f=f, now=now, states=list(State), final=FINAL_STATES,
         peers=_peer_names(request),
-        causes=group_causes(page.causes, _tables(request)), flash=request.query.get("done", ""),
+        causes=group_causes(page.causes, _tables(request), current_language(request)),
+        flash=request.query.get("done", ""),
         org_names=_organisations(request),
         done_n=request.query.get("n", ""), done_refused=request.query.get("refused", ""),
         csv_url=f"{PREFIX}/list.csv?{f.query_string(page=1)}", refreshing=not flash_of(request),
+        cap=COUNT_CAP, cap_text=f"{COUNT_CAP:,}".replace(",", "\u00a0"),
     )  # fmt: skip
 
 
@@ -110,13 +112,12 @@ async def list_csv(request: web.Request) -> web.Response:
     rows: list[list[object]] = []
     names = _organisations(request)
     async with read(journal.engine) as conn:
-        chunk = 1000
-        for number in range(1, _CSV_LIMIT // chunk + 1):
-            page = await fetch_page(conn, replace(f, page=number, per_page=chunk), now=now, stuck=_policy(request))
-            rows.extend(
-                [*(getattr(row, c) for c in _CSV_COLUMNS), names.get(row.organization_oid)] for row in page.rows
-            )
-            if len(page.rows) < chunk:
+        async for chunk in fetch_rows(
+            conn, replace(f, page=1, after=None, before=None), now=now, stuck=_policy(request)
+        ):
+            rows.extend([*(getattr(row, c) for c in _CSV_COLUMNS), names.get(row.organization_oid)] for row in chunk)
+            if len(rows) >= _CSV_LIMIT:
+                del rows[_CSV_LIMIT:]
                 break
     return _csv_response((*_CSV_COLUMNS, "organization_name"), rows, "submissions.csv")
 

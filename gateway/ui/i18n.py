@@ -333,6 +333,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "l.prefix": ("localUid или OID (начало)", "localUid or OID (prefix)"),
     "l.reset": ("Сбросить", "Reset"),
     "l.total": ("Всего", "Total"),
+    "l.total_over": ("более {n}", "more than {n}"),
+    "l.causes_capped": (
+        "Причины показываются для списков не длиннее {n} документов: уточните фильтр (состояние, даты, МИС).",
+        "Causes are shown for lists of at most {n} documents: narrow the filter (state, dates, MIS).",
+    ),
     "l.csv": ("Выгрузить CSV", "Export CSV"),
     "l.patient_search": ("Поиск по СНИЛС/ИИН", "Search by SNILS/IIN"),
     "l.causes": ("Причины", "Causes"),
@@ -395,6 +400,40 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "code.LOOKUP_FAILED": ("Узел не ответил на запрос сверки.", "The peer did not answer the reconciliation lookup."),
     "code.NETWORK_ERROR": ("Нет связи с узлом (сеть, DNS, TLS).", "No connection to the peer (network, DNS, TLS)."),
     "code.UNKNOWN": ("Узел ответил ошибкой без кода.", "The peer answered with an error without a code."),
+    "code.HTTP": (
+        "Узел ответил HTTP-статусом {status} без кода ошибки.",
+        "The peer answered HTTP {status} without an error code.",
+    ),
+    # what to do about the gateway's own codes (gateway.ui.causes.GATEWAY_CODES)
+    "code_action.OPERATOR_CANCELLED": (
+        "Ничего не делать: документ закрыт оператором (кем и почему — в журнале действий).",
+        "Nothing to do: an operator closed the document (who and why is in the audit log).",
+    ),
+    "code_action.NO_ROUTE": (
+        "Добавьте маршрут для вида и региона в config (routes) или исправьте регион в МИС; затем отправьте повторно.",
+        "Add a route for the kind and region to the configuration (routes) or fix the region in the MIS; then resend.",
+    ),
+    "code_action.NOT_FOUND_AT_PEER": (
+        "Ничего не делать: шлюз отправит документ снова сам.",
+        "Nothing to do: the gateway sends the document again by itself.",
+    ),
+    "code_action.RECONCILIATION_EXHAUSTED": (
+        "Проверьте документ на стороне узла: если зарегистрирован — отметьте решённым, если нет — отправьте повторно.",
+        "Check the document at the peer: if it is registered, mark it resolved; if not, resend.",
+    ),
+    "code_action.LOOKUP_FAILED": (
+        "Шлюз повторит сверку сам. Если документы в DEAD — проверьте узел (/readyz) и отправьте повторно.",
+        "The gateway retries the lookup by itself. If the documents are DEAD, check the peer (/readyz) and resend.",
+    ),
+    "code_action.NETWORK_ERROR": (
+        "Проверьте сеть до узла (DNS, TLS, прокси, сертификаты); шлюз повторит сам, "
+        "документы в DEAD отправьте повторно.",
+        "Check the network to the peer (DNS, TLS, proxy, certificates); the gateway retries, resend DEAD documents.",
+    ),
+    "code_action.UNKNOWN": (
+        "Откройте ответ узла в карточке документа; если причина неясна — обратитесь в поддержку узла.",
+        "Open the peer's answer on the document's page; if the cause is unclear, contact the peer's support.",
+    ),
     # bulk
     "bulk.will.resend": ("{n} документов будут отправлены повторно", "{n} documents will be resent"),
     "bulk.will.resolve": ("{n} документов будут отмечены решёнными", "{n} documents will be marked resolved"),

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 
 import gateway.ui.schema  # noqa: F401 - registers the UI's tables on the shared metadata
 from gateway.journal.engine import create_engine
-from gateway.journal.migrate import current_revision, head_revision, upgrade
+from gateway.journal.migrate import compare_options, current_revision, head_revision, upgrade
 from gateway.journal.schema import metadata
 
 
 def _diff(connection: Any) -> list[Any]:
-    ctx = MigrationContext.configure(connection, opts={"compare_type": True})
+    ctx = MigrationContext.configure(connection, opts=compare_options(connection.dialect.name))
     return list(compare_metadata(ctx, metadata))
 
 

@@ -16,7 +16,7 @@ import gateway.ui.schema  # noqa: F401  (the UI tables on the shared metadata)
 from gateway.cli._common import Context
 from gateway.cli.users import users
 from gateway.journal.engine import create_engine
-from gateway.journal.migrate import upgrade
+from gateway.journal.migrate import compare_options, upgrade
 from gateway.journal.schema import metadata
 from gateway.ui.demo import ensure_demo_operator_async
 from gateway.ui.i18n import CATALOGUE
@@ -113,7 +113,7 @@ async def test_ui_tables_match_the_migration(tmp_path: Path) -> None:
         await upgrade(engine)
 
         def diff(conn: sa.Connection) -> list[object]:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts=compare_options(conn.dialect.name))
             return list(compare_metadata(ctx, metadata))
 
         async with engine.connect() as conn:

@@ -32,7 +32,14 @@ async def test_reader_lists_and_previews_but_cannot_act(gw: UiGateway) -> None:
         gw.seeded.ids["dead-0"],
         gw.seeded.ids["patient-doc"],
     }
-    assert body["causes"] == [{"state": "DEAD", "code": "HTTP_503", "count": 2}]
+    assert [(c["state"], c["code"], c["count"]) for c in body["causes"]] == [("DEAD", "HTTP_503", 2)]
+    assert body["causes"][0]["action"].startswith("Transient") and body["total_capped"] is False
+    # The causes are explained in the caller's language (Accept-Language), as REST errors are.
+    ru = await gw.client.get(
+        "/api/v1/operator/submissions?view=needs-operator", headers={**_auth(reader), "Accept-Language": "ru"}
+    )
+    assert ru.headers["Content-Language"] == "ru"
+    assert (await ru.json())["causes"][0]["action"].startswith("Временный сбой")
     preview = await gw.client.post(
         "/api/v1/operator/actions/resend", json={"filter": {"view": "needs-operator"}, "dry_run": True},
         headers=_auth(reader),

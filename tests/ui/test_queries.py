@@ -7,14 +7,18 @@ import hashlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from gateway.common.secrets import DeploymentSecret
 from gateway.common.workdays import Stage
 from gateway.journal.engine import create_engine
+from gateway.journal.schema import submissions
 from gateway.journal.store import Journal
 from gateway.model import State, SubmissionDraft
 from gateway.monitoring.metrics import snapshot
 from gateway.ui import queries
 from gateway.ui.queries import read
+from gateway.ui.schema import ui_dispositions
 
 from .seed import PLAN, StepClock, seed, start_time
 
@@ -58,6 +62,31 @@ async def test_aggregations_match_the_plan(db_url: str, secret: DeploymentSecret
         snap = await snapshot(journal)
         assert sum(n for _, _, n in snap.by_state_kind) == len(PLAN)
         assert dict(snap.outcome_sources)["reconciled"] == 2
+        # An operator's "resolved" moves a DEAD document from "needs an operator" to "closed",
+        # in total and in its kind's and region's rows (counted apart from the funnel's GROUP BY).
+        assert ov.total.dead == 2
+        async with engine.begin() as conn:
+            dead = (
+                await conn.execute(
+                    sa.select(submissions.c.id, submissions.c.kind, submissions.c.region)
+                    .where(submissions.c.state == "DEAD")
+                    .limit(1)
+                )
+            ).one()
+            await conn.execute(
+                ui_dispositions.insert().values(
+                    submission_id=dead.id, disposition="resolved", username="olga", at=until, comment="handled"
+                )
+            )
+        async with read(engine) as conn:
+            after = await queries.overview(conn, since=since, until=until)
+        assert (after.total.dead, after.total.closed) == (1, ov.total.closed + 1)
+        assert after.total.received == ov.total.received
+        assert after.by_kind[dead.kind].closed == ov.by_kind[dead.kind].closed + 1
+        assert (
+            after.by_region[dead.region or queries.NO_REGION].dead
+            == ov.by_region[dead.region or queries.NO_REGION].dead - 1
+        )
     finally:
         await engine.dispose()
 

@@ -24,7 +24,7 @@ from alembic import op
 from gateway.journal.schema import FAILED_SQL, FLAGGED_SQL, TO_ARCHIVE_SQL, UNREGISTERED_SQL, UtcDateTime
 
 revision = "0015_growth_indexes"
-down_revision = "0013_peer_requests"
+down_revision = "0014_list_indexes"
 branch_labels = None
 depends_on = None
 
