@@ -14,7 +14,8 @@
   the index alone instead of every matching row; with ``id`` the "needs an operator" rule (DEAD
   without a disposition, probed by id) is answered from it too.
 - ``(flagged, updated_at)`` (``ix_submissions_flagged_updated``): the queue page counted and
-  listed the few flagged submissions by reading all of them (1,000,000 rows: 1.6–2.9 s for the page, most of it this scan).
+  listed the few flagged submissions by reading all of them (1,000,000 rows: 1.6–2.9 s for the
+  page, most of it this scan).
 - PostgreSQL only, ``text_pattern_ops`` on ``local_uid`` and ``organization_oid``: the prefix
   search is a code-point range (``~>=~``/``~<~``, gateway.ui.lists.starts_with) that a default
   btree under a non-C collation cannot seek. SQLite's BINARY indexes already led by these columns
