@@ -40,7 +40,7 @@ async def page(sandbox: Sandbox) -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            yield await browser.new_page(viewport={"width": 1280, "height": 900})
+            yield await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
         finally:
             await browser.close()
 
