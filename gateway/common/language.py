@@ -56,7 +56,7 @@ class Text:
     en: str
 
     def __post_init__(self) -> None:
-        if not self.ru or not self.en:
+        if bool(self.ru) != bool(self.en):  # both empty is a deliberate blank
             raise ValueError(f"a message needs both languages: {self!r}")
 
     def in_language(self, language: Language) -> str:
@@ -93,9 +93,13 @@ class Catalogue(Mapping[str, tuple[str, str]]):
         return len(self._entries)
 
     def text(self, key: str, **params: object) -> Text:
-        """The message ``key`` in both languages, formatted with ``params``."""
+        """The message ``key`` in both languages, formatted with ``params`` (a :class:`Text`
+        parameter gives each language its own words)."""
         ru, en = self._entries[key]
-        return Text(ru.format(**params), en.format(**params))
+        return Text(
+            ru.format(**{k: v.ru if isinstance(v, Text) else v for k, v in params.items()}),
+            en.format(**{k: v.en if isinstance(v, Text) else v for k, v in params.items()}),
+        )
 
     def get_text(self, language: Language, key: str, **params: object) -> str:
         return self.text(key, **params).in_language(language)

@@ -161,7 +161,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "и просроченных открытых. Казахстан: правило 16:00, срок от поступления в ЦБДИ (по его "
         "сообщению, иначе от отправки шлюзом) до решения эксперта.",
         "Share registered by the working-day deadline among registered and overdue open items. "
-        "Kazakhstan: the 16:00 rule, from the arrival at ЦБДИ (as it reports, else the gateway's "
+        "Kazakhstan: the 16:00 rule, from the arrival at the CBDI (as it reports, else the gateway's "
         "send) to the expert's decision.",
     ),
     "sla.stage": ("Этап", "Stage"),
