@@ -40,7 +40,7 @@ from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.peers.installed import installed_plugins
 from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_language, current_session
-from gateway.validation.contract import Report, report_in_language
+from gateway.validation.contract import Report, message_in_language, report_in_language
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["vendor_routes"]
@@ -261,11 +261,12 @@ async def vendor_submission(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     events = await journal.events(sub.id)
     report = next((e.details["report"] for e in reversed(events) if "report" in (e.details or {})), None)
+    lang = current_language(request)
     if isinstance(report, dict):
-        report = report_in_language(report, current_language(request))
+        report = report_in_language(report, lang)
     timeline = [
         {"at": e.at, "kind": e.kind, "from": e.from_state, "to": e.to_state, "code": e.code,
-         "message": mask_text(e.message or "")}
+         "message": mask_text(message_in_language(e.message, report, lang) or "")}
         for e in events
     ]  # fmt: skip
     from gateway.ui.web import render
