@@ -52,6 +52,24 @@ CLI_TEXTS: Final = Catalogue(
         "check.warning": ("предупреждение", "warning"),
         "check.skipped": ("пропущено", "skipped"),
         "check.not_json": ("{path}: не читается как JSON: {error}", "{path}: cannot be read as JSON: {error}"),
+        # verify
+        "verify.headline": (
+            "{verdict}: {format}, {how}, подписей: {n}",
+            "{verdict}: {format}, {how}, {n} signature(s)",
+        ),
+        "verify.VALID": ("ДЕЙСТВИТЕЛЬНА", "VALID"),
+        "verify.INVALID": ("НЕДЕЙСТВИТЕЛЬНА", "INVALID"),
+        "verify.detached": ("откреплённая", "detached"),
+        "verify.attached": ("присоединённая", "attached"),
+        "verify.valid": ("действительна", "valid"),
+        "verify.invalid": ("недействительна", "invalid"),
+        "verify.unknown_signer": ("подписант неизвестен", "unknown signer"),
+        "verify.title": ("      должность: {title}", "      title: {title}"),
+        "verify.signing_time": ("      время подписи: {time} ({source})", "      signing time: {time} ({source})"),
+        "verify.certificate": (
+            "      сертификат {serial}, {start} .. {end}",
+            "      certificate {serial}, {start} .. {end}",
+        ),
         # clients
         "clients.created": (
             "клиент {name} создан; токен (сохраните сейчас, больше он не показывается):\n{token}",
