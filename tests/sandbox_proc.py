@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env["LC_ALL"] = "C.UTF-8"  # the CLI's language follows the locale: Russian unless it is English
+    env["LC_ALL"] = "C.UTF-8"  # the CLI follows the locale: C is neither Russian nor English, so English
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 

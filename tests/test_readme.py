@@ -53,7 +53,7 @@ def test_the_readme_flow_works_as_written(sandbox: Sandbox) -> None:
     first, soap = readme_blocks()
     out = _run(first, directory, url)
     # check passes the valid sample and rejects the broken one naming the ministry's rule
-    assert "ПРОЙДЕНА" in out and "Extra02-1" in out and "rejected (exit 1)" in out, out
+    assert "PASSED" in out and "Extra02-1" in out and "rejected (exit 1)" in out, out
     accepted = json.loads(out.strip().splitlines()[-1])
     assert accepted["source_system"] == "sandbox-mis" and accepted["state"] == "RECEIVED"
     token = json.loads((directory / "var" / "sandbox-client.json").read_text())["token"]

@@ -317,7 +317,12 @@ def openapi_document() -> dict[str, Any]:
                         "rule": {"type": "string"},
                         "code": {"type": "string", "description": "REMD code where one exists"},
                         "category": {"type": "string", "enum": list(CATEGORIES)},
-                        "message": {"type": "string"},
+                        "message": {
+                            "type": "string",
+                            "description": "in the language Accept-Language asks for (English by default)",
+                        },
+                        "message_ru": {"type": "string"},
+                        "message_en": {"type": "string"},
                         "field": {"type": ["string", "null"]},
                     },
                 },

@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.api.auth import current_client
 from gateway.api.views import submission_summary, submission_view
 from gateway.appkeys import CALLBACK_POLICY_KEY, CONFIG_KEY, DRY_CHECKER_KEY, JOURNAL_KEY, WORKERS_KEY
+from gateway.common.language import preferred_language
 from gateway.common.timestamps import parse_timestamp
 from gateway.errors import GatewayError, NotFound, PayloadTooLarge, UnsupportedMediaType
 from gateway.intake.service import accept, authorise
@@ -20,6 +21,7 @@ from gateway.intake.submission import CanonicalSubmission, SchemaViolation, pars
 from gateway.journal.store import SearchQuery
 from gateway.model import State
 from gateway.monitoring.counters import observe_intake
+from gateway.validation.contract import report_in_language
 from gateway.wire.budget import CHECK_SLOTS_KEY, CheckSlots, body_budget, json_parse_cost, xml_parse_cost
 from gateway.wire.decoding import decode_off_loop
 from gateway.wire.jsonlimits import load_json
@@ -103,7 +105,9 @@ async def get_submission(request: web.Request) -> web.Response:
     sub = await journal.get(request.match_info["id"])
     if sub.source_system != client.source_system:
         raise NotFound(f"no submission {sub.id}")  # other clients' records do not exist for you
-    return web.json_response(submission_view(sub, await journal.events(sub.id)))
+    language = preferred_language(request.headers.get("Accept-Language"))
+    view = submission_view(sub, await journal.events(sub.id), language)
+    return web.json_response(view, headers={"Content-Language": language})
 
 
 def _param_datetime(value: str | None, name: str) -> datetime | None:
@@ -171,4 +175,5 @@ async def check_submission(request: web.Request) -> web.Response:
         sub = await decode_off_loop(parse_submission, data)
         async with body_budget(request).hold(await decode_off_loop(_document_cost, sub)):
             report = await request.app[DRY_CHECKER_KEY].check(sub)
-    return web.json_response(report.to_dict())
+    language = preferred_language(request.headers.get("Accept-Language"))
+    return web.json_response(report_in_language(report.to_dict(), language), headers={"Content-Language": language})

@@ -1,5 +1,10 @@
 """JSON views of journal records for the REST API (one place, so the OpenAPI schema and the
-answers cannot drift apart)."""
+answers cannot drift apart).
+
+A submission's detail is shown in the reader's language (``Accept-Language``): the FLK report's
+messages, and the rejection's outcome and timeline entry, which are the first finding's text. The
+list shows ``outcome.message`` as journalled (an FLK rejection's Russian text, a peer's own words).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from gateway.journal.store import Event
 from gateway.model import Submission
+from gateway.validation.contract import message_in_language, report_in_language
 
 __all__ = ["event_view", "submission_summary", "submission_view"]
 
@@ -45,7 +51,7 @@ def submission_summary(sub: Submission) -> dict[str, Any]:
     }
 
 
-def event_view(event: Event) -> dict[str, Any]:
+def event_view(event: Event, report: dict[str, Any] | None = None, language: str = "ru") -> dict[str, Any]:
     return {
         "at": _ts(event.at),
         "kind": event.kind,
@@ -53,13 +59,18 @@ def event_view(event: Event) -> dict[str, Any]:
         "to": str(event.to_state) if event.to_state else None,
         "actor": event.actor,
         "code": event.code,
-        "message": event.message,
+        "message": message_in_language(event.message, report, language),
     }
 
 
-def submission_view(sub: Submission, events: list[Event]) -> dict[str, Any]:
+def submission_view(sub: Submission, events: list[Event], language: str = "en") -> dict[str, Any]:
     report = next(
         (e.details["report"] for e in reversed(events) if isinstance(e.details, dict) and "report" in e.details),
         None,
     )
-    return {**submission_summary(sub), "report": report, "timeline": [event_view(e) for e in events]}
+    if isinstance(report, dict):
+        report = report_in_language(report, language)
+    summary = submission_summary(sub)
+    summary["outcome"]["message"] = message_in_language(sub.outcome_message, report, language)
+    timeline = [event_view(e, report, language) for e in events]
+    return {**summary, "report": report, "timeline": timeline}

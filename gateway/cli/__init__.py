@@ -23,6 +23,7 @@ from gateway.cli.db import db as db_cmd
 from gateway.cli.db import status as status_cmd
 from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
+from gateway.cli.messages import LANG_OPTION_HELP
 from gateway.cli.ops import ops as ops_cmd
 from gateway.cli.purge import purge as purge_cmd
 from gateway.cli.requests import requests as requests_cmd
@@ -32,6 +33,7 @@ from gateway.cli.signing import sign as sign_cmd
 from gateway.cli.signing import verify as verify_cmd
 from gateway.cli.simulate import simulate as simulate_cmd
 from gateway.cli.users import users as users_cmd
+from gateway.common.language import Language
 
 __all__ = ["main"]
 
@@ -45,10 +47,11 @@ __all__ = ["main"]
     default=None,
     help="TOML configuration (default: config/gateway.toml if present, else built-in sandbox defaults).",
 )
+@click.option("--lang", type=click.Choice(["ru", "en"]), default=None, help=LANG_OPTION_HELP)
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, lang: Language | None) -> None:
     """mse-gateway: verifies, checks, delivers and reconciles medico-social expertise documents."""
-    ctx.obj = Context(config_path=config_path)
+    ctx.obj = Context(config_path=config_path, lang=lang)
 
 
 for command in (

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gateway.common.language import Language
 from gateway.common.logs import configure_logging
 from gateway.config import GatewayConfig, load_config
 from gateway.errors import ConfigError
@@ -18,6 +19,7 @@ __all__ = ["Context", "data_dir_option", "load"]
 @dataclass
 class Context:
     config_path: Path | None
+    lang: Language | None = None  # the global --lang; None: the locale decides (gateway/cli/messages.py)
 
 
 def load(ctx: click.Context, *, data_dir: Path | None = None, **server: Any) -> GatewayConfig:
@@ -30,7 +32,9 @@ def load(ctx: click.Context, *, data_dir: Path | None = None, **server: Any) -> 
             server=server, storage={"data_dir": str(data_dir) if data_dir is not None else None}
         )
     except ConfigError as exc:
-        click.echo(f"mse-gateway: {exc.message}", err=True)
+        from gateway.cli.messages import echo, say  # messages needs Context from here
+
+        echo("error", err=True, message=say("config_invalid", detail=exc.message))
         ctx.exit(2)
     configure_logging(config.logging.level, config.logging.format)
     return config

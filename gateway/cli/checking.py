@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -28,17 +27,20 @@ from typing import Any
 import click
 
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import CLI_TEXTS, cli_language, echo, say
+from gateway.common.language import Language
 from gateway.delivery.routing import load_routes
 from gateway.errors import ConfigError
 from gateway.flk.checker import FullChecker
 from gateway.flk.codes import FlkCode
 from gateway.flk.config import ValidationConfig
-from gateway.flk.findings import finding
+from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import StaticJournalView
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.sandbox.sample_set import VALID_KINDS, write_samples
 from gateway.sandbox.setup import read_sandbox_client
-from gateway.validation.contract import Report
+from gateway.validation.contract import Report, report_in_language
 
 __all__ = ["check", "samples"]
 
@@ -116,68 +118,36 @@ def _validation_config(ctx: click.Context, data_dir: Path | None) -> tuple[Valid
     return (section if isinstance(section, ValidationConfig) else ValidationConfig()), config
 
 
-_LABELS: dict[str, dict[str, str]] = {
-    "ru": {
-        "passed": "ПРОЙДЕНА",
-        "rejected": "ОТКЛОНЕНА",
-        "signatures": "подписей: {n}, все действительны: {ok}",
-        "yes": "да",
-        "no": "нет",
-        "warning": "предупреждение",
-        "skipped": "пропущено",
-    },
-    "en": {
-        "passed": "PASSED",
-        "rejected": "REJECTED",
-        "signatures": "signatures: {n}, all valid: {ok}",
-        "yes": "yes",
-        "no": "no",
-        "warning": "warning",
-        "skipped": "skipped",
-    },
-}
+def _print_report(report: Report, lang: Language) -> None:
+    def words(key: str, **params: object) -> str:
+        return CLI_TEXTS.get_text(lang, f"check.{key}", **params)
 
-
-def cli_language(explicit: str | None) -> str:
-    """--lang, else the locale (LC_ALL, LC_MESSAGES, LANG) when it is English, else Russian — the
-    language of the FLK's own messages (docs/configuration.md, "Languages")."""
-    if explicit:
-        return explicit
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "")
-        if value:
-            return "en" if value.lower().startswith("en") else "ru"
-    return "ru"
-
-
-def _print_report(report: Report, lang: str = "ru") -> None:
-    words = _LABELS[lang]
-    data = report.to_dict()
-    click.echo(words["passed"] if report.passed else words["rejected"])
+    data = report_in_language(report.to_dict(), lang)
+    click.echo(words("passed") if report.passed else words("rejected"))
     signatures = data.get("signatures") or {}
     entries = signatures.get("entries", [])
-    ok = words["yes"] if signatures.get("valid") else words["no"]
-    click.echo("  " + words["signatures"].format(n=len(entries), ok=ok))
+    ok = words("yes") if signatures.get("valid") else words("no")
+    click.echo("  " + words("signatures", n=len(entries), ok=ok))
     for item in data["flk"]:
         where = f" — {item['field']}" if item.get("field") else ""
         click.echo(f"  [{item['rule']}] {item['code']} ({item['category']}): {item['message']}{where}")
     for item in data.get("warnings", []):
-        click.echo(f"  {words['warning']} [{item['rule']}] {item['code']}: {item['message']}")
+        click.echo(f"  {words('warning')} [{item['rule']}] {item['code']}: {item['message']}")
     for item in data.get("skipped", []):
-        click.echo(f"  {words['skipped']} [{item['rule']}]: {item['reason']}")
+        click.echo(f"  {words('skipped')} [{item['rule']}]: {item['reason']}")
 
 
 def _schema_report(exc: SchemaViolation) -> Report:
     """A submission that does not match the schema is a rejection with every problem listed."""
     problems = exc.details.get("errors")
     items = [p for p in problems if isinstance(p, dict)] if isinstance(problems, list) else []
-    findings = [
-        finding(
-            "submission", FlkCode.SUBMISSION_INVALID, "other", f"{p.get('field')}: {p.get('message')}", p.get("field")
-        )
-        for p in items
-    ]
-    return Report(findings=tuple(findings or [finding("submission", FlkCode.SUBMISSION_INVALID, "other", exc.message)]))
+
+    def invalid(detail: str, field: str | None = None) -> RuleFinding:
+        text = FLK_TEXTS.text("submission.invalid", detail=detail)
+        return finding("submission", FlkCode.SUBMISSION_INVALID, "other", text, field)
+
+    findings = [invalid(f"{p.get('field')}: {p.get('message')}", p.get("field")) for p in items]
+    return Report(findings=tuple(findings or [invalid(exc.message)]))
 
 
 @click.command("check")
@@ -209,8 +179,8 @@ def _schema_report(exc: SchemaViolation) -> Report:
     "--lang",
     type=click.Choice(["ru", "en"]),
     default=None,
-    help="language of the report's labels (default: from the locale; English locales get en, others ru); "
-    "the FLK's own messages are Russian, as REMD's",
+    help="language of the report (overrides the global --lang; default: from the locale LC_ALL/LC_MESSAGES/LANG: "
+    "ru_* Russian, en_* English, others English)",
 )
 @data_dir_option
 @click.pass_context
@@ -229,7 +199,7 @@ def check(
     try:
         data = json.loads(submission.read_bytes())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        click.echo(f"mse-gateway: {submission}: cannot be read as JSON: {exc}", err=True)
+        echo("error", err=True, message=say("check.not_json", path=submission, error=exc))
         ctx.exit(EXIT_UNUSABLE)
     validation, config = _validation_config(ctx, data_dir)
     updates: dict[str, Any] = {}
@@ -253,14 +223,15 @@ def check(
         )
     except (ConfigError, OSError, ValueError) as exc:
         message = exc.message if isinstance(exc, ConfigError) else str(exc)
-        click.echo(f"mse-gateway: {message}", err=True)
+        echo("error", err=True, message=message)
         ctx.exit(EXIT_UNUSABLE)
     try:
         report = asyncio.run(checker.check(parse_submission(data)))
     except SchemaViolation as exc:
         report = _schema_report(exc)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        data = report_in_language(report.to_dict(), cli_language(lang))
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
         _print_report(report, cli_language(lang))
     ctx.exit(EXIT_PASSED if report.passed else EXIT_REJECTED)

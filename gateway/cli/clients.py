@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import echo, say
 from gateway.errors import GatewayError
 from gateway.intake.opening import open_store
 
@@ -76,7 +77,7 @@ def add(
             )
         )
     else:
-        click.echo(f"client {source_system} created; token (store it now, it is not shown again):\n{token}")
+        echo("clients.created", name=source_system, token=token)
 
 
 @clients.command("list")
@@ -106,7 +107,7 @@ def list_(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
         click.echo(json.dumps(rows))
         return
     for r in rows:
-        status = "revoked" if r["revoked_at"] else "active"
+        status = say("clients.revoked_state") if r["revoked_at"] else say("clients.active")
         orgs = ", ".join(r["organization_oids"])  # type: ignore[arg-type]
         click.echo(f"{r['source_system']:<30} {status:<8} {orgs}")
 
@@ -127,7 +128,7 @@ def revoke(ctx: click.Context, source_system: str, data_dir: Path | None) -> Non
         asyncio.run(run())
     except GatewayError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"client {source_system} revoked")
+    echo("clients.revoked", name=source_system)
 
 
 @clients.command("callback-hosts")
@@ -147,4 +148,4 @@ def callback_hosts_(ctx: click.Context, source_system: str, hosts: tuple[str, ..
         now = asyncio.run(run())
     except GatewayError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"client {source_system} callback hosts: {', '.join(now) or '(none)'}")
+    echo("clients.callbacks", name=source_system, hosts=", ".join(now) or say("none"))

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import echo, say
 from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
 from gateway.journal.engine import create_engine
@@ -41,7 +42,7 @@ def db_upgrade(ctx: click.Context, data_dir: Path | None) -> None:
             await engine.dispose()
 
     before, after = asyncio.run(run())
-    click.echo(f"schema: {before or 'empty'} -> {after}")
+    echo("db.upgraded", before=before or say("db.empty"), after=after)
 
 
 def sqlite_missing(config: GatewayConfig) -> bool:
@@ -57,7 +58,7 @@ def status(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
     """Counts of submissions per state. Read-only; exit 1 if the journal is missing or behind."""
     config = load(ctx, data_dir=data_dir)
     if sqlite_missing(config):
-        click.echo(f"no journal at {config.database_url} (start the gateway or run `mse-gateway db upgrade`)", err=True)
+        echo("no_journal", err=True, url=config.database_url)
         ctx.exit(1)
 
     async def run() -> tuple[str | None, dict[str, int]]:
@@ -83,4 +84,5 @@ def status(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
     width = max(len(k) for k in counts)
     for state, n in counts.items():
         click.echo(f"{state:<{width}}  {n:>9}")
-    click.echo(f"{'total':<{width}}  {sum(counts.values()):>9}")
+    total = say("status.total")
+    click.echo(f"{total:<{width}}  {sum(counts.values()):>9}")

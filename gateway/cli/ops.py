@@ -24,6 +24,7 @@ from multidict import MultiDict
 
 from gateway.api.operator_tokens import OperatorTokenStore, TokenExists, TokenRole
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import cli_language, echo, failure, say
 from gateway.common.secrets import load_or_create_secret
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
@@ -117,9 +118,8 @@ def ops() -> None:
 @click.option(
     "--lang",
     type=click.Choice(["ru", "en"]),
-    default="en",
-    show_default=True,
-    help="Language of the causes' explanations.",
+    default=None,
+    help="Language of the causes' explanations (default: the global --lang, else the locale).",
 )
 @data_dir_option
 @click.pass_context
@@ -129,10 +129,11 @@ def list_cmd(
     page: int,
     per_page: int,
     as_json: bool,
-    lang: str,
+    lang: str | None,
     data_dir: Path | None,
 ) -> None:
     """List submissions a filter selects, with the total and the causes."""
+    language = cli_language(lang)
     config = load(ctx, data_dir=data_dir)
     f = _filter(filters, (), page=page, per_page=per_page)
     policy = _stuck_policy(config)
@@ -154,7 +155,7 @@ def list_cmd(
                     "causes": [
                         {"state": s, "code": c, "count": n, "description": e.description, "action": e.action}
                         for s, c, n in result.causes
-                        for e in (explain(c, tables, lang),)
+                        for e in (explain(c, tables, language),)
                     ],
                     "items": [row_json(r) for r in result.rows],
                 },
@@ -168,14 +169,18 @@ def list_cmd(
             f"{r.state}\t{r.attempts}\t{r.outcome_code or '-'}\t{r.updated_at.isoformat()}"
         )
     causes = " + ".join(f"{n} {s}/{c or '-'}" for s, c, n in result.causes)
-    total = f"more than {COUNT_CAP}" if result.capped else str(result.total)
-    click.echo(f"total {total} (page {f.page} of {result.pages}){': ' + causes if causes else ''}")
+    total = say("ops.more_than", cap=COUNT_CAP) if result.capped else str(result.total)
+    echo("ops.total", total=total, page=f.page, pages=result.pages, causes=f": {causes}" if causes else "")
     for code in dict.fromkeys(c for _, c, _ in result.causes if c):
-        e = explain(code, tables, lang)
+        e = explain(code, tables, language)
         click.echo(f"  {code}: {e.description or '-'} -> {e.action}")
 
 
-_VERB = {actions.Action.RESEND: "resent", actions.Action.RESOLVE: "marked resolved", actions.Action.CANCEL: "cancelled"}
+_VERB = {
+    actions.Action.RESEND: "ops.verb.resend",
+    actions.Action.RESOLVE: "ops.verb.resolve",
+    actions.Action.CANCEL: "ops.verb.cancel",
+}
 
 
 def _action_command(action: actions.Action) -> click.Command:
@@ -197,12 +202,12 @@ def _action_command(action: actions.Action) -> click.Command:
         data_dir: Path | None,
     ) -> None:
         if not filters and not ids:
-            raise click.UsageError("give --filter or --id: an action on the whole journal is not taken by accident")
+            raise click.UsageError(say("ops.need_filter"))
         config = load(ctx, data_dir=data_dir)
         selection = _filter(filters, ids)
         policy = _stuck_policy(config)
         if yes and not (comment or "").strip():
-            raise click.UsageError("--comment is required to act")
+            raise click.UsageError(say("ops.need_comment"))
         username = f"cli:{actor or _login_name()}"
 
         async def work(journal: Journal) -> tuple[bulk.Preview, bulk.BulkResult | None]:
@@ -214,16 +219,19 @@ def _action_command(action: actions.Action) -> click.Command:
 
         plan, done = _run(config, work)
         skipped = ", ".join(f"{n} {s}" for s, n in sorted(plan.not_applicable.items()))
-        click.echo(
-            f"{plan.applicable} documents will be {_VERB[action]} "
-            f"({plan.matched} selected{'; not applicable: ' + skipped if skipped else ''})"
+        echo(
+            "ops.preview",
+            n=plan.applicable,
+            verb=say(_VERB[action]),
+            matched=plan.matched,
+            skipped=say("ops.not_applicable", list=skipped) if skipped else "",
         )
         if plan.truncated:
-            click.echo(f"the selection is larger than {bulk.MAX_BULK}: narrow the filter", err=True)
+            echo("ops.too_many", err=True, max=bulk.MAX_BULK)
         if done is None:
-            click.echo("preview only: add --yes --comment '…' to carry it out")
+            echo("ops.preview_only")
             return
-        click.echo(f"done: {done.ok}; refused (state changed): {done.refused}; missing: {done.missing}")
+        echo("ops.done", ok=done.ok, refused=done.refused, missing=done.missing)
 
     command.help = f"{str(action).capitalize()} the submissions a filter or ids select (preview unless --yes)."
     return command
@@ -260,7 +268,7 @@ def token_list(ctx: click.Context, data_dir: Path | None) -> None:
     """Tokens, their roles and whether they are revoked."""
     config = load(ctx, data_dir=data_dir)
     for row in _run(config, lambda j: OperatorTokenStore(j.engine).list()):
-        state = "live" if row["revoked_at"] is None else "revoked"
+        state = say("ops.token_live") if row["revoked_at"] is None else say("ops.token_revoked_state")
         click.echo(f"{row['name']}\t{row['role']}\t{state}")
 
 
@@ -272,5 +280,5 @@ def token_revoke(ctx: click.Context, name: str, data_dir: Path | None) -> None:
     """Revoke a token at once."""
     config = load(ctx, data_dir=data_dir)
     if not _run(config, lambda j: OperatorTokenStore(j.engine).revoke(name)):
-        raise click.ClickException(f"no live token named {name}")
-    click.echo(f"token {name} revoked")
+        raise failure("ops.no_token", name=name)
+    echo("ops.token_revoked", name=name)

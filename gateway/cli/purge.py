@@ -18,6 +18,7 @@ import click
 
 from gateway.cli._common import data_dir_option, load
 from gateway.cli.db import sqlite_missing
+from gateway.cli.messages import echo, say
 from gateway.common.clock import SystemClock
 from gateway.common.secrets import load_or_create_secret
 from gateway.journal.engine import create_engine
@@ -67,7 +68,7 @@ def purge(ctx: click.Context, older_than: str, mode: str, dry_run: bool, as_json
     period = parse_period(older_than)
     config = load(ctx, data_dir=data_dir)
     if sqlite_missing(config):
-        click.echo(f"mse-gateway: no journal at {config.database_url}", err=True)
+        echo("error", err=True, message=say("no_journal", url=config.database_url))
         ctx.exit(1)
     actor = operator_name()
 
@@ -96,7 +97,7 @@ def purge(ctx: click.Context, older_than: str, mode: str, dry_run: bool, as_json
 
     result = asyncio.run(run())
     if result is None:
-        click.echo("mse-gateway: the journal schema is not current: run `mse-gateway db upgrade`", err=True)
+        echo("error", err=True, message=say("schema_not_current"))
         ctx.exit(1)
     if as_json:
         click.echo(
@@ -110,5 +111,9 @@ def purge(ctx: click.Context, older_than: str, mode: str, dry_run: bool, as_json
             )
         )
     else:
-        verb = "would be" if dry_run else ("anonymised" if result.mode is PurgeMode.ANONYMISE else "deleted")
-        click.echo(f"{result.submissions} final submissions older than {result.cutoff:%Y-%m-%d %H:%M} UTC {verb}")
+        verb = (
+            "purge.would"
+            if dry_run
+            else ("purge.anonymised" if result.mode is PurgeMode.ANONYMISE else "purge.deleted")
+        )
+        echo("purge.done", n=result.submissions, cutoff=f"{result.cutoff:%Y-%m-%d %H:%M}", verb=say(verb))

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import echo, failure, say
 from gateway.intake.opening import open_store
 from gateway.journal.peer_requests import AnswerRefused, PeerRequests, RecordedRequest
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
@@ -67,9 +68,10 @@ def list_(ctx: click.Context, peer: str | None, limit: int, as_json: bool, data_
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
+    answer = say("requests.answer_label")
     for r in rows:
         trust = "trusted" if r["trusted"] else f"UNTRUSTED {r['code']}"
-        click.echo(f"{r['id']}  {r['peer']:<12} {r['type']:<60} {trust:<30} answer: {r['answer_state'] or '-'}")
+        click.echo(f"{r['id']}  {r['peer']:<12} {r['type']:<60} {trust:<30} {answer}: {r['answer_state'] or '-'}")
 
 
 @requests.command("show")
@@ -88,7 +90,7 @@ def show(ctx: click.Context, request_id: str, body: bool, data_dir: Path | None)
 
     found, envelope = asyncio.run(run())
     if found is None:
-        raise click.ClickException(f"REQUEST_UNKNOWN: no request {request_id}")
+        raise failure("requests.unknown", id=request_id)
     if body:
         sys.stdout.buffer.write(envelope or b"")
         return
@@ -126,7 +128,7 @@ def answer(
         try:
             parse_xml(content)
         except (XmlSecurityError, XmlSyntaxError) as exc:
-            raise click.ClickException(f"ANSWER_NOT_XML: {content_path}: {exc}") from None
+            raise failure("requests.not_xml", path=content_path, error=exc) from None
     if reject_code is not None and not reason.strip():
         raise click.UsageError("--reject needs --reason (SMEV requires a description)")
     config = load(ctx, data_dir=data_dir)
@@ -140,4 +142,4 @@ def answer(
         asyncio.run(run())
     except AnswerRefused as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from None
-    click.echo(f"answer to {request_id} recorded; it is sent at the instance's next receive round")
+    echo("requests.recorded", id=request_id)

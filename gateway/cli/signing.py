@@ -165,32 +165,41 @@ def _sign_xml(
 
 
 def _print_human(report: object) -> None:
-    from gateway.signatures.report import VerificationReport
+    from gateway.cli.messages import cli_language, echo, say
+    from gateway.signatures.report import ReportEntry, VerificationReport
 
     assert isinstance(report, VerificationReport)
-    click.echo(
-        f"{'VALID' if report.valid else 'INVALID'}: {'CMS' if report.format == 'cms' else 'XMLDSig'}, "
-        f"{'detached' if report.detached else 'attached'}, {len(report.signatures)} signature(s)"
+    english = cli_language() == "en"
+
+    def text(entry: ReportEntry) -> str:
+        return entry.message_en if english else entry.message
+
+    echo(
+        "verify.headline",
+        verdict=say("verify.VALID" if report.valid else "verify.INVALID"),
+        format="CMS" if report.format == "cms" else "XMLDSig",
+        how=say("verify.detached" if report.detached else "verify.attached"),
+        n=len(report.signatures),
     )
     for entry in report.errors:
-        click.echo(f"  ! {entry.code.value}: {entry.message} ({entry.detail})")
+        click.echo(f"  ! {entry.code.value}: {text(entry)} ({entry.detail})")
     for sig in report.signatures:
         signer = sig.signer
-        who = "unknown signer" if signer is None else (signer.common_name or signer.subject)
-        click.echo(f"  [{sig.index}] {'valid' if sig.valid else 'invalid'}: {who}")
+        who = say("verify.unknown_signer") if signer is None else (signer.common_name or signer.subject)
+        click.echo(f"  [{sig.index}] {say('verify.valid' if sig.valid else 'verify.invalid')}: {who}")
         if signer is not None and signer.title:
-            click.echo(f"      title: {signer.title}")
+            echo("verify.title", title=signer.title)
         click.echo(
             f"      integrity={sig.integrity} chain={sig.chain} algorithm={sig.algorithm} revocation={sig.revocation}"
         )
-        click.echo(f"      signing time: {sig.signing_time or '-'} ({sig.signing_time_source})")
+        echo("verify.signing_time", time=sig.signing_time or "-", source=sig.signing_time_source)
         if sig.certificate is not None:
             c = sig.certificate
-            click.echo(f"      certificate {c.serial_hex}, {c.not_before} .. {c.not_after}")
+            echo("verify.certificate", serial=c.serial_hex, start=c.not_before, end=c.not_after)
         for entry in sig.errors:
-            click.echo(f"      ! {entry.code.value}: {entry.message} ({entry.detail})")
+            click.echo(f"      ! {entry.code.value}: {text(entry)} ({entry.detail})")
         for entry in sig.warnings:
-            click.echo(f"      ~ {entry.code.value}: {entry.message} ({entry.detail})")
+            click.echo(f"      ~ {entry.code.value}: {text(entry)} ({entry.detail})")
 
 
 @click.command("verify")

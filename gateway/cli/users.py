@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import echo, failure, say
 from gateway.config import GatewayConfig
 from gateway.journal.engine import create_engine
 from gateway.journal.migrate import upgrade
@@ -61,10 +62,10 @@ def add(ctx: click.Context, username: str, role: str, password_stdin: bool, data
     try:
         _run(config, lambda store: store.add(username, password, Role(role)))
     except UserExists:
-        raise click.ClickException(f"user {username} already exists (use `users passwd`)") from None
+        raise failure("users.exists", name=username) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"user {username} created with role {role}")
+    echo("users.created", name=username, role=role)
 
 
 @users.command("passwd")
@@ -81,8 +82,8 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool, data_dir: Pa
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if not found:
-        raise click.ClickException(f"no user {username}")
-    click.echo(f"password of {username} changed")
+        raise failure("users.unknown", name=username)
+    echo("users.password", name=username)
 
 
 @users.command("role")
@@ -94,8 +95,8 @@ def set_role(ctx: click.Context, username: str, role: str, data_dir: Path | None
     """Change a user's role."""
     config = load(ctx, data_dir=data_dir)
     if not _run(config, lambda store: store.set_role(username, Role(role))):
-        raise click.ClickException(f"no user {username}")
-    click.echo(f"{username} is now {role}")
+        raise failure("users.unknown", name=username)
+    echo("users.role", name=username, role=role)
 
 
 @users.command("disable")
@@ -106,8 +107,8 @@ def disable(ctx: click.Context, username: str, data_dir: Path | None) -> None:
     """Disable an account; its open sessions end at once."""
     config = load(ctx, data_dir=data_dir)
     if not _run(config, lambda store: store.set_disabled(username, True)):
-        raise click.ClickException(f"no user {username}")
-    click.echo(f"{username} is disabled")
+        raise failure("users.unknown", name=username)
+    echo("users.disabled", name=username)
 
 
 @users.command("enable")
@@ -118,8 +119,8 @@ def enable(ctx: click.Context, username: str, data_dir: Path | None) -> None:
     """Enable a disabled account."""
     config = load(ctx, data_dir=data_dir)
     if not _run(config, lambda store: store.set_disabled(username, False)):
-        raise click.ClickException(f"no user {username}")
-    click.echo(f"{username} is enabled")
+        raise failure("users.unknown", name=username)
+    echo("users.enabled", name=username)
 
 
 @users.command("list")
@@ -143,5 +144,5 @@ def list_users(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None
         click.echo(json.dumps(rows))
         return
     for u in found:
-        suffix = "\t(disabled)" if u.disabled else ""
+        suffix = "\t" + say("users.disabled_mark").strip() if u.disabled else ""
         click.echo(f"{u.username}\t{u.role}{suffix}")

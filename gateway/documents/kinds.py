@@ -35,10 +35,12 @@ __all__ = [
     "KIND_TABLE",
     "MSK",
     "Kind",
+    "OutOfPeriod",
     "accepted_codes",
     "current_edition",
     "default_destinations",
     "in_force",
+    "out_of_period",
     "validity_problem",
 ]
 
@@ -184,9 +186,19 @@ def current_edition(kind: Kind) -> Kind | None:
     return None
 
 
-def validity_problem(code: str, created: datetime) -> str | None:
-    """Why a document of kind ``code`` created at ``created`` may not be accepted (Russian, for the
-    finding NO_DOCUMENT_KIND_ON_DATE), or None when it may. Unknown codes are the schema's business."""
+@dataclass(frozen=True, slots=True)
+class OutOfPeriod:
+    """A document created outside its kind's edition: the kind, the (Moscow) creation day and the
+    current edition to use instead when the kind's period has ended."""
+
+    kind: Kind
+    day: date
+    successor: Kind | None
+
+
+def out_of_period(code: str, created: datetime) -> OutOfPeriod | None:
+    """Why a document of kind ``code`` created at ``created`` may not be accepted, or None when it
+    may. Unknown codes are the schema's business."""
     try:
         kind = KIND_TABLE[DocumentKind(code)]
     except (ValueError, KeyError):
@@ -195,6 +207,17 @@ def validity_problem(code: str, created: datetime) -> str | None:
         return None
     moment = created if created.tzinfo is not None else created.replace(tzinfo=MSK)
     day = moment.astimezone(MSK).date()
+    successor = current_edition(kind)
+    ended = successor is not None and kind.valid_to is not None and day > kind.valid_to
+    return OutOfPeriod(kind, day, successor if ended else None)
+
+
+def validity_problem(code: str, created: datetime) -> str | None:
+    """:func:`out_of_period` in Russian words (the FLK words it in both languages)."""
+    problem = out_of_period(code, created)
+    if problem is None:
+        return None
+    kind, day = problem.kind, problem.day
     period = (f"с {kind.valid_from:%d.%m.%Y}" if kind.valid_from is not None else "") + (
         f" по {kind.valid_to:%d.%m.%Y}" if kind.valid_to is not None else ""
     )
@@ -202,7 +225,6 @@ def validity_problem(code: str, created: datetime) -> str | None:
         f"Дата создания документа {day:%d.%m.%Y} находится вне периода действия вида документов {code} "
         f"(«{kind.title}», редакция {kind.edition}: {period.strip()})"
     )
-    successor = current_edition(kind)
-    if successor is not None and kind.valid_to is not None and day > kind.valid_to:
-        text += f"; документы, созданные после {kind.valid_to:%d.%m.%Y}, оформляются видом {successor.code}"
+    if problem.successor is not None and kind.valid_to is not None:
+        text += f"; документы, созданные после {kind.valid_to:%d.%m.%Y}, оформляются видом {problem.successor.code}"
     return text

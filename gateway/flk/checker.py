@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from lxml import etree
 
+from gateway.common.language import Text
 from gateway.common.logs import get_logger
 from gateway.delivery.routing import Router
 from gateway.documents import BUILTIN_PACKAGES_DIR, ParsedDocument, SemdPackages, ValidationReport
@@ -36,6 +37,7 @@ from gateway.flk.config import RULE_NAMES, ValidationConfig
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import JournalEntry, JournalView, document_sha256
 from gateway.flk.kz_nosologies import KzGroup, load_kz_nosologies
+from gateway.flk.messages import FLK_TEXTS, SKIP_TEXTS
 from gateway.flk.required_exams import ExamGroup, load_required_exams
 from gateway.flk.roles import BUILTIN_POLICY, RolePolicy, check_roles, load_role_policy
 from gateway.flk.rules.journal import DECISION_KINDS, REFERRAL_KINDS
@@ -196,17 +198,17 @@ class _Rules:
     def on(self, rule: str) -> bool:
         if self.c.config.rule_enabled(rule):
             return True
-        self.skip(rule, "правило отключено в конфигурации")
+        self.skip(rule, SKIP_TEXTS.text("disabled"))
         return False
 
-    def skip(self, rule: str, reason: str) -> None:
-        self.skipped.append({"rule": rule, "reason": reason})
+    def skip(self, rule: str, reason: Text) -> None:
+        self.skipped.append({"rule": rule, "reason": reason.ru, "reason_en": reason.en})
 
     def crashed(self, rule: str, exc: BaseException) -> None:
         """A defect in a rule holds the submission (FLK_INTERNAL_ERROR); it never lets it through."""
         # The traceback goes to the log (masked line by line): "KeyError" alone did not say where.
         _log.error("flk rule failed", rule=rule, error=type(exc).__name__, exc_info=exc)
-        message = f"Внутренняя ошибка правила {rule}: проверка не выполнена"
+        message = FLK_TEXTS.text("checker.internal", rule=rule)
         self.findings.append(finding(rule, FlkCode.INTERNAL_ERROR, "other", message))
 
     def guarded(self, rule: str, call: Callable[[], list[RuleFinding]]) -> None:
@@ -238,7 +240,7 @@ class _Offline(_Rules):
             self.crashed("document", exc)
             return None, []
 
-    def _schema(self) -> tuple[ValidationReport | None, str | None]:
+    def _schema(self) -> tuple[ValidationReport | None, Text | None]:
         sets = [p for p in (self.c.packages, self.c.builtin_packages) if p is not None]
         data = self.sub.document if self.root is None else self.root
         try:
@@ -247,7 +249,8 @@ class _Offline(_Rules):
             self.crashed("semd-schema", exc)
             return None, None
         if report is None and reason is not None and self.c.packages is None:
-            reason += " (в поставке нет; пакет министерства можно указать в validation.semd_packages_dir)"
+            hint = SKIP_TEXTS.text("no_package_hint")
+            reason = Text(reason.ru + hint.ru, reason.en + hint.en)
         return report, reason
 
     def _verify(self) -> list[SignatureCheck]:
@@ -295,7 +298,7 @@ class _Offline(_Rules):
         else:
             for rule in ("metadata", "wrong-region", "citizen-data", "examinations"):
                 if cfg.rule_enabled(rule):
-                    self.skip(rule, "документ не разобран")
+                    self.skip(rule, SKIP_TEXTS.text("not_parsed"))
         return OfflinePart(doc, self.findings, self.skipped, signatures_report(checks), roles_out)
 
     def _document_rules(self, doc: ParsedDocument) -> None:
@@ -320,7 +323,7 @@ class _Offline(_Rules):
         ru, kz = self.c.ru_exams, self.c.kz_groups
         if doc.kind.value in REFERRAL_KINDS:
             if ru is None:
-                self.skip("examinations", "перечень обследований (required_exams_ru.tsv) не настроен")
+                self.skip("examinations", SKIP_TEXTS.text("no_exams_table"))
             else:
                 self.guarded(
                     "examinations",
@@ -333,7 +336,7 @@ class _Offline(_Rules):
                 )
         elif doc.kind.value == "kz-031u":
             if kz is None:
-                self.skip("examinations", "таблица нозологий (kz_nosologies.tsv) не настроена")
+                self.skip("examinations", SKIP_TEXTS.text("no_nosologies"))
             else:
                 self.guarded(
                     "examinations",
@@ -374,7 +377,7 @@ class _Run(_Rules):
             return
         if journal is None:
             for rule in wanted:
-                self.skip(rule, "нет доступа к журналу (пробная проверка)")
+                self.skip(rule, SKIP_TEXTS.text("no_journal"))
             return
         patient = sub.patient_id
         if patient is None and doc is not None:
@@ -398,7 +401,7 @@ class _Run(_Rules):
             if sub.kind not in REFERRAL_KINDS:
                 return
             if patient is None:
-                self.skip("late-arrival", "не указан СНИЛС/ИИН пациента")
+                self.skip("late-arrival", SKIP_TEXTS.text("no_patient_id"))
                 return
             pid = patient
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway.common.language import Text
 from gateway.validation.contract import Category, Finding
 
 __all__ = ["RuleFinding", "Severity", "finding"]
@@ -34,10 +35,11 @@ def finding(
     rule: str,
     code: str,
     category: Category,
-    message: str,
+    message: Text,
     field: str | None = None,
     *,
     severity: Severity = "error",
 ) -> RuleFinding:
-    """Shorthand used by the rules (codes are plain strings: REMD's, the verifier's or ours)."""
-    return RuleFinding(rule, str(code), category, message, field, severity)
+    """Shorthand used by the rules (codes are plain strings: REMD's, the verifier's or ours). The
+    message is in both languages (gateway/flk/messages.py), so it is a :class:`Text`, not a str."""
+    return RuleFinding(rule, str(code), category, message.ru, field=field, message_en=message.en, severity=severity)

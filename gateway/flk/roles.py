@@ -30,12 +30,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.common.language import Text
 from gateway.documents.model import ParsedDocument, Practitioner
 from gateway.errors import ConfigError
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import normalise_person_id
-from gateway.flk.signatures import SignatureCheck, entry_label
+from gateway.flk.messages import FLK_TEXTS
+from gateway.flk.signatures import SignatureCheck, entry_label, labelled
 from gateway.intake.submission import CanonicalSubmission
 from gateway.signatures import SignerIdentity
 
@@ -237,8 +239,8 @@ def _declared(practitioner: Practitioner | None, which: str) -> str | None:
     return _norm(practitioner.snils if which == "snils" else practitioner.iin)
 
 
-def _id_name(which: str) -> str:
-    return "СНИЛС" if which == "snils" else "ИИН"
+def _id_name(which: str) -> Text:
+    return FLK_TEXTS.text("role.id.snils" if which == "snils" else "role.id.iin")
 
 
 def _personal(
@@ -269,7 +271,7 @@ def _personal(
                 RULE,
                 FlkCode.VALUE_MISMATCH_METADATA_AND_CERTIFICATE,
                 "role",
-                f"{label}: в сертификате подписанта нет {name}",
+                labelled(label, FLK_TEXTS.text("role.cert_lacks_id", name=name)),
                 where,
             )
         )
@@ -281,7 +283,7 @@ def _personal(
                     RULE,
                     FlkCode.VALUE_MISMATCH_METADATA_AND_CERTIFICATE,
                     "role",
-                    f"{label}: {name} подписанта в сведениях о подписи не совпадает с {name} в сертификате",
+                    labelled(label, FLK_TEXTS.text("role.meta_vs_cert", name=name)),
                     f"{where}/signer/{which}",
                 )
             )
@@ -292,8 +294,7 @@ def _personal(
                     RULE,
                     FlkCode.VALUE_MISMATCH_METADATA_AND_CERTIFICATE,
                     "role",
-                    f"{label}: {name} в сертификате не совпадает с {name} лица, подписывающего документ "
-                    f"({policy.role}), в документе",
+                    labelled(label, FLK_TEXTS.text("role.doc_vs_cert", name=name, role=policy.role)),
                     f"legal_authenticator.{which}",
                 )
             )
@@ -304,8 +305,12 @@ def _personal(
                 RULE,
                 FlkCode.POSITION_TO_ROLE_MISMATCH,
                 "role",
-                f"{label}: должность в сертификате «{identity.title or 'не указана'}» не соответствует роли "
-                f"{policy.role}",
+                labelled(
+                    label,
+                    FLK_TEXTS.text(
+                        "role.title", title=identity.title or FLK_TEXTS.text("role.no_title"), role=policy.role
+                    ),
+                ),
                 where,
             )
         )
@@ -317,8 +322,7 @@ def _personal(
                 RULE,
                 FlkCode.POSITION_TO_ROLE_MISMATCH,
                 "role",
-                f"{label}: сертификат не является сертификатом нужного типа владельца "
-                f"({', '.join(missing_roles)}) для роли {policy.role}",
+                labelled(label, FLK_TEXTS.text("role.kz_owner_type", roles=", ".join(missing_roles), role=policy.role)),
                 where,
             )
         )
@@ -332,7 +336,7 @@ def _personal(
                     RULE,
                     FlkCode.SIGNER_ORG_MISMATCH,
                     "role",
-                    f"{label}: ОГРН организации в сертификате сотрудника не совпадает с ОГРН организации документа",
+                    labelled(label, FLK_TEXTS.text("role.employee_ogrn")),
                     where,
                 )
             )
@@ -352,19 +356,16 @@ def _organisation(
         return [], info
     identity = signer.signer
     if policy.organization_identity == "ogrn":
-        cert_value, doc_value, name = identity.ogrn, doc.organisation.ogrn, "ОГРН"
+        cert_value, doc_value, name = identity.ogrn, doc.organisation.ogrn, FLK_TEXTS.text("role.id.ogrn")
     else:
-        cert_value, doc_value, name = identity.bin, doc.organisation.bin, "БИН"
+        cert_value, doc_value, name = identity.bin, doc.organisation.bin, FLK_TEXTS.text("role.id.bin")
     ok = cert_value is not None and cert_value == doc_value
     info.update(checked=True, organization_ok=ok)
     if ok:
         return [], info
-    detail = (
-        f"в сертификате нет {name}"
-        if cert_value is None
-        else f"{name} в сертификате не совпадает с {name} организации документа"
-    )
-    return [finding(RULE, FlkCode.SIGNER_ORG_MISMATCH, "role", f"{label}: {detail}", f"signatures/{check.index}")], info
+    detail = FLK_TEXTS.text("role.org_cert_lacks" if cert_value is None else "role.org_mismatch", name=name)
+    where = f"signatures/{check.index}"
+    return [finding(RULE, FlkCode.SIGNER_ORG_MISMATCH, "role", labelled(label, detail), where)], info
 
 
 def check_roles(
@@ -386,7 +387,7 @@ def check_roles(
                 RULE,
                 FlkCode.ROLE_OCCURRENCE_MISMATCH,
                 "role",
-                f"Для вида документа {sub.kind} не задана ролевая модель подписания",
+                FLK_TEXTS.text("role.no_policy", kind=sub.kind),
                 "kind",
             )
         ], []
@@ -400,12 +401,14 @@ def check_roles(
                 RULE,
                 FlkCode.ROLE_OCCURRENCE_MISMATCH,
                 "role",
-                f"Число персональных подписей ({len(personal)}) не соответствует требованиям вида документа "
-                f"{sub.kind}: нужна подпись {kind_policy.role}"
-                + (
-                    ""
+                FLK_TEXTS.text(
+                    "role.personal_count",
+                    count=len(personal),
+                    kind=sub.kind,
+                    role=kind_policy.role,
+                    range=Text("", "")
                     if kind_policy.personal_min == kind_policy.personal_max
-                    else f" (от {kind_policy.personal_min} до {kind_policy.personal_max})"
+                    else FLK_TEXTS.text("role.range", low=kind_policy.personal_min, high=kind_policy.personal_max),
                 ),
                 "signatures",
             )
@@ -416,8 +419,13 @@ def check_roles(
                 RULE,
                 FlkCode.ORG_SIGNATURE_OCCURRENCE_MISMATCH,
                 "role",
-                f"Число подписей организации ({len(organisation)}) не соответствует требованиям вида документа "
-                f"{sub.kind} (от {kind_policy.organization_min} до {kind_policy.organization_max})",
+                FLK_TEXTS.text(
+                    "role.org_count",
+                    count=len(organisation),
+                    kind=sub.kind,
+                    low=kind_policy.organization_min,
+                    high=kind_policy.organization_max,
+                ),
                 "signatures",
             )
         )

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.common.language import Text
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission, SignatureEntry
 from gateway.signatures import SignatureReport, VerificationReport, Verifier
 
@@ -24,6 +26,7 @@ __all__ = [
     "SignatureCheck",
     "entry_label",
     "invalid_signature_findings",
+    "labelled",
     "signatures_present_findings",
     "signatures_report",
     "verify_entries_sync",
@@ -63,9 +66,14 @@ class SignatureCheck:
         }
 
 
-def entry_label(index: int, entry: SignatureEntry) -> str:
-    kind = "персональная" if entry.type == "personal" else "организации"
-    return f"Подпись № {index + 1} ({kind})"
+def entry_label(index: int, entry: SignatureEntry) -> Text:
+    kind = "personal" if entry.type == "personal" else "organization"
+    return FLK_TEXTS.text(f"signature.label.{kind}", n=index + 1)
+
+
+def labelled(label: Text, text: Text) -> Text:
+    """``label: text`` in each language."""
+    return Text(f"{label.ru}: {text.ru}", f"{label.en}: {text.en}")
 
 
 def verify_entries_sync(
@@ -95,7 +103,9 @@ def signatures_present_findings(sub: CanonicalSubmission) -> list[RuleFinding]:
     """NO_SIGNATURE when the submission carries no signature at all."""
     if sub.signatures:
         return []
-    return [finding(RULE_PRESENT, FlkCode.NO_SIGNATURE, "invalid_signature", "Документ не подписан", "signatures")]
+    return [
+        finding(RULE_PRESENT, FlkCode.NO_SIGNATURE, "invalid_signature", FLK_TEXTS.text("signature.none"), "signatures")
+    ]
 
 
 def invalid_signature_findings(checks: Sequence[SignatureCheck]) -> list[RuleFinding]:
@@ -110,7 +120,7 @@ def invalid_signature_findings(checks: Sequence[SignatureCheck]) -> list[RuleFin
                     RULE_VALID,
                     FlkCode.WRONG_SIGNATURE_FORMAT,
                     "invalid_signature",
-                    f"{label}: подпись XMLDSig не поддерживается, передайте открепленную подпись CMS (CAdES-BES)",
+                    labelled(label, FLK_TEXTS.text("signature.xmldsig")),
                     where,
                 )
             )
@@ -124,14 +134,18 @@ def invalid_signature_findings(checks: Sequence[SignatureCheck]) -> list[RuleFin
             if code in seen:
                 continue
             seen.add(code)
-            out.append(finding(RULE_VALID, code, "invalid_signature", f"{label}: {entry.message}", where))
+            out.append(
+                finding(
+                    RULE_VALID, code, "invalid_signature", labelled(label, Text(entry.message, entry.message_en)), where
+                )
+            )
         if not seen:  # not valid without a coded error: the chain could not be checked at all
             out.append(
                 finding(
                     RULE_VALID,
                     FlkCode.CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT,
                     "invalid_signature",
-                    f"{label}: цепочка сертификатов не проверена — не настроены доверенные корневые сертификаты",
+                    labelled(label, FLK_TEXTS.text("signature.untrusted")),
                     where,
                 )
             )

@@ -20,11 +20,13 @@ __all__ = ["CodeInfo", "SignatureErrorCode"]
 
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
-    """What a code means: the REMD code it maps to, REMD's NSI id, and a Russian message."""
+    """What a code means: the REMD code it maps to, REMD's NSI id, and its message in Russian
+    (REMD's own wording) and English."""
 
     remd_code: str
     nsi_id: int | None
     message: str
+    message_en: str
 
 
 class SignatureErrorCode(StrEnum):
@@ -68,67 +70,106 @@ class SignatureErrorCode(StrEnum):
         """REMD's own wording (or ours for gateway-only codes), in Russian."""
         return _INFO[self].message
 
+    @property
+    def message_en(self) -> str:
+        """The same in English."""
+        return _INFO[self].message_en
+
 
 _C = SignatureErrorCode
 
 _INFO: Final[dict[SignatureErrorCode, CodeInfo]] = {
-    _C.NO_SIGNATURE: CodeInfo("NO_SIGNATURE", 21, "Отсутствуют подписи документа"),
-    _C.SIGNATURE_DECODING_ERROR: CodeInfo("SIGNATURE_DECODING_ERROR", 41, "Ошибка декодирования ЭП"),
-    _C.WRONG_SIGNATURE_FORMAT: CodeInfo("WRONG_SIGNATURE_FORMAT", 53, "Неподдерживаемый формат ЭП"),
-    _C.UNKNOWN_ALGORITHM: CodeInfo("UNKNOWN_ALGORITHM", 44, "Неподдерживаемый алгоритм подписи"),
-    _C.SIGNATURE_VERIFICATION_ERROR: CodeInfo("SIGNATURE_VERIFICATION_ERROR", 42, "Подпись не верна"),
+    _C.NO_SIGNATURE: CodeInfo("NO_SIGNATURE", 21, "Отсутствуют подписи документа", "The document has no signatures"),
+    _C.SIGNATURE_DECODING_ERROR: CodeInfo(
+        "SIGNATURE_DECODING_ERROR", 41, "Ошибка декодирования ЭП", "The signature cannot be decoded"
+    ),
+    _C.WRONG_SIGNATURE_FORMAT: CodeInfo(
+        "WRONG_SIGNATURE_FORMAT", 53, "Неподдерживаемый формат ЭП", "Unsupported signature format"
+    ),
+    _C.UNKNOWN_ALGORITHM: CodeInfo(
+        "UNKNOWN_ALGORITHM", 44, "Неподдерживаемый алгоритм подписи", "Unsupported signature algorithm"
+    ),
+    _C.SIGNATURE_VERIFICATION_ERROR: CodeInfo(
+        "SIGNATURE_VERIFICATION_ERROR", 42, "Подпись не верна", "The signature is not valid"
+    ),
     _C.DIGEST_MISMATCH: CodeInfo(
-        "DIGEST_MISMATCH", 6, "Хеш-сумма документа не соответствует хеш-сумме, указанной в подписи"
+        "DIGEST_MISMATCH",
+        6,
+        "Хеш-сумма документа не соответствует хеш-сумме, указанной в подписи",
+        "The document's digest differs from the one in the signature",
     ),
     _C.INCONSISTENT_DIGESTS: CodeInfo(
         "INCONSISTENT_DIGESTS",
         10,
         "ЭП при одинаковых алгоритмах хеширования содержат разные хеш-суммы документов. ЭП от разных документов",
+        "Signatures with the same digest algorithm hold different document digests: they sign different documents",
     ),
     _C.NO_END_ENTITY_CERTIFICATE: CodeInfo(
-        "NO_END_ENTITY_CERTIFICATE", 18, "В ЭП отсутствует сертификат проверки подписи"
+        "NO_END_ENTITY_CERTIFICATE",
+        18,
+        "В ЭП отсутствует сертификат проверки подписи",
+        "The signature holds no signer certificate",
     ),
-    _C.MULTIPLE_SIGNERS: CodeInfo("MULTIPLE_SIGNERS", 52, "В контейнере ЭП указано более одного подписанта"),
-    _C.SIGNATURE_DUPLICATION: CodeInfo("SIGNATURE_DUPLICATION", 51, "Дублирование подписи"),
+    _C.MULTIPLE_SIGNERS: CodeInfo(
+        "MULTIPLE_SIGNERS",
+        52,
+        "В контейнере ЭП указано более одного подписанта",
+        "The signature container names more than one signer",
+    ),
+    _C.SIGNATURE_DUPLICATION: CodeInfo("SIGNATURE_DUPLICATION", 51, "Дублирование подписи", "Duplicated signature"),
     _C.CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT: CodeInfo(
         "CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT",
         4,
         "Не удалось построить цепочку сертификатов до аккредитованного удостоверяющего центра",
+        "No certificate chain to an accredited certification authority could be built",
     ),
     _C.DOC_DATE_MISMATCH_CERT_NOT_AFTER: CodeInfo(
         "DOC_DATE_MISMATCH_CERT_NOT_AFTER",
         8,
         "Сертификат ЭП недействителен на дату создания документа "
         "(документ создан позже окончания срока действия сертификата)",
+        "The signature certificate is not valid on the document's creation date "
+        "(the document was created after the certificate expired)",
     ),
     _C.DOC_DATE_MISMATCH_CERT_NOT_BEFORE: CodeInfo(
         "DOC_DATE_MISMATCH_CERT_NOT_BEFORE",
         9,
         "Сертификат ЭП недействителен на дату создания документа "
         "(документ создан раньше начала срока действия сертификата)",
+        "The signature certificate is not valid on the document's creation date "
+        "(the document was created before the certificate became valid)",
     ),
     _C.PERSONAL_SIG_CERT_NOT_ACTUAL_ON_DOC_CREATION_DT: CodeInfo(
         "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_DOC_CREATION_DT",
         105,
         "Сертификат сотрудника недействителен на дату создания документа",
+        "The employee's certificate is not valid on the document's creation date",
     ),
     _C.PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT: CodeInfo(
         "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT",
         125,
         "Сертификат сотрудника недействителен на дату проверки документа",
+        "The employee's certificate is not valid on the date of the check",
     ),
     _C.INVALID_CERT_KEY_USAGE: CodeInfo(
         "INVALID_CERT_KEY_USAGE",
         12,
         "Область использования ключа ЭП не соответствует предъявляемым требованиям",
+        "The signature key's usage does not meet the requirements",
     ),
     _C.CA_INACCESSIBILITY: CodeInfo(
-        "CA_INACCESSIBILITY", 62, "Адрес OCSP-службы не указан или недоступен и недоступен CRL"
+        "CA_INACCESSIBILITY",
+        62,
+        "Адрес OCSP-службы не указан или недоступен и недоступен CRL",
+        "No OCSP service is given or reachable, and no CRL is available",
     ),
     # REMD has no code of its own for revocation; it reports a revoked certificate as not valid on
     # the date of the check, which is what we map to.
     _C.CERT_REVOKED: CodeInfo(
-        "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT", 125, "Сертификат ЭП отозван удостоверяющим центром"
+        "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT",
+        125,
+        "Сертификат ЭП отозван удостоверяющим центром",
+        "The signature certificate was revoked by its certification authority",
     ),
-    _C.INTERNAL_ERROR: CodeInfo("INTERNAL_ERROR", 11, "Внутренняя ошибка"),
+    _C.INTERNAL_ERROR: CodeInfo("INTERNAL_ERROR", 11, "Внутренняя ошибка", "Internal error"),
 }

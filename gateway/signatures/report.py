@@ -38,7 +38,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ReportEntry:
-    """A coded problem: REMD code, Russian message for people, English technical detail."""
+    """A coded problem: REMD code, a message for people (Russian, and English in ``message_en``),
+    an English technical detail."""
 
     code: SignatureErrorCode
     detail: str = ""
@@ -47,11 +48,16 @@ class ReportEntry:
     def message(self) -> str:
         return self.code.message
 
+    @property
+    def message_en(self) -> str:
+        return self.code.message_en
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code.value,
             "remd_code": self.code.remd_code,
             "message": self.code.message,
+            "message_en": self.code.message_en,
             "detail": self.detail,
         }
 

@@ -1,19 +1,20 @@
-"""The UI's one translation catalogue: Russian (default) and English.
+"""The UI's one translation catalogue: Russian and English.
 
 Templates call ``t("key")``; a missing key shows the key itself, so a gap is visible rather than
-silent. A test checks that both languages have every key.
+silent. The catalogue is a :class:`gateway.common.language.Catalogue`, the mechanism every surface
+shares: building it fails when an entry lacks a language. The page's language is chosen in
+:mod:`gateway.ui.session` (the RU/EN switch, else ``Accept-Language``, else ``ui.default_language``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
-__all__ = ["CATALOGUE", "LANGUAGES", "Language", "translate"]
+from gateway.common.language import LANGUAGES, Catalogue, Language
 
-Language = Literal["ru", "en"]
-LANGUAGES: Final[tuple[Language, ...]] = ("ru", "en")
+__all__ = ["CATALOGUE", "LANGUAGES", "UI_TEXTS", "Language", "translate"]
 
 _ENTRIES: dict[str, tuple[str, str]] = {
     # chrome
@@ -160,7 +161,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "и просроченных открытых. Казахстан: правило 16:00, срок от поступления в ЦБДИ (по его "
         "сообщению, иначе от отправки шлюзом) до решения эксперта.",
         "Share registered by the working-day deadline among registered and overdue open items. "
-        "Kazakhstan: the 16:00 rule, from the arrival at ЦБДИ (as it reports, else the gateway's "
+        "Kazakhstan: the 16:00 rule, from the arrival at the CBDI (as it reports, else the gateway's "
         "send) to the expert's decision.",
     ),
     "sla.stage": ("Этап", "Stage"),
@@ -566,6 +567,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "err.csrf": ("Форма устарела: обновите страницу.", "The form expired: reload the page."),
     "err.not_found": ("Не найдено.", "Not found."),
 }
+
+UI_TEXTS: Final = Catalogue("UI", _ENTRIES)
 
 CATALOGUE: Final[Mapping[Language, Mapping[str, str]]] = MappingProxyType(
     {

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from gateway.appkeys import CONFIG_KEY, JOURNAL_KEY
+from gateway.common.language import preferred_language
 from gateway.ui.config import UiConfig
 from gateway.ui.i18n import LANGUAGES, Language
 from gateway.ui.throttle import LoginThrottle
@@ -112,11 +113,13 @@ def current_language(request: web.Request) -> Language:
 
 
 def _pick_language(request: web.Request, default: Language) -> Language:
+    """The reader's explicit choice (the RU/EN switch's cookie), else the browser's
+    ``Accept-Language``, else ``ui.default_language`` (docs/languages.md)."""
     chosen = request.cookies.get(LANG_COOKIE, "")
     for lang in LANGUAGES:
         if chosen == lang:
             return lang
-    return default
+    return preferred_language(request.headers.get("Accept-Language"), default)
 
 
 def ui_middleware(*, forbidden: Callable[[web.Request, str], web.Response]) -> Middleware:
@@ -148,6 +151,9 @@ def ui_middleware(*, forbidden: Callable[[web.Request, str], web.Response]) -> M
             response = await handler(request)
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        # The page's language depends on these two request headers (a shared cache must know).
+        response.headers.setdefault("Content-Language", request[_LANG])
+        response.headers.setdefault("Vary", "Accept-Language, Cookie")
         return response
 
     return middleware

@@ -36,13 +36,14 @@ from gateway.documents.parse import detect_kind
 from gateway.errors import GatewayError, NotFound
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import SchemaViolation, parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.peers.installed import installed_plugins
 from gateway.ui.actions import audit
 from gateway.ui.client_address import client_address
-from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_session
-from gateway.validation.contract import Report
+from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_language, current_session
+from gateway.validation.contract import Report, message_in_language, report_in_language
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["vendor_routes"]
@@ -177,8 +178,8 @@ def _submission_of(data: bytes, config: GatewayConfig) -> dict[str, Any]:
     }
 
 
-def _rejection(code: FlkCode, message: str) -> Report:
-    return Report(findings=(finding("submission", code, "other", message),))
+def _rejection(code: FlkCode, key: str, detail: str) -> Report:
+    return Report(findings=(finding("submission", code, "other", FLK_TEXTS.text(key, detail=detail)),))
 
 
 @vendor_routes.post("/sandbox/check")
@@ -193,12 +194,12 @@ async def vendor_check(request: web.Request) -> web.Response:
         raw = await asyncio.to_thread(_submission_of, data, config)
         report = await request.config_dict[DRY_CHECKER_KEY].check(parse_submission(raw))
     except SchemaViolation as exc:
-        report = _rejection(FlkCode.SUBMISSION_INVALID, exc.message)
+        report = _rejection(FlkCode.SUBMISSION_INVALID, "submission.invalid", exc.message)
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:  # JSON that is not JSON
-        report = _rejection(FlkCode.SUBMISSION_INVALID, f"not a submission: {exc}"[:300])
+        report = _rejection(FlkCode.SUBMISSION_INVALID, "submission.not_json", f"{exc}"[:300])
     except (XmlSecurityError, XmlSyntaxError, DocumentError) as exc:
-        report = _rejection(FlkCode.SUBMISSION_INVALID, f"not a document of a known kind: {exc}"[:300])
-    data_view = report.to_dict()
+        report = _rejection(FlkCode.SUBMISSION_INVALID, "submission.not_document", f"{exc}"[:300])
+    data_view = report_in_language(report.to_dict(), current_language(request))
     name = upload.filename if isinstance(upload, web.FileField) else ""
     return await _page(request, report=data_view, report_json=json.dumps(data_view, ensure_ascii=False, indent=2),
                        uploaded=name)  # fmt: skip
@@ -272,9 +273,12 @@ async def vendor_submission(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     events = await journal.events(sub.id)
     report = next((e.details["report"] for e in reversed(events) if "report" in (e.details or {})), None)
+    lang = current_language(request)
+    if isinstance(report, dict):
+        report = report_in_language(report, lang)
     timeline = [
         {"at": e.at, "kind": e.kind, "from": e.from_state, "to": e.to_state, "code": e.code,
-         "message": mask_text(e.message or "")}
+         "message": mask_text(message_in_language(e.message, report, lang) or "")}
         for e in events
     ]  # fmt: skip
     from gateway.ui.web import render

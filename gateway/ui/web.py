@@ -48,7 +48,7 @@ from gateway.ui.session import (
 from gateway.ui.svg import bar_chart, line_chart, share_chart
 from gateway.ui.users import Role
 from gateway.ui.vendor import vendor_routes
-from gateway.validation.contract import CATEGORIES
+from gateway.validation.contract import CATEGORIES, message_in_language, report_in_language
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]
 
@@ -468,15 +468,18 @@ async def message_detail(request: web.Request) -> web.Response:
     for env in envelopes:
         body = await journal.envelope_body(env.id)
         shown_envelopes.append({"meta": env, "text": masked_envelope(body, env.content_type)})
+    lang = current_language(request)
+    report = _report_of(events)
+    if report is not None:
+        report = report_in_language(report, lang)
     timeline = [
         {
             "ev": ev,
-            "message": mask_text(ev.message) if ev.message else "",
+            "message": mask_text(message_in_language(ev.message, report, lang) or ""),
             "details": masked_json(ev.details) if ev.details and "report" not in ev.details else "",
         }
         for ev in events
     ]
-    report = _report_of(events)
     findings = [
         {k: mask_text(str(v)) if v is not None else "" for k, v in f.items()} for f in (report or {}).get("flk", [])
     ]

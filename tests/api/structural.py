@@ -4,6 +4,7 @@ whose "document" and "signatures-present" rules do the same checks with real sig
 
 from __future__ import annotations
 
+from gateway.flk.signatures import signatures_present_findings
 from gateway.intake.submission import CanonicalSubmission
 from gateway.validation.contract import Finding, Report
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
@@ -21,13 +22,15 @@ def structural_findings(sub: CanonicalSubmission, *, max_bytes: int) -> list[Fin
         except (XmlSecurityError, XmlSyntaxError) as exc:
             findings.append(
                 Finding(
-                    "document-readable", exc.code, "other", f"Документ не является корректным XML: {exc}", "document"
+                    "document-readable",
+                    exc.code,
+                    "other",
+                    f"Документ не является корректным XML: {exc}",
+                    "document",
+                    message_en=f"The document is not well-formed XML: {exc}",
                 )
             )
-    if not sub.signatures:
-        findings.append(
-            Finding("signatures-present", "NO_SIGNATURE", "invalid_signature", "Документ не подписан", "signatures")
-        )
+    findings.extend(signatures_present_findings(sub))  # the product's own rule (its texts are bilingual)
     return findings
 
 

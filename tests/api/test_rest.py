@@ -142,6 +142,38 @@ async def test_errors_speak_the_language_the_caller_asks_for(gateway: Gateway) -
     assert answers["ru;q=0.1, en"][0] == "en"
 
 
+async def test_flk_findings_speak_the_language_the_caller_asks_for(gateway: Gateway) -> None:
+    """The check's report, and a rejected submission's report, outcome and timeline, follow
+    Accept-Language (English when none is asked for, as every REST answer); both texts stay in the
+    report, and the code does not change."""
+    unsigned = submission("uid-flk-lang", signatures=[])
+    seen = {}
+    for accept in (None, "ru-RU,ru;q=0.9", "en-US,en;q=0.9,ru;q=0.8"):
+        headers = {**gateway.auth, **({"Accept-Language": accept} if accept else {})}
+        resp = await gateway.client.post("/api/v1/check", json=unsigned, headers=headers)
+        finding = (await resp.json())["flk"][0]
+        seen[accept] = (resp.headers["Content-Language"], finding["code"], finding["message"])
+        assert (finding["message_ru"], finding["message_en"]) == ("Документ не подписан", "The document is not signed")
+    assert seen[None] == ("en", "NO_SIGNATURE", "The document is not signed")
+    assert seen["ru-RU,ru;q=0.9"] == ("ru", "NO_SIGNATURE", "Документ не подписан")
+    assert seen["en-US,en;q=0.9,ru;q=0.8"] == seen[None]
+
+    resp = await gateway.client.post("/api/v1/submissions", json=unsigned, headers=gateway.auth)
+    sid = (await resp.json())["id"]
+    await wait_state(gateway, sid, "REJECTED")
+    views = {}
+    for accept in ("ru", "en"):
+        headers = {**gateway.auth, "Accept-Language": accept}
+        resp = await gateway.client.get(f"/api/v1/submissions/{sid}", headers=headers)
+        assert resp.headers["Content-Language"] == accept
+        views[accept] = await resp.json()
+    for lang, text in (("ru", "Документ не подписан"), ("en", "The document is not signed")):
+        view = views[lang]
+        assert view["outcome"]["code"] == "NO_SIGNATURE" and view["outcome"]["message"] == text
+        assert view["report"]["flk"][0]["message"] == text
+        assert [e["message"] for e in view["timeline"] if e["to"] == "REJECTED"] == [text]
+
+
 async def test_list_filters_and_pages(gateway: Gateway) -> None:
     ids = []
     for i in range(5):

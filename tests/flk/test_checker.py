@@ -133,7 +133,11 @@ def test_switched_off_rule_is_skipped(make_checker: Make, valid: Valid) -> None:
     assert not run_check(make_checker(), data).passed
     report = run_check(make_checker(rules={"role-policy": False}), data)
     assert report.passed
-    assert {"rule": "role-policy", "reason": "правило отключено в конфигурации"} in report.to_dict()["skipped"]
+    assert {
+        "rule": "role-policy",
+        "reason": "правило отключено в конфигурации",
+        "reason_en": "the rule is disabled in the configuration",
+    } in report.to_dict()["skipped"]
 
 
 def test_a_crashing_rule_holds_the_submission(

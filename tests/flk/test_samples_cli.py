@@ -4,6 +4,7 @@ check command's exit codes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def test_check_agrees_with_expected_for_every_file(sample_dir: Path) -> None:
 
 
 def test_human_output_and_exit_codes(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # not English: Russian labels
+    monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")  # a Russian locale: Russian labels
     ok = _check(str(sample_dir / "valid-121-0.json"), "--trust", str(sample_dir / "pki"))
     assert ok.exit_code == 0 and ok.output.startswith("ПРОЙДЕНА")
     bad = _check(str(sample_dir / "defect-role-policy-position.json"), "--trust", str(sample_dir / "pki"))
@@ -170,3 +171,33 @@ def test_check_speaks_english_when_asked(sample_dir: Path, monkeypatch: pytest.M
     assert _check(*args).output.startswith("PASSED")
     monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")
     assert _check(*args).output.startswith("ПРОЙДЕНА")
+
+
+def test_every_defect_is_reported_in_the_language_asked_for(sample_dir: Path) -> None:
+    """Each FLK rule's findings (one defective sample per rule) in English with ``--lang en`` and in
+    Russian with ``--lang ru``; both texts are always in the JSON, and the codes do not change."""
+    cyrillic = re.compile(r"[\u0400-\u04ff]")
+    relayed = re.compile(r"«[^»]*»")  # names from the ministry's tables, quoted in both languages
+    expected = json.loads((sample_dir / "expected.json").read_text(encoding="utf-8"))
+    wrong: list[tuple[str, str, str]] = []
+    for name in sorted(n for n in expected if n.startswith(("defect-", "warning-"))):
+        reports = {}
+        for lang in ("en", "ru"):
+            args = [str(sample_dir / name), "--json", "--lang", lang, "--trust", str(sample_dir / "pki")]
+            result = _check(*args, "--journal", str(sample_dir / "journal.json"))
+            reports[lang] = json.loads(result.output)
+        items = {lang: [*r["flk"], *r["warnings"]] for lang, r in reports.items()}
+        assert items["en"], name
+        assert [i["code"] for i in items["en"]] == [i["code"] for i in items["ru"]], name
+        for en, ru in zip(items["en"], items["ru"], strict=True):
+            assert (en["message_ru"], en["message_en"]) == (ru["message_ru"], ru["message_en"])
+            assert en["message"] == en["message_en"] and ru["message"] == ru["message_ru"]
+            if not cyrillic.search(ru["message"]):
+                wrong.append((name, "ru", ru["message"]))
+            schematron = en["code"] == "XML_VALIDATION_ERROR"  # the ministry's assertion, relayed
+            if cyrillic.search(relayed.sub("", en["message"])) and not schematron:
+                wrong.append((name, "en", en["message"]))
+        for skipped in reports["en"]["skipped"]:
+            if cyrillic.search(skipped["reason"]):
+                wrong.append((name, "skipped", skipped["reason"]))
+    assert wrong == []

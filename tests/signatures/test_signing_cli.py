@@ -63,6 +63,21 @@ def test_sign_and_verify_detached(runner: CliRunner, tmp_path: Path, cli_pki: tu
     assert json.loads(tampered.output)["signatures"][0]["errors"][0]["code"] == "DIGEST_MISMATCH"
 
 
+def test_verify_speaks_the_locale(
+    runner: CliRunner, tmp_path: Path, cli_pki: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pki, cert, key = cli_pki
+    doc, sig = _sign(runner, tmp_path, pki, cert, key)
+    doc.write_bytes(doc.read_bytes() + b" ")  # tampered: the problem's message is in the report
+    base = [str(sig), "--content", str(doc), "--trust", str(pki / "trust"), "--crl", str(pki / "crl")]
+    monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")
+    russian = runner.invoke(verify, base).output
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    english = runner.invoke(verify, base).output
+    assert russian.startswith("НЕДЕЙСТВИТЕЛЬНА: CMS, откреплённая") and "DIGEST_MISMATCH: Хеш-сумма" in russian
+    assert english.startswith("INVALID: CMS, detached") and "DIGEST_MISMATCH: The document's digest" in english
+
+
 def test_sign_attached_pem(runner: CliRunner, tmp_path: Path, cli_pki: tuple[Path, Path, Path]) -> None:
     pki, cert, key = cli_pki
     _doc, sig = _sign(runner, tmp_path, pki, cert, key, "--attached", "--pem")

@@ -123,7 +123,7 @@ async def tile(page: Any, name: str) -> int:
 
 
 async def test_operator_flow(site: Site, browser: Any) -> None:
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
     await page.goto(f"{site.base}/ui/overview")
     assert page.url.endswith("/ui/login")
     await shot(page, "01-login")
@@ -201,7 +201,7 @@ async def test_operator_flow(site: Site, browser: Any) -> None:
 
 
 async def test_viewer_cannot_resend(site: Site, browser: Any) -> None:
-    page = await browser.new_page()
+    page = await browser.new_page(locale="ru-RU")
     await login(page, site, "victor")
     sid = site.seeded.ids["dead-0"]
     await page.goto(f"{site.base}/ui/messages/{sid}")
@@ -216,9 +216,36 @@ async def test_viewer_cannot_resend(site: Site, browser: Any) -> None:
 
 
 async def test_post_without_csrf_is_refused(site: Site, browser: Any) -> None:
-    page = await browser.new_page()
+    page = await browser.new_page(locale="ru-RU")
     await login(page, site, "olga")
     sid = site.seeded.ids["dead-0"]
     resp = await page.request.post(f"{site.base}/ui/messages/{sid}/resend", form={"comment": "no token"})
     assert resp.status == 403
     assert (await site.journal.get(sid)).state is State.DEAD
+
+
+async def test_language_follows_the_browser_until_the_reader_chooses(site: Site, browser: Any) -> None:
+    """Two browsers, one English and one Russian: each gets its own language (``<html lang>``
+    included) from Accept-Language; the RU/EN switch then overrides the browser's preference."""
+    english = await (await browser.new_context(locale="en-US")).new_page()
+    russian = await (await browser.new_context(locale="ru-RU")).new_page()
+    await english.goto(f"{site.base}/ui/login")
+    await russian.goto(f"{site.base}/ui/login")
+    assert await english.get_attribute("html", "lang") == "en"
+    assert await russian.get_attribute("html", "lang") == "ru"
+    assert await english.locator("h1").inner_text() == "Sign in"
+    assert await russian.locator("h1").inner_text() == "Вход"
+    await english.bring_to_front()
+    await english.get_by_label("Username").fill("olga")
+    await english.get_by_label("Password").fill(PASSWORD)
+    await english.get_by_role("button", name="Sign in").click()
+    await english.wait_for_url(f"{site.base}/ui/overview")
+    assert "Delivery funnel" in await english.content()
+    assert await english.get_attribute("html", "lang") == "en"
+    # the reader's explicit choice beats the browser's preference, and is remembered
+    await english.get_by_role("link", name="RU").click()
+    await english.wait_for_load_state()
+    await english.goto(f"{site.base}/ui/overview")
+    assert await english.get_attribute("html", "lang") == "ru"
+    assert "Воронка доставки" in await english.content()
+    await shot(english, "13-chosen-ru-in-en-browser")

@@ -27,7 +27,7 @@ async def _total(page: Any) -> int:
 
 
 async def test_a_bookmarked_filter_url_reproduces_the_list(site: Site, browser: Any) -> None:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
     await login(page, site, "victor")
     await page.goto(f"{site.base}/ui/list")
     # build the filter with the form (selects, not free text), as an operator would
@@ -43,7 +43,7 @@ async def test_a_bookmarked_filter_url_reproduces_the_list(site: Site, browser: 
     assert "2 Отказ узла = 2 INVALID_SIGNATURE" in re.sub(r"\s+", " ", await page.locator("#causes").inner_text())
     await shot(page, "13-list")
     # the bookmark, opened later in another browser, shows the same list and the same form
-    other = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    other = await (await browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})).new_page()
     await login(other, site, "olga")
     await other.goto(bookmarked)
     again = await other.locator("#list tbody tr[data-id]").evaluate_all("rs => rs.map(r => r.dataset.id)")
@@ -53,7 +53,7 @@ async def test_a_bookmarked_filter_url_reproduces_the_list(site: Site, browser: 
 
 
 async def test_bulk_resend_of_a_filter_with_preview_and_audit(site: Site, browser: Any) -> None:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
     await login(page, site, "olga")
     await page.goto(f"{site.base}/ui/list?view=needs-operator")
     assert await _total(page) == 2
@@ -83,7 +83,7 @@ async def test_bulk_resend_of_a_filter_with_preview_and_audit(site: Site, browse
 
 
 async def test_acknowledge_and_silence_an_alert(site: Site, browser: Any) -> None:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
     await login(page, site, "olga")
     for _ in range(50):  # the evaluator runs every 0.2 s
         await page.goto(f"{site.base}/ui/alerts")
@@ -111,9 +111,9 @@ async def test_acknowledge_and_silence_an_alert(site: Site, browser: Any) -> Non
 
 async def test_disabling_a_user_ends_their_session(site: Site, browser: Any) -> None:  # noqa: F811
     await UserStore(site.journal.engine).add("anna", PASSWORD, Role.ADMIN)
-    victor = await (await browser.new_context()).new_page()
+    victor = await (await browser.new_context(locale="ru-RU")).new_page()
     await login(victor, site, "victor")
-    admin = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    admin = await (await browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})).new_page()
     await login(admin, site, "anna")
     await admin.goto(f"{site.base}/ui/users")
     await admin.locator("#disable-victor").click()
@@ -130,7 +130,7 @@ async def test_disabling_a_user_ends_their_session(site: Site, browser: Any) -> 
 
 
 async def test_overview_links_land_on_matching_lists(site: Site, browser: Any) -> None:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
     await login(page, site, "victor")
     overview = f"{site.base}/ui/overview?from=2026-11-01&to=2026-11-30"
     for name in ("received", "registered", "failed", "rejected", "awaiting", "in_progress", "dead", "reconciled"):
@@ -162,7 +162,7 @@ PHONE_PAGES = (
 
 async def test_every_page_fits_a_390px_phone(site: Site, browser: Any) -> None:  # noqa: F811
     await UserStore(site.journal.engine).add("anna", PASSWORD, Role.ADMIN)
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    context = await browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 844}, device_scale_factor=1)
     page = await context.new_page()
     await login(page, site, "anna")
     detail = f"/ui/messages/{site.seeded.ids['reg-77-0']}"

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.app import create_app
 from gateway.model import State
 from gateway.ui.schema import ui_audit
 
-from .conftest import PASSWORD, UiGateway, csrf_of
+from .conftest import PASSWORD, UiGateway, csrf_of, make_config
 from .seed import PATIENT_SNILS
 
 
@@ -264,6 +266,34 @@ async def test_language_switch(gw: UiGateway) -> None:
     assert "Delivery funnel" in html and '<html lang="en">' in html
     resp = await gw.client.get("/ui/lang?set=en&next=https://evil.example/", allow_redirects=False)
     assert resp.headers["Location"] == "/ui/overview"
+
+
+async def test_language_from_accept_language_unless_chosen(gw: UiGateway) -> None:
+    await gw.login("victor")
+    pages = {}
+    for accept in ("en-US,en;q=0.9", "ru-RU,ru;q=0.9,en;q=0.5", "de-DE", "de, en;q=0.2, ru;q=0.1"):
+        resp = await gw.client.get("/ui/overview", headers={"Accept-Language": accept})
+        pages[accept] = (resp.headers["Content-Language"], await resp.text())
+        assert "Accept-Language" in resp.headers["Vary"]
+    lang, html = pages["en-US,en;q=0.9"]
+    assert lang == "en" and '<html lang="en">' in html and "Delivery funnel" in html
+    lang, html = pages["ru-RU,ru;q=0.9,en;q=0.5"]
+    assert lang == "ru" and '<html lang="ru">' in html and "Воронка доставки" in html
+    assert pages["de-DE"][0] == "ru"  # neither language asked for: ui.default_language
+    assert pages["de, en;q=0.2, ru;q=0.1"][0] == "en"  # quality values decide
+    # the switch is an explicit choice and beats the header
+    await gw.client.get("/ui/lang?set=ru&next=/ui/overview")
+    resp = await gw.client.get("/ui/overview", headers={"Accept-Language": "en-US"})
+    assert resp.headers["Content-Language"] == "ru" and '<html lang="ru">' in await resp.text()
+
+
+async def test_default_language_is_configurable(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path).with_overrides(ui={"default_language": "en"}))
+    async with TestClient(TestServer(app)) as client:
+        for accept, expected in ((None, "en"), ("fr", "en"), ("ru", "ru")):
+            headers = {"Accept-Language": accept} if accept else {}
+            resp = await client.get("/ui/login", headers=headers)
+            assert f'<html lang="{expected}">' in await resp.text(), accept
 
 
 async def test_sla_page(gw: UiGateway) -> None:

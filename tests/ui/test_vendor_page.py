@@ -42,7 +42,7 @@ async def page(sandbox: Sandbox) -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            yield await browser.new_page(viewport={"width": 1280, "height": 900})
+            yield await browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
         finally:
             await browser.close()
 
@@ -64,6 +64,32 @@ async def test_a_defective_upload_is_reported_with_its_code(page: Any, sandbox: 
     # the same report `check` gives
     report = json.loads(await page.text_content("#report-json") or "")
     assert report["passed"] is False and report["flk"][0]["code"] == "POSITION_TO_ROLE_MISMATCH"
+
+
+async def test_the_report_follows_the_page_language(sandbox: Sandbox) -> None:
+    """An English browser gets the FLK report in English (the same codes); the RU switch turns the
+    same report Russian."""
+    _need_chromium()
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
+            await _upload(page, sandbox, "defect-role-policy-position.json")
+            assert "REJECTED" in await page.inner_text("#verdict")
+            assert await page.get_attribute("html", "lang") == "en"
+            report = json.loads(await page.text_content("#report-json") or "")
+            first = report["flk"][0]
+            assert first["code"] == "POSITION_TO_ROLE_MISMATCH"
+            assert first["message"] == first["message_en"] and "does not fit role" in first["message"]
+            assert first["message_ru"] != first["message_en"]
+            assert "does not fit role" in await page.inner_text("#report")
+            await shot(page, "vendor-check-rejected-en")
+            await page.get_by_role("link", name="RU").click()
+            await _upload(page, sandbox, "defect-role-policy-position.json")
+            assert "ОТКЛОНЕНА" in await page.inner_text("#verdict")
+            assert "не соответствует роли" in await page.inner_text("#report")
+        finally:
+            await browser.close()
 
 
 async def test_a_schematron_defect_names_the_ministrys_rule(page: Any, sandbox: Sandbox) -> None:

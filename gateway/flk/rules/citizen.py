@@ -27,6 +27,7 @@ from gateway.documents.identifiers import Sex as IinSex
 from gateway.documents.model import LegalRepresentative, Patient, Sex
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["APPLIES_TO", "RULE", "age_on", "citizen_findings"]
@@ -56,15 +57,15 @@ def _same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _f(code: FlkCode, message: str, field: str) -> RuleFinding:
-    return finding(RULE, code, "citizen_data", message, field)
+def _f(code: FlkCode, key: str, field: str, **params: object) -> RuleFinding:
+    return finding(RULE, code, "citizen_data", FLK_TEXTS.text(key, **params), field)
 
 
 def _identifiers(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
     out: list[RuleFinding] = []
     if doc.kind is DocumentKind.KZ_031U:
         if _blank(p.iin):
-            out.append(_f(FlkCode.PATIENT_IIN_MISSING, "Не указан ИИН гражданина", "patient.iin"))
+            out.append(_f(FlkCode.PATIENT_IIN_MISSING, "citizen.iin_missing", "patient.iin"))
             return out
         assert p.iin is not None
         try:
@@ -73,7 +74,7 @@ def _identifiers(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
             out.append(
                 _f(
                     FlkCode.PATIENT_IIN_INVALID,
-                    "ИИН гражданина некорректен (контрольный разряд или дата)",
+                    "citizen.iin_invalid",
                     "patient.iin",
                 )
             )
@@ -84,18 +85,18 @@ def _identifiers(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
             out.append(
                 _f(
                     FlkCode.PATIENT_IIN_MISMATCH,
-                    "ИИН гражданина не соответствует указанным дате рождения или полу",
+                    "citizen.iin_mismatch",
                     "patient.iin",
                 )
             )
         return out
     if _blank(p.snils):
-        out.append(_f(FlkCode.NO_SNILS, "Не указан СНИЛС гражданина", "patient.snils"))
+        out.append(_f(FlkCode.NO_SNILS, "citizen.snils_missing", "patient.snils"))
     elif p.snils is not None and not is_valid_snils(p.snils):
         out.append(
             _f(
                 FlkCode.PATIENT_SNILS_INVALID,
-                "СНИЛС гражданина некорректен (не сходится контрольное число)",
+                "citizen.snils_invalid",
                 "patient.snils",
             )
         )
@@ -108,7 +109,7 @@ def _identity_document(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
         return [
             _f(
                 FlkCode.IDENTITY_DOCUMENT_MISSING,
-                "Не указан документ, удостоверяющий личность гражданина",
+                "citizen.id_doc_missing",
                 "patient.identity_document",
             )
         ]
@@ -117,7 +118,7 @@ def _identity_document(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
         out.append(
             _f(
                 FlkCode.IDENTITY_DOCUMENT_INVALID,
-                "Не указан номер документа, удостоверяющего личность",
+                "citizen.id_doc_number",
                 "patient.identity_document.number",
             )
         )
@@ -125,7 +126,7 @@ def _identity_document(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
         out.append(
             _f(
                 FlkCode.SERIES_REQUIRED,
-                "Необходимо указать серию паспорта гражданина",
+                "citizen.passport_series",
                 "patient.identity_document.series",
             )
         )
@@ -133,7 +134,7 @@ def _identity_document(doc: ParsedDocument, p: Patient) -> list[RuleFinding]:
         out.append(
             _f(
                 FlkCode.IDENTITY_DOCUMENT_INVALID,
-                "Дата выдачи документа, удостоверяющего личность, раньше даты рождения или позже даты документа",
+                "citizen.id_doc_date",
                 "patient.identity_document.issue_date",
             )
         )
@@ -146,7 +147,7 @@ def _representative(doc: ParsedDocument, rep: LegalRepresentative | None, minor:
             return [
                 _f(
                     FlkCode.REPRESENTATIVE_MISSING,
-                    "Гражданин несовершеннолетний: необходимы сведения о законном представителе",
+                    "citizen.rep_missing",
                     "patient.legal_representative",
                 )
             ]
@@ -154,16 +155,16 @@ def _representative(doc: ParsedDocument, rep: LegalRepresentative | None, minor:
     where = "patient.legal_representative"
     out: list[RuleFinding] = []
     if _blank(rep.family) or _blank(rep.given):
-        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "Не указаны фамилия или имя законного представителя", where))
+        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "citizen.rep_name", where))
     if rep.snils is not None and not is_valid_snils(rep.snils):
-        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "СНИЛС законного представителя некорректен", f"{where}.snils"))
+        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "citizen.rep_snils", f"{where}.snils"))
     if rep.iin is not None and not is_valid_iin(rep.iin):
-        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "ИИН законного представителя некорректен", f"{where}.iin"))
+        out.append(_f(FlkCode.REPRESENTATIVE_INVALID, "citizen.rep_iin", f"{where}.iin"))
     if minor and rep.identity_document is None and rep.authority_document is None:
         out.append(
             _f(
                 FlkCode.REPRESENTATIVE_INVALID,
-                "Не указан документ, удостоверяющий личность или полномочия законного представителя",
+                "citizen.rep_document",
                 where,
             )
         )
@@ -174,12 +175,13 @@ def _metadata(sub: CanonicalSubmission, p: Patient) -> list[RuleFinding]:
     meta = sub.patient
     out: list[RuleFinding] = []
 
-    def mismatch(field: str, what: str) -> None:
+    def mismatch(field: str) -> None:
         out.append(
             _f(
                 FlkCode.PATIENT_METADATA_MISMATCH,
-                f"{what} пациента в сведениях о документе не совпадает с указанным в документе",
+                "citizen.metadata",
                 f"patient/{field}",
+                what=FLK_TEXTS.text(f"citizen.field.{field}"),
             )
         )
 
@@ -189,18 +191,14 @@ def _metadata(sub: CanonicalSubmission, p: Patient) -> list[RuleFinding]:
         except IdentifierError:
             same = False
         if not same:
-            mismatch("snils", "СНИЛС")
+            mismatch("snils")
     if "iin" in meta and meta["iin"] != (p.iin or ""):
-        mismatch("iin", "ИИН")
-    for field, value, what in (
-        ("family", p.family, "Фамилия"),
-        ("given", p.given, "Имя"),
-        ("patronymic", p.patronymic or "", "Отчество"),
-    ):
+        mismatch("iin")
+    for field, value in (("family", p.family), ("given", p.given), ("patronymic", p.patronymic or "")):
         if field in meta and not _same_text(meta[field], value):
-            mismatch(field, what)
+            mismatch(field)
     if "birth_date" in meta and meta["birth_date"] != p.birth_date.isoformat():
-        mismatch("birth_date", "Дата рождения")
+        mismatch("birth_date")
     return out
 
 
@@ -217,38 +215,37 @@ def citizen_findings(
     p = doc.patient
     out: list[RuleFinding] = []
     if _blank(p.family):
-        out.append(_f(FlkCode.PATIENT_SURNAME_NOT_FOUND, "Не указана фамилия гражданина", "patient.family"))
+        out.append(_f(FlkCode.PATIENT_SURNAME_NOT_FOUND, "citizen.surname_missing", "patient.family"))
     if _blank(p.given):
-        out.append(_f(FlkCode.PATIENT_NAME_NOT_FOUND, "Не указано имя гражданина", "patient.given"))
+        out.append(_f(FlkCode.PATIENT_NAME_NOT_FOUND, "citizen.name_missing", "patient.given"))
     out.extend(_identifiers(doc, p))
     on = doc.created.date()
     age = age_on(p.birth_date, on)
     if p.birth_date > on:
-        out.append(
-            _f(FlkCode.BIRTH_DATE_IMPLAUSIBLE, "Дата рождения гражданина позже даты документа", "patient.birth_date")
-        )
+        out.append(_f(FlkCode.BIRTH_DATE_IMPLAUSIBLE, "citizen.born_after", "patient.birth_date"))
     elif age > max_age_years:
         out.append(
             _f(
                 FlkCode.BIRTH_DATE_IMPLAUSIBLE,
-                f"Дата рождения гражданина неправдоподобна (возраст более {max_age_years} лет)",
+                "citizen.too_old",
                 "patient.birth_date",
+                years=max_age_years,
             )
         )
     address = p.address
     region = address.region.code.strip()
     if not region:
-        out.append(_f(FlkCode.ADDRESS_INVALID, "В адресе гражданина не указан код региона", "patient.address.region"))
+        out.append(_f(FlkCode.ADDRESS_INVALID, "citizen.address_region_missing", "patient.address.region"))
     elif doc.kind is not DocumentKind.KZ_031U and not (region.isdigit() and 1 <= int(region) <= 99):
         out.append(
             _f(
                 FlkCode.ADDRESS_INVALID,
-                "Код региона в адресе гражданина не является кодом субъекта РФ",
+                "citizen.address_region_invalid",
                 "patient.address.region",
             )
         )
     if _blank(address.text):
-        out.append(_f(FlkCode.ADDRESS_INVALID, "Не указан адрес гражданина", "patient.address.text"))
+        out.append(_f(FlkCode.ADDRESS_INVALID, "citizen.address_missing", "patient.address.text"))
     out.extend(_identity_document(doc, p))
     out.extend(_representative(doc, p.legal_representative, minor=0 <= age < adult_age_years))
     out.extend(_metadata(sub, p))

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
-from gateway.flk.signatures import SignatureCheck, entry_label
+from gateway.flk.messages import FLK_TEXTS
+from gateway.flk.signatures import SignatureCheck, entry_label, labelled
 from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "dates_findings"]
@@ -40,7 +41,7 @@ def dates_findings(
                 RULE,
                 FlkCode.WRONG_CREATION_DATE,
                 "other",
-                "Дата создания документа позже текущей даты",
+                FLK_TEXTS.text("dates.future"),
                 "creation_datetime",
             )
         )
@@ -64,8 +65,7 @@ def dates_findings(
                     RULE,
                     code,
                     "invalid_signature",
-                    f"{label}: сертификат недействителен на дату создания документа (документ создан раньше "
-                    "начала срока действия сертификата)",
+                    labelled(label, FLK_TEXTS.text("dates.before_cert")),
                     where,
                 )
             )
@@ -80,8 +80,7 @@ def dates_findings(
                     RULE,
                     code,
                     "invalid_signature",
-                    f"{label}: сертификат недействителен на дату создания документа (документ создан позже "
-                    "окончания срока действия сертификата)",
+                    labelled(label, FLK_TEXTS.text("dates.after_cert")),
                     where,
                 )
             )

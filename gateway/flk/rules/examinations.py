@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from gateway.common.language import Text
 from gateway.documents import DocumentKind, ParsedDocument
 from gateway.documents.model import Kz031Details
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, Severity, finding
 from gateway.flk.kz_nosologies import KzGroup
+from gateway.flk.messages import FLK_TEXTS
 from gateway.flk.required_exams import ExamGroup, RequiredExamsError, groups_for_icd10, missing_exams, normalise_icd10
 from gateway.flk.rules.citizen import age_on
 
@@ -36,9 +38,7 @@ def _severity(verified: bool, unverified: Severity) -> Severity:
 def _main_code(doc: ParsedDocument) -> tuple[str | None, list[RuleFinding]]:
     if doc.diagnoses is None:
         return None, [
-            finding(
-                RULE, FlkCode.DIAGNOSIS_INVALID, "examinations", "В документе не указан основной диагноз", "diagnoses"
-            )
+            finding(RULE, FlkCode.DIAGNOSIS_INVALID, "examinations", FLK_TEXTS.text("exams.no_diagnosis"), "diagnoses")
         ]
     try:
         return normalise_icd10(doc.diagnoses.main.icd10), []
@@ -48,7 +48,7 @@ def _main_code(doc: ParsedDocument) -> tuple[str | None, list[RuleFinding]]:
                 RULE,
                 FlkCode.DIAGNOSIS_INVALID,
                 "examinations",
-                "Код основного диагноза не является кодом МКБ-10",
+                FLK_TEXTS.text("exams.not_icd10"),
                 "diagnoses.main.icd10",
             )
         ]
@@ -75,15 +75,18 @@ def ru_examination_findings(
         missing = missing_exams(group, performed)
         if not missing:
             continue
-        listed = "; ".join(f"{e.code} {e.name}" for e in missing)
-        note = "" if group.verified else " (строка перечня не сверена с приказом: замечание, не отказ)"
+        # names come from the order's table, in Russian: quoted, so they read as names in English too
+        listed = "; ".join(f"{e.code} «{e.name}»" for e in missing)
+        message = FLK_TEXTS.text("exams.missing", group=group.name_ru, code=code, listed=listed)
+        if not group.verified:
+            unverified = FLK_TEXTS.text("exams.unverified")
+            message = Text(message.ru + unverified.ru, message.en + unverified.en)
         out.append(
             finding(
                 RULE,
                 FlkCode.REQUIRED_EXAMS_MISSING,
                 "examinations",
-                f"Для заболевания группы «{group.name_ru}» ({code}) не представлены результаты обязательных "
-                f"медицинских обследований: {listed}{note}",
+                message,
                 "examinations",
                 severity=_severity(group.verified, unverified_severity),
             )
@@ -112,7 +115,7 @@ def kz_examination_findings(
                 RULE,
                 FlkCode.KZ_NOSOLOGY_MISMATCH,
                 "examinations",
-                f"Нозологическая группа «{declared}» не относится к пилотному проекту",
+                FLK_TEXTS.text("exams.kz_unknown_group", group=declared),
                 "details.nosology_group",
             )
         ]
@@ -123,7 +126,7 @@ def kz_examination_findings(
                 RULE,
                 FlkCode.KZ_NOSOLOGY_MISMATCH,
                 "examinations",
-                f"Основной диагноз {code} не относится к нозологической группе «{group.name_ru}»",
+                FLK_TEXTS.text("exams.kz_not_in_group", code=code, group=group.name_ru),
                 "diagnoses.main.icd10",
                 severity=severity,
             )
@@ -134,7 +137,7 @@ def kz_examination_findings(
                 RULE,
                 FlkCode.KZ_NOSOLOGY_MISMATCH,
                 "examinations",
-                f"Нозологическая группа «{group.name_ru}» относится только к детям",
+                FLK_TEXTS.text("exams.kz_children_only", group=group.name_ru),
                 "details.nosology_group",
                 severity=severity,
             )
@@ -146,7 +149,7 @@ def kz_examination_findings(
                 RULE,
                 FlkCode.KZ_EXAMS_MISSING,
                 "examinations",
-                f"Для группы «{group.name_ru}» отсутствуют обязательные обследования: {'; '.join(unmet)}",
+                FLK_TEXTS.text("exams.kz_missing", group=group.name_ru, listed="; ".join(f"«{u}»" for u in unmet)),
                 "examinations",
                 severity=severity,
             )

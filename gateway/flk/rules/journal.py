@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.common.language import Text
 from gateway.documents import ParsedDocument
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
 from gateway.flk.journal_view import JournalEntry
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import State
 
@@ -44,10 +46,10 @@ LIVE_STATES = frozenset(
 REFERRAL_KINDS = frozenset({"121", "109"})
 DECISION_KINDS = ("187", "35", "130", "108")  # results (ed. 3, 2) and return notices (ed. 2, 1)
 _DECISION_NAMES = {
-    "187": "сведения о результатах МСЭ",
-    "35": "сведения о результатах МСЭ",
-    "130": "уведомление о возврате направления",
-    "108": "уведомление о возврате направления",
+    "187": "late.what.result",
+    "35": "late.what.result",
+    "130": "late.what.return",
+    "108": "late.what.return",
 }
 
 
@@ -67,7 +69,7 @@ def duplicate_findings(
     out: list[RuleFinding] = []
     seen: set[str] = set()
 
-    def add(code: FlkCode, message: str, field: str) -> None:
+    def add(code: FlkCode, message: Text, field: str) -> None:
         if code not in seen:
             seen.add(code)
             out.append(finding(DUPLICATE_RULE, code, "duplicate", message, field))
@@ -79,20 +81,19 @@ def duplicate_findings(
         if same_place and entry.local_uid in uids:
             add(
                 FlkCode.NOT_UNIQUE_PROVIDED_ID,
-                "Дубль документа: документ с указанным идентификатором уже принят "
-                f"(от системы «{entry.source_system}»)",
+                FLK_TEXTS.text("duplicate.local_uid", source=entry.source_system),
                 "local_uid",
             )
         if same_place and sub.document_number and entry.document_number == sub.document_number:
             add(
                 FlkCode.DUPLICATE_REQUISITES,
-                "Дубль документа: документ этого вида с тем же номером от той же организации уже принят",
+                FLK_TEXTS.text("duplicate.requisites"),
                 "document_number",
             )
         if entry.document_sha256 is not None and entry.document_sha256 == document_hash:
             add(
                 FlkCode.DUPLICATE_DOCUMENT,
-                "Дубль документа: такой же документ (побайтно) уже принят под другим идентификатором",
+                FLK_TEXTS.text("duplicate.bytes"),
                 "document",
             )
     return out
@@ -115,7 +116,7 @@ def late_arrival_findings(
                     LATE_RULE,
                     FlkCode.LATE_ARRIVAL,
                     "late",
-                    f"Направление поступило после принятия решения по нему: уже имеются {_DECISION_NAMES[entry.kind]}",
+                    FLK_TEXTS.text("late.decision", what=FLK_TEXTS.text(_DECISION_NAMES[entry.kind])),
                     "local_uid",
                 )
             ]

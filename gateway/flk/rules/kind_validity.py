@@ -10,9 +10,11 @@ NO_DOCUMENT_KIND_ON_DATE instead of being sent to fail there.
 
 from __future__ import annotations
 
-from gateway.documents.kinds import validity_problem
+from gateway.common.language import Text
+from gateway.documents.kinds import out_of_period
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "kind_validity_findings"]
@@ -21,7 +23,25 @@ RULE = "kind-validity"
 
 
 def kind_validity_findings(sub: CanonicalSubmission) -> list[RuleFinding]:
-    problem = validity_problem(sub.kind, sub.creation_datetime)
+    problem = out_of_period(sub.kind, sub.creation_datetime)
     if problem is None:
         return []
-    return [finding(RULE, FlkCode.NO_DOCUMENT_KIND_ON_DATE, "other", problem, "creation_datetime")]
+    kind = problem.kind
+    parts = [
+        FLK_TEXTS.text(key, day=f"{value:%d.%m.%Y}")
+        for key, value in (("kind.period_from", kind.valid_from), ("kind.period_to", kind.valid_to))
+        if value is not None
+    ]
+    period = Text(" ".join(p.ru for p in parts), " ".join(p.en for p in parts))
+    text = FLK_TEXTS.text(
+        "kind.out_of_period",
+        day=f"{problem.day:%d.%m.%Y}",
+        code=sub.kind,
+        title=kind.title,
+        edition=kind.edition,
+        period=period,
+    )
+    if problem.successor is not None and kind.valid_to is not None:
+        more = FLK_TEXTS.text("kind.successor", day=f"{kind.valid_to:%d.%m.%Y}", code=problem.successor.code)
+        text = Text(text.ru + more.ru, text.en + more.en)
+    return [finding(RULE, FlkCode.NO_DOCUMENT_KIND_ON_DATE, "other", text, "creation_datetime")]

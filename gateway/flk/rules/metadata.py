@@ -9,6 +9,7 @@ from __future__ import annotations
 from gateway.documents import ParsedDocument
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "metadata_findings"]
@@ -26,7 +27,7 @@ def metadata_findings(sub: CanonicalSubmission, doc: ParsedDocument) -> list[Rul
                 RULE,
                 FlkCode.ATTRIBUTE_MISMATCH,
                 "other",
-                "OID организации в сведениях о документе не совпадает с OID организации в документе",
+                FLK_TEXTS.text("metadata.org_oid"),
                 "organization_oid",
             )
         )
@@ -36,7 +37,7 @@ def metadata_findings(sub: CanonicalSubmission, doc: ParsedDocument) -> list[Rul
                 RULE,
                 FlkCode.ATTRIBUTE_MISMATCH,
                 "other",
-                "Локальный идентификатор (localUid) в сведениях о документе не совпадает с идентификатором документа",
+                FLK_TEXTS.text("metadata.local_uid"),
                 "local_uid",
             )
         )
@@ -46,7 +47,7 @@ def metadata_findings(sub: CanonicalSubmission, doc: ParsedDocument) -> list[Rul
                 RULE,
                 FlkCode.ATTRIBUTE_MISMATCH,
                 "other",
-                "Дата создания в сведениях о документе не совпадает с датой создания документа",
+                FLK_TEXTS.text("metadata.created"),
                 "creation_datetime",
             )
         )

@@ -16,6 +16,7 @@ from gateway.documents import ParsedDocument
 from gateway.documents.model import ReferralDetails
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import CanonicalSubmission
 
 __all__ = ["RULE", "normalise_region", "served_regions", "wrong_region_findings"]
@@ -62,7 +63,7 @@ def wrong_region_findings(
                 RULE,
                 FlkCode.WRONG_REGION,
                 "wrong_region",
-                "Не указан регион медицинской организации",
+                FLK_TEXTS.text("region.missing"),
                 "organisation.address.region",
             )
         ]
@@ -72,7 +73,7 @@ def wrong_region_findings(
                 RULE,
                 FlkCode.WRONG_REGION,
                 "wrong_region",
-                f"Регион в OID организации по ФРМО ({oid_region}) не совпадает с регионом её адреса ({org_region})",
+                FLK_TEXTS.text("region.oid", oid_region=oid_region, org_region=org_region),
                 "organization_oid",
             )
         )
@@ -85,8 +86,7 @@ def wrong_region_findings(
                     RULE,
                     FlkCode.WRONG_REGION,
                     "wrong_region",
-                    f"Направление медицинской организации региона {org_region} адресовано бюро МСЭ другого "
-                    f"субъекта РФ (регион {bureau_region})",
+                    FLK_TEXTS.text("region.bureau", org_region=org_region, bureau_region=bureau_region),
                     "details.bureau",
                 )
             )
@@ -96,8 +96,7 @@ def wrong_region_findings(
                 RULE,
                 FlkCode.WRONG_REGION,
                 "wrong_region",
-                f"Медицинская организация находится в регионе {org_region}, который не обслуживается бюро МСЭ "
-                f"(обслуживаются: {', '.join(sorted(served))})",
+                FLK_TEXTS.text("region.not_served", org_region=org_region, served=", ".join(sorted(served))),
                 "organisation.address.region",
             )
         )

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from lxml import etree
 
+from gateway.common.language import Text
 from gateway.documents import SemdPackageError, SemdPackages, ValidationReport
 from gateway.flk.codes import FlkCode
 from gateway.flk.findings import RuleFinding, finding
+from gateway.flk.messages import FLK_TEXTS, SKIP_TEXTS
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError
 
 __all__ = ["MAX_XSD_FINDINGS", "RULE", "run_schema", "schema_findings"]
@@ -31,7 +33,7 @@ def schema_findings(report: ValidationReport) -> list[RuleFinding]:
                 RULE,
                 FlkCode.INVALID_CONTENT,
                 "other",
-                f"Документ не соответствует XSD-схеме вида {report.kind} (строка {error.line}): {error.message}",
+                FLK_TEXTS.text("schema.xsd", kind=report.kind, line=error.line, error=error.message),
                 error.path,
             )
         )
@@ -41,7 +43,7 @@ def schema_findings(report: ValidationReport) -> list[RuleFinding]:
                 RULE,
                 FlkCode.INVALID_CONTENT,
                 "other",
-                f"…и ещё {len(report.xsd_errors) - MAX_XSD_FINDINGS} ошибок XSD-схемы",
+                FLK_TEXTS.text("schema.xsd_more", n=len(report.xsd_errors) - MAX_XSD_FINDINGS),
             )
         )
     for failure in report.schematron_failures:
@@ -53,7 +55,7 @@ def schema_findings(report: ValidationReport) -> list[RuleFinding]:
                 RULE,
                 FlkCode.XML_VALIDATION_ERROR,
                 "other",
-                text,
+                FLK_TEXTS.text("schema.schematron", text=text),
                 failure.location,
                 severity="error" if failure.severity == "error" else "warning",
             )
@@ -67,7 +69,7 @@ def run_schema(
     data: bytes | etree._Element,
     *,
     schematron: bool = True,
-) -> tuple[ValidationReport | None, str | None]:
+) -> tuple[ValidationReport | None, Text | None]:
     """Validate with the first package set that has ``kind``. Returns (report, None), or
     (None, reason) when nothing could be validated (no package: an operator matter; a document that
     is not XML: the ``document`` rule reports it). CPU-bound: call from a worker thread."""
@@ -75,13 +77,13 @@ def run_schema(
         try:
             package = package_set.package(kind)
         except SemdPackageError as exc:
-            return None, str(exc)
+            return None, SKIP_TEXTS.text("package_error", error=exc)
         if package.xsd is None and package.schematron is None:
             continue
         try:
             return package_set.validate(kind, data, schematron=schematron), None
         except (XmlSecurityError, XmlSyntaxError):
-            return None, "документ не является корректным XML"
+            return None, SKIP_TEXTS.text("not_xml")
         except SemdPackageError as exc:
-            return None, f"пакет проверки вида {kind} не загружается: {exc}"
-    return None, f"нет пакета XSD/схематрона для вида {kind}"
+            return None, SKIP_TEXTS.text("package_broken", kind=kind, error=exc)
+    return None, SKIP_TEXTS.text("no_package", kind=kind)
