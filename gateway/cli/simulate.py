@@ -378,7 +378,7 @@ def _kz_pilot(
     )
     bars.close()
     click.echo(json.dumps(run.to_json(), ensure_ascii=False) if as_json else _kz_table(run))
-    return 1 if run.unknown or run.lost or run.duplicates_at_peer else 0
+    return 1 if run.failed_checks else 0
 
 
 def _kz_table(r: KzPilotResult) -> str:
@@ -392,6 +392,9 @@ def _kz_table(r: KzPilotResult) -> str:
         ("unknown", r.unknown),
         ("lost", r.lost),
         ("duplicates at ЦБДИ", r.duplicates_at_peer),
+        ("conclusion offered to the MIS", r.delivered_to_mis),
+        ("offered to the MIS twice", r.delivered_twice_to_mis),
+        ("concluded, not offered", r.concluded_not_delivered),
     ]
     out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
     d = r.deadline
@@ -401,6 +404,8 @@ def _kz_table(r: KzPilotResult) -> str:
         label, phase = region or "(no region)", cell["phase"] or "-"
         out.append(f"  {label:<12} {phase:<10} {cell['within']:>6} of {cell['measured']}")
     out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in r.outcomes.items()))
+    if r.held_for_operator:
+        out.append("held for an operator: " + ", ".join(f"{k} {v}" for k, v in r.held_for_operator.items()))
     out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
                f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
     return "\n".join(out)
