@@ -233,6 +233,15 @@ def main() -> int:
     result = asyncio.run(
         run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
     )
+    d = result["deadline"]
+    print(
+        f"accepted {result['accepted']}/{result['count']}, unknown {result['unknown']}, lost {result['lost']}, "
+        f"duplicates at ЦБДИ {result['duplicates_at_peer']}; concluded {result['concluded']}, conclusions "
+        f"offered to the MIS {result['delivered_to_mis']} (twice: {result['delivered_twice_to_mis']}, "
+        f"not offered: {result['concluded_not_delivered']}, held: {result['held_for_operator']}); "
+        f"within the 1-working-day rule (16:00 shift): {d['within']}/{d['measured']} = {d['share_within_deadline']}",
+        file=sys.stderr,
+    )
     print(json.dumps(result, ensure_ascii=False))
     return 0 if ok(result, args.kills) else 1
 
