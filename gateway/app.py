@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
@@ -43,6 +44,7 @@ from gateway.delivery.routing import load_routes
 from gateway.delivery.stage import DeliveryStage
 from gateway.errors import ConfigError, GatewayError, Overloaded
 from gateway.flk import FullChecker, JournalReader
+from gateway.flk.checker import resolve_trust
 from gateway.flk.pool import PoolSettings, ValidationPool
 from gateway.inbound.contract import InboundDiscovery
 from gateway.inbound.discovery import Discovery
@@ -62,6 +64,8 @@ from gateway.notices.notifier import Notifier, rest_sender
 from gateway.peers.contract import PeerPlugin
 from gateway.peers.mount import INSTANCES_KEY, PEERS_KEY, mount_peers, notice_channels, peer_context, peers_ctx
 from gateway.peers.registry import check_routes, resolve_peers
+from gateway.signatures.verify import Verifier
+from gateway.signatures.xml.verify import XmlVerifier
 from gateway.ui.setup import alerts_ctx, setup_ui
 from gateway.validation.contract import Checker
 from gateway.validation.stage import ValidationStage
@@ -240,8 +244,22 @@ async def _inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """The one inbound path (gateway.inbound): documents addressed to our organisations are
     checked with the dry-run checker (structure, signatures, roles; no journal rules, which judge
     what an MIS sends)."""
+    checker = app[DRY_CHECKER_KEY]
+    config = app[CONFIG_KEY]
+    xml_verifier = None
+    if not isinstance(checker, FullChecker):
+        # An injected checker (tests, tools) has no verifier to share: documents signed inside
+        # (the ЦБДИ conclusion) are still verified against the configured trust.
+        trust, crls = resolve_trust(
+            Path(config.validation.trust_dir) if config.validation.trust_dir else None, config.validation.crl_sources
+        )
+        xml_verifier = XmlVerifier(Verifier(trust, crls or None))
     app[INBOUND_KEY] = InboundReceiver(
-        app[JOURNAL_KEY], app[DRY_CHECKER_KEY], max_bytes=app[CONFIG_KEY].server.max_body_bytes
+        app[JOURNAL_KEY],
+        checker,
+        max_bytes=config.server.max_body_bytes,
+        xml_verifier=xml_verifier,
+        clock=app[JOURNAL_KEY].clock.now,
     )
     yield
 

@@ -13,9 +13,13 @@ chosen points (delivery and polling run all along) and started again.
     PYTHONPATH=$PWD .venv/bin/python scripts/kz_pilot_run.py --count 5000 --kills 2
 
 Prints one JSON object (the last line): count, unknown, lost, duplicates_at_peer (a second
-registration of one document at ЦБДИ), the outcomes, the share decided within the 1-working-day
-rule with the 16:00 shift (the gateway's deadline report over the run), the twin's counters. Exit
-status 0 when every submission reached a final state, none was lost and ЦБДИ registered none twice.
+registration of one document at ЦБДИ), the outcomes, ``delivered_to_mis`` and
+``delivered_twice_to_mis`` (031/у whose expert's conclusion is offered to the MIS through the inbound
+path — webhook and inbox — once, more than once), ``concluded_not_delivered``, the conclusions held
+for an operator by reason, the share decided within the 1-working-day rule with the 16:00 shift
+(the gateway's deadline report over the run), the twin's counters. Exit status 0 when every
+submission reached a final state, none was lost, ЦБДИ registered none twice and every conclusion
+was offered to its MIS exactly once.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from aiohttp import web  # noqa: E402
 from gateway.bench.process import GatewayProcess, gateway_env  # noqa: E402
 from gateway.common.clock import SimulatedClock  # noqa: E402
 from gateway.config import load_config  # noqa: E402
-from gateway.model import FINAL_STATES  # noqa: E402
+from gateway.model import FINAL_STATES, State  # noqa: E402
 from gateway.sandbox.kz_pilot import KZ_ROUTES, outcomes_and_share  # noqa: E402
+from gateway.sandbox.mse_loop import delivered_to_mis  # noqa: E402
 from gateway.sandbox.setup import prepare_sandbox  # noqa: E402
 from gateway.sandbox.simulate import (  # noqa: E402
     Progress,
@@ -173,11 +178,13 @@ async def run(
             stats = await twin_stats(http, twin.url)
             figures = await journal_figures(config.database_url, uids)
             codes, share = await outcomes_and_share(config.database_url, uids, clock.now())
+            to_mis = await delivered_to_mis(config.database_url, uids)
     finally:
         gateway.stop()
         await runner.cleanup()
     states = figures["states"]
     final = sum(states.get(str(s), 0) for s in FINAL_STATES)
+    concluded = states.get(str(State.REGISTERED), 0)
     return {
         "count": count,
         "accepted": len(uids),
@@ -190,6 +197,11 @@ async def run(
         # accepted by the gateway (202) but not in its journal
         "lost": len(uids) - figures["rows"],
         "duplicates_at_peer": stats["duplicates_at_cbdi"],
+        "concluded": concluded,
+        "delivered_to_mis": to_mis["delivered_to_mis"],
+        "delivered_twice_to_mis": to_mis["delivered_twice_to_mis"],
+        "concluded_not_delivered": max(0, concluded - to_mis["delivered_to_mis"]),
+        "held_for_operator": to_mis["held_for_operator"],
         "deadline": share,
         "twin": {k: v for k, v in stats.items() if k != "expert_certificate"},
         "seconds_until_all_final": round(all_final_at - t0, 1),
@@ -204,6 +216,8 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and result["accepted"] == result["count"]
         and result["kills"] == kills
         and result["duplicates_at_peer"] == 0
+        and result["delivered_twice_to_mis"] == 0
+        and result["concluded_not_delivered"] == 0
     )
 
 
@@ -218,6 +232,15 @@ def main() -> int:
     args = parser.parse_args()
     result = asyncio.run(
         run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
+    )
+    d = result["deadline"]
+    print(
+        f"accepted {result['accepted']}/{result['count']}, unknown {result['unknown']}, lost {result['lost']}, "
+        f"duplicates at ЦБДИ {result['duplicates_at_peer']}; concluded {result['concluded']}, conclusions "
+        f"offered to the MIS {result['delivered_to_mis']} (twice: {result['delivered_twice_to_mis']}, "
+        f"not offered: {result['concluded_not_delivered']}, held: {result['held_for_operator']}); "
+        f"within the 1-working-day rule (16:00 shift): {d['within']}/{d['measured']} = {d['share_within_deadline']}",
+        file=sys.stderr,
     )
     print(json.dumps(result, ensure_ascii=False))
     return 0 if ok(result, args.kills) else 1

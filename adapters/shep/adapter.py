@@ -3,19 +3,21 @@
 ``send`` wraps the 031/у (:mod:`adapters.shep.payload`) in an AsyncChannel ``sendMessage``
 (or a SyncChannel ``SendMessage``) under the core's persisted messageId, reused on every resend;
 ``receive`` polls ``getMessages``, verifies every answer's WS-Security signature against the
-pinned certificates, hands each message to the core's sink, and only then sends
-``sendDeliveryNotification``. An answer that cannot be trusted (signature, malformed body) is
+pinned certificates, hands each message to the core's sink — an expert's conclusion first to the
+core's inbound path, which verifies its own signature and offers it to the MIS — and only then
+sends ``sendDeliveryNotification``. An answer that cannot be trusted (signature, malformed body) is
 recorded unattributed and notified MESSAGE_NOT_ACCTEPTED so it never blocks the queue; one that
 names a messageId we never sent is recorded by the core as unattributed. See docs/shep.md.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 from lxml import etree
@@ -29,8 +31,14 @@ from adapters.shep.pilot import PilotTable, conclusion_deadline, observe_conclus
 from adapters.shep.settings import ShepSettings
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
+from gateway.inbound.contract import (
+    OFFERED_STATES,
+    InboundDocument,
+    InboundPort,
+    InboundReceipt,
+)
 from gateway.intake.submission import CanonicalSubmission
-from gateway.model import Submission
+from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import Answer, AnswerKind, LookupResult, PeerOutcome, PeerSink, Progress
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey
@@ -53,6 +61,8 @@ DUPLICATE: Final = "DUPLICATE_MESSAGE"
 SIGNATURE_NOT_TRUSTED: Final = "SHEP_SIGNATURE_INVALID"
 MALFORMED_MESSAGE: Final = "SHEP_MALFORMED_MESSAGE"
 _KZ031: Final = "urn:mse-gateway:kz:031u:1"
+CONCLUSION_KIND: Final = "kz-cbdi-conclusion"  # gateway.documents.kinds
+CONCLUSION_HELD: Final = "SHEP_CONCLUSION_HELD"
 
 
 class ShepReceiveError(ConnectionError):
@@ -116,6 +126,7 @@ class ShepAdapter:
         pilot: PilotTable,
         clock: Clock | None = None,
         endpoint: str | None = None,
+        inbound: InboundPort | None = None,
     ) -> None:
         url = endpoint or settings.url
         if not url:
@@ -130,6 +141,8 @@ class ShepAdapter:
             session, endpoint=url, codec=self.codec, timeout_seconds=settings.timeout_seconds, peer=name
         )
         self.sender = m.Sender(settings.sender_id, settings.sender_password or None)
+        # where an expert's conclusion goes on to the MIS (gateway.inbound, docs/inbound.md)
+        self.inbound = inbound
 
     @staticmethod
     def new_message_id() -> str:
@@ -309,20 +322,9 @@ class ShepAdapter:
                 )
             )
         elif isinstance(answer, p.Conclusion):
-            await sink(
-                PeerOutcome(
-                    peer=self.name,
-                    local_uid=answer.local_uid,
-                    organization_oid=None,
-                    success=True,
-                    peer_registration_id=answer.act_number,
-                    registered_at=answer.decided_at,
-                    relates_to=relates_to,
-                    envelopes=envelopes,
-                    peer_message_id=peer_message_id,
-                )
-            )
-            observe_conclusion(self.pilot, answer, item.info.prop("region") or "")
+            accepted = await self._conclusion(sink, item, answer, peer_message_id, envelopes)
+            await self._notify(item, peer_message_id, accepted=accepted)
+            return
         else:
             text = answer.texts.get("ru") or next(iter(answer.texts.values()), "")
             await sink(
@@ -338,6 +340,118 @@ class ShepAdapter:
                 )
             )
         await self._notify(item, peer_message_id, accepted=True)
+
+    async def _conclusion(
+        self,
+        sink: PeerSink,
+        item: m.AsyncMessage,
+        answer: p.Conclusion,
+        peer_message_id: str,
+        envelopes: tuple[EnvelopeIn, ...],
+    ) -> bool:
+        """The expert's conclusion: first to the core's inbound path (its enveloped XMLDSig
+        verified there, linked to the 031/у it names, journalled, offered to the MIS or flagged),
+        then — only when it is offered — the 031/у's outcome. A flagged conclusion (bad expert
+        signature, someone else's signature, an unknown 031/у) is never applied: it waits for an
+        operator, on the 031/у's timeline when it names one of ours, else recorded unattributed.
+        Returns whether ШЭП is told MESSAGE_ACCEPTED. Raises when the journal could not store it:
+        no delivery notification then, ШЭП delivers it again and it is recorded once."""
+        receipt = await self._to_mis(item, answer, peer_message_id, envelopes)
+        relates_to = item.info.correlation_id
+        inbound: dict[str, Any] = {"state": "NOT_DELIVERED"}
+        if receipt is not None:
+            inbound = {
+                "id": receipt.id,
+                "kind": CONCLUSION_KIND,
+                "state": str(receipt.state),
+                "reason_code": receipt.reason_code,
+                "new": receipt.created,
+            }
+        if receipt is None or receipt.state in OFFERED_STATES:
+            await sink(
+                PeerOutcome(
+                    peer=self.name,
+                    local_uid=answer.local_uid,
+                    organization_oid=None,
+                    success=True,
+                    peer_registration_id=answer.act_number,
+                    registered_at=answer.decided_at,
+                    relates_to=relates_to,
+                    envelopes=envelopes,
+                    peer_message_id=peer_message_id,
+                    details={"inbound": inbound, "decision": answer.decision},
+                )
+            )
+            observe_conclusion(self.pilot, answer, item.info.prop("region") or "")
+            return True
+        reason = f"{receipt.reason_code}: заключение ЦБДИ {answer.act_number} задержано для оператора"
+        _log.warning(
+            "security: ЦБДИ conclusion flagged on the inbound path, not applied",
+            security_event=receipt.reason_code,
+            peer=self.name,
+            inbound_id=receipt.id,
+            peer_message_id=peer_message_id,
+        )
+        if receipt.submission_id is not None:
+            await sink.progress(
+                Progress(
+                    peer=self.name,
+                    local_uid=answer.local_uid,
+                    organization_oid=None,
+                    status="conclusion-held",
+                    message=reason,
+                    relates_to=relates_to,
+                    peer_message_id=peer_message_id,
+                    details={"inbound": inbound, "act_number": answer.act_number},
+                    envelopes=envelopes,
+                )
+            )
+        else:
+            await sink(
+                PeerOutcome(
+                    peer=self.name,
+                    local_uid="",
+                    organization_oid=None,
+                    success=False,
+                    codes=((receipt.reason_code or CONCLUSION_HELD, reason),),
+                    relates_to=None,
+                    peer_message_id=peer_message_id,
+                    envelopes=envelopes,
+                    details={"inbound": inbound},
+                )
+            )
+        return False
+
+    async def _to_mis(
+        self, item: m.AsyncMessage, answer: p.Conclusion, peer_message_id: str, envelopes: tuple[EnvelopeIn, ...]
+    ) -> InboundReceipt | None:
+        """Hand the signed conclusion to the inbound path, keyed ``conclusion:<act number>`` (the
+        same in every copy: ШЭП redelivery, a resend under another messageId), so it is recorded
+        once; None when this adapter has no inbound path (then only the outcome is applied)."""
+        if self.inbound is None:
+            _log.warning("no inbound path: the ЦБДИ conclusion is not offered to the MIS", peer=self.name)
+            return None
+        assert item.data is not None
+        # The element as ЦБДИ signed it, without the envelope's namespace declarations lxml would
+        # copy in scope (the expert's signature is exc-c14n: unused declarations do not count).
+        element = copy.deepcopy(item.data)
+        etree.cleanup_namespaces(element)
+        return await self.inbound.receive(
+            InboundDocument(
+                peer=self.name,
+                peer_document_id=f"conclusion:{answer.act_number}",
+                recipient_oid=answer.organization_oid,
+                kind=CONCLUSION_KIND,
+                document=etree.tostring(element, encoding="UTF-8", xml_declaration=True),
+                signatures=(),
+                document_mime="application/xml",
+                referral_local_uid=answer.local_uid,
+                peer_ids={"messageId": peer_message_id, "ActNumber": answer.act_number},
+                registered_at=answer.decided_at,
+                final=True,
+                envelopes=envelopes,
+            )
+        )
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, item: m.AsyncMessage, code: str, text: str) -> None:
         """Record what cannot be trusted as unattributed (no ``relates_to``: it answers nothing

@@ -10,7 +10,9 @@ the real schema, once published, replaces them in one place:
   arrival instant at ЦБДИ (the start of the 1-working-day rule) and the assigned expert;
 - ``MseConclusion`` (RESPONSE): the expert's conclusion — disability group and/or degree of lost
   working capacity, or a refusal to establish disability with reasons — in Russian and Kazakh,
-  signed by the expert (enveloped XMLDSig inside the element);
+  signed by the expert (enveloped XMLDSig inside the element). It is also a document kind the
+  inbound path offers to the MIS, so its model lives in the core
+  (:mod:`gateway.documents.kz_conclusion`) and is re-exported here;
 - ``Refusal`` (RESPONSE): ЦБДИ did not register the draft (missing examinations, wrong signer),
   with the reason's code and texts.
 """
@@ -18,12 +20,14 @@ the real schema, once published, replaces them in one place:
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lxml import etree
 
+from gateway.documents.errors import DocumentError
+from gateway.documents.kz_conclusion import CBDI_NS, Conclusion, build_conclusion, read_conclusion
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = [
@@ -41,7 +45,6 @@ __all__ = [
     "read_submission",
 ]
 
-CBDI_NS = "urn:mse-gateway:kz:cbdi:1"
 _KZ031 = "urn:mse-gateway:kz:031u:1"
 
 
@@ -135,21 +138,6 @@ class DraftRegistered:
 
 
 @dataclass(frozen=True, slots=True)
-class Conclusion:
-    local_uid: str
-    act_number: str
-    decision: str  # "disability" | "refusal"
-    decided_at: datetime
-    expert: str
-    disability_group: str | None = None  # "1" | "2" | "3" | "child"
-    lost_capacity_percent: int | None = None
-    texts: Mapping[str, str] = field(default_factory=dict)  # lang → text (ru, kk)
-    reasons: Sequence[Mapping[str, str]] = ()  # each: lang → text
-    arrived_at: datetime | None = None  # the draft's arrival at ЦБДИ, when ЦБДИ repeats it
-    region: str = ""  # КАТО region of the draft, when ЦБДИ repeats it
-
-
-@dataclass(frozen=True, slots=True)
 class Refusal:
     local_uid: str
     code: str
@@ -165,27 +153,6 @@ def build_registered(item: DraftRegistered) -> etree._Element:
     _el(root, "LocalUid", item.local_uid)
     _el(root, "ActNumber", item.act_number)
     _el(root, "ArrivedAt", _stamp(item.arrived_at))
-    _el(root, "Expert", item.expert)
-    return root
-
-
-def build_conclusion(item: Conclusion) -> etree._Element:
-    root = etree.Element(_q("MseConclusion"), {"Id": f"conclusion-{item.act_number}"}, nsmap={"cbdi": CBDI_NS})
-    _el(root, "LocalUid", item.local_uid)
-    _el(root, "ActNumber", item.act_number)
-    _el(root, "Decision", item.decision)
-    if item.disability_group is not None:
-        _el(root, "DisabilityGroup", item.disability_group)
-    if item.lost_capacity_percent is not None:
-        _el(root, "LostCapacityPercent", str(item.lost_capacity_percent))
-    _texts(root, "Text", item.texts)
-    for reason in item.reasons:
-        _texts(_el(root, "Reason"), "Text", reason)
-    _el(root, "DecidedAt", _stamp(item.decided_at))
-    if item.arrived_at is not None:
-        _el(root, "ArrivedAt", _stamp(item.arrived_at))
-    if item.region:
-        _el(root, "Region", item.region)
     _el(root, "Expert", item.expert)
     return root
 
@@ -219,27 +186,10 @@ def read_answer(element: etree._Element | None) -> Answer:
             _need(element, "Expert"),
         )
     if tag == _q("MseConclusion"):
-        decision = _need(element, "Decision")
-        if decision not in ("disability", "refusal"):
-            raise PayloadError(f"Decision {decision!r} is not disability/refusal")
-        percent = element.findtext(_q("LostCapacityPercent"))
         try:
-            lost = int(percent) if percent is not None else None
-        except ValueError:
-            raise PayloadError(f"LostCapacityPercent {percent!r} is not a number") from None
-        return Conclusion(
-            local_uid=_need(element, "LocalUid"),
-            act_number=_need(element, "ActNumber"),
-            decision=decision,
-            decided_at=_read_stamp(_need(element, "DecidedAt"), "DecidedAt"),
-            expert=_need(element, "Expert"),
-            disability_group=element.findtext(_q("DisabilityGroup")),
-            lost_capacity_percent=lost,
-            texts=_read_texts(element, "Text"),
-            reasons=tuple(_read_texts(r, "Text") for r in element.findall(_q("Reason"))),
-            arrived_at=_read_stamp(arrived, "ArrivedAt") if (arrived := element.findtext(_q("ArrivedAt"))) else None,
-            region=(element.findtext(_q("Region")) or "").strip(),
-        )
+            return read_conclusion(element)
+        except DocumentError as exc:
+            raise PayloadError(exc.message_ru) from None
     if tag == _q("Refusal"):
         return Refusal(
             _need(element, "LocalUid"),

@@ -104,6 +104,7 @@ class ShepPlugin:
             pinned=load_pinned(ctx.name, settings),
             pilot=PilotTable.load(settings.pilot_regions_file or None),
             clock=clock,
+            inbound=ctx.inbound,
         )
 
     def routes(self, ctx: PeerContext) -> Sequence[web.AbstractRouteDef]:
@@ -149,6 +150,7 @@ class ShepPlugin:
             sender=(settings.sender_id, settings.sender_password),
             sender_certificate=pinned,
             service_id=settings.service_id,
+            expert_source=lambda: _sandbox_expert(ctx.pki_dir),
         )
         return app
 
@@ -206,6 +208,18 @@ class ShepPlugin:
             chosen, canonical, message_id=message_id or ShepAdapter.new_message_id(), now=datetime.now(UTC)
         )
         return codec.build(msg)
+
+
+def _sandbox_expert(pki_dir: Path | None) -> tuple[PrivateKey, Certificate, tuple[Certificate, ...]] | None:
+    """ЦБДИ's expert's key and individual certificate from the sandbox's test PKI (the one the
+    sandbox gateway trusts), so that the twin's conclusions verify and pass the role policy on
+    the inbound path; None without that PKI (the twin then signs with a key nobody trusts)."""
+    if pki_dir is None or not (pki_dir / "sample-roles.json").is_file():
+        return None
+    from gateway.flk.sample_pki import SampleSigners
+
+    signers = SampleSigners.open_or_create(pki_dir)
+    return signers.key("kz-expert"), signers.certificate("kz-expert"), (signers.pki.ca,)
 
 
 def sandbox_identity(directory: Path, name: str) -> tuple[Path, Path]:

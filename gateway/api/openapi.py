@@ -369,6 +369,31 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "registered_at": {"type": ["string", "null"], "format": "date-time"},
                         "received_at": {"type": "string", "format": "date-time"},
+                        "summary": {
+                            "description": "what the document says, for kinds that have a summary (the ЦБДИ "
+                            "conclusion: decision, group, lost capacity, its texts by language — ru, kk — and "
+                            "reasons); null otherwise. The signed document is authoritative.",
+                            "oneOf": [
+                                {"type": "null"},
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "act_number": {"type": "string"},
+                                        "decision": {"type": "string", "enum": ["disability", "refusal"]},
+                                        "disability_group": {"type": ["string", "null"]},
+                                        "lost_capacity_percent": {"type": ["integer", "null"]},
+                                        "texts": {"type": "object", "additionalProperties": {"type": "string"}},
+                                        "reasons": {
+                                            "type": "array",
+                                            "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                                        },
+                                        "decided_at": {"type": "string", "format": "date-time"},
+                                        "arrived_at": {"type": ["string", "null"], "format": "date-time"},
+                                        "expert": {"type": "string"},
+                                    },
+                                },
+                            ],
+                        },
                         "document": {"type": "string", "contentEncoding": "base64"},
                         "document_mime": {"type": "string"},
                         "signatures": {

@@ -15,13 +15,14 @@ from pathlib import Path
 import click
 
 from gateway.documents import DocumentError, DocumentKind, SemdPackageError, SemdPackages, build_document
+from gateway.documents.kinds import accepted_codes
 from gateway.documents.parse import detect_kind, parse_document
 from gateway.documents.samples import sample_document
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
 __all__ = ["documents"]
 
-_KINDS = [k.value for k in DocumentKind]
+_KINDS = list(accepted_codes())  # the ЦБДИ conclusion is received only: no sample, not parsed here
 
 
 @click.group("documents")

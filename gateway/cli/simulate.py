@@ -321,6 +321,9 @@ def _kz_table(r: KzPilotResult) -> str:
         ("unknown", r.unknown),
         ("lost", r.lost),
         ("duplicates at ЦБДИ", r.duplicates_at_peer),
+        ("conclusion offered to the MIS", r.delivered_to_mis),
+        ("offered to the MIS twice", r.delivered_twice_to_mis),
+        ("concluded, not offered", r.concluded_not_delivered),
     ]
     out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
     d = r.deadline
@@ -330,6 +333,8 @@ def _kz_table(r: KzPilotResult) -> str:
         label, phase = region or "(no region)", cell["phase"] or "-"
         out.append(f"  {label:<12} {phase:<10} {cell['within']:>6} of {cell['measured']}")
     out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in r.outcomes.items()))
+    if r.held_for_operator:
+        out.append("held for an operator: " + ", ".join(f"{k} {v}" for k, v in r.held_for_operator.items()))
     out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
                f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
     return "\n".join(out)
@@ -365,7 +370,7 @@ _MSE_LOOP: Final = _InProcess(  # the whole MSE loop (docs/eaviias.md)
 _KZ_PILOT: Final = _InProcess(  # the Kazakh route (docs/shep.md)
     run_kz_pilot,
     _kz_table,
-    lambda r: bool(r.unknown or r.lost or r.duplicates_at_peer),
+    lambda r: bool(r.failed_checks),
     speed=20_000.0,
     settle_floor=600.0,
     max_concurrency=16,

@@ -8,7 +8,14 @@ test_kinds.py):
 * the routing defaults (:data:`gateway.delivery.routing.DEFAULT_ROUTES`, and config/routes.toml);
 * the role policy (:data:`gateway.flk.roles.BUILTIN_POLICY`, and config/roles.toml): one entry per
   kind, with the signer role named here;
-* the parsers (:func:`gateway.documents.parse.parse_document` dispatches on ``parser``).
+* the parsers (:func:`gateway.documents.parse.parse_document` dispatches on ``parser``; the
+  ЦБДИ conclusion, which is not a :class:`~gateway.documents.model.ParsedDocument`, is read by
+  its own parser on the inbound path, :mod:`gateway.inbound.enveloped`).
+
+``submitted`` False marks a kind the gateway only *receives* (the ЦБДИ expert's conclusion): the
+inbound path knows it (:func:`inbound_codes`), an MIS cannot submit it (:func:`accepted_codes`,
+the submission schema). ``signature`` says how the kind is signed: detached CMS (every SEMD and
+the 031/у), or an XMLDSig enveloped in the document (the ЦБДИ conclusion).
 
 A code that is not in the table is not a kind: the schema refuses it at intake (SCHEMA_INVALID,
 field ``/kind``).
@@ -40,6 +47,7 @@ __all__ = [
     "current_edition",
     "default_destinations",
     "in_force",
+    "inbound_codes",
     "out_of_period",
     "validity_problem",
 ]
@@ -62,6 +70,8 @@ class Kind:
     valid_from: date | None = None  # first creation date REMD accepts (inclusive)
     valid_to: date | None = None  # last creation date REMD accepts (inclusive); None: no end set
     guide: str | None = None  # the implementation guide's portal page, as NSI 1520 names it
+    submitted: bool = True  # False: only received from a peer, never submitted by an MIS
+    signature: Literal["detached-cms", "enveloped-xmldsig"] = "detached-cms"
 
 
 KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
@@ -146,12 +156,28 @@ KIND_TABLE: Final[dict[DocumentKind, Kind]] = {
             parser="kz031u.parse_kz031u",
             default_destination=None,  # the ШЭП peer does not exist yet: NO_ROUTE, never a guess
         ),
+        Kind(
+            DocumentKind.KZ_CBDI_CONCLUSION,
+            "Заключение эксперта МСЭ АИС ЦБДИ по форме 031/у (Республика Казахстан)",
+            edition=None,
+            country="KZ",
+            signer_role="KZ_MSE_EXPERT",
+            parser="kz_conclusion.parse_conclusion",
+            default_destination=None,  # ЦБДИ's answer to a 031/у: received over ШЭП, never sent
+            submitted=False,
+            signature="enveloped-xmldsig",
+        ),
     )
 }
 
 
 def accepted_codes() -> tuple[str, ...]:
-    """The codes the submission schema accepts, in table order."""
+    """The codes the submission schema accepts (an MIS may submit), in table order."""
+    return tuple(str(code) for code, kind in KIND_TABLE.items() if kind.submitted)
+
+
+def inbound_codes() -> tuple[str, ...]:
+    """Every code of the table: what the inbound path may receive from a peer."""
     return tuple(str(code) for code in KIND_TABLE)
 
 

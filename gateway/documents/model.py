@@ -55,6 +55,7 @@ class DocumentKind(enum.StrEnum):
     MSE_RESULT_ED3 = "187"  # Сведения о результатах проведенной МСЭ, редакция 3 (current)
     RETURN_NOTICE_ED2 = "130"  # Уведомление о причинах возврата направления на МСЭ, редакция 2 (current)
     KZ_031U = "kz-031u"  # Заключение на МСЭ, форма 031/у (Республика Казахстан)
+    KZ_CBDI_CONCLUSION = "kz-cbdi-conclusion"  # заключение эксперта МСЭ из АИС ЦБДИ (РК), only received
 
 
 class Sex(enum.StrEnum):

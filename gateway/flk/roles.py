@@ -201,6 +201,16 @@ BUILTIN_POLICY = RolePolicy(
             organization_max=1,
             organization_identity="bin",
         ),
+        "kz-cbdi-conclusion": KindPolicy(
+            description="Заключение эксперта МСЭ АИС ЦБДИ (РК): экстерриториальный эксперт, сертификат "
+            "физического лица НУЦ РК с ИИН эксперта, подпись XMLDSig в документе",
+            role="KZ_MSE_EXPERT",
+            identity="iin",
+            kz_roles=("INDIVIDUAL",),
+            organization_min=0,
+            organization_max=0,
+            organization_identity="bin",
+        ),
     }
 )
 

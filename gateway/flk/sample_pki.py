@@ -3,8 +3,9 @@
 ``SampleSigners.open_or_create(DIR)`` makes (first time) or opens a test PKI in ``DIR`` with the
 certificates every sample needs — the MO's VK chair, a doctor (a non-chair, for role tests), the MO's
 organisation certificate and a foreign MO's, the bureau head, an MSE official, the bureau's
-organisation certificate, and two Kazakh certificates (a VKK chair's individual certificate with EKU
-1.2.398.3.3.4.1.1, and a legal-entity employee's, which may not sign 031/у). Keys are reused for
+organisation certificate, and three Kazakh certificates (a VKK chair's individual certificate with
+EKU 1.2.398.3.3.4.1.1, a legal-entity employee's, which may not sign 031/у, and ЦБДИ's expert's
+individual certificate, which signs the twin's conclusions). Keys are reused for
 every document: issuing is slow, signing with a :class:`~gateway.flk.fastsign.CmsTemplate` is fast.
 """
 
@@ -57,6 +58,14 @@ ROLES: Final[dict[str, _RoleSpec]] = {
         fields=(("cn", "ЖУМАБЕКОВ АСХАТ"), ("surname", "ЖУМАБЕКОВ"), ("given_name", "АСХАТ КАЙРАТОВИЧ")),
     ),
     "kz-employee": _RoleSpec("kz-vkk-chair", "kz", algorithm="gost2015-kz-512"),
+    # ЦБДИ's extraterritorial expert: an individual's certificate (EKU 1.2.398.3.3.4.1.1) with an
+    # IIN, with which the ЦБДИ twin signs its conclusions (issue 17).
+    "kz-expert": _RoleSpec(
+        "kz-individual",
+        "kz",
+        algorithm="gost2015-kz-512",
+        fields=(("cn", "СЕЙТЖАНОВА ГУЛЬНАР"), ("surname", "СЕЙТЖАНОВА"), ("given_name", "ГУЛЬНАР МАРАТОВНА")),
+    ),
 }
 
 _OPEN: dict[Path, SampleSigners] = {}
@@ -112,7 +121,18 @@ class SampleSigners:
         pki = TestPki(directory)
         state = json.loads((Path(directory) / _STATE).read_text(encoding="utf-8"))
         missing = sorted(set(ROLES) - set(state.get("roles", {})))
-        if missing:
+        if missing and "mo_ogrn" in state:
+            # A PKI made before a role was added (a sandbox data directory kept across versions):
+            # issue the new roles' certificates from its CA rather than refuse it.
+            now = datetime.now(UTC).replace(microsecond=0)
+            for role in missing:
+                spec = ROLES[role]
+                issued_cert = pki.issue(
+                    spec.profile, dict(spec.fields), algorithm=spec.algorithm, not_before=now - CERT_BACKDATE
+                )
+                state["roles"][role] = issued_cert.serial_hex
+            (Path(directory) / _STATE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+        elif missing:
             raise ValueError(f"{directory}: sample roles missing: {', '.join(missing)}")
         issued: dict[str, tuple[Certificate, PrivateKey]] = {}
         for role, serial in state["roles"].items():
@@ -135,6 +155,9 @@ class SampleSigners:
 
     def certificate(self, role: str) -> Certificate:
         return self._issued[role][0]
+
+    def key(self, role: str) -> PrivateKey:
+        return self._issued[role][1]
 
     def identity(self, role: str) -> SignerIdentity:
         return self.certificate(role).identity()

@@ -37,6 +37,9 @@ class StoredContent:
     document_mime: str
     signatures: tuple[dict[str, Any], ...]  # {"type", "signer", "cms": bytes}
     envelopes: tuple[dict[str, Any], ...] = ()  # {"direction", "peer", "content_type", "body": bytes}
+    # What the document says, for an MIS that does not read its XML (the ЦБДИ conclusion: the
+    # decision and its Russian and Kazakh texts); None for kinds that have none.
+    summary: dict[str, Any] | None = None
 
     def encode(self) -> bytes:
         def b64(value: bytes) -> str:
@@ -48,6 +51,7 @@ class StoredContent:
                 "document_mime": self.document_mime,
                 "signatures": [{**s, "cms": b64(s["cms"])} for s in self.signatures],
                 "envelopes": [{**e, "body": b64(e["body"])} for e in self.envelopes],
+                **({"summary": self.summary} if self.summary is not None else {}),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -61,6 +65,7 @@ class StoredContent:
             document_mime=raw["document_mime"],
             signatures=tuple({**s, "cms": base64.b64decode(s["cms"])} for s in raw["signatures"]),
             envelopes=tuple({**e, "body": base64.b64decode(e["body"])} for e in raw.get("envelopes", ())),
+            summary=raw.get("summary"),
         )
 
 
@@ -183,6 +188,7 @@ def offer_view(record: InboundRecord, content: StoredContent) -> dict[str, Any]:
         "flag": {"code": record.reason_code, "message": record.reason_message} if record.reason_code else None,
         "registered_at": record.registered_at.isoformat() if record.registered_at else None,
         "received_at": record.received_at.isoformat(),
+        "summary": content.summary,
         "document": b64(content.document),
         "document_mime": content.document_mime,
         "signatures": [

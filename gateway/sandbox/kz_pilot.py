@@ -31,6 +31,7 @@ from gateway.config import load_config
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import submissions
 from gateway.model import FINAL_STATES, State
+from gateway.sandbox.mse_loop import delivered_to_mis
 from gateway.sandbox.setup import prepare_sandbox
 from gateway.sandbox.simulate import (
     Progress,
@@ -109,6 +110,25 @@ class KzPilotResult:
     wall_seconds: float
     simulated_days: float
     states: dict[str, int] = field(default_factory=dict)
+    # The expert's conclusions offered to the MIS (webhook and inbox) through the inbound path:
+    # 031/у with one offered conclusion, with more than one, REGISTERED ones with none, and the
+    # conclusions held for an operator by reason (gateway.sandbox.mse_loop.delivered_to_mis).
+    delivered_to_mis: int = 0
+    delivered_twice_to_mis: int = 0
+    concluded_not_delivered: int = 0
+    held_for_operator: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed_checks(self) -> bool:
+        """What makes the run fail: an unknown, lost or twice-registered 031/у, or a conclusion
+        not delivered to its MIS exactly once."""
+        return bool(
+            self.unknown
+            or self.lost
+            or self.duplicates_at_peer
+            or self.delivered_twice_to_mis
+            or self.concluded_not_delivered
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,12 +196,14 @@ async def run_kz_pilot(
             stats = await twin_stats(http, twin.url)
         outcomes, share = await outcomes_and_share(config.database_url, uids, clock.now())
     figures = await journal_figures(config.database_url, uids)
+    to_mis = await delivered_to_mis(config.database_url, uids)
     states: dict[str, int] = figures["states"]
     final = sum(states.get(str(s), 0) for s in FINAL_STATES)
+    concluded = states.get(str(State.REGISTERED), 0)
     return KzPilotResult(
         count=count,
         accepted=len(uids),
-        concluded=states.get(str(State.REGISTERED), 0),
+        concluded=concluded,
         refused=states.get(str(State.FAILED), 0),
         rejected=states.get(str(State.REJECTED), 0),
         dead=states.get(str(State.DEAD), 0),
@@ -197,4 +219,8 @@ async def run_kz_pilot(
         wall_seconds=round(time.monotonic() - started, 1),
         simulated_days=round((clock.now() - sim_start).total_seconds() / 86400, 1),
         states=states,
+        delivered_to_mis=to_mis["delivered_to_mis"],
+        delivered_twice_to_mis=to_mis["delivered_twice_to_mis"],
+        concluded_not_delivered=max(0, concluded - to_mis["delivered_to_mis"]),
+        held_for_operator=to_mis["held_for_operator"],
     )

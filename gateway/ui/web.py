@@ -76,7 +76,7 @@ _FUNNEL_FIELDS: Final = (
     "closed",
 )
 
-_KINDS: Final = sorted(KIND_TABLE.values(), key=lambda k: k.code)
+_KINDS: Final = sorted((k for k in KIND_TABLE.values() if k.submitted), key=lambda k: k.code)  # submissions
 REFRESH_COOKIE: Final = "mseg_refresh"
 _REFRESH_SECONDS: Final = 60
 

@@ -13,7 +13,7 @@ import pytest
 from gateway.delivery.routing import DEFAULT_ROUTES, load_routes
 from gateway.documents import kinds as kinds_module
 from gateway.documents import parse
-from gateway.documents.kinds import KIND_TABLE, accepted_codes
+from gateway.documents.kinds import KIND_TABLE, accepted_codes, inbound_codes
 from gateway.documents.model import DocumentKind
 from gateway.flk.roles import BUILTIN_POLICY, load_role_policy
 from gateway.intake.submission import SchemaViolation, load_schema, parse_submission
@@ -47,9 +47,19 @@ def test_the_published_schema_lists_exactly_the_table() -> None:
     assert load_schema()["properties"]["kind"]["enum"] == list(accepted_codes())
 
 
-@pytest.mark.parametrize("kind", sorted(CODES))
-def test_every_table_kind_passes_the_schema(kind: str) -> None:
+@pytest.mark.parametrize("kind", sorted(accepted_codes()))
+def test_every_submitted_table_kind_passes_the_schema(kind: str) -> None:
     assert parse_submission(_submission(kind)).kind == kind
+
+
+def test_a_kind_only_received_is_in_the_inbound_codes_and_refused_at_intake() -> None:
+    received = {str(k.code) for k in KIND_TABLE.values() if not k.submitted}
+    assert received == {"kz-cbdi-conclusion"}
+    assert received <= set(inbound_codes()) and not received & set(accepted_codes())
+    assert set(inbound_codes()) == CODES
+    with pytest.raises(SchemaViolation) as caught:
+        parse_submission(_submission("kz-cbdi-conclusion"))
+    assert [e["field"] for e in caught.value.details["errors"]] == ["/kind"]
 
 
 @pytest.mark.parametrize("kind", ["257", "186", "131", "121 ", ""])

@@ -7,13 +7,17 @@ from dataclasses import replace
 import pytest
 
 from gateway.documents import DocumentKind, ParsedDocument, build_document, parse_document
+from gateway.documents.kinds import KIND_TABLE
 from gateway.documents.model import ReferralDetails
 from gateway.documents.samples import sample_document
 
 SEEDS = range(4)
+# The kinds read into a ParsedDocument (every kind an MIS submits); the ЦБДИ conclusion, only
+# received, has its own model (tests/inbound/test_receive_cbdi_conclusion.py).
+PARSED_KINDS = [k for k in DocumentKind if KIND_TABLE[k].submitted]
 
 
-@pytest.mark.parametrize("kind", list(DocumentKind), ids=lambda k: k.value)
+@pytest.mark.parametrize("kind", PARSED_KINDS, ids=lambda k: k.value)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_build_then_parse_gives_the_same_model(kind: DocumentKind, seed: int) -> None:
     doc = sample_document(kind, seed=seed)
@@ -21,7 +25,7 @@ def test_build_then_parse_gives_the_same_model(kind: DocumentKind, seed: int) ->
     assert parsed == doc
 
 
-@pytest.mark.parametrize("kind", list(DocumentKind), ids=lambda k: k.value)
+@pytest.mark.parametrize("kind", PARSED_KINDS, ids=lambda k: k.value)
 def test_declared_kind_is_checked(kind: DocumentKind) -> None:
     data = build_document(sample_document(kind))
     assert parse_document(data, kind=kind.value).kind is kind

@@ -23,6 +23,9 @@ async def test_every_031u_ends_with_a_conclusion_or_a_coded_refusal(tmp_path: Pa
     assert d["measured"] == r.concluded  # every conclusion timed against its deadline
     assert d["within"] <= d["measured"] and d["share_within_deadline"] == round(d["within"] / d["measured"], 4)
     assert r.twin["waiting"] == 0 and r.fault_profile == "painful"
+    # Every conclusion reached the MIS through the inbound path, once, with both languages.
+    assert (r.delivered_to_mis, r.delivered_twice_to_mis, r.concluded_not_delivered) == (r.concluded, 0, 0)
+    assert r.held_for_operator == {} and not r.failed_checks
 
 
 def test_cli_prints_the_figures_as_json(tmp_path: Path) -> None:
@@ -48,3 +51,4 @@ def test_cli_prints_the_figures_as_json(tmp_path: Path) -> None:
     assert figures["profile"] == "kz-pilot-2025" and figures["count"] == 6
     assert (figures["unknown"], figures["lost"], figures["duplicates_at_peer"]) == (0, 0, 0)
     assert "share_within_deadline" in figures["deadline"]
+    assert figures["delivered_to_mis"] == figures["concluded"] and figures["delivered_twice_to_mis"] == 0

@@ -7,7 +7,8 @@ DraftActRegistered notification never comes); ``duplicate_status`` per registere
 twice, under two ШЭП messageIds); ``lost_notification`` per sendDeliveryNotification (answered,
 not applied: the message is delivered again after ``redelivery_seconds``); ``late_conclusion``
 per draft (the expert concludes after the 1-working-day deadline); ``refusal_decision`` per
-draft (the expert refuses to establish disability, with reasons).
+draft (the expert refuses to establish disability, with reasons); ``bad_expert_signature`` per
+conclusion (its text altered after the expert signed: the signature no longer verifies).
 
 Delays of ЦБДИ's work are in simulated seconds; the slow answer in real seconds.
 """
@@ -36,6 +37,7 @@ class Probabilities(ProfileModel):
     lost_notification: float = Field(default=0.0, ge=0, le=1)
     late_conclusion: float = Field(default=0.0, ge=0, le=1)
     refusal_decision: float = Field(default=0.0, ge=0, le=1)
+    bad_expert_signature: float = Field(default=0.0, ge=0, le=1)
 
 
 class FaultProfile(ProfileModel):

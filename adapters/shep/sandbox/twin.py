@@ -28,7 +28,7 @@ import random
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -98,6 +98,18 @@ class _Draft:
     act_number: str
     arrived_at: datetime
     region: str
+    organization_oid: str = ""
+
+
+ExpertIdentity = tuple[PrivateKey, Certificate, Sequence[Certificate]]  # key, certificate, its chain
+
+
+@dataclass(frozen=True, slots=True)
+class _Expert:
+    key: PrivateKey
+    certificate: Certificate
+    chain: tuple[Certificate, ...]
+    named: tuple[str, str] | None  # (name, IIN) the conclusion names
 
 
 @dataclass(slots=True)
@@ -119,6 +131,7 @@ class Stats:
     redelivered: int = 0
     notified: int = 0
     lost_notifications: int = 0
+    bad_expert_signatures: int = 0
 
 
 class ShepTwin:
@@ -132,6 +145,9 @@ class ShepTwin:
         sender: tuple[str, str] | None = None,
         sender_certificate: Certificate | None = None,
         service_id: str = "MZ_CBDI_MSE_031U",
+        expert: ExpertIdentity | None = None,
+        expert_named: tuple[str, str] | None = None,
+        expert_source: Callable[[], ExpertIdentity | None] | None = None,
     ) -> None:
         self.profile = profile
         self.profile_key = profile_key(profile.name, PROFILE_PREFIX)
@@ -142,7 +158,16 @@ class ShepTwin:
         self.service_id = service_id
         key, cert = identity or _self_signed("sandbox ШЭП")
         self.codec = ShepCodec(signer=lambda data: sign_wssecurity(data, key, cert))
-        self.expert_key, self.expert_certificate = _self_signed("Эксперт МСЭ ЦБДИ (sandbox)")
+        # The expert signs conclusions with an individual's NCA certificate: ``expert``, or what
+        # ``expert_source`` gives once it can (the sandbox's test PKI — KZ GOST 2015-512 with an
+        # IIN — exists only after the twin is planned); without either, a self-signed key no
+        # gateway trusts. ``expert_named``: the (name, IIN) the conclusion names, by default the
+        # certificate's holder (tests name someone else to see the role policy flag it).
+        self._expert_given = expert
+        self._expert_source = expert_source
+        self._expert_named = expert_named
+        self._expert: _Expert | None = None
+        self._untrusted_expert: _Expert | None = None
         self.stats = Stats()
         self.seen: dict[str, str] = {}  # ШЭП messageId → sender
         self.drafts: dict[str, _Draft] = {}  # LocalUid → draft
@@ -158,6 +183,22 @@ class ShepTwin:
         self.profile_key = profile_key(name, PROFILE_PREFIX)
 
     # -- the simulated ЦБДИ ---------------------------------------------------------------------
+
+    def expert(self) -> _Expert:
+        """The expert who signs (resolved once a trusted identity is available)."""
+        if self._expert is not None:
+            return self._expert
+        given = self._expert_given or (self._expert_source() if self._expert_source is not None else None)
+        if given is None:
+            if self._untrusted_expert is None:
+                key, cert = _self_signed("Эксперт МСЭ ЦБДИ (sandbox)")
+                self._untrusted_expert = _Expert(key, cert, (), self._expert_named)
+            return self._untrusted_expert
+        key, cert, chain = given
+        holder = cert.identity()
+        named = self._expert_named or (holder.common_name or EXPERTS[0], holder.iin or "")
+        self._expert = _Expert(key, cert, tuple(chain), named)
+        return self._expert
 
     def _at(self, when: datetime, action: Callable[[datetime], None]) -> None:
         """Run ``action(when)`` once the simulated clock passes ``when`` (lazily, at the next call:
@@ -204,10 +245,11 @@ class ShepTwin:
             refusal = p.Refusal(sub.local_uid, check.code, {"ru": check.ru, "kk": check.kk}, now)
             self._enqueue(sender, m.MessageType.RESPONSE, message_id, p.build_refusal(refusal), now, sub.region)
             return
-        draft = _Draft(sub.local_uid, f"MSE-{now:%Y}-{next(self.acts):07d}", now, sub.region)
+        draft = _Draft(sub.local_uid, f"MSE-{now:%Y}-{next(self.acts):07d}", now, sub.region, sub.organization_oid)
         self.drafts[sub.local_uid] = draft
         self.stats.registered += 1
-        expert = self.rng.choice(EXPERTS)
+        named = self.expert().named
+        expert = named[0] if named else self.rng.choice(EXPERTS)
         notice = p.build_registered(p.DraftRegistered(draft.local_uid, draft.act_number, draft.arrived_at, expert))
         if self.profile.chance(self.rng, "lost_status"):
             self.stats.lost_statuses += 1
@@ -232,6 +274,7 @@ class ShepTwin:
         self, sender: str, message_id: str, draft: _Draft, expert: str, decided: datetime, late: bool, refuse: bool
     ) -> None:
         d = decide(self.rng, refuse)
+        signer = self.expert()
         element = p.build_conclusion(
             p.Conclusion(
                 local_uid=draft.local_uid,
@@ -245,15 +288,21 @@ class ShepTwin:
                 reasons=d.reasons,
                 arrived_at=draft.arrived_at,
                 region=draft.region,
+                organization_oid=draft.organization_oid,
+                expert_iin=signer.named[1] if signer.named else "",
             )
         )
         signed = sign_xml(
             etree.tostring(element),
-            self.expert_key,
-            self.expert_certificate,
+            signer.key,
+            signer.certificate,
             style="enveloped",
             reference_id=element.get("Id"),
+            chain=signer.chain,
         )
+        if self.profile.chance(self.rng, "bad_expert_signature"):
+            self.stats.bad_expert_signatures += 1
+            signed = signed.replace(b"</cbdi:Expert>", " (изм.)</cbdi:Expert>".encode(), 1)
         self.stats.concluded += 1
         self.stats.concluded_late += int(late)
         self._enqueue(sender, m.MessageType.RESPONSE, message_id, parse_xml(signed), decided, draft.region)
@@ -415,9 +464,10 @@ class ShepTwin:
             "redelivered": s.redelivered,
             "notified": s.notified,
             "lost_notifications": s.lost_notifications,
+            "bad_expert_signatures": s.bad_expert_signatures,
             "waiting": sum(len(q) for q in self.queues.values()),
             "pending_events": len(self.events),
-            "expert_certificate": self.expert_certificate.serial_hex,
+            "expert_certificate": self._expert.certificate.serial_hex if self._expert is not None else None,
         }
 
 
@@ -445,6 +495,9 @@ def create_twin(
     sender: tuple[str, str] | None = None,
     sender_certificate: Certificate | None = None,
     service_id: str = "MZ_CBDI_MSE_031U",
+    expert: ExpertIdentity | None = None,
+    expert_named: tuple[str, str] | None = None,
+    expert_source: Callable[[], ExpertIdentity | None] | None = None,
 ) -> web.Application:
     twin = ShepTwin(
         profile,
@@ -454,6 +507,9 @@ def create_twin(
         sender=sender,
         sender_certificate=sender_certificate,
         service_id=service_id,
+        expert=expert,
+        expert_named=expert_named,
+        expert_source=expert_source,
     )
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app[_TWIN_KEY] = twin

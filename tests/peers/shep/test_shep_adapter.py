@@ -78,7 +78,7 @@ async def test_the_conclusion_is_in_russian_and_kazakh_and_signed_by_the_expert(
         assert isinstance(conclusion, p.Conclusion)
         assert set(conclusion.texts) == {"ru", "kk"}
         assert conclusion_el is not None
-        check = XmlVerifier().verify_xml(etree.tostring(conclusion_el), certificates=[r.twin.expert_certificate])
+        check = XmlVerifier().verify_xml(etree.tostring(conclusion_el), certificates=[r.twin.expert().certificate])
         assert check.report.signatures[0].integrity == "valid"
 
 

@@ -24,6 +24,7 @@ from gateway.common.clock import SimulatedClock
 from gateway.flk.sample_pki import SampleSigners
 from gateway.flk.samples import make_submission
 from gateway.intake.submission import content_hash
+from gateway.journal.inbound import InboundJournal
 from gateway.journal.schema import peer_messages, submissions
 from gateway.journal.store import Journal
 from gateway.model import State, Submission, SubmissionDraft
@@ -40,7 +41,7 @@ FAST = FaultProfile(relay_delay=Delay(seconds=0.05), decision_delay=Delay(second
 WEDNESDAY = datetime(2025, 7, 2, 5, 0, tzinfo=UTC)
 
 
-async def queued_031u(journal: Journal, data: dict[str, Any]) -> Submission:
+async def queued_031u(journal: Journal, data: dict[str, Any], callback_url: str | None = None) -> Submission:
     draft = SubmissionDraft(
         source_system=data["source_system"],
         local_uid=data["local_uid"],
@@ -48,7 +49,7 @@ async def queued_031u(journal: Journal, data: dict[str, Any]) -> Submission:
         organization_oid=data["organization_oid"],
         content_hash=content_hash(data),
         payload=json.dumps(data).encode(),
-        callback_url=None,
+        callback_url=callback_url,
     )
     sub, _ = await journal.submit(draft)
     async with journal.writing() as conn:
@@ -72,7 +73,7 @@ def _pem(tmp: Path, name: str, der: bytes) -> str:
     return str(path)
 
 
-def _setup(tmp_path: Path, db_url: str, url: str, gw: Any, tw: Any) -> Any:
+def _setup(tmp_path: Path, db_url: str, url: str, gw: Any, tw: Any, trust: SampleSigners | None = None) -> Any:
     key_path = tmp_path / "gw-key.pem"
     key_path.write_bytes(gw[0].to_pem())
     twin_pem = _pem(tmp_path, "twin", tw[1].der)
@@ -87,21 +88,32 @@ def _setup(tmp_path: Path, db_url: str, url: str, gw: Any, tw: Any) -> Any:
         "auth": {"allow_addresses": ["127.0.0.0/8", "::1/128"], "signer_certificates": [twin_pem]},
         "receive_batch": 5,
     }
-    return gateway_config(tmp_path, {"shep": peer}, "shep", db_url)
+    config = gateway_config(tmp_path, {"shep": peer}, "shep", db_url)
+    if trust is not None:  # the expert's conclusions verify against the sample PKI
+        config = config.with_overrides(validation={"trust_dir": str(trust.directory)})
+    return config
+
+
+def expert_of(signers: SampleSigners) -> Any:
+    """ЦБДИ's expert as the sandbox gives the twin: the sample PKI's individual certificate."""
+    return signers.key("kz-expert"), signers.certificate("kz-expert"), (signers.pki.ca,)
 
 
 async def test_031u_reaches_a_conclusion(tmp_path: Path, db_url: str, signers_dir: SampleSigners) -> None:
     gw, tw = identity("gateway MIS"), identity("ШЭП twin", "ecdsa")
+    # The twin's clock is the real one here: the expert signs with a sample-PKI certificate
+    # issued today, and a conclusion dated before it would rightly not verify.
     app = create_twin(
         FAST,
-        SimulatedClock(1.0, sim_epoch=WEDNESDAY),
+        SimulatedClock(1.0),
         seed=3,
         identity=tw,
         sender=(SENDER_ID, PASSWORD),
         sender_certificate=gw[1],
+        expert=expert_of(signers_dir),
     )
     async with TestServer(app) as server:
-        config = _setup(tmp_path, db_url, str(server.make_url("/shep/ws")), gw, tw)
+        config = _setup(tmp_path, db_url, str(server.make_url("/shep/ws")), gw, tw, signers_dir)
         async with running(config, {"shep": PLUGIN}) as client:
             journal = journal_of(client)
             data = make_submission("kz-031u", 5, signers_dir)
@@ -117,6 +129,8 @@ async def test_031u_reaches_a_conclusion(tmp_path: Path, db_url: str, signers_di
             await until(lambda: _notified(twin, 2))
             assert twin.stats.registered == 1 and twin.stats.duplicates_at_cbdi == 0
             assert len(await inbox_rows(journal, peer="shep")) == 2
+            [offered] = await InboundJournal(journal).listing(states=["ACCEPTED"])  # type: ignore[list-item]
+            assert offered.kind == "kz-cbdi-conclusion" and offered.submission_id == sub.id
 
 
 async def _message_id(journal: Journal, sub_id: str) -> str:
