@@ -21,7 +21,8 @@ counters and the KSI as the gateway measured them (gateway.monitoring.ksi).
     PYTHONPATH=$PWD .venv/bin/python scripts/smev3_run.py --eaviias --count 10000 --kills 2 --speed 5000
 
 Prints one JSON object. Exit status 0 when every submission reached a final state, none was
-lost, the provider got none twice and no message is left un-Acked in the twin's queues.
+lost, the provider got none twice and no message is left un-Acked in the twin's queues; with
+``--eaviias`` also every referral's result or return offered to its MIS, none offered twice.
 
 The twin's clock runs ``--speed`` times real time; MessageIDs are UUID v1 of the gateway's REAL
 time, so a run must end before ``stale_after_seconds / (speed - 1)`` real seconds (86,400 / 59
@@ -392,6 +393,8 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"]
         and (result.get("bureau") or {}).get("duplicates_at_bureau", 0) == 0
         and result.get("delivered_twice_to_mis", 0) == 0
+        # --eaviias: every referral's result or return reached its MIS (the inbound tables)
+        and ("delivered_to_mis" not in result or result["delivered_to_mis"] == result["count"])
     )
 
 
