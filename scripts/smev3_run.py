@@ -181,6 +181,7 @@ async def run(
     data_dir: Path | None = None,
     verbose: bool = True,
     receive_concurrency: int | None = None,
+    validation_processes: int | None = None,
     eaviias: bool = False,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
@@ -228,6 +229,9 @@ async def run(
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
     if receive_concurrency is not None:
         overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
+    if validation_processes is not None:
+        # checks (the ministry's Schematron above all) in worker processes, off the event loop
+        overrides["GATEWAY_WORKERS__VALIDATION_PROCESSES"] = str(validation_processes)
     env = gateway_env(overrides)
 
     runner = web.AppRunner(twin.app, access_log=None)
@@ -361,6 +365,7 @@ async def run(
             ),
         },
         "receive_concurrency": receive_concurrency,
+        "validation_processes": validation_processes,
         # CPU of the last gateway process only (a killed one's is gone): meaningful with --kills 0
         "cpu": {
             "gateway_seconds": round(cpu_gateway, 2) if cpu_gateway is not None else None,
@@ -408,6 +413,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
     parser.add_argument("--receive-concurrency", type=int, default=None, help="the instance's receive lanes")
+    parser.add_argument("--validation-processes", type=int, default=None, help="workers.validation_processes")
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -419,6 +425,7 @@ def main() -> int:
             settle=args.settle,
             eaviias=args.eaviias,
             receive_concurrency=args.receive_concurrency,
+            validation_processes=args.validation_processes,
         )
     )
     print(json.dumps(result, ensure_ascii=False))  # one line, the last
