@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -183,6 +184,7 @@ async def run(
     receive_concurrency: int | None = None,
     validation_processes: int | None = None,
     eaviias: bool = False,
+    reuse: Path | None = None,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
@@ -199,12 +201,20 @@ async def run(
         routing={"routes_file": str(routes)},
         sandbox={"fault_profile": profile},
     )
-    config, client, signers = await prepare_sandbox(config)
     documents = data_dir / "documents.jsonl"
+    if reuse is not None:
+        # the signed documents and the test PKI that signed them, from an earlier run's data dir
+        # (signing 10,000 referrals takes minutes on a loaded machine)
+        shutil.copytree(reuse / "pki", data_dir / "pki", dirs_exist_ok=True)
+        with (reuse / "documents.jsonl").open("rb") as src, documents.open("wb") as dst:
+            for _, line in zip(range(count), src, strict=False):
+                dst.write(line)
+    config, client, signers = await prepare_sandbox(config)
     started = time.monotonic()
     kinds = ("121",) if eaviias else ("121", "35")
-    await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=kinds)
-    log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
+    if reuse is None:
+        await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=kinds)
+        log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
     # the simulated clock starts now: MessageIDs (real time) must not look stale to the twin
     epoch = time.time()
     clock = SimulatedClock(speed, real_epoch=epoch)
@@ -224,6 +234,10 @@ async def run(
     }
     if eaviias:  # the receiver must not pause for simulated days between notices
         overrides["GATEWAY_WORKERS__RECEIVER_MAX_SLEEP_SECONDS"] = "0.5"
+        # A backlog of minutes is weeks at ×5,000: the instance's give-up age (15 days by
+        # default) would turn a referral that waited in the validation queue DEAD on its first
+        # SMEVFailure. The run measures the loop, not the give-up policy on a fast clock.
+        overrides[f"GATEWAY_PEERS__{PEER.upper()}__MAX_AGE_HOURS"] = repr(24.0 * 3650)
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
     for key in _INSTANCE_KEYS + (tuple(EAVIIAS_SETTINGS) if eaviias else ()):
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
@@ -414,6 +428,9 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
     parser.add_argument("--receive-concurrency", type=int, default=None, help="the instance's receive lanes")
     parser.add_argument("--validation-processes", type=int, default=None, help="workers.validation_processes")
+    parser.add_argument(
+        "--reuse-documents", type=Path, default=None, help="an earlier run's data dir: its PKI and documents"
+    )
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -426,6 +443,7 @@ def main() -> int:
             eaviias=args.eaviias,
             receive_concurrency=args.receive_concurrency,
             validation_processes=args.validation_processes,
+            reuse=args.reuse_documents,
         )
     )
     print(json.dumps(result, ensure_ascii=False))  # one line, the last
