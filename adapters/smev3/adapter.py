@@ -37,7 +37,7 @@ from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
-from gateway.inbound.contract import InboundDocument, InboundPort
+from gateway.inbound.contract import OFFERED_STATES, InboundDocument, InboundPort
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import (
@@ -464,7 +464,12 @@ class Smev3Adapter:
             "reason_code": receipt.reason_code,
             "new": receipt.created,
         }
-        return replace(answer, details={**answer.details, "inbound": inbound})
+        answer = replace(answer, details={**answer.details, "inbound": inbound})
+        if receipt.state not in OFFERED_STATES:
+            # The outcome stands on a document the MIS is not given (flagged, or dismissed by an
+            # operator): the core holds it until an operator decides (docs/eaviias.md).
+            answer = replace(answer, held_by=receipt.id, held_reason=receipt.reason_code or str(receipt.state))
+        return answer
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
         """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing

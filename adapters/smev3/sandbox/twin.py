@@ -64,6 +64,7 @@ from adapters.smev3 import messages as m
 from adapters.smev3.codec import VOID_FAULTS, Smev3Codec, Smev3FormatError
 from adapters.smev3.identity import MessageIdError, message_id_time, new_message_id
 from adapters.smev3.mtom import XOP_NS, MtomError, is_multipart, resolve, unpack
+from adapters.smev3.sandbox.addressed import AddressedPublisher
 from adapters.smev3.sandbox.attachments import check_request_attachments
 from adapters.smev3.sandbox.bureau import Bureau
 from adapters.smev3.sandbox.filestore import FileStore
@@ -264,6 +265,7 @@ class Smev3Twin:
         access: Mapping[str, Iterable[str]] | None = None,
         known_types: Iterable[str] | None = None,
         bureau_dir: Path | None = None,
+        addressed_registry_url: str | None = None,
     ) -> None:
         self.profile = profile
         # Who SMEV knows (certificate common names; None: whoever signs validly), which business
@@ -302,6 +304,9 @@ class Smev3Twin:
         self.filestore = FileStore()
         self.attachment_limit = DEFAULT_ATTACHMENT_THRESHOLD
         self.bureau: Bureau | None = None
+        self.addressed: AddressedPublisher | None = None
+        if profile.bureau is not None and addressed_registry_url:
+            self.addressed = AddressedPublisher(addressed_registry_url)
         if profile.bureau is not None:
             self.bureau = Bureau(
                 profile.bureau,
@@ -310,6 +315,7 @@ class Smev3Twin:
                 schedule=self._schedule,
                 send=self._bureau_sends,
                 signers_dir=bureau_dir,
+                publish=self.addressed.submit if self.addressed is not None else None,
             )
 
     # -- scheduling (on the injected clock) -----------------------------------------------------
@@ -891,6 +897,7 @@ class Smev3Twin:
             "filestore": self.filestore.stats(),
             "scheduled": len(self._schedule_queue),
             "bureau": self.bureau.stats_json() if self.bureau is not None else None,
+            "addressed": self.addressed.stats() if self.addressed is not None else None,
         }
 
     def message_json(self, message_id: str) -> dict[str, Any] | None:
@@ -970,6 +977,7 @@ def create_twin(
     access: Mapping[str, Iterable[str]] | None = None,
     known_types: Iterable[str] | None = None,
     bureau_dir: Path | None = None,
+    addressed_registry_url: str | None = None,
 ) -> web.Application:
     """An aiohttp application simulating SMEV 3: ``POST <path>`` and ``POST /`` (every operation),
     ``GET /_sandbox/stats``, ``GET /_sandbox/messages/{message_id}``.
@@ -988,6 +996,8 @@ def create_twin(
     another BusinessDataTypeIsNotSupported. A profile with a ``[bureau]`` puts a simulated ФГИС ЕАВИИАС behind the node
     (:mod:`adapters.smev3.sandbox.bureau`); ``bureau_dir`` holds its test PKI (the signers of its
     result and return documents; without it the notices carry no document).
+    ``addressed_registry_url``: the bureau also registers each of those documents there (the
+    sandbox REMD twin's registry of documents addressed to MOs, adapters/smev3/sandbox/addressed.py).
     """
     if not isinstance(profile, FaultProfile):
         profile = FaultProfile.load(profile)
@@ -1005,6 +1015,7 @@ def create_twin(
         access=access,
         known_types=known_types,
         bureau_dir=bureau_dir,
+        addressed_registry_url=addressed_registry_url,
     )
     app = web.Application(client_max_size=DEFAULT_MAX_BYTES)
     app[TWIN_KEY] = twin
@@ -1018,6 +1029,8 @@ def create_twin(
     app.router.add_get("/_sandbox/messages/{message_id}", twin.handle_message)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if twin.addressed is not None:
+            await twin.addressed.start()
         scheduler = asyncio.create_task(twin.run_scheduler())
         _log.info("SMEV 3 twin started", profile=profile.name, path=path)
         try:
@@ -1025,6 +1038,8 @@ def create_twin(
         finally:
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
+            if twin.addressed is not None:
+                await twin.addressed.stop()
 
     app.cleanup_ctx.append(lifecycle)
     return app
