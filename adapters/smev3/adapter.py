@@ -444,7 +444,9 @@ class Smev3Adapter:
         applied: the referral is not yet FAILED when its own return arrives, and a redelivered
         notice finds the document recorded (same NoticeId). Raises when the journal could not
         store it, so the notice is not Acked and comes again. The receipt goes on the outcome's
-        timeline event: an operator sees there whether the document reached the MIS or was held."""
+        timeline event: an operator sees there whether the document reached the MIS or was held.
+        A document that is not offered (flagged, dismissed) makes the outcome ``held_by`` it: the
+        core holds the referral's outcome until an operator releases the document."""
         if self.inbound is None:
             _log.warning("no inbound path: the document of a final notice is not offered to the MIS", peer=self.name)
             return replace(answer, details={**answer.details, "inbound": {"state": "NOT_DELIVERED"}})
