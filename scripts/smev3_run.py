@@ -21,7 +21,8 @@ counters and the KSI as the gateway measured them (gateway.monitoring.ksi).
     PYTHONPATH=$PWD .venv/bin/python scripts/smev3_run.py --eaviias --count 10000 --kills 2 --speed 5000
 
 Prints one JSON object. Exit status 0 when every submission reached a final state, none was
-lost, the provider got none twice and no message is left un-Acked in the twin's queues.
+lost, the provider got none twice and no message is left un-Acked in the twin's queues; with
+``--eaviias`` also every referral's result or return offered to its MIS, none offered twice.
 
 The twin's clock runs ``--speed`` times real time; MessageIDs are UUID v1 of the gateway's REAL
 time, so a run must end before ``stale_after_seconds / (speed - 1)`` real seconds (86,400 / 59
@@ -34,6 +35,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -180,7 +182,9 @@ async def run(
     data_dir: Path | None = None,
     verbose: bool = True,
     receive_concurrency: int | None = None,
+    validation_processes: int | None = None,
     eaviias: bool = False,
+    reuse: Path | None = None,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
@@ -197,12 +201,20 @@ async def run(
         routing={"routes_file": str(routes)},
         sandbox={"fault_profile": profile},
     )
-    config, client, signers = await prepare_sandbox(config)
     documents = data_dir / "documents.jsonl"
+    if reuse is not None:
+        # the signed documents and the test PKI that signed them, from an earlier run's data dir
+        # (signing 10,000 referrals takes minutes on a loaded machine)
+        shutil.copytree(reuse / "pki", data_dir / "pki", dirs_exist_ok=True)
+        with (reuse / "documents.jsonl").open("rb") as src, documents.open("wb") as dst:
+            for _, line in zip(range(count), src, strict=False):
+                dst.write(line)
+    config, client, signers = await prepare_sandbox(config)
     started = time.monotonic()
     kinds = ("121",) if eaviias else ("121", "35")
-    await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=kinds)
-    log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
+    if reuse is None:
+        await generate_documents(signers.directory, count, seed, documents, Quiet(), kinds=kinds)
+        log(f"generated {count} signed documents in {time.monotonic() - started:.0f} s")
     # the simulated clock starts now: MessageIDs (real time) must not look stale to the twin
     epoch = time.time()
     clock = SimulatedClock(speed, real_epoch=epoch)
@@ -222,11 +234,18 @@ async def run(
     }
     if eaviias:  # the receiver must not pause for simulated days between notices
         overrides["GATEWAY_WORKERS__RECEIVER_MAX_SLEEP_SECONDS"] = "0.5"
+        # A backlog of minutes is weeks at ×5,000: the instance's give-up age (15 days by
+        # default) would turn a referral that waited in the validation queue DEAD on its first
+        # SMEVFailure. The run measures the loop, not the give-up policy on a fast clock.
+        overrides[f"GATEWAY_PEERS__{PEER.upper()}__MAX_AGE_HOURS"] = repr(24.0 * 3650)
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
     for key in _INSTANCE_KEYS + (tuple(EAVIIAS_SETTINGS) if eaviias else ()):
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
     if receive_concurrency is not None:
         overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
+    if validation_processes is not None:
+        # checks (the ministry's Schematron above all) in worker processes, off the event loop
+        overrides["GATEWAY_WORKERS__VALIDATION_PROCESSES"] = str(validation_processes)
     env = gateway_env(overrides)
 
     runner = web.AppRunner(twin.app, access_log=None)
@@ -360,6 +379,7 @@ async def run(
             ),
         },
         "receive_concurrency": receive_concurrency,
+        "validation_processes": validation_processes,
         # CPU of the last gateway process only (a killed one's is gone): meaningful with --kills 0
         "cpu": {
             "gateway_seconds": round(cpu_gateway, 2) if cpu_gateway is not None else None,
@@ -392,6 +412,8 @@ def ok(result: dict[str, Any], kills: int) -> bool:
         and result["messages_recorded_by_gateway"] == result["messages_delivered_by_twin"]
         and (result.get("bureau") or {}).get("duplicates_at_bureau", 0) == 0
         and result.get("delivered_twice_to_mis", 0) == 0
+        # --eaviias: every referral's result or return reached its MIS (the inbound tables)
+        and ("delivered_to_mis" not in result or result["delivered_to_mis"] == result["count"])
     )
 
 
@@ -405,6 +427,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
     parser.add_argument("--receive-concurrency", type=int, default=None, help="the instance's receive lanes")
+    parser.add_argument("--validation-processes", type=int, default=None, help="workers.validation_processes")
+    parser.add_argument(
+        "--reuse-documents", type=Path, default=None, help="an earlier run's data dir: its PKI and documents"
+    )
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -416,6 +442,8 @@ def main() -> int:
             settle=args.settle,
             eaviias=args.eaviias,
             receive_concurrency=args.receive_concurrency,
+            validation_processes=args.validation_processes,
+            reuse=args.reuse_documents,
         )
     )
     print(json.dumps(result, ensure_ascii=False))  # one line, the last

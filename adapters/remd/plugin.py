@@ -47,6 +47,9 @@ class RemdPlugin:
     # searchRegistryItem answers whether a document is registered.
     capabilities: Final = Capabilities(lookup=True, idempotent_resend=True, polling=False)
     description: Final = "REMD EGISZ protocol (SOAP 1.2, WS-Addressing callbacks): REMD and regional GIS relays"
+    # The twin's registry of documents addressed to MOs (adapters/remd/sandbox/addressed.py):
+    # the simulated ЕАВИИАС registers its results and return notices there (AddressedRegistryTwin).
+    addressed_registry_path: Final = "/_sandbox/addressed"
 
     def code_table(self) -> CodeTable:
         return remd_code_table()

@@ -37,7 +37,7 @@ from adapters.smev3.settings import Smev3Settings
 from adapters.smev3.signing import Signer, Verdicts, verify_incoming
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.logs import get_logger
-from gateway.inbound.contract import InboundDocument, InboundPort
+from gateway.inbound.contract import OFFERED_STATES, InboundDocument, InboundPort
 from gateway.intake.submission import CanonicalSubmission
 from gateway.model import EnvelopeIn, Submission
 from gateway.peers.contract import (
@@ -444,7 +444,9 @@ class Smev3Adapter:
         applied: the referral is not yet FAILED when its own return arrives, and a redelivered
         notice finds the document recorded (same NoticeId). Raises when the journal could not
         store it, so the notice is not Acked and comes again. The receipt goes on the outcome's
-        timeline event: an operator sees there whether the document reached the MIS or was held."""
+        timeline event: an operator sees there whether the document reached the MIS or was held.
+        A document that is not offered (flagged, dismissed) makes the outcome ``held_by`` it: the
+        core holds the referral's outcome until an operator releases the document."""
         if self.inbound is None:
             _log.warning("no inbound path: the document of a final notice is not offered to the MIS", peer=self.name)
             return replace(answer, details={**answer.details, "inbound": {"state": "NOT_DELIVERED"}})
@@ -464,7 +466,12 @@ class Smev3Adapter:
             "reason_code": receipt.reason_code,
             "new": receipt.created,
         }
-        return replace(answer, details={**answer.details, "inbound": inbound})
+        answer = replace(answer, details={**answer.details, "inbound": inbound})
+        if receipt.state not in OFFERED_STATES:
+            # The outcome stands on a document the MIS is not given (flagged, or dismissed by an
+            # operator): the core holds it until an operator decides (docs/eaviias.md).
+            answer = replace(answer, held_by=receipt.id, held_reason=receipt.reason_code or str(receipt.state))
+        return answer
 
     async def _untrusted(self, sink: PeerSink, ex: Exchange, message_id: str, code: str, text: str) -> None:
         """Record a message we cannot trust as unattributed (no ``relates_to``: it answers nothing

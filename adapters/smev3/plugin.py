@@ -181,6 +181,8 @@ class Smev3Plugin:
             bureau_dir=bureau_dir,
             bureau_default=bureau_default,
             provider_namespaces=routed,
+            # the bureau also registers its documents where the gateway discovers them (REMD twin)
+            addressed_registry_url=ctx.addressed_registry_url if profile.bureau is not None else None,
         )
         return app
 

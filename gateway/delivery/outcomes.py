@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.common.logs import get_logger
 from gateway.delivery.classify import Decision, Verdict
 from gateway.delivery.peer import Peer
 from gateway.errors import ConcurrentUpdate, NotFound, StoreError
+from gateway.inbound.contract import OFFERED_STATES
+from gateway.journal.held_outcomes import HELD_EVENT, RESULT_DELIVERED, HeldOutcome, document_state
 from gateway.journal.inbox import Inbox
 from gateway.journal.ksi_marks import Mark, with_marks
 from gateway.journal.peer_messages import PeerMessages
@@ -31,6 +34,7 @@ from gateway.peers.contract import PeerOutcome, Progress, StageMark
 __all__ = ["AnswerNotRecorded", "CallbackRecorder", "apply_decision"]
 
 _log: Final = get_logger(__name__)
+_OFFERED: Final = frozenset(str(s) for s in OFFERED_STATES)
 _OPEN_FOR_SUCCESS = frozenset({State.SENT, State.RECONCILING, State.QUEUED, State.RETRY_WAIT, State.DEAD})
 
 
@@ -118,6 +122,11 @@ class CallbackRecorder:
         self.inbox = Inbox(journal)
 
     async def __call__(self, outcome: PeerOutcome) -> None:
+        marks = outcome.marks
+        if outcome.held_by:
+            # A held result has not reached the MO: its delivery milestone waits for the release
+            # (written then), or is added below if the outcome turns out applicable after all.
+            marks = [m for m in marks if m.name != RESULT_DELIVERED]
         await self._record(
             outcome.peer,
             outcome.local_uid,
@@ -126,8 +135,8 @@ class CallbackRecorder:
             outcome.peer_message_id,
             outcome.envelopes,
             kind="outcome",
-            apply=lambda sub, also: self._apply(sub, outcome, also),
-            marks=outcome.marks,
+            apply=lambda sub, also: self._apply_or_hold(sub, outcome, also),
+            marks=marks,
         )
 
     async def progress(self, progress: Progress) -> None:
@@ -247,6 +256,93 @@ class CallbackRecorder:
                 raise
         _log.error("peer answer could not be applied after retries", peer=peer, kind=kind)
         raise AnswerNotRecorded("the answer could not be recorded (the submission kept changing); send it again")
+
+    async def _apply_or_hold(self, sub: Submission, outcome: PeerOutcome, also: AlsoInTransaction) -> None:
+        """Apply ``outcome``, unless it stands on an inbound document that is not offered to the
+        MIS (``held_by``): then hold it for an operator (gateway.journal.held_outcomes)."""
+        if outcome.held_by and not sub.is_final:
+            held = self._held(sub, outcome)
+            if held is not None:
+                async with self.journal.engine.connect() as conn:
+                    state = await document_state(conn, outcome.held_by)
+                if state not in _OFFERED:
+                    await self._hold(sub, outcome, held, also)
+                    return
+        if outcome.held_by:  # applied after all (released meanwhile, or nothing to hold)
+            delivered = [m for m in outcome.marks if m.name == RESULT_DELIVERED]
+            if delivered:
+                also = with_marks(
+                    also,
+                    submission_id=sub.id,
+                    peer=outcome.peer,
+                    marks=[Mark(m.name, m.at, m.bureau, m.region or sub.region) for m in delivered],
+                    now=self.journal.clock.now(),
+                )
+        await self._apply(sub, outcome, also)
+
+    def _held(self, sub: Submission, outcome: PeerOutcome) -> HeldOutcome | None:
+        """What applying ``outcome`` would do, or None when it is not a final decision (a
+        transient error is applied as usual: there is nothing to hold)."""
+        assert outcome.held_by is not None
+        marks = tuple(
+            {"name": m.name, "bureau": m.bureau, "region": m.region or sub.region}
+            for m in outcome.marks
+            if m.name == RESULT_DELIVERED
+        )
+        if outcome.success:
+            return HeldOutcome(
+                outcome.held_by,
+                State.REGISTERED,
+                outcome.peer,
+                "success",
+                peer_registration_id=outcome.peer_registration_id,
+                registered_at=outcome.registered_at,
+                marks=marks,
+            )
+        peer = self.peers.get(outcome.peer)
+        if peer is None:
+            return None
+        decision = peer.classify(outcome.codes)
+        if decision.verdict is not Verdict.FAIL:
+            return None
+        return HeldOutcome(outcome.held_by, State.FAILED, outcome.peer, decision.code, decision.message, marks=marks)
+
+    async def _hold(self, sub: Submission, outcome: PeerOutcome, held: HeldOutcome, also: AlsoInTransaction) -> None:
+        doc_id = held.inbound_id
+
+        async def check_and_also(conn: AsyncConnection, event_id: int) -> None:
+            # Under the document's row lock: a release that committed meanwhile applies instead.
+            if await document_state(conn, doc_id) in _OFFERED:
+                raise ConcurrentUpdate("the held document was released meanwhile", details={"id": sub.id})
+            await also(conn, event_id)
+
+        codes = [{"code": c, "message": m} for c, m in outcome.codes]
+        details: dict[str, Any] = {
+            **dict(outcome.details),
+            "success": outcome.success,
+            "codes": codes,
+            "held": held.to_json(),
+        }
+        await self.journal.note(
+            sub.id,
+            kind=HELD_EVENT,
+            actor=f"{outcome.peer}:callback",
+            code=outcome.held_reason or "INBOUND_HELD",
+            message=(
+                f"outcome held for an operator ({held.to}): its document (inbound {doc_id}) is not "
+                f"offered to the MIS ({outcome.held_reason}); releasing it applies the outcome"
+            ),
+            details=details,
+            envelopes_in=list(outcome.envelopes),
+            also=check_and_also,
+        )
+        _log.warning(
+            "peer outcome held for an operator",
+            peer=outcome.peer,
+            submission_id=sub.id,
+            inbound_id=doc_id,
+            reason=outcome.held_reason,
+        )
 
     async def _apply(self, sub: Submission, outcome: PeerOutcome, also: AlsoInTransaction) -> None:
         actor = f"{outcome.peer}:callback"

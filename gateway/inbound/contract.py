@@ -53,6 +53,9 @@ class InboundReason(enum.StrEnum):
     ROLE_POLICY = "INBOUND_ROLE_POLICY"  # signed by someone the kind's role policy does not allow
     UNKNOWN_REFERRAL = "INBOUND_UNKNOWN_REFERRAL"  # names no referral of the recipient we know
     CONTRADICTS_OUTCOME = "INBOUND_CONTRADICTS_OUTCOME"  # disagrees with an earlier final outcome
+    # another document under the localUid of one already offered (from the same author): never
+    # offered a second time (docs/inbound.md, "One document, two routes")
+    SAME_ID_OTHER_BYTES = "INBOUND_SAME_ID_OTHER_BYTES"
     TOO_LARGE = "INBOUND_TOO_LARGE"  # larger than the size limit: kept whole, not parsed
 
 
@@ -71,8 +74,9 @@ class InboundDocument:
 
     ``peer_document_id`` is the peer's own id of the document or message (REMD emdrId, SMEV
     MessageID, ШЭП messageId): the same (peer, id) is recorded once. The same bytes for the same
-    recipient from another peer are recorded once too (REMD discovery and ЕАВИИАС may both bring
-    one result). ``referral_local_uid`` is what the peer says the document answers; the signed
+    recipient from another peer are recorded once too (REMD discovery and ЕАВИИАС both bring
+    each result and return), and other bytes under the localUid of a document already offered
+    are flagged, never offered twice. ``referral_local_uid`` is what the peer says the document answers; the signed
     document's own reference wins when it has one.
     """
 

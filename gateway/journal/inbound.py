@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.errors import ConcurrentUpdate
 from gateway.inbound.contract import OFFERED_STATES, InboundReason, InboundState
 from gateway.journal.codec import CODEC_NAME
+from gateway.journal.held_outcomes import HeldOutcome, held_outcome
 from gateway.journal.inbound_outbox import InboundOutbox
 from gateway.journal.inbound_records import (
     INBOUND_NOTICE_VERSION,
@@ -35,6 +37,7 @@ from gateway.journal.inbound_records import (
     offer_view,
     record_of,
 )
+from gateway.journal.ksi_marks import Mark, with_marks
 from gateway.journal.schema import (
     clients,
     inbound_acks,
@@ -44,8 +47,8 @@ from gateway.journal.schema import (
     inbound_notices,
     submissions,
 )
-from gateway.journal.store import Journal
-from gateway.model import State
+from gateway.journal.store import Changes, Journal
+from gateway.model import FINAL_STATES, State
 
 __all__ = [
     "INBOUND_NOTICE_VERSION",
@@ -67,6 +70,14 @@ _S: Final = submissions.c
 OFFER_SEQUENCE: Final = "offer-seq"
 # A referral that the gateway itself refused, or its peer did: a decision on it contradicts that.
 _REFUSED_REFERRAL: Final = frozenset({str(State.REJECTED), str(State.FAILED)})
+
+
+class _HoldAppeared(Exception):
+    """An outcome was held on the document while an operator's decision was being written."""
+
+
+async def _nothing(conn: AsyncConnection, event_id: int) -> None:
+    return None
 
 
 class InboundJournal:
@@ -103,11 +114,14 @@ class InboundJournal:
         try:
             return await self.record_of(new)
         except IntegrityError:
-            # Another process recorded it between our look-up and insert.
-            async with self.journal.engine.connect() as conn:
+            # Another transaction recorded it between our look-up and insert (PostgreSQL: the
+            # same result by SMEV and by REMD discovery at the same moment). Note the copy as
+            # record_of would have, so every route that brought it shows on its timeline.
+            async with self.journal.writing() as conn:
                 existing = await self._existing(conn, new)
-            if existing is None:
-                raise
+                if existing is None:
+                    raise
+                await self._seen_again(conn, existing, new)
             return existing, False
 
     async def record_of(self, new: NewInbound) -> tuple[InboundRecord, bool]:
@@ -117,16 +131,7 @@ class InboundJournal:
         async with j.writing() as conn:
             existing = await self._existing(conn, new)
             if existing is not None:
-                if (existing.peer, existing.peer_document_id) != (new.peer, new.peer_document_id):
-                    await self._event(
-                        conn,
-                        existing.id,
-                        now,
-                        "seen-again",
-                        new.peer,
-                        message="the same document, brought again by another peer or under another id",
-                        details={"peer": new.peer, "peer_document_id": new.peer_document_id},
-                    )
+                await self._seen_again(conn, existing, new)
                 return existing, False
             referral = await self._referral(conn, new)
             state, reason = InboundState.ACCEPTED, new.flag
@@ -137,6 +142,8 @@ class InboundJournal:
                     if new.referral_local_uid
                     else "the document names no referral",
                 )
+            if reason is None:
+                reason = await self._same_identity(conn, new)
             if reason is None and referral is not None and new.final:
                 reason = await self._contradiction(conn, new, referral)
             if reason is not None:
@@ -183,6 +190,18 @@ class InboundJournal:
             record = await self._get(conn, doc_id)
         return record, True
 
+    async def _seen_again(self, conn: AsyncConnection, existing: InboundRecord, new: NewInbound) -> None:
+        if (existing.peer, existing.peer_document_id) != (new.peer, new.peer_document_id):
+            await self._event(
+                conn,
+                existing.id,
+                self.journal.clock.now(),
+                "seen-again",
+                new.peer,
+                message="the same document, brought again by another peer or under another id",
+                details={"peer": new.peer, "peer_document_id": new.peer_document_id},
+            )
+
     async def _referral(self, conn: AsyncConnection, new: NewInbound) -> Any:
         """The submission the document answers: the recipient's own document with that localUid,
         locked (PostgreSQL) so two answers to one referral are decided one after the other."""
@@ -197,6 +216,37 @@ class InboundJournal:
         if self.journal.engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         return (await conn.execute(stmt)).first()
+
+    async def _same_identity(self, conn: AsyncConnection, new: NewInbound) -> tuple[InboundReason, str] | None:
+        """A document offered already under this one's own id (author, localUid) with other bytes.
+
+        The bytes are what identifies a document across routes (its signatures cover exactly
+        them), so a copy with the same bytes was matched before we got here. Same id, other
+        bytes: a damaged or re-issued copy — never offered a second time. Only an *offered* one
+        counts: if the first copy to arrive was damaged (flagged), the intact one from the other
+        route is the one the MIS must get."""
+        if not new.local_uid:
+            return None
+        earlier = (
+            await conn.execute(
+                sa.select(_D.id, _D.peer)
+                .where(
+                    _D.recipient_oid == new.recipient_oid,
+                    _D.local_uid == new.local_uid,
+                    sa.or_(_D.author_oid == new.author_oid, _D.author_oid.is_(None)) if new.author_oid else sa.true(),
+                    _D.sha256 != new.sha256,
+                    _D.state.in_([str(s) for s in OFFERED_STATES]),
+                )
+                .limit(1)
+            )
+        ).first()
+        if earlier is None:
+            return None
+        return (
+            InboundReason.SAME_ID_OTHER_BYTES,
+            f"a document with this localUid was already offered to the MIS with other bytes "
+            f"(inbound {earlier.id}, from {earlier.peer})",
+        )
 
     async def _contradiction(
         self, conn: AsyncConnection, new: NewInbound, referral: Any
@@ -305,31 +355,120 @@ class InboundJournal:
     # -- operators --------------------------------------------------------------------------
 
     async def release(self, doc_id: str, actor: str, note: str = "") -> InboundRecord:
-        """An operator releases a flagged document: it is offered to the MIS with its flag."""
+        """An operator releases a flagged document: it is offered to the MIS with its flag, and a
+        peer outcome held on it (gateway.journal.held_outcomes) is applied to its referral in the
+        same transaction."""
         return await self._decide(doc_id, actor, note, InboundState.RELEASED)
 
     async def dismiss(self, doc_id: str, actor: str, note: str = "") -> InboundRecord:
-        """An operator dismisses a flagged document: kept with its bytes, never offered."""
+        """An operator dismisses a flagged document: kept with its bytes, never offered; an outcome
+        held on it stays unapplied (the referral waits for a valid answer), said on its timeline."""
         return await self._decide(doc_id, actor, note, InboundState.DISMISSED)
 
     async def _decide(self, doc_id: str, actor: str, note: str, to: InboundState) -> InboundRecord:
-        j = self.journal
-        now = j.clock.now()
-        async with j.writing() as conn:
-            record = await self._get(conn, doc_id)
+        for _ in range(5):
+            record = await self.get(doc_id)
+            if record is None:
+                raise KeyError(doc_id)
             if record.state is not InboundState.FLAGGED:
                 raise ValueError(f"inbound document {doc_id} is {record.state}, not FLAGGED")
-            await conn.execute(
-                inbound_documents.update()
-                .where(_D.id == doc_id, _D.state == str(InboundState.FLAGGED))
-                .values(state=str(to), updated_at=now)
-            )
-            await self._event(conn, doc_id, now, "operator", actor, code=str(to), message=note[:2000] or None)
-            if to is InboundState.RELEASED:
-                sealed = (await conn.execute(sa.select(_D.body).where(_D.id == doc_id))).scalar_one()
-                content = StoredContent.decode(j.open_body(sealed, bind=doc_id))
-                await self._offer(conn, doc_id, now, actor, content)
+            held: HeldOutcome | None = None
+            sub = None
+            if record.submission_id is not None:
+                async with self.journal.engine.connect() as conn:
+                    held = await held_outcome(conn, record.submission_id, doc_id)
+                sub = await self.journal.get(record.submission_id) if held is not None else None
+            try:
+                if held is None or sub is None or sub.is_final:
+                    return await self._decide_alone(doc_id, actor, note, to, record.submission_id)
+                return await self._decide_held(doc_id, actor, note, to, held, sub)
+            except (ConcurrentUpdate, _HoldAppeared):
+                continue  # the referral or its holds changed meanwhile: look again
+        raise ConcurrentUpdate("the document's referral kept changing; try again", details={"id": doc_id})
+
+    async def _decide_alone(
+        self, doc_id: str, actor: str, note: str, to: InboundState, submission_id: str | None
+    ) -> InboundRecord:
+        async with self.journal.writing() as conn:
+            await self._decide_in(conn, doc_id, actor, note, to)
+            # Under the row lock _decide_in took: an outcome held on this document since we
+            # looked must be applied with it (or noted), so look again.
+            if submission_id is not None and await held_outcome(conn, submission_id, doc_id) is not None:
+                state = (await conn.execute(sa.select(_S.state).where(_S.id == submission_id))).scalar_one()
+                if State(state) not in FINAL_STATES:
+                    raise _HoldAppeared(doc_id)
             return await self._get(conn, doc_id)
+
+    async def _decide_held(
+        self, doc_id: str, actor: str, note: str, to: InboundState, held: HeldOutcome, sub: Any
+    ) -> InboundRecord:
+        j = self.journal
+
+        async def decide(conn: AsyncConnection, event_id: int) -> None:
+            await self._decide_in(conn, doc_id, actor, note, to)
+            if to is InboundState.RELEASED and held.marks:
+                write = with_marks(
+                    _nothing,
+                    submission_id=sub.id,
+                    peer=held.peer,
+                    marks=[Mark(str(m["name"]), None, m.get("bureau"), m.get("region")) for m in held.marks],
+                    now=j.clock.now(),
+                )
+                await write(conn, event_id)
+
+        if to is InboundState.RELEASED:
+            success = held.to is State.REGISTERED
+            await j.transition(
+                sub.id,
+                held.to,
+                actor=actor,
+                expected=sub.state,
+                code=held.outcome_code,
+                message=f"held outcome applied: {actor} released its document (inbound {doc_id})",
+                changes=Changes(
+                    peer_registration_id=held.peer_registration_id if success else None,
+                    outcome_code=held.outcome_code,
+                    outcome_message=held.outcome_message,
+                    outcome_source="callback",
+                    next_attempt_at=None,
+                    answer_deadline=None,
+                ),
+                details={"held": held.to_json(), "inbound_id": doc_id, "note": note[:2000] or None},
+                also=decide,
+            )
+        else:
+            await j.note(
+                sub.id,
+                kind="outcome-dismissed",
+                actor=actor,
+                code=str(InboundState.DISMISSED),
+                message=(
+                    f"{actor} dismissed the document (inbound {doc_id}) the held outcome stood on: "
+                    "the outcome stays unapplied; the referral waits for a valid answer"
+                ),
+                details={"held": held.to_json(), "inbound_id": doc_id, "note": note[:2000] or None},
+                also=decide,
+            )
+        record = await self.get(doc_id)
+        assert record is not None
+        return record
+
+    async def _decide_in(self, conn: AsyncConnection, doc_id: str, actor: str, note: str, to: InboundState) -> None:
+        j = self.journal
+        now = j.clock.now()
+        updated = await conn.execute(
+            inbound_documents.update()
+            .where(_D.id == doc_id, _D.state == str(InboundState.FLAGGED))
+            .values(state=str(to), updated_at=now)
+        )
+        if updated.rowcount == 0:
+            record = await self._get(conn, doc_id)
+            raise ValueError(f"inbound document {doc_id} is {record.state}, not FLAGGED")
+        await self._event(conn, doc_id, now, "operator", actor, code=str(to), message=note[:2000] or None)
+        if to is InboundState.RELEASED:
+            sealed = (await conn.execute(sa.select(_D.body).where(_D.id == doc_id))).scalar_one()
+            content = StoredContent.decode(j.open_body(sealed, bind=doc_id))
+            await self._offer(conn, doc_id, now, actor, content)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -359,6 +359,8 @@ inbound_documents = sa.Table(
 sa.Index("ix_inbound_documents_offers", inbound_documents.c.recipient_oid, inbound_documents.c.offer_seq)
 sa.Index("ix_inbound_documents_referral", inbound_documents.c.referral_local_uid, inbound_documents.c.recipient_oid)
 sa.Index("ix_inbound_documents_submission_id", inbound_documents.c.submission_id)
+# the document's own identity: a different document under an offered one's localUid is flagged (0016)
+sa.Index("ix_inbound_documents_identity", inbound_documents.c.recipient_oid, inbound_documents.c.local_uid)
 sa.Index("ix_inbound_documents_state", inbound_documents.c.state, inbound_documents.c.received_at)
 
 # The MIS's acknowledgements: an offered document is offered to a client until it acknowledges it.

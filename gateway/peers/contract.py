@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KSI_MILESTONES",
+    "AddressedRegistryTwin",
     "Answer",
     "AnswerKind",
     "AnswerRefused",
@@ -158,6 +159,13 @@ class PeerOutcome:
     peer_message_id: str | None = None  # the id of the peer's own message (dedup of redeliveries)
     details: Mapping[str, Any] = field(default_factory=dict)  # kept on the timeline event
     marks: Sequence[StageMark] = field(default_factory=tuple)
+    # The id of the inbound document (gateway.inbound) this outcome stands on, when that document
+    # was not offered to the MIS (flagged: a result signed by someone who is not the bureau head,
+    # a broken signature): the core then does not apply the outcome but holds it, with
+    # ``held_reason``, until an operator releases the document (the outcome is applied in the same
+    # transaction) or dismisses it (the referral keeps waiting for a valid answer).
+    held_by: str | None = None
+    held_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +365,10 @@ class TwinContext:
     # trusts: a twin that issues signed documents addressed to our MOs (the simulated ЕАВИИАС's
     # results and return notices) signs with it, so they pass the gateway's checks. None: none.
     pki_dir: Path | None = None
+    # Where a twin registers documents it issues *addressed to* an MO in the registry the gateway
+    # discovers them from (the sandbox REMD twin's ``/_sandbox/addressed``), when such a twin runs
+    # in the same sandbox (a plug-in with :class:`AddressedRegistryTwin`). None: no such registry.
+    addressed_registry_url: str | None = None
 
 
 class PeerPlugin(Protocol):
@@ -415,6 +427,16 @@ class SandboxConfigurer(Protocol):
         the gateway and for the twin built next with them. ``ctx`` carries the twin's identity;
         files (keys, certificates, trust directories) go under ``directory``."""
         ...
+
+
+@runtime_checkable
+class AddressedRegistryTwin(Protocol):
+    """Optional on a :class:`PeerPlugin`: its twin keeps a registry of documents addressed to MOs,
+    which other twins of the same sandbox register into over HTTP (JSON POST at this path of the
+    twin's base URL; REMD: ``/_sandbox/addressed``), and the gateway discovers them from."""
+
+    @property
+    def addressed_registry_path(self) -> str: ...
 
 
 @runtime_checkable

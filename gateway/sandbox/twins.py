@@ -17,8 +17,8 @@ from aiohttp import web
 
 from gateway.common.clock import Clock
 from gateway.config import GatewayConfig
-from gateway.peers.contract import PeerPlugin, SandboxConfigurer, TwinContext
-from gateway.peers.registry import resolve_peers
+from gateway.peers.contract import AddressedRegistryTwin, PeerPlugin, SandboxConfigurer, TwinContext
+from gateway.peers.registry import PeerInstance, resolve_peers
 from gateway.signatures._asn1 import der_to_pem
 from gateway.signatures.certificates import Certificate
 from gateway.signatures.keys import PrivateKey, generate_key
@@ -71,11 +71,19 @@ def plan_twins(
     instances = resolve_peers(config.peers, plugins)
     twins: list[Twin] = []
     urls: dict[str, dict[str, Any]] = {}
+    # Ports first: a twin may need another's address (the simulated ЕАВИИАС registers its
+    # documents at the REMD twin the gateway discovers them from).
+    ports: dict[str, int] = {}
     port = first_port
     for name, instance in instances.items():
-        if not instance.settings.enabled or instance.settings.url:
+        if instance.settings.enabled and not instance.settings.url:
+            port = free_port(host, port + 1 if ports else port)
+            ports[name] = port
+    registry = _addressed_registry(config, instances, ports, host)
+    for name, instance in instances.items():
+        if name not in ports:
             continue
-        port = free_port(host, port + 1 if twins else port)
+        port = ports[name]
         profile = config.sandbox.fault_profiles.get(name, config.sandbox.fault_profile)
         override: dict[str, Any] = {"url": f"http://{host}:{port}"}
         key, cert = None, None
@@ -93,14 +101,31 @@ def plan_twins(
         pki_dir = config.data_dir / "pki"  # prepare_sandbox's test PKI (gateway.sandbox.setup)
         if configurer is not None:
             # e.g. a polling peer: its request-signing identity and the trust of the twin's answers
-            ctx = TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir)
+            ctx = TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir, registry)
             extra = configurer.sandbox_settings(ctx, config.data_dir / "twins")
             override.update(extra)
             settings = type(settings).model_validate(settings.model_dump() | extra)
-        app = instance.plugin.twin(TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir))
+        app = instance.plugin.twin(TwinContext(name, settings, clock, profile, seed, key, cert, pki_dir, registry))
         twins.append(Twin(name, instance.protocol, app, host, port, profile))
         urls[name] = override
     return (config.with_overrides(peers=urls) if urls else config), twins
+
+
+def _addressed_registry(
+    config: GatewayConfig, instances: Mapping[str, PeerInstance], ports: dict[str, int], host: str
+) -> str | None:
+    """The URL where twins register documents addressed to MOs: the registry of a twin whose
+    plug-in keeps one, preferring an instance the gateway discovers from ([inbound]
+    discover_peers), so what a twin registers there is what the gateway finds."""
+    candidates = [n for n in ports if isinstance(instances[n].plugin, AddressedRegistryTwin)]
+    candidates.sort(key=lambda n: n not in config.inbound.discover_peers)
+    if not candidates:
+        return None
+    name = candidates[0]
+    plugin = instances[name].plugin
+    assert isinstance(plugin, AddressedRegistryTwin)
+    path = plugin.addressed_registry_path
+    return f"http://{host}:{ports[name]}{path}"
 
 
 def twin_identity(directory: Path, name: str) -> tuple[PrivateKey, Certificate, Path]:

@@ -167,3 +167,39 @@ async def test_signed_bureau_decisions_from_a_referral_are_accepted(
     wrong = build_signed_result(referral_doc, decision, deputy, now=NOW)
     flagged = await receiver.receive(inbound_from_submission(wrong.submission, recipient=org))
     assert flagged.reason_code == InboundReason.ROLE_POLICY, flagged
+
+
+async def test_other_bytes_under_an_offered_documents_id_are_flagged_not_offered(
+    journal: Journal, receiver: InboundReceiver, signers: SampleSigners
+) -> None:
+    """One document, two routes: the key is the bytes; a validly signed *other* document under the
+    same author and localUid (a re-issue, a copy re-encoded on the way) is never offered twice."""
+    referral = await journal_referral(journal)
+    doc = answer_document(signers, "187", referral.local_uid)
+    first = await receiver.receive(inbound_of(signers, doc, peer="eaviias"))
+    reissued = dataclasses.replace(doc, title=doc.title + " (повторно)")  # same localUid, other bytes
+    second = await receiver.receive(inbound_of(signers, reissued, peer="remd"))
+    assert first.state is InboundState.ACCEPTED
+    assert second.created and second.state is InboundState.FLAGGED
+    assert second.reason_code == InboundReason.SAME_ID_OTHER_BYTES, second
+    assert await receiver.inbound.counts() == {"ACCEPTED": 1, "FLAGGED": 1}
+
+
+async def test_the_intact_copy_after_a_damaged_one_from_the_other_route_is_offered(
+    journal: Journal, receiver: InboundReceiver, signers: SampleSigners
+) -> None:
+    """Why the document's id is not the key: the damaged copy that came first must not hide the
+    intact one the other route brings."""
+    referral = await journal_referral(journal)
+    intact = inbound_of(signers, answer_document(signers, "187", referral.local_uid), peer="remd")
+    damaged = dataclasses.replace(
+        intact,
+        peer="eaviias",
+        peer_document_id="notice:1",
+        document=intact.document.replace(b"</ClinicalDocument>", b"<!-- x --></ClinicalDocument>"),
+    )
+    first = await receiver.receive(damaged)
+    second = await receiver.receive(intact)
+    assert first.state is InboundState.FLAGGED and first.reason_code == InboundReason.SIGNATURE_INVALID
+    assert second.created and second.state is InboundState.ACCEPTED, second
+    assert await receiver.inbound.counts() == {"ACCEPTED": 1, "FLAGGED": 1}

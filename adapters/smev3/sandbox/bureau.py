@@ -142,12 +142,15 @@ class _BureauStats:
     late: Counter[str] = field(default_factory=Counter)  # stage → referrals past the KSI deadline
     documents: Counter[str] = field(default_factory=Counter)  # signed documents issued, by kind
     wrong_signer: int = 0  # results signed by someone who is not the bureau head
+    published_to_remd: int = 0  # documents also handed for registration in REMD
 
 
 _SIGNERS_LOCK: Final = threading.Lock()
 _MSK: Final = ZoneInfo("Europe/Moscow")
 
-_Issued = tuple[bytes, str, list[tuple[str, bytes]]]
+# (document, its kind code, [(signature type, CMS)], the signed canonical submission: JSON-ready,
+# with the signers' metadata — what a registration at REMD carries)
+_Issued = tuple[bytes, str, list[tuple[str, bytes]], dict[str, Any]]
 
 
 def issue_document(
@@ -164,7 +167,7 @@ def issue_document(
     """The signed document the bureau issues about ``referral`` — ``"result"``: kind 187 (edition
     3), signed by the bureau head and the bureau; ``"return"``: kind 130 (edition 2) with the
     coded ``reasons`` (keys of gateway.flk.decisions.REASONS), signed by the MSE official and the
-    bureau — as (document, its kind code, [(signature type, CMS)]), from the project's stable
+    bureau — as (document, its kind code, [(signature type, CMS)], the signed submission), from the project's stable
     builders (gateway.flk.decisions) and the bureau's sandbox test PKI. None when the referral
     cannot be read as a document (it is returned without one). ``wrong_signer``: the result is
     signed by the MSE doctor, not the head (a fault the gateway must flag)."""
@@ -211,7 +214,7 @@ def issue_document(
         _log.warning("sandbox ЕАВИИАС: no document", what=what, error=str(exc)[:200])
         return None
     signatures = [(s["type"], base64.b64decode(s["cms"])) for s in signed.submission["signatures"]]
-    return signed.data, str(signed.submission["kind"]), signatures
+    return signed.data, str(signed.submission["kind"]), signatures, signed.submission
 
 
 class Bureau:
@@ -231,6 +234,7 @@ class Bureau:
         notice_root: str = STANDIN_NOTICE_ROOT,
         signers_dir: Path | None = None,
         documents: bool = True,
+        publish: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.profile = profile
         self.clock = clock
@@ -243,6 +247,9 @@ class Bureau:
         self.calendar: WorkCalendar = default_calendar("RU")
         self.signers_dir = signers_dir
         self.documents = documents
+        # Registers each result/return document in REMD too (adapters/smev3/sandbox/addressed.py),
+        # whether or not its notice gets through: the REMD route does not depend on SMEV.
+        self._publish = publish
         self.cases: dict[str, _Case] = {}  # SMEV MessageID of the referral → case
         self.open_by_referral: dict[tuple[str, str], str] = {}  # (localUid, org) → MessageID
         self.seen: set[tuple[str, str]] = set()
@@ -440,10 +447,22 @@ class Bureau:
                 wrong_signer=wrong,
             )
             if issued is not None:
-                doc, doc_kind, sigs = issued
+                doc, doc_kind, sigs, submission = issued
                 signatures = tuple(sigs)
                 self.stats.documents[doc_kind] += 1
                 self.stats.wrong_signer += wrong
+                if self._publish is not None:
+                    self.stats.published_to_remd += 1
+                    self._publish(
+                        {
+                            "local_uid": submission["local_uid"],
+                            "kind": doc_kind,
+                            "organization": submission["organization_oid"],  # the bureau, its author
+                            "recipient": r.organization_oid,  # the MO that sent the referral
+                            "document": submission["document"],
+                            "signatures": submission["signatures"],
+                        }
+                    )
         notice = Notice(
             notice_id=str(uuid.uuid4()),
             notice_type=notice_type,
@@ -503,6 +522,7 @@ class Bureau:
             "late_by_stage": dict(sorted(s.late.items())),
             "documents": dict(sorted(s.documents.items())),
             "wrong_signer": s.wrong_signer,
+            "published_to_remd": s.published_to_remd,
             "outcomes": dict(sorted(outcomes.items())),
         }
 

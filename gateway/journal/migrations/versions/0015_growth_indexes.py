@@ -12,7 +12,7 @@ so each stays the size of the backlog or the window however long the journal's h
 where they went (gateway.journal.archive).
 
 Revision ID: 0015_growth_indexes
-Revises: 0013_peer_requests
+Revises: 0014_list_indexes
 Create Date: 2026-12-04
 """
 
