@@ -105,8 +105,10 @@ async def login(page: Any, site: Site, username: str) -> None:
     # the one signing in must be in front before its login page loads.
     await page.bring_to_front()
     await page.goto(f"{site.base}/ui/login")
-    # keyboard only: the name field has the focus, Tab moves to the password, Enter submits
-    assert await page.evaluate("document.activeElement.id") == "username"
+    # keyboard only: the name field has the focus, Tab moves to the password, Enter submits.
+    # Chromium may apply autofocus a moment after the load event (seen once in CI, 1 of 2,519
+    # tests): wait for it, up to 5 s, rather than read it at once; no focus still fails.
+    await page.wait_for_function("document.activeElement && document.activeElement.id === 'username'", timeout=5000)
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.id") == "password"
