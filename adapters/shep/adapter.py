@@ -16,6 +16,7 @@ import copy
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -353,7 +354,8 @@ class ShepAdapter:
         verified there, linked to the 031/у it names, journalled, offered to the MIS or flagged),
         then — only when it is offered — the 031/у's outcome. A flagged conclusion (bad expert
         signature, someone else's signature, an unknown 031/у) is never applied: it waits for an
-        operator, on the 031/у's timeline when it names one of ours, else recorded unattributed.
+        operator — as the 031/у's held outcome when it names one of ours (released by an operator,
+        it is applied then), else recorded unattributed.
         Returns whether ШЭП is told MESSAGE_ACCEPTED. Raises when the journal could not store it:
         no delivery notification then, ШЭП delivers it again and it is recorded once."""
         receipt = await self._to_mis(item, answer, peer_message_id, envelopes)
@@ -367,21 +369,20 @@ class ShepAdapter:
                 "reason_code": receipt.reason_code,
                 "new": receipt.created,
             }
+        outcome = PeerOutcome(
+            peer=self.name,
+            local_uid=answer.local_uid,
+            organization_oid=None,
+            success=True,
+            peer_registration_id=answer.act_number,
+            registered_at=answer.decided_at,
+            relates_to=relates_to,
+            envelopes=envelopes,
+            peer_message_id=peer_message_id,
+            details={"inbound": inbound, "decision": answer.decision},
+        )
         if receipt is None or receipt.state in OFFERED_STATES:
-            await sink(
-                PeerOutcome(
-                    peer=self.name,
-                    local_uid=answer.local_uid,
-                    organization_oid=None,
-                    success=True,
-                    peer_registration_id=answer.act_number,
-                    registered_at=answer.decided_at,
-                    relates_to=relates_to,
-                    envelopes=envelopes,
-                    peer_message_id=peer_message_id,
-                    details={"inbound": inbound, "decision": answer.decision},
-                )
-            )
+            await sink(outcome)
             observe_conclusion(self.pilot, answer, item.info.prop("region") or "")
             return True
         reason = f"{receipt.reason_code}: заключение ЦБДИ {answer.act_number} задержано для оператора"
@@ -393,19 +394,10 @@ class ShepAdapter:
             peer_message_id=peer_message_id,
         )
         if receipt.submission_id is not None:
-            await sink.progress(
-                Progress(
-                    peer=self.name,
-                    local_uid=answer.local_uid,
-                    organization_oid=None,
-                    status="conclusion-held",
-                    message=reason,
-                    relates_to=relates_to,
-                    peer_message_id=peer_message_id,
-                    details={"inbound": inbound, "act_number": answer.act_number},
-                    envelopes=envelopes,
-                )
-            )
+            # The 031/у's outcome stands on the flagged conclusion: the core holds it on the 031/у's
+            # timeline (gateway.journal.held_outcomes), and an operator who releases the conclusion
+            # applies it in the same transaction; one who dismisses it leaves the 031/у waiting.
+            await sink(replace(outcome, held_by=receipt.id, held_reason=receipt.reason_code or CONCLUSION_HELD))
         else:
             await sink(
                 PeerOutcome(

@@ -205,9 +205,29 @@ async def test_an_altered_conclusion_is_flagged_and_never_applied(
         doc = await until(lambda: _held(run, sub.id, "INBOUND_SIGNATURE_INVALID"), timeout=30)
         assert doc.submission_id == sub.id
         timeline = await event_rows(run.journal, sub.id)
-        assert "conclusion-held" in [e.code for e in timeline if e.kind == "progress"]
+        [held] = [e for e in timeline if e.kind == "outcome-held"]
+        assert held.code == "INBOUND_SIGNATURE_INVALID"
         assert run.twin.stats.bad_expert_signatures == 1
         assert run.hook.documents() == []
+        # An operator releases the conclusion: the held outcome is applied with it, and the
+        # conclusion is offered to the MIS.
+        await InboundJournal(run.journal).release(doc.id, "operator:test", "checked by phone with ЦБДИ")
+        done = await run.journal.get(sub.id)
+        assert done.state is State.REGISTERED and done.peer_registration_id, done
+        [item] = await until(run.inbox, timeout=10)
+        assert item["id"] == doc.id
+
+
+async def test_a_dismissed_conclusion_leaves_the_031u_waiting(
+    tmp_path: Path, db_url: str, signers_dir: SampleSigners
+) -> None:
+    profile = FAST.model_copy(update={"probabilities": Probabilities(bad_expert_signature=1.0)})
+    async with gateway(tmp_path, db_url, signers_dir, profile) as run:
+        sub = await run.send(signers_dir, 10)
+        doc = await until(lambda: _held(run, sub.id, "INBOUND_SIGNATURE_INVALID"), timeout=30)
+        await InboundJournal(run.journal).dismiss(doc.id, "operator:test", "forged, asked ЦБДИ to resend")
+        assert (await run.journal.get(sub.id)).state is not State.REGISTERED
+        assert await run.inbox() == []
 
 
 async def test_a_conclusion_signed_by_someone_else_is_flagged_by_the_role_policy(
