@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -63,6 +64,36 @@ _INSTANCE_KEYS = ("protocol", "url", "signing_key_file", "signing_certificate_fi
 
 class Quiet(Progress):
     pass
+
+
+class Polled:
+    """How fast the gateway took ЦБДИ's answers off the ШЭП queue: delivery notifications the
+    twin received per real second, over the seconds in which messages were due for it (the
+    rest of the settle phase nothing was due and the rate says nothing), and the load
+    average seen meanwhile (the machine is shared)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[float, int] | None = None
+        self.busy_seconds = 0.0
+        self.busy_notified = 0
+        self.loads: list[float] = []
+
+    def sample(self, stats: dict[str, Any]) -> None:
+        now, notified = time.monotonic(), int(stats.get("notified", 0))
+        if self.last is not None and stats.get("ready", 0):
+            self.busy_seconds += now - self.last[0]
+            self.busy_notified += notified - self.last[1]
+        self.last = (now, notified)
+        self.loads.append(os.getloadavg()[0])
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "notified_while_due": self.busy_notified,
+            "seconds_with_messages_due": round(self.busy_seconds, 1),
+            "messages_per_second": round(self.busy_notified / self.busy_seconds, 2) if self.busy_seconds else None,
+            "load_1min_min": min(self.loads, default=None),
+            "load_1min_max": max(self.loads, default=None),
+        }
 
 
 class KillAt(Progress):
@@ -104,6 +135,7 @@ async def run(
         if verbose:
             print(text, file=sys.stderr, flush=True)
 
+    wall0 = time.monotonic()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mse-kz-"))
     gw_port = free_port()
     routes = data_dir / "routes.kz.toml"
@@ -167,8 +199,10 @@ async def run(
                 uids |= more
             log(f"{len(uids)} submissions accepted by the gateway in {time.monotonic() - t0:.0f} s")
             deadline = time.monotonic() + settle
+            polled = Polled()
             while True:
                 stats = await twin_stats(http, twin.url)
+                polled.sample(stats)
                 figures = await journal_figures(config.database_url, uids)
                 final = sum(figures["states"].get(str(s), 0) for s in FINAL_STATES)
                 if (final >= len(uids) and stats["waiting"] == 0) or time.monotonic() > deadline:
@@ -205,6 +239,8 @@ async def run(
         "deadline": share,
         "twin": {k: v for k, v in stats.items() if k != "expert_certificate"},
         "seconds_until_all_final": round(all_final_at - t0, 1),
+        "receiving": polled.figures(),
+        "wall_seconds": round(time.monotonic() - wall0, 1),
         "data_dir": str(data_dir),
     }
 
