@@ -130,6 +130,7 @@ async def run(
     settle: float = 1800.0,
     data_dir: Path | None = None,
     verbose: bool = True,
+    receive_concurrency: int | None = None,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
@@ -168,6 +169,8 @@ async def run(
         f"GATEWAY_PEERS__{PEER.upper()}__BACKOFF_CAP_SECONDS": repr(5.0 * speed),
     }
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
+    if receive_concurrency is not None:  # else the instance's default (docs/shep.md)
+        overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
     for key in _INSTANCE_KEYS:
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
     overrides.update(auth_env(config, PEER))
@@ -224,6 +227,7 @@ async def run(
         "accepted": len(uids),
         "kills": killer.kills,
         "profile": twin.fault_profile,
+        "receive_concurrency": receive_concurrency,
         "speed": speed,
         "states": states,
         "outcomes": codes,
@@ -265,9 +269,20 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
+    parser.add_argument(
+        "--receive-concurrency", type=int, default=None, help="the ШЭП receive_concurrency (default: its own)"
+    )
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
+        run(
+            args.count,
+            kills=args.kills,
+            profile=args.profile,
+            speed=args.speed,
+            seed=args.seed,
+            settle=args.settle,
+            receive_concurrency=args.receive_concurrency,
+        )
     )
     d = result["deadline"]
     print(
