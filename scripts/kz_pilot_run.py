@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -65,6 +66,36 @@ class Quiet(Progress):
     pass
 
 
+class Polled:
+    """How fast the gateway took ЦБДИ's answers off the ШЭП queue: delivery notifications the
+    twin received per real second, over the seconds in which messages were due for it (the
+    rest of the settle phase nothing was due and the rate says nothing), and the load
+    average seen meanwhile (the machine is shared)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[float, int] | None = None
+        self.busy_seconds = 0.0
+        self.busy_notified = 0
+        self.loads: list[float] = []
+
+    def sample(self, stats: dict[str, Any]) -> None:
+        now, notified = time.monotonic(), int(stats.get("notified", 0))
+        if self.last is not None and stats.get("ready", 0):
+            self.busy_seconds += now - self.last[0]
+            self.busy_notified += notified - self.last[1]
+        self.last = (now, notified)
+        self.loads.append(os.getloadavg()[0])
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "notified_while_due": self.busy_notified,
+            "seconds_with_messages_due": round(self.busy_seconds, 1),
+            "messages_per_second": round(self.busy_notified / self.busy_seconds, 2) if self.busy_seconds else None,
+            "load_1min_min": min(self.loads, default=None),
+            "load_1min_max": max(self.loads, default=None),
+        }
+
+
 class KillAt(Progress):
     """SIGKILLs the gateway when the given numbers of submissions have been answered."""
 
@@ -99,11 +130,13 @@ async def run(
     settle: float = 1800.0,
     data_dir: Path | None = None,
     verbose: bool = True,
+    receive_concurrency: int | None = None,
 ) -> dict[str, Any]:
     def log(text: str) -> None:
         if verbose:
             print(text, file=sys.stderr, flush=True)
 
+    wall0 = time.monotonic()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mse-kz-"))
     gw_port = free_port()
     routes = data_dir / "routes.kz.toml"
@@ -136,6 +169,8 @@ async def run(
         f"GATEWAY_PEERS__{PEER.upper()}__BACKOFF_CAP_SECONDS": repr(5.0 * speed),
     }
     prefix = f"GATEWAY_PEERS__{PEER.upper()}__"
+    if receive_concurrency is not None:  # else the instance's default (docs/shep.md)
+        overrides[prefix + "RECEIVE_CONCURRENCY"] = str(receive_concurrency)
     for key in _INSTANCE_KEYS:
         overrides[prefix + key.upper()] = json.dumps(config.peers[PEER][key])
     overrides.update(auth_env(config, PEER))
@@ -167,8 +202,10 @@ async def run(
                 uids |= more
             log(f"{len(uids)} submissions accepted by the gateway in {time.monotonic() - t0:.0f} s")
             deadline = time.monotonic() + settle
+            polled = Polled()
             while True:
                 stats = await twin_stats(http, twin.url)
+                polled.sample(stats)
                 figures = await journal_figures(config.database_url, uids)
                 final = sum(figures["states"].get(str(s), 0) for s in FINAL_STATES)
                 if (final >= len(uids) and stats["waiting"] == 0) or time.monotonic() > deadline:
@@ -190,6 +227,7 @@ async def run(
         "accepted": len(uids),
         "kills": killer.kills,
         "profile": twin.fault_profile,
+        "receive_concurrency": receive_concurrency,
         "speed": speed,
         "states": states,
         "outcomes": codes,
@@ -205,6 +243,8 @@ async def run(
         "deadline": share,
         "twin": {k: v for k, v in stats.items() if k != "expert_certificate"},
         "seconds_until_all_final": round(all_final_at - t0, 1),
+        "receiving": polled.figures(),
+        "wall_seconds": round(time.monotonic() - wall0, 1),
         "data_dir": str(data_dir),
     }
 
@@ -229,9 +269,20 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=1800.0, help="seconds to wait for every outcome")
+    parser.add_argument(
+        "--receive-concurrency", type=int, default=None, help="the ШЭП receive_concurrency (default: its own)"
+    )
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.count, kills=args.kills, profile=args.profile, speed=args.speed, seed=args.seed, settle=args.settle)
+        run(
+            args.count,
+            kills=args.kills,
+            profile=args.profile,
+            speed=args.speed,
+            seed=args.seed,
+            settle=args.settle,
+            receive_concurrency=args.receive_concurrency,
+        )
     )
     d = result["deadline"]
     print(

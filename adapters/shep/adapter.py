@@ -12,11 +12,12 @@ names a messageId we never sent is recorded by the core as unattributed. See doc
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import uuid
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -64,6 +65,18 @@ MALFORMED_MESSAGE: Final = "SHEP_MALFORMED_MESSAGE"
 _KZ031: Final = "urn:mse-gateway:kz:031u:1"
 CONCLUSION_KIND: Final = "kz-cbdi-conclusion"  # gateway.documents.kinds
 CONCLUSION_HELD: Final = "SHEP_CONCLUSION_HELD"
+
+
+@dataclass(slots=True)
+class _Round:
+    """What one ``receive`` round shares between its handlers (one event loop: no lock needed)."""
+
+    calls: int  # getMessages calls left in this round
+    taken: int = 0
+    in_hand: int = 0  # messages being handled now
+    stop: bool = False  # the sink failed: no more getMessages
+    get_error: str | None = None  # the getMessages that ended the round, and why
+    failure: Exception | None = None  # the sink's, raised by receive()
 
 
 class ShepReceiveError(ConnectionError):
@@ -247,34 +260,77 @@ class ShepAdapter:
 
     async def receive(self, sink: PeerSink) -> int:
         """getMessages until ШЭП has nothing more (at most ``receive_batch`` calls): each message
-        verified, handed to the sink, then notified to ШЭП (sendDeliveryNotification)."""
-        taken = 0
-        for _ in range(self.settings.receive_batch):
-            request = m.GetMessages(
-                self.settings.service_id, self.clock.now(), self.sender, amount=self.settings.receive_amount
-            )
-            ex = await self.client.call("getMessages", request)
-            if not isinstance(ex.message, m.GetMessagesResponse):
-                if taken:
-                    return taken
-                reason = ex.fault.answer_codes() if ex.fault is not None else ex.error
-                raise ShepReceiveError(f"getMessages: {reason}")
-            untrusted = self._untrusted_reason(ex)
-            batch = ex.message.messages
-            for item in batch:
-                if untrusted is not None:
-                    await self._untrusted(sink, ex, item, SIGNATURE_NOT_TRUSTED, untrusted)
-                else:
-                    await self._take(sink, ex, item)
-                taken += 1
-            if untrusted is not None and not batch:
-                _log.warning("security: ШЭП getMessages answer not trusted", peer=self.name, reason=untrusted)
-                if not taken:
-                    raise ShepReceiveError(f"getMessages answer not trusted: {untrusted}")
-                return taken
-            if len(batch) < self.settings.receive_amount:
-                break
-        return taken
+        verified, handed to the sink, then notified to ШЭП (sendDeliveryNotification).
+
+        Up to ``receive_concurrency`` messages are handled at once (verify → record → notify
+        each), and the next getMessages asks only for as many as there are free places, once at
+        least half of them are free: a message ШЭП gave out is leased to us until its redelivery
+        time, so one that waited behind a serial batch was delivered again and handled twice
+        (docs/shep.md, "Receiving concurrently"). Each message is still recorded before it is
+        notified; the order in which messages are recorded is not the queue's (a registration
+        notice may be recorded after the conclusion it preceded: it is a timeline note). The
+        round ends, every handler finished, before the receiver renews its lease."""
+        state = _Round(calls=self.settings.receive_batch)
+        limit = self.settings.receive_concurrency
+        handlers: set[asyncio.Task[None]] = set()
+        room = asyncio.Condition()
+
+        async def handle(sink_call: Awaitable[None]) -> None:
+            try:
+                await sink_call
+                state.taken += 1
+            except Exception as exc:  # the sink could not record it: no notification, the round stops
+                if state.failure is None:
+                    state.failure = exc
+                state.stop = True
+            finally:
+                state.in_hand -= 1
+                async with room:
+                    room.notify_all()
+
+        try:
+            while state.calls > 0 and not state.stop:
+                async with room:
+                    await room.wait_for(lambda: state.stop or state.in_hand <= limit // 2)
+                if state.stop:
+                    break
+                amount = min(self.settings.receive_amount, limit - state.in_hand)
+                state.calls -= 1
+                request = m.GetMessages(self.settings.service_id, self.clock.now(), self.sender, amount=amount)
+                ex = await self.client.call("getMessages", request)
+                if not isinstance(ex.message, m.GetMessagesResponse):
+                    reason = ex.fault.answer_codes() if ex.fault is not None else ex.error
+                    state.get_error = f"getMessages: {reason}"
+                    break
+                # the answer's WS-Security is CPU work: off the loop, the handlers go on meanwhile
+                untrusted = await asyncio.to_thread(self._untrusted_reason, ex)
+                batch = ex.message.messages
+                if untrusted is not None and not batch:
+                    _log.warning("security: ШЭП getMessages answer not trusted", peer=self.name, reason=untrusted)
+                    state.get_error = f"getMessages answer not trusted: {untrusted}"
+                    break
+                for item in batch:
+                    call = (
+                        self._untrusted(sink, ex, item, SIGNATURE_NOT_TRUSTED, untrusted)
+                        if untrusted is not None
+                        else self._take(sink, ex, item)
+                    )
+                    state.in_hand += 1
+                    task = asyncio.get_running_loop().create_task(handle(call))
+                    handlers.add(task)
+                    task.add_done_callback(handlers.discard)
+                if len(batch) < amount:
+                    break  # the queue has nothing more for now: finish what is held
+        finally:
+            # Never leave a message half handled behind the round (nor behind a cancellation:
+            # the handlers are awaited, then the cancellation goes on).
+            if handlers:
+                await asyncio.gather(*handlers, return_exceptions=True)
+        if state.failure is not None:
+            raise state.failure  # the journal failed: that message was not notified, it comes again
+        if not state.taken and state.get_error is not None:
+            raise ShepReceiveError(state.get_error)  # the receiver backs off
+        return state.taken
 
     @staticmethod
     def _message_id(item: m.AsyncMessage) -> str:

@@ -35,6 +35,11 @@ class ShepSettings(PeerSettings):
     # At most this many messages per getMessages call, and calls per receive round.
     receive_amount: int = Field(default=20, gt=0, le=1000)
     receive_batch: int = Field(default=20, gt=0)
+    # Messages handled at once within the one leased receiver (verify → record → notify each).
+    # The wait is I/O (the journal's commits, ШЭП's answers; the expert's signature is checked
+    # in a thread), so handling overlaps; getMessages asks only for free places, so a message
+    # is not leased to the gateway while it waits behind others. 1 = strictly one at a time.
+    receive_concurrency: int = Field(default=8, ge=1, le=64)
     # The pilot's regions and launch months (КАТО code → start). Empty: config/kz_pilot_regions.tsv.
     pilot_regions_file: str = ""
 

@@ -466,6 +466,9 @@ class ShepTwin:
             "lost_notifications": s.lost_notifications,
             "bad_expert_signatures": s.bad_expert_signatures,
             "waiting": sum(len(q) for q in self.queues.values()),
+            # due now: given out or to be given out at the next getMessages (the rest are
+            # conclusions the expert has not made yet)
+            "ready": sum(1 for q in self.queues.values() for item in q if item.due <= self.clock.now()),
             "pending_events": len(self.events),
             "expert_certificate": self._expert.certificate.serial_hex if self._expert is not None else None,
         }
