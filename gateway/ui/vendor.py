@@ -43,6 +43,7 @@ from gateway.peers.installed import installed_plugins
 from gateway.ui.actions import audit
 from gateway.ui.client_address import client_address
 from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_language, current_session
+from gateway.journal.outcome_texts import event_message
 from gateway.validation.contract import Report, message_in_language, report_in_language
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 
@@ -278,7 +279,7 @@ async def vendor_submission(request: web.Request) -> web.Response:
         report = report_in_language(report, lang)
     timeline = [
         {"at": e.at, "kind": e.kind, "from": e.from_state, "to": e.to_state, "code": e.code,
-         "message": mask_text(message_in_language(e.message, report, lang) or "")}
+         "message": mask_text(message_in_language(event_message(e.message, e.details, lang), report, lang) or "")}
         for e in events
     ]  # fmt: skip
     from gateway.ui.web import render
