@@ -72,7 +72,7 @@ class Changes:
             value = getattr(self, name)
             if value is not UNCHANGED:
                 out[name] = value
-        if self.outcome_text is not UNCHANGED:
+        if not isinstance(self.outcome_text, _Unchanged):
             out["outcome_text"] = dict(self.outcome_text) if self.outcome_text else None
         elif "outcome_message" in out:
             out["outcome_text"] = None

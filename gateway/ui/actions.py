@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import ConcurrentUpdate, IllegalTransition
-from gateway.journal.store import Changes, Journal
 from gateway.journal.outcome_texts import as_stored, outcome_text
+from gateway.journal.store import Changes, Journal
 from gateway.model import State
 from gateway.ui.schema import ui_audit, ui_dispositions
 

@@ -38,12 +38,12 @@ from gateway.flk.codes import FlkCode
 from gateway.flk.findings import finding
 from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import SchemaViolation, parse_submission
+from gateway.journal.outcome_texts import event_message
 from gateway.journal.store import SearchQuery
 from gateway.peers.installed import installed_plugins
 from gateway.ui.actions import audit
 from gateway.ui.client_address import client_address
 from gateway.ui.session import LOGIN_CSRF_COOKIE, PREFIX, current_language, current_session
-from gateway.journal.outcome_texts import event_message
 from gateway.validation.contract import Report, message_in_language, report_in_language
 from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError, parse_xml
 

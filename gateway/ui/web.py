@@ -19,6 +19,7 @@ from gateway.documents.kinds import KIND_TABLE
 from gateway.errors import NotFound
 from gateway.inbound.contract import InboundReason, InboundState
 from gateway.journal.inbound import InboundJournal
+from gateway.journal.outcome_texts import event_message
 from gateway.journal.schema import peer_inbox
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
@@ -48,7 +49,6 @@ from gateway.ui.session import (
 from gateway.ui.svg import bar_chart, line_chart, share_chart
 from gateway.ui.users import Role
 from gateway.ui.vendor import vendor_routes
-from gateway.journal.outcome_texts import event_message
 from gateway.validation.contract import CATEGORIES, message_in_language, report_in_language
 
 __all__ = ["ALERTS_CONFIG_KEY", "build_ui_app", "forbidden"]

@@ -14,8 +14,8 @@ from gateway.common.logs import get_logger
 from gateway.delivery.routing import NO_ROUTE, Router
 from gateway.errors import ConcurrentUpdate, GatewayError
 from gateway.intake.submission import parse_submission
-from gateway.journal.store import Changes, Journal
 from gateway.journal.outcome_texts import TEXT_KEY, as_stored, outcome_text
+from gateway.journal.store import Changes, Journal
 from gateway.model import ErrorCode, State, Submission
 from gateway.validation.contract import Checker, Finding, Report
 

@@ -190,7 +190,8 @@ async def test_the_outcome_message_follows_accept_language_in_the_list(gateway: 
 
     async def listed(accept: str | None) -> tuple[str, str]:
         headers = {**gateway.auth, **({"Accept-Language": accept} if accept else {})}
-        resp = await gateway.client.get("/api/v1/submissions", params={"local_uid": "uid-outcome-lang"}, headers=headers)
+        params = {"local_uid": "uid-outcome-lang"}
+        resp = await gateway.client.get("/api/v1/submissions", params=params, headers=headers)
         [item] = (await resp.json())["items"]
         assert item["outcome"]["code"] == "NO_SIGNATURE"
         return resp.headers["Content-Language"], item["outcome"]["message"]
