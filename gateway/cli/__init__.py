@@ -23,7 +23,7 @@ from gateway.cli.db import db as db_cmd
 from gateway.cli.db import status as status_cmd
 from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
-from gateway.cli.messages import LANG_OPTION_HELP
+from gateway.cli.messages import LANG_OPTION_HELP, echo, say
 from gateway.cli.ops import ops as ops_cmd
 from gateway.cli.purge import purge as purge_cmd
 from gateway.cli.requests import requests as requests_cmd
@@ -38,7 +38,39 @@ from gateway.common.language import Language
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Main(click.Group):
+    """The command group; a journal database that cannot be reached ends any command with exit 1
+    and one line in the CLI's language instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        import socket
+
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except (ConnectionError, socket.gaierror, OperationalError, InterfaceError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            echo("error", err=True, message=say("connection_failed", detail=detail, url=_journal_url(ctx)))
+            ctx.exit(1)
+
+
+def _journal_url(ctx: click.Context) -> str:
+    """The configured journal's URL without its password ("?" when the configuration does not load)."""
+    from sqlalchemy.engine import make_url
+
+    from gateway.config import load_config
+    from gateway.errors import ConfigError
+
+    obj = ctx.find_object(Context)
+    try:
+        url = load_config(obj.config_path if obj else None).database_url
+        return make_url(url).render_as_string(hide_password=True)
+    except (ConfigError, ValueError):
+        return "?"
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="mse-gateway")
 @click.option(
     "--config",
