@@ -405,7 +405,7 @@ CLI_TEXTS: Final = Catalogue(
         "sim.ksi.late": ("позд.", "late"),
         "sim.ksi.open": ("откр.", "open"),
         "sim.ksi.unreported": ("б/отч.", "unrep."),
-        "sim.ksi.bureau_late": ("позд. (бюро)", "bureau late"),
+        "sim.ksi.bureau_late": ("бюро: позд.", "bureau late"),
         "sim.ksi.deadline": ("срок", "deadline"),
         "sim.notices": ("уведомления {notices}", "notices {notices}"),
         "sim.by_kind": (
