@@ -153,9 +153,20 @@ def test_an_unreachable_journal_is_one_line_in_the_language(runner: CliRunner) -
         env = {"GATEWAY_STORAGE__DATABASE_URL": f"postgresql://postgres:secret@127.0.0.1:{port}/test"}
         ru, en = both(runner, ["status"], env=env)
     assert ru.exit_code == en.exit_code == 1
-    assert ru.output.startswith("mse-gateway: соединение не установлено: ") and "Traceback" not in ru.output
-    assert english(en).startswith("mse-gateway: connection failed: ")
+    assert ru.output.startswith("mse-gateway: база данных журнала недоступна: ") and "Traceback" not in ru.output
+    assert english(en).startswith("mse-gateway: the journal database cannot be reached: ")
     assert f"127.0.0.1:{port}" in en.output and "secret" not in en.output  # the password is not shown
+
+
+@pytest.mark.postgres
+def test_an_unknown_postgres_database_is_one_line_too(runner: CliRunner, pg_dsn: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_dsn).set(database="mseg_no_such_database").render_as_string(hide_password=False)
+    ru, en = both(runner, ["db", "upgrade"], env={"GATEWAY_STORAGE__DATABASE_URL": url})
+    assert ru.exit_code == en.exit_code == 1, en.output
+    assert "база данных журнала недоступна" in ru.output and "mseg_no_such_database" in ru.output
+    assert english(en).startswith("mse-gateway: the journal database cannot be reached: ")
 
 
 def test_simulate(runner: CliRunner, tmp_path: Path) -> None:

@@ -39,20 +39,45 @@ __all__ = ["main"]
 
 
 class _Main(click.Group):
-    """The command group; a journal database that cannot be reached ends any command with exit 1
-    and one line in the CLI's language instead of a traceback."""
+    """The command group; a journal database that cannot be reached or used (refused connection,
+    unknown host, database or role, wrong password) ends any command with exit 1 and one line in
+    the CLI's language instead of a traceback. Other database errors still show in full."""
 
     def invoke(self, ctx: click.Context) -> object:
-        import socket
-
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
         try:
             return super().invoke(ctx)
-        except (ConnectionError, socket.gaierror, OperationalError, InterfaceError) as exc:
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             echo("error", err=True, message=say("connection_failed", detail=detail, url=_journal_url(ctx)))
             ctx.exit(1)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be connected to, rather than what a query did."""
+    import socket
+
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, ConnectionError | socket.gaierror):  # asyncpg raises these unwrapped
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if "unable to open database file" in str(exc.orig):  # SQLite: the file's directory is not there
+        return True
+    try:
+        from asyncpg import exceptions as pg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    refused = (pg.InvalidCatalogNameError, pg.InvalidAuthorizationSpecificationError, pg.CannotConnectNowError,
+               pg.TooManyConnectionsError, pg.PostgresConnectionError, ConnectionError)  # fmt: skip
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, refused):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _journal_url(ctx: click.Context) -> str:

@@ -147,8 +147,8 @@ CLI_TEXTS: Final = Catalogue(
         "ops.token_revoked": ("токен {name} отозван", "token {name} revoked"),
         # shared, for every command
         "connection_failed": (
-            "соединение не установлено: {detail} (журнал: {url})",
-            "connection failed: {detail} (journal: {url})",
+            "база данных журнала недоступна: {detail} ({url})",
+            "the journal database cannot be reached: {detail} ({url})",
         ),
         "not_iso_time": ("не дата-время ISO 8601: {value}", "not an ISO 8601 date-time: {value}"),
         "cannot_read": ("не удаётся прочитать {what}: {reason}", "cannot read {what}: {reason}"),
