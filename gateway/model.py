@@ -7,6 +7,7 @@ machine lives in :mod:`gateway.journal.states`; this module only names the state
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,10 +127,21 @@ class Submission:
     lease_until: datetime | None = None
     version: int = 1  # 2, 3 ...: resent under the same localUid after a final refusal
     supersedes: str | None = None  # the id of the version before
+    # The outcome message in both languages, {"ru": …, "en": …}, when the gateway wrote it (an FLK
+    # rejection, no route, an operator's cancel); None for a peer's own words and rows journalled
+    # before the column existed, which show ``outcome_message`` as it is (docs/languages.md).
+    outcome_text: Mapping[str, str] | None = None
 
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+    def outcome_in(self, language: str) -> str | None:
+        """The outcome message in ``language`` ("ru" or "en") when it was journalled in both, else as
+        journalled."""
+        if self.outcome_text and self.outcome_text.get(language):
+            return self.outcome_text[language]
+        return self.outcome_message
 
 
 @dataclass(frozen=True, slots=True)

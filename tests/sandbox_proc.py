@@ -25,9 +25,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def clean_env() -> dict[str, str]:
+def clean_env(locale: str = "C.UTF-8") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env["LC_ALL"] = "C.UTF-8"  # the CLI follows the locale: C is neither Russian nor English, so English
+    env["LC_ALL"] = locale  # the CLI follows the locale: C is neither Russian nor English, so English
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
@@ -70,9 +70,10 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def running_sandbox(directory: Path, *args: str) -> Iterator[Sandbox]:
+def running_sandbox(directory: Path, *args: str, locale: str = "C.UTF-8") -> Iterator[Sandbox]:
     """Start ``mse-gateway sandbox --port <free>`` in ``directory`` (data in ./var), wait until it
-    is ready, stop it with SIGINT afterwards and require a clean exit."""
+    is ready, stop it with SIGINT afterwards and require a clean exit. ``locale`` (LC_ALL) sets the
+    language of what it prints."""
     make_venv(directory)
     port = free_port()
     # A file, not a pipe: nobody reads a pipe while the test runs, and a sandbox whose log fills
@@ -81,7 +82,7 @@ def running_sandbox(directory: Path, *args: str) -> Iterator[Sandbox]:
     proc = subprocess.Popen(
         [str(directory / ".venv/bin/mse-gateway"), "sandbox", "--port", str(port), *args],
         cwd=directory,
-        env=clean_env(),
+        env=clean_env(locale),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -94,7 +95,7 @@ def running_sandbox(directory: Path, *args: str) -> Iterator[Sandbox]:
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise AssertionError((directory / "sandbox.log").read_text()) from None
+                    raise AssertionError((directory / "sandbox.log").read_text(encoding="utf-8")) from None
                 if time.monotonic() > deadline:
                     raise AssertionError("the sandbox did not become ready") from None
                 time.sleep(0.3)
@@ -107,5 +108,5 @@ def running_sandbox(directory: Path, *args: str) -> Iterator[Sandbox]:
             proc.kill()
             proc.wait()
         log.close()
-        sandbox.banner = (directory / "sandbox.log").read_text()
+        sandbox.banner = (directory / "sandbox.log").read_text(encoding="utf-8")
     assert proc.returncode == 0, sandbox.banner

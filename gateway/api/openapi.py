@@ -254,7 +254,12 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "code": {"type": ["string", "null"]},
-                        "message": {"type": ["string", "null"]},
+                        "message": {
+                            "type": ["string", "null"],
+                            "description": "In the Accept-Language's language (English by default) when the "
+                            "gateway wrote it (an FLK rejection, no route, an operator's cancel); a peer's own "
+                            "words as the peer wrote them.",
+                        },
                         "peer_registration_id": {"type": ["string", "null"], "description": "e.g. REMD emdrId"},
                     },
                 },

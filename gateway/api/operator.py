@@ -78,6 +78,7 @@ def _journal(request: web.Request) -> Journal:
 async def list_submissions(request: web.Request) -> web.Response:
     f = ListFilter.from_query(request.query)
     journal = _journal(request)
+    language = preferred_language(request.headers.get("Accept-Language"))
     async with read(journal.engine) as conn:
         page = await fetch_page(conn, f, now=journal.clock.now(), stuck=stuck_policy(request.app))
     return web.json_response(
@@ -88,10 +89,10 @@ async def list_submissions(request: web.Request) -> web.Response:
             "per_page": f.per_page,
             "pages": page.pages,
             "next": f"{request.path}?{page.next_query()}" if page.has_next else None,
-            "items": [row_json(r) for r in page.rows],
+            "items": [row_json(r, language) for r in page.rows],
             "causes": _causes(request, page.causes),
         },
-        headers={"Content-Language": preferred_language(request.headers.get("Accept-Language"))},
+        headers={"Content-Language": language},
     )
 
 

@@ -91,10 +91,13 @@ async def create_submission(request: web.Request) -> web.Response:
         worker = request.app.get(WORKERS_KEY, {}).get("validation")
         if worker is not None:
             worker.wake()
-    view = submission_summary(record)
+    language = preferred_language(request.headers.get("Accept-Language"))
+    view = submission_summary(record, language)
     status = 202 if created else 200
     return web.json_response(
-        {**view, "status_url": view["links"]["self"]}, status=status, headers={"Location": view["links"]["self"]}
+        {**view, "status_url": view["links"]["self"]},
+        status=status,
+        headers={"Location": view["links"]["self"], "Content-Language": language},
     )
 
 
@@ -150,7 +153,11 @@ async def list_submissions(request: web.Request) -> web.Response:
         limit=limit,
     )
     items, cursor = await request.app[JOURNAL_KEY].search(query)
-    return web.json_response({"items": [submission_summary(s) for s in items], "next_cursor": cursor})
+    language = preferred_language(request.headers.get("Accept-Language"))
+    return web.json_response(
+        {"items": [submission_summary(s, language) for s in items], "next_cursor": cursor},
+        headers={"Content-Language": language},
+    )
 
 
 def _check_slots(request: web.Request) -> CheckSlots:

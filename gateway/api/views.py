@@ -1,9 +1,11 @@
 """JSON views of journal records for the REST API (one place, so the OpenAPI schema and the
 answers cannot drift apart).
 
-A submission's detail is shown in the reader's language (``Accept-Language``): the FLK report's
-messages, and the rejection's outcome and timeline entry, which are the first finding's text. The
-list shows ``outcome.message`` as journalled (an FLK rejection's Russian text, a peer's own words).
+Submissions are shown in the reader's language (``Accept-Language``): ``outcome.message`` in the
+list and the detail when the gateway wrote it (``outcome_text``: an FLK rejection, no route, an
+operator's cancel), the FLK report's messages, and the timeline's entries journalled in both
+languages. A peer's own words, and rows journalled before ``outcome_text`` existed, are shown as
+journalled (an old FLK rejection's detail still finds its English text in the report).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gateway.journal.outcome_texts import event_message
 from gateway.journal.store import Event
 from gateway.model import Submission
 from gateway.validation.contract import message_in_language, report_in_language
@@ -24,7 +27,7 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def submission_summary(sub: Submission) -> dict[str, Any]:
+def submission_summary(sub: Submission, language: str = "en") -> dict[str, Any]:
     return {
         "id": sub.id,
         "source_system": sub.source_system,
@@ -44,7 +47,7 @@ def submission_summary(sub: Submission) -> dict[str, Any]:
         "answer_deadline": _ts(sub.answer_deadline),
         "outcome": {
             "code": sub.outcome_code,
-            "message": sub.outcome_message,
+            "message": sub.outcome_in(language),
             "peer_registration_id": sub.peer_registration_id,
         },
         "links": {"self": f"{API}/submissions/{sub.id}"},
@@ -59,7 +62,7 @@ def event_view(event: Event, report: dict[str, Any] | None = None, language: str
         "to": str(event.to_state) if event.to_state else None,
         "actor": event.actor,
         "code": event.code,
-        "message": message_in_language(event.message, report, language),
+        "message": message_in_language(event_message(event.message, event.details, language), report, language),
     }
 
 
@@ -70,7 +73,7 @@ def submission_view(sub: Submission, events: list[Event], language: str = "en") 
     )
     if isinstance(report, dict):
         report = report_in_language(report, language)
-    summary = submission_summary(sub)
-    summary["outcome"]["message"] = message_in_language(sub.outcome_message, report, language)
+    summary = submission_summary(sub, language)
+    summary["outcome"]["message"] = message_in_language(sub.outcome_in(language), report, language)
     timeline = [event_view(e, report, language) for e in events]
     return {**summary, "report": report, "timeline": timeline}

@@ -23,7 +23,7 @@ from gateway.cli.db import db as db_cmd
 from gateway.cli.db import status as status_cmd
 from gateway.cli.documents import documents as documents_cmd
 from gateway.cli.envelope import envelope as envelope_cmd
-from gateway.cli.messages import LANG_OPTION_HELP
+from gateway.cli.messages import LANG_OPTION_HELP, echo, say
 from gateway.cli.ops import ops as ops_cmd
 from gateway.cli.purge import purge as purge_cmd
 from gateway.cli.requests import requests as requests_cmd
@@ -38,7 +38,64 @@ from gateway.common.language import Language
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Main(click.Group):
+    """The command group; a journal database that cannot be reached or used (refused connection,
+    unknown host, database or role, wrong password) ends any command with exit 1 and one line in
+    the CLI's language instead of a traceback. Other database errors still show in full."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            echo("error", err=True, message=say("connection_failed", detail=detail, url=_journal_url(ctx)))
+            ctx.exit(1)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be connected to, rather than what a query did."""
+    import socket
+
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, ConnectionError | socket.gaierror):  # asyncpg raises these unwrapped
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if "unable to open database file" in str(exc.orig):  # SQLite: the file's directory is not there
+        return True
+    try:
+        from asyncpg import exceptions as pg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    refused = (pg.InvalidCatalogNameError, pg.InvalidAuthorizationSpecificationError, pg.CannotConnectNowError,
+               pg.TooManyConnectionsError, pg.PostgresConnectionError, ConnectionError)  # fmt: skip
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, refused):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _journal_url(ctx: click.Context) -> str:
+    """The configured journal's URL without its password ("?" when the configuration does not load)."""
+    from sqlalchemy.engine import make_url
+
+    from gateway.config import load_config
+    from gateway.errors import ConfigError
+
+    obj = ctx.find_object(Context)
+    try:
+        url = load_config(obj.config_path if obj else None).database_url
+        return make_url(url).render_as_string(hide_password=True)
+    except (ConfigError, ValueError):
+        return "?"
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="mse-gateway")
 @click.option(
     "--config",

@@ -20,6 +20,7 @@ import click
 
 from gateway.cli._common import data_dir_option, load
 from gateway.cli.db import sqlite_missing
+from gateway.cli.messages import echo, say
 from gateway.cli.purge import operator_name, parse_period
 from gateway.common.clock import SystemClock
 from gateway.common.pii import mask_text
@@ -45,7 +46,7 @@ def archive() -> None:
 
 def _with_journal(ctx: click.Context, config: GatewayConfig, work: Callable[[Journal], Awaitable[T]]) -> T:
     if sqlite_missing(config):
-        click.echo(f"mse-gateway: no journal at {config.database_url}", err=True)
+        echo("error", err=True, message=say("no_journal", url=config.database_url))
         ctx.exit(1)
 
     async def run() -> T | None:
@@ -60,7 +61,7 @@ def _with_journal(ctx: click.Context, config: GatewayConfig, work: Callable[[Jou
 
     result = asyncio.run(run())
     if result is None:
-        click.echo("mse-gateway: the journal schema is not current: run `mse-gateway db upgrade`", err=True)
+        echo("error", err=True, message=say("schema_not_current"))
         ctx.exit(1)
     return result
 
@@ -106,12 +107,20 @@ def run_cmd(
     if as_json:
         click.echo(json.dumps(data))
         return
-    verb = "would be" if dry_run else ("archived" if result.policy is ArchivePolicy.ARCHIVE else "deleted")
-    click.echo(
-        f"{result.envelopes} envelopes ({result.bytes} bytes) of {result.submissions} final submissions last changed "
-        f"before {result.cutoff:%Y-%m-%d %H:%M} UTC {verb}"
-        + (f" to {len(result.files)} files under {config.archive_dir}" if result.files else "")
-        + ("; more left: run again" if result.more else "")
+    verb = say(
+        "archive.would"
+        if dry_run
+        else ("archive.archived" if result.policy is ArchivePolicy.ARCHIVE else "archive.deleted")
+    )
+    echo(
+        "archive.done",
+        envelopes=result.envelopes,
+        bytes=result.bytes,
+        submissions=result.submissions,
+        cutoff=f"{result.cutoff:%Y-%m-%d %H:%M}",
+        verb=verb,
+        files=say("archive.files", n=len(result.files), directory=config.archive_dir) if result.files else "",
+        more=say("archive.more") if result.more else "",
     )
 
 
@@ -130,7 +139,7 @@ def show_cmd(ctx: click.Context, submission_id: str, with_envelopes: bool, raw: 
         try:
             sub = await journal.get(submission_id)
         except NotFound:
-            return {"error": f"no submission {submission_id}"}
+            return {"error": say("archive.no_submission", id=submission_id)}
         state = await journal.archive_state(submission_id)
         out: dict[str, Any] = {"id": sub.id, "state": str(sub.state), "archived": state is not None}
         if state is None:
@@ -160,6 +169,6 @@ def show_cmd(ctx: click.Context, submission_id: str, with_envelopes: bool, raw: 
 
     out = _with_journal(ctx, config, work)
     if "error" in out:
-        click.echo(f"mse-gateway: {out['error']}", err=True)
+        echo("error", err=True, message=out["error"])
         ctx.exit(1)
     click.echo(json.dumps(out, ensure_ascii=False, indent=2))

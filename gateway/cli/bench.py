@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import click
 
+from gateway.cli.messages import echo, say
+
 __all__ = ["bench"]
 
 TARGETS = {"project_ops_per_s": 1500.0, "fallback_ops_per_s": 300.0}
@@ -51,8 +53,9 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
-    click.echo(f"backend:  {results['backend']} ({results['backend_reason']})")
-    click.echo(f"fallback: {results['fallback']} ({results['fallback_reason']})")
+    # The figures' names are the --json keys, in both languages; the words around them are translated.
+    echo("bench.backend", name=results["backend"], reason=results["backend_reason"])
+    echo("bench.fallback", name=results["fallback"], reason=results["fallback_reason"])
     for key in (
         "project_ops_per_s",
         "fallback_ops_per_s",
@@ -62,18 +65,22 @@ def verify(seconds: float, threads: int | None, as_json: bool) -> None:
         "thread_pool_ops_per_s",
     ):
         value = results.get(key)
-        shown = "n/a" if value is None else f"{value:,.1f}"
+        shown = say("bench.na") if value is None else f"{value:,.1f}"
         target = TARGETS.get(key)
         note = (
             ""
             if target is None or value is None
-            else f"  (target {target:,.0f}: {'met' if value >= target else 'NOT met'})"
+            else say("bench.target", target=f"{target:,.0f}", verdict=_verdict(value >= target))
         )
         click.echo(f"{key:30} {shown:>10}{note}")
     click.echo(f"{'threads':30} {results['threads']:>10}")
     for key in ("streebog_mb_per_s", "fallback_streebog_mb_per_s", "pure_python_streebog_mb_per_s"):
         click.echo(f"{key:30} {results[key]:>10,.1f}")
-    click.echo(f"load average before/after: {results['loadavg_before']} / {results['loadavg_after']}")
+    echo("bench.load", before=results["loadavg_before"], after=results["loadavg_after"])
+
+
+def _verdict(met: bool) -> str:
+    return say("bench.met" if met else "bench.not_met")
 
 
 @bench.command("verify-xml")
@@ -87,12 +94,14 @@ def verify_xml(seconds: float, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
-    click.echo(f"backend: {results['backend']}, document {results['document_bytes']:,} bytes")
+    echo("bench.xml_backend", name=results["backend"], size=f"{results['document_bytes']:,}")
     for key in ("project_gost_ops_per_s", "signxml_rsa_ops_per_s", "project_rsa_ops_per_s"):
         click.echo(f"{key:24} {results[key]:>10,.1f}")
     ratio = results["project_gost_ops_per_s"] / results["signxml_rsa_ops_per_s"]
-    click.echo(f"{'gost / signxml rsa':24} {ratio:>10.2f}  (target >= 1: {'met' if ratio >= 1 else 'NOT met'})")
-    click.echo(f"load average before {results['loadavg_before']} after {results['loadavg_after']}")
+    click.echo(
+        f"{'gost / signxml rsa':24} {ratio:>10.2f}" + say("bench.target", target=">= 1", verdict=_verdict(ratio >= 1))
+    )
+    echo("bench.xml_load", before=results["loadavg_before"], after=results["loadavg_after"])
 
 
 @contextlib.contextmanager
@@ -193,9 +202,9 @@ def delivery(
 
     configure_logging("warning")
     if processes < 1:
-        raise click.BadParameter("at least 1", param_hint="--processes")
+        raise click.BadParameter(say("at_least_1"), param_hint="--processes")
     if validation_processes < 0:
-        raise click.BadParameter("0 or more", param_hint="--validation-processes")
+        raise click.BadParameter(say("zero_or_more"), param_hint="--validation-processes")
     results = []
     for database in databases:
         url = "" if database == "sqlite" else database
@@ -216,16 +225,28 @@ def delivery(
         click.echo(json.dumps(results, indent=2))
         return
     for row in results:
-        click.echo(
-            f"{row['database']:<11} x{row['processes']} (+{row['validation_processes']} validators each) "
-            f"{row['registered']}/{row['documents']} registered in "
-            f"{row['seconds']} s: {row['documents_per_s']} documents/s (intake {row['intake_per_s']}/s, "
-            f"p50 {row['p50_final_s']} s, gateway CPU {row['gateway_cpu_ms_per_document']} ms/document)"
+        echo(
+            "bench.delivery",
+            database=f"{row['database']:<11}",
+            processes=row["processes"],
+            validators=row["validation_processes"],
+            registered=row["registered"],
+            documents=row["documents"],
+            seconds=row["seconds"],
+            rate=row["documents_per_s"],
+            intake=row["intake_per_s"],
+            p50=row["p50_final_s"],
+            cpu=row["gateway_cpu_ms_per_document"],
         )
-        click.echo(
-            f"{'':<11} validation alone {row['validation_cpu_ms_per_document']} ms CPU/document, "
-            f"overhead ratio {row['overhead_ratio']}; intake p50 {row['intake_p50_ms']} ms, "
-            f"p99 {row['intake_p99_ms']} ms; load {row['loadavg_before']} -> {row['loadavg_after']}"
+        echo(
+            "bench.delivery_2",
+            pad=" " * 11,
+            validation=row["validation_cpu_ms_per_document"],
+            ratio=row["overhead_ratio"],
+            p50=row["intake_p50_ms"],
+            p99=row["intake_p99_ms"],
+            before=row["loadavg_before"],
+            after=row["loadavg_after"],
         )
 
 
@@ -275,14 +296,23 @@ def journal_growth(
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"pre-loaded {result['rows']:,} submissions in {result['preload_seconds']} s")
-    for label in ("empty", "preloaded"):
-        row = result[label]
+    echo("bench.preloaded", rows=f"{result['rows']:,}", seconds=result["preload_seconds"])
+    labels = {"empty": say("bench.empty"), "preloaded": say("bench.full")}
+    width = max(10, *(len(text) for text in labels.values()))
+    for key, label in labels.items():
+        row = result[key]
         extra = row["extra"] or {}
-        click.echo(
-            f"{label:<10} {row['documents_per_s']} documents/s, gateway CPU {row['gateway_cpu_ms_per_document']} "
-            f"ms/document (ratio {row['overhead_ratio']}), RSS {row['gateway_rss_mb']} MB, overview "
-            f"{extra.get('ui_overview_s')} s, messages {extra.get('ui_messages_s')} s, search "
-            f"{extra.get('message_search_s')} s; load {row['loadavg_before']} -> {row['loadavg_after']}"
+        echo(
+            "bench.growth",
+            label=f"{label:<{width}}",
+            rate=row["documents_per_s"],
+            cpu=row["gateway_cpu_ms_per_document"],
+            ratio=row["overhead_ratio"],
+            rss=row["gateway_rss_mb"],
+            overview=extra.get("ui_overview_s"),
+            messages=extra.get("ui_messages_s"),
+            search=extra.get("message_search_s"),
+            before=row["loadavg_before"],
+            after=row["loadavg_after"],
         )
-    click.echo(f"documents/s pre-loaded / empty: {result['documents_per_s_ratio']}")
+    echo("bench.growth_ratio", ratio=result["documents_per_s_ratio"])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from gateway.cli.messages import echo, say
+
 __all__ = ["certs"]
 
 # Same list as gateway.signatures.keys.KEY_ALGORITHMS, spelled out so --help needs no crypto imports.
@@ -20,7 +22,7 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 date-time: {value!r}", param_hint=option) from None
+        raise click.BadParameter(say("not_iso_time", value=repr(value)), param_hint=option) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
@@ -46,10 +48,10 @@ def init(directory: Path, algorithm: str) -> None:
         pki = TestPki.init(directory, algorithm)
     except (FileExistsError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"root CA     {pki.root.serial_hex}  {directory / 'root.pem'}")
-    click.echo(f"issuing CA  {pki.ca.serial_hex}  {directory / 'ca.pem'}")
-    click.echo(f"trust dir   {pki.trust_dir}")
-    click.echo(f"CRLs        {pki.crl_path} {pki.root_crl_path}")
+    echo("certs.root", serial=pki.root.serial_hex, path=directory / "root.pem")
+    echo("certs.issuing", serial=pki.ca.serial_hex, path=directory / "ca.pem")
+    echo("certs.trust", path=pki.trust_dir)
+    echo("certs.crls", paths=f"{pki.crl_path} {pki.root_crl_path}")
 
 
 _ID_OPTIONS = ("snils", "inn", "inn_le", "ogrn", "ogrnip", "iin", "bin")
@@ -120,7 +122,7 @@ def issue(
     }
 
     if profile not in PROFILES:
-        raise click.BadParameter(f"unknown profile; one of {', '.join(PROFILES)}", param_hint="--profile")
+        raise click.BadParameter(say("certs.unknown_profile", profiles=", ".join(PROFILES)), param_hint="--profile")
     fields: dict[str, str | None] = {
         "cn": cn,
         "surname": surname,
@@ -141,7 +143,7 @@ def issue(
             value = fields[name]
             if value is not None and not checks[name](value):
                 option = "--" + ("innle" if name == "inn_le" else name)
-                raise click.BadParameter(f"{value!r} fails the check digits (use --unchecked)", param_hint=option)
+                raise click.BadParameter(say("certs.check_digits", value=repr(value)), param_hint=option)
     try:
         pki = TestPki(directory)
         issued = pki.issue(
@@ -153,9 +155,9 @@ def issue(
         )
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"serial {issued.serial_hex}")
-    click.echo(f"cert   {issued.cert_path}")
-    click.echo(f"key    {issued.key_path}")
+    echo("certs.serial", serial=issued.serial_hex)
+    echo("certs.cert", path=issued.cert_path)
+    echo("certs.key", path=issued.key_path)
 
 
 @certs.command("revoke")
@@ -186,7 +188,7 @@ def revoke(directory: Path, serial: str, reason: str, at: str | None) -> None:
         serial_hex = pki.revoke(serial, reason=None if reason == "unspecified" else reason, at=_parse_time(at, "--at"))
     except (FileNotFoundError, ValueError, KeyError) as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
-    click.echo(f"revoked {serial_hex}; CRL {pki.crl_path}")
+    echo("certs.revoked", serial=serial_hex, path=pki.crl_path)
 
 
 @certs.command("crl")

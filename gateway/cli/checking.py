@@ -104,12 +104,13 @@ def samples(
     expected = write_samples(directory, count=count, seed=seed, pki_dir=pki_dir, source_system=source_system)
     rejected = sum(1 for e in expected.values() if not e["passed"])
     pki = pki_dir or directory / "pki"
-    click.echo(f"{len(expected)} submissions in {directory} ({len(expected) - rejected} pass, {rejected} rejected)")
+    echo("samples.written", n=len(expected), directory=directory, passing=len(expected) - rejected, rejected=rejected)
     if sandbox is not None:
-        click.echo(f"signed by the sandbox's test PKI {pki}, source_system {source_system}, seed {seed}")
-        click.echo(f"check one: mse-gateway check FILE --journal {directory / 'journal.json'}")
+        echo("samples.signed", pki=pki, source=source_system, seed=seed)
+        echo("samples.check_one", command=f"mse-gateway check FILE --journal {directory / 'journal.json'}")
     else:
-        click.echo(f"check one: mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}")
+        command = f"mse-gateway check FILE --trust {pki} --journal {directory / 'journal.json'}"
+        echo("samples.check_one", command=command)
 
 
 def _validation_config(ctx: click.Context, data_dir: Path | None) -> tuple[ValidationConfig, Any]:

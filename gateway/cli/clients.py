@@ -10,11 +10,21 @@ from pathlib import Path
 import click
 
 from gateway.cli._common import data_dir_option, load
-from gateway.cli.messages import echo, say
-from gateway.errors import GatewayError
+from gateway.cli.messages import echo, failure, say
+from gateway.errors import GatewayError, NotFound
+from gateway.intake.clients import ClientExists
 from gateway.intake.opening import open_store
 
 __all__ = ["clients"]
+
+
+def _failure(exc: GatewayError, name: str) -> click.ClickException:
+    """The registry's refusal in the CLI's language (its own message, English, for anything else)."""
+    if isinstance(exc, ClientExists):
+        return failure("clients.exists", name=repr(name))
+    if isinstance(exc, NotFound):
+        return failure("clients.unknown", name=repr(name))
+    return click.ClickException(exc.message)
 
 
 @click.group()
@@ -63,7 +73,7 @@ def add(
     try:
         cid, token = asyncio.run(run())
     except GatewayError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _failure(exc, source_system) from None
     if as_json:
         click.echo(
             json.dumps(
@@ -127,7 +137,7 @@ def revoke(ctx: click.Context, source_system: str, data_dir: Path | None) -> Non
     try:
         asyncio.run(run())
     except GatewayError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _failure(exc, source_system) from None
     echo("clients.revoked", name=source_system)
 
 
@@ -147,5 +157,5 @@ def callback_hosts_(ctx: click.Context, source_system: str, hosts: tuple[str, ..
     try:
         now = asyncio.run(run())
     except GatewayError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _failure(exc, source_system) from None
     echo("clients.callbacks", name=source_system, hosts=", ".join(now) or say("none"))

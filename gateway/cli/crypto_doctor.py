@@ -10,6 +10,7 @@ import os
 
 import click
 
+from gateway.cli.messages import echo, say
 from gateway.signatures.gost import (
     CURVES,
     BackendUnavailable,
@@ -29,6 +30,9 @@ _M1 = b"012345678901234567890123456789012345678901234567890123456789012"
 _M1_256 = "9d151eefd8590b89daa6ba6cb74af9275dd051026bb149a452fd84e5e57b5500"
 
 
+_TAMPERED = "FAILED (a tampered signature verified)"  # the JSON value; the human line is translated
+
+
 def _checks() -> dict[str, str]:
     """Known-answer hash and a sign/verify/tamper round trip on the active backend."""
     results: dict[str, str] = {}
@@ -42,7 +46,7 @@ def _checks() -> dict[str, str]:
         verify_digest(curve, public, digest, signature)
         try:
             verify_digest(curve, public, digest, signature[:-1] + bytes([signature[-1] ^ 1]))
-            results["gost3410_round_trip"] = "FAILED (a tampered signature verified)"
+            results["gost3410_round_trip"] = _TAMPERED
         except InvalidSignature:
             results["gost3410_round_trip"] = "ok"
     except InvalidSignature as exc:
@@ -87,13 +91,16 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    click.echo(f"GOST backend: {report['backend'] or 'UNAVAILABLE'}")
-    click.echo(f"why:          {report['reason']}")
-    for key, label in (("streebog", "Streebog:    "), ("gost3410", "GOST 34.10:  ")):
+    # The values (backend names, the probe's reasons, the details) are the backend's own words,
+    # English; the words around them follow the CLI's language.
+    echo("doctor.backend", name=report["backend"] or say("doctor.unavailable"))
+    echo("doctor.why", reason=report["reason"])
+    for key in ("streebog", "gost3410"):
         primitive = report.get(key)
         if isinstance(primitive, dict):
-            click.echo(f"{label} {primitive['implementation']} ({primitive['why']})")
-    click.echo(f"requested:    {report['requested']} (set {ENV_VAR}=auto|openssl|fallback|pure to force)")
+            echo(f"doctor.{key}", implementation=primitive["implementation"], why=primitive["why"])
+    requested = os.environ.get(ENV_VAR, "") or say("doctor.auto")
+    echo("doctor.requested", requested=requested, var=ENV_VAR)
     details = report.get("details")
     if isinstance(details, dict):
         for key, value in details.items():
@@ -101,4 +108,12 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
     checks = report.get("checks")
     if isinstance(checks, dict):
         for key, value in checks.items():
-            click.echo(f"check {key}: {value}")
+            echo("doctor.check", name=key, result=_check_text(str(value)))
+
+
+def _check_text(value: str) -> str:
+    if value == "ok":
+        return say("doctor.ok")
+    if value == _TAMPERED:
+        return say("doctor.failed", detail=say("doctor.tampered"))
+    return say("doctor.failed", detail=value.removeprefix("FAILED").strip(" ()"))

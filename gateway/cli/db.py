@@ -74,9 +74,7 @@ def status(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
 
     revision, counts = asyncio.run(run())
     if revision != head_revision():
-        click.echo(
-            f"journal schema is at {revision or 'empty'}, expected {head_revision()}: run `db upgrade`", err=True
-        )
+        echo("db.behind", err=True, revision=revision or say("db.empty"), head=head_revision())
         ctx.exit(1)
     if as_json:
         click.echo(json.dumps({"schema": revision, "total": sum(counts.values()), "states": counts}))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from gateway.cli.messages import echo
 from gateway.documents import DocumentError, DocumentKind, SemdPackageError, SemdPackages, build_document
 from gateway.documents.kinds import accepted_codes
 from gateway.documents.parse import detect_kind, parse_document
@@ -77,7 +78,7 @@ def validate(file: Path, packages_dir: Path, kind: str | None, cache_dir: Path |
         chosen = kind or detect_kind(root).value
         report = SemdPackages(packages_dir, cache_dir=cache_dir).validate(chosen, root)
     except (SemdPackageError, XmlSecurityError, XmlSyntaxError, DocumentError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo("documents.error", err=True, detail=exc)
         sys.exit(2)
     click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     sys.exit(0 if report.ok else 1)

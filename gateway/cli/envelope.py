@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from gateway.cli._common import load
+from gateway.cli.messages import failure, say
 from gateway.errors import ConfigError
 from gateway.intake.submission import parse_submission
 from gateway.peers.contract import EnvelopeBuilder, EnvelopeInspector
@@ -42,11 +43,19 @@ def _lines(result: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, value in result.items():
         if key == "signatures":
-            out.append(f"signatures: {len(value) or 'none'}")
+            out.append(say("envelope.signatures", n=len(value)) if value else say("envelope.no_signatures"))
             for sig in value:
-                verdict = sig.get("verdict") or ("valid" if sig.get("valid") else "NOT valid")
-                where = f"{sig.get('holder')} over {sig.get('target')}"
-                out.append(f"  - {where}: {verdict} (integrity {sig.get('integrity')}, chain {sig.get('chain')})")
+                verdict = sig.get("verdict") or say("envelope.valid" if sig.get("valid") else "envelope.not_valid")
+                out.append(
+                    say(
+                        "envelope.signature",
+                        holder=sig.get("holder"),
+                        target=sig.get("target"),
+                        verdict=verdict,
+                        integrity=sig.get("integrity"),
+                        chain=sig.get("chain"),
+                    )
+                )
                 out.extend(f"      {reason}" for reason in sig.get("reasons", []))
         elif isinstance(value, list):
             out.append(f"{key}:")
@@ -64,7 +73,7 @@ def inspect_cmd(file: Path, as_json: bool) -> None:
     fault code and class, signature verdicts (chains are not checked against a trust store)."""
     result = inspect_bytes(file.read_bytes())
     if result is None:
-        raise click.ClickException(f"{file}: not an envelope of any installed protocol")
+        raise failure("envelope.unknown", file=file)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     else:
@@ -98,9 +107,9 @@ def build_cmd(
         raise click.ClickException(exc.message) from None
     instance = instances.get(peer)
     if instance is None:
-        raise click.ClickException(f"peer {peer!r} is not configured (known: {', '.join(sorted(instances)) or 'none'})")
+        raise failure("envelope.no_peer", peer=repr(peer), known=", ".join(sorted(instances)) or say("none"))
     if not isinstance(instance.plugin, EnvelopeBuilder):
-        raise click.ClickException(f"protocol {instance.plugin.protocol!r} cannot build envelopes here")
+        raise failure("envelope.cannot_build", protocol=repr(instance.plugin.protocol))
     try:
         canonical = parse_submission(json.loads(submission.read_text("utf-8")))
     except Exception as exc:  # the intake's own errors: show them as they are

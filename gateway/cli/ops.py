@@ -85,7 +85,7 @@ def _filter(pairs: tuple[str, ...], ids: tuple[str, ...], *, page: int = 1, per_
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE, e.g. state=DEAD", param_hint="--filter")
+            raise click.BadParameter(say("ops.bad_filter", pair=repr(pair)), param_hint="--filter")
         for item in value.split(","):
             query.add(key.strip(), item.strip())
     query["page"], query["per_page"] = str(page), str(per_page)
@@ -157,7 +157,7 @@ def list_cmd(
                         for s, c, n in result.causes
                         for e in (explain(c, tables, language),)
                     ],
-                    "items": [row_json(r) for r in result.rows],
+                    "items": [row_json(r, language) for r in result.rows],
                 },
                 ensure_ascii=False,
             )
@@ -256,8 +256,8 @@ def token_add(ctx: click.Context, name: str, role: str, data_dir: Path | None) -
     config = load(ctx, data_dir=data_dir)
     try:
         token = _run(config, lambda j: OperatorTokenStore(j.engine).add(name, TokenRole(role)))
-    except TokenExists as exc:
-        raise click.ClickException(str(exc)) from None
+    except TokenExists:
+        raise failure("ops.token_exists", name=repr(name)) from None
     click.echo(token)
 
 

@@ -37,7 +37,7 @@ def parse_period(text: str) -> timedelta:
     """``30d``, ``12w``, ``6m`` (30-day months), ``5y`` (365-day years)."""
     match = _PERIOD.match(text.lower())
     if match is None or int(match.group(1)) == 0:
-        raise click.BadParameter(f"{text!r}: a positive number of d (days), w, m or y, e.g. 365d or 5y")
+        raise click.BadParameter(say("period.bad", text=repr(text)))
     return timedelta(days=int(match.group(1)) * _DAYS[match.group(2)])
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.cli._common import data_dir_option, load
+from gateway.cli.messages import echo, say
 from gateway.cli.runner import Served, serve_apps
 from gateway.common.clock import Clock, SimulatedClock, SystemClock
 from gateway.common.instance_lock import DataDirLocked, InstanceLock
@@ -76,7 +77,9 @@ def data_dir_lock(config: GatewayConfig) -> Iterator[None]:
     try:
         lock.acquire()
     except DataDirLocked as exc:
-        click.echo(f"mse-gateway: {exc}", err=True)
+        who = say("serve.process", pid=exc.holder) if exc.holder else say("serve.another_process")
+        locked = say("serve.locked", directory=exc.path.parent, who=who, lock=exc.path)
+        echo("error", err=True, message=locked)
         raise SystemExit(1) from None
     try:
         yield
@@ -99,14 +102,13 @@ def run_served(
             raise
         # asyncio names the address: "error while attempting to bind on address ('h', p): ..."
         which = next((s for s in served if f", {s.port})" in str(exc)), served[0])
-        reason = {errno.EADDRINUSE: "is in use", errno.EACCES: "is not permitted"}.get(
-            exc.errno or 0, "cannot be bound"
+        reason = say(
+            {errno.EADDRINUSE: "serve.in_use", errno.EACCES: "serve.not_permitted"}.get(
+                exc.errno or 0, "serve.unbindable"
+            )
         )
-        click.echo(
-            f"mse-gateway: {which.host}:{which.port} ({which.name}) {reason}; "
-            f"stop what holds it or choose another --port",
-            err=True,
-        )
+        bind = say("serve.bind", host=which.host, port=which.port, name=which.name, reason=reason)
+        echo("error", err=True, message=bind)
         raise SystemExit(1) from None
 
 
@@ -126,15 +128,10 @@ def refuse_unauthenticated_peers(config: GatewayConfig) -> None:
     try:
         names = unauthenticated_peers(resolve_peers(config.peers, installed_plugins()))
     except ConfigError as exc:
-        click.echo(f"mse-gateway: {exc.message}", err=True)
+        echo("error", err=True, message=exc.message)
         raise SystemExit(2) from None
     for name in names:
-        click.echo(
-            f"mse-gateway: peers.{name}.auth: the endpoints of peer {name!r} would accept anyone's calls; "
-            f"configure allow_addresses, client_cert_fingerprints or signer_certificates, "
-            f"or set peers.{name}.auth.allow_unauthenticated = true (docs/security.md)",
-            err=True,
-        )
+        echo("error", err=True, message=say("serve.unauthenticated", name=name, quoted=repr(name)))
     if names:
         raise SystemExit(2)
 
@@ -145,7 +142,7 @@ def build_app(config: GatewayConfig, clock: Clock) -> web.Application:
     try:
         return create_app(config, clock=clock)
     except ConfigError as exc:
-        click.echo(f"mse-gateway: {exc.message}", err=True)
+        echo("error", err=True, message=exc.message)
         raise SystemExit(2) from None
 
 
@@ -168,9 +165,8 @@ def sandbox(
     gw_port = wanted if port is not None else free_port(host, wanted)
     moved = port is None and gw_port != wanted
     if port is not None and free_port(host, port) != port:  # before anything is written to the data dir
-        click.echo(
-            f"mse-gateway: {host}:{port} (gateway) is in use; stop what holds it or choose another --port", err=True
-        )
+        bind = say("serve.bind", host=host, port=port, name="gateway", reason=say("serve.in_use"))
+        echo("error", err=True, message=bind)
         raise SystemExit(1)
     with data_dir_lock(config):  # before anything is written to the data directory
         config = config.with_overrides(
@@ -181,7 +177,7 @@ def sandbox(
         try:
             config, twins = plan_twins(config, clock, host=host, first_port=config.sandbox.twin_port or gw_port + 1)
         except ConfigError as exc:
-            click.echo(f"mse-gateway: {exc.message}", err=True)
+            echo("error", err=True, message=exc.message)
             raise SystemExit(2) from None
         config = config.with_overrides(sandbox={"vendor_page": True, "twins": {twin.name: twin.url for twin in twins}})
         config, client, signers = asyncio.run(prepare_sandbox(config))
@@ -191,37 +187,44 @@ def sandbox(
 
         def started(urls: dict[str, str]) -> None:
             base = urls["gateway"]
-            click.echo("mse-gateway sandbox is running (Ctrl-C to stop)")
-            click.echo(f"  gateway        {base}/")
+            # (label, value) rows; a None label continues the row above. The labels' column is as
+            # wide as the longest label in the reader's language.
+            rows: list[tuple[str | None, str]] = [(say("sb.gateway"), f"{base}/")]
             if moved:
-                click.echo(f"                 (port {wanted} was busy; pass --port to insist on one)")
-            click.echo(f"  health         {base}/healthz")
-            click.echo(f"  readiness      {base}/readyz")
-            click.echo(f"  API docs       {base}/api/v1/docs")
-            click.echo(
-                f"  monitoring UI  {base}/ui/  "
-                f"(user {operator}, password in {config.data_dir / 'sandbox-operator.json'})"
-            )
-            click.echo(f"  metrics        {base}/metrics")
-            click.echo(f"  vendor page    {base}/ui/sandbox  (check a submission, test keys, your submissions)")
+                rows.append((None, say("sb.moved", port=wanted)))
+            rows += [
+                (say("sb.health"), f"{base}/healthz"),
+                (say("sb.readiness"), f"{base}/readyz"),
+                (say("sb.api_docs"), f"{base}/api/v1/docs"),
+                (say("sb.ui"), say("sb.ui_value", url=f"{base}/ui/", user=operator,
+                                   path=config.data_dir / "sandbox-operator.json")),
+                (say("sb.metrics"), f"{base}/metrics"),
+                (say("sb.vendor"), say("sb.vendor_value", url=f"{base}/ui/sandbox")),
+            ]  # fmt: skip
             for name, settings in config.peers.items():
                 if settings.get("front_door", True) and settings.get("enabled", True):
-                    click.echo(f"  SOAP front door {base}/{name}/service  (SOAP 1.2; WSDL {base}/{name}/service?wsdl)")
-                    click.echo(
-                        f"                 clientEntityId {client.client_entity_id} in egis:transportHeader/authInfo, "
-                        f"header X-MSE-Token: <the token below>"
-                    )
+                    service = f"{base}/{name}/service"
+                    rows.append((say("sb.soap"), say("sb.soap_value", url=service, wsdl=f"{service}?wsdl")))
+                    rows.append((None, say("sb.soap_auth", entity=client.client_entity_id)))
             for twin in twins:
                 twin_url = urls[f"twin:{twin.name}"]
-                click.echo(f"  twin {twin.name:<9} {twin_url} ({twin.protocol}, profile {twin.fault_profile})")
-                click.echo(f"                 calls back {base}/{twin.name}/callback, stats {twin_url}/_sandbox/stats")
+                value = say("sb.twin_value", url=twin_url, protocol=twin.protocol, profile=twin.fault_profile)
+                rows.append((say("sb.twin", name=twin.name), value))
+                calls = say(
+                    "sb.twin_calls", callback=f"{base}/{twin.name}/callback", stats=f"{twin_url}/_sandbox/stats"
+                )
+                rows.append((None, calls))
             if config.routing.routes_file:
-                click.echo(f"  routes         {config.routing.routes_file}")
+                rows.append((say("sb.routes"), str(config.routing.routes_file)))
             if not isinstance(clock, SystemClock):
-                click.echo(f"  clock          simulated, x{config.sandbox.clock_speed:g}")
-            click.echo(f"  data directory {config.data_dir.resolve()}")
-            click.echo(f"  test PKI       {signers.directory} (trusted; sign with `mse-gateway samples`)")
-            click.echo(f"  sandbox client {client.source_system}, token in {client.path}")
-            click.echo(f"                 Authorization: Bearer {client.token}")
+                rows.append((say("sb.clock"), say("sb.clock_value", speed=f"{config.sandbox.clock_speed:g}")))
+            rows.append((say("sb.data_dir"), str(config.data_dir.resolve())))
+            rows.append((say("sb.pki"), say("sb.pki_value", path=signers.directory)))
+            rows.append((say("sb.client"), say("sb.client_value", name=client.source_system, path=client.path)))
+            rows.append((None, f"Authorization: Bearer {client.token}"))
+            width = max(14, *(len(label) for label, _ in rows if label is not None))
+            click.echo(say("sb.running"))
+            for label, value in rows:
+                click.echo(f"  {label or '':<{width}} {value}")
 
         run_served(served, shutdown_timeout=config.server.shutdown_grace_seconds, on_started=started)

@@ -14,6 +14,8 @@ from typing import NoReturn
 
 import click
 
+from gateway.cli.messages import echo, say
+
 __all__ = ["sign", "verify"]
 
 EXIT_VALID = 0
@@ -27,15 +29,16 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 date-time: {value!r}", param_hint=option) from None
+        raise click.BadParameter(say("not_iso_time", value=repr(value)), param_hint=option) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _read(path: Path, what: str) -> bytes:
+    """``path``'s bytes; ``what`` is a catalogue key (``read.key``…) naming the file in the error."""
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise click.FileError(str(path), hint=f"cannot read {what}: {exc.strerror}") from None
+        raise click.FileError(str(path), hint=say("cannot_read", what=say(what), reason=exc.strerror)) from None
 
 
 @click.command("sign")
@@ -105,17 +108,17 @@ def sign(
 
     if as_xml:
         if attached or pem or no_signed_attributes:
-            raise click.UsageError("--attached, --pem and --no-signed-attributes are CMS options, not for --xml")
+            raise click.UsageError(say("sign.cms_only"))
         _sign_xml(file, key_path, cert_path, chain_paths, out_path, style or "enveloped", reference_id, xades)
         return
     if style or reference_id or xades:
-        raise click.UsageError("--style, --id and --xades need --xml")
+        raise click.UsageError(say("sign.xml_only"))
     try:
-        key = load_private_key(_read(key_path, "the key"))
-        cert = load_certificates(_read(cert_path, "the certificate"))[0]
-        chain = [c for p in chain_paths for c in load_certificates(_read(p, "a chain file"))]
+        key = load_private_key(_read(key_path, "read.key"))
+        cert = load_certificates(_read(cert_path, "read.certificate"))[0]
+        chain = [c for p in chain_paths for c in load_certificates(_read(p, "read.chain"))]
         signature = sign_cms(
-            _read(file, "the content"),
+            _read(file, "read.content"),
             key,
             cert,
             chain=chain,
@@ -126,7 +129,8 @@ def sign(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     out_path.write_bytes(signature)
-    click.echo(f"{'attached' if attached else 'detached'} signature written to {out_path}", err=True)
+    how = say("verify.attached" if attached else "verify.detached")
+    echo("sign.written", err=True, how=how, path=out_path)
 
 
 def _sign_xml(
@@ -146,11 +150,11 @@ def _sign_xml(
     from gateway.wire.safexml import XmlSecurityError, XmlSyntaxError
 
     try:
-        key = load_private_key(_read(key_path, "the key"))
-        cert = load_certificates(_read(cert_path, "the certificate"))[0]
-        chain = [c for p in chain_paths for c in load_certificates(_read(p, "a chain file"))]
+        key = load_private_key(_read(key_path, "read.key"))
+        cert = load_certificates(_read(cert_path, "read.certificate"))[0]
+        chain = [c for p in chain_paths for c in load_certificates(_read(p, "read.chain"))]
         signed = sign_xml(
-            _read(file, "the document"),
+            _read(file, "read.document"),
             key,
             cert,
             style="smev" if style == "smev" else "enveloped",
@@ -161,11 +165,11 @@ def _sign_xml(
     except (XmlSignError, XmlSecurityError, XmlSyntaxError, UnsupportedAlgorithm, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     out_path.write_bytes(signed)
-    click.echo(f"{style} XML signature written to {out_path}", err=True)
+    echo("sign.xml_written", err=True, style=style, path=out_path)
 
 
 def _print_human(report: object) -> None:
-    from gateway.cli.messages import cli_language, echo, say
+    from gateway.cli.messages import cli_language
     from gateway.signatures.report import ReportEntry, VerificationReport
 
     assert isinstance(report, VerificationReport)
@@ -260,16 +264,16 @@ def verify(
 
     check_time = _parse_time(at, "--at")
     doc_time = _parse_time(document_time, "--document-time")
-    data = _read(file, "the signature")
+    data = _read(file, "read.signature")
     is_xml = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<"
     if is_xml and content_path is not None:
-        click.echo(f"{file}: XML signatures cover their own document; --content is for CMS", err=True)
+        echo("verify.xml_content", err=True, file=file)
         sys.exit(EXIT_UNREADABLE)
     if expected and not is_xml:
-        raise click.UsageError("--expect is for XML signatures")
-    content = _read(content_path, "the content") if content_path else None
+        raise click.UsageError(say("verify.expect_xml"))
+    content = _read(content_path, "read.content") if content_path else None
     try:
-        extra = [c for p in cert_paths for c in load_certificates(_read(p, "a certificate"))]
+        extra = [c for p in cert_paths for c in load_certificates(_read(p, "read.a_certificate"))]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--cert") from None
     policy = VerifyPolicy(
@@ -279,14 +283,14 @@ def verify(
     )
     for source in crls:
         if not source.startswith(("http://", "https://")) and not Path(source).exists():
-            raise click.BadParameter(f"no such file or directory: {source}", param_hint="--crl")
+            raise click.BadParameter(say("verify.no_crl", source=source), param_hint="--crl")
     verifier = Verifier(trust_dir, list(crls) or None, policy=policy)
     if is_xml:
         _verify_xml(file, data, verifier, extra, doc_time, check_time, expected, as_json)
     try:
         report = verifier.verify_cms(data, content, certificates=extra, document_time=doc_time, check_time=check_time)
     except MissingContentError:
-        click.echo(f"{file}: detached signature; give the signed data with --content", err=True)
+        echo("verify.needs_content", err=True, file=file)
         sys.exit(EXIT_UNREADABLE)
     if as_json:
         click.echo(report.to_json())
@@ -295,7 +299,7 @@ def verify(
     unreadable = {SignatureErrorCode.SIGNATURE_DECODING_ERROR, SignatureErrorCode.WRONG_SIGNATURE_FORMAT}
     if not report.signatures and any(e.code in unreadable for e in report.errors):
         if not as_json:
-            click.echo(f"{file}: not a readable CMS signature", err=True)
+            echo("verify.not_cms", err=True, file=file)
         sys.exit(EXIT_UNREADABLE)
     sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
 
@@ -337,7 +341,6 @@ def _verify_xml(
         # not a signed XML document at all: unusable input, like garbage given as CMS
         if not as_json:
             unreadable = any(e.code is SignatureErrorCode.SIGNATURE_DECODING_ERROR for e in report.errors)
-            reason = "not readable XML (or refused: DTD, entities, size)" if unreadable else "no XMLDSig ds:Signature"
-            click.echo(f"{file}: {reason}", err=True)
+            echo("verify.not_xml" if unreadable else "verify.no_dsig", err=True, file=file)
         sys.exit(EXIT_UNREADABLE)
     sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)

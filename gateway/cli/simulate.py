@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -18,6 +18,7 @@ from typing import Any, Final
 import click
 
 from gateway.cli._common import load
+from gateway.cli.messages import echo, say
 from gateway.common.logs import configure_logging
 from gateway.sandbox.kz_pilot import KZ_PILOT_PROFILES, KzPilotResult, run_kz_pilot
 from gateway.sandbox.mse_loop import MSE_LOOP_PROFILES, MseLoopResult, run_mse_loop
@@ -64,60 +65,71 @@ def _table(r: SimulationResult) -> str:
         return f"{x:>8}  {100 * x / n:6.2f}%"
 
     rows = [
-        ("documents", f"{r.count:>8}", ""),
-        ("registered", pct(r.registered), f"{100 * BASELINE_2023['registered']:6.1f}%"),
-        ("  first try", pct(r.registered_first_try), ""),
-        ("  after retry", pct(r.registered_after_retry), ""),
-        ("  via reconciliation", pct(r.registered_via_reconciliation), ""),
-        ("failed (permanent code)", pct(r.failed_permanent), f"{100 * BASELINE_2023['failed']:6.1f}%"),
-        ("rejected by the gateway", pct(r.rejected), ""),
-        ("no known outcome", pct(r.unknown), f"{100 * BASELINE_2023['no_answer']:6.1f}%"),
-        ("  of them DEAD (operator)", pct(r.dead), ""),
-        ("duplicates at the peer", f"{r.duplicates_at_peer:>8}", ""),
-        ("lost by the gateway", f"{r.lost:>8}", ""),
-        ("late callbacks received", f"{r.late_callbacks:>8}", ""),
-        ("state regressions", f"{r.regressions:>8}", ""),
-        ("flagged contradictions", f"{r.contradictions:>8}", ""),
+        (say("sim.documents"), f"{r.count:>8}", ""),
+        (say("sim.registered"), pct(r.registered), f"{100 * BASELINE_2023['registered']:6.1f}%"),
+        (say("sim.first_try"), pct(r.registered_first_try), ""),
+        (say("sim.after_retry"), pct(r.registered_after_retry), ""),
+        (say("sim.via_reconciliation"), pct(r.registered_via_reconciliation), ""),
+        (say("sim.failed_permanent"), pct(r.failed_permanent), f"{100 * BASELINE_2023['failed']:6.1f}%"),
+        (say("sim.rejected"), pct(r.rejected), ""),
+        (say("sim.unknown"), pct(r.unknown), f"{100 * BASELINE_2023['no_answer']:6.1f}%"),
+        (say("sim.dead"), pct(r.dead), ""),
+        (say("sim.duplicates"), f"{r.duplicates_at_peer:>8}", ""),
+        (say("sim.lost"), f"{r.lost:>8}", ""),
+        (say("sim.late_callbacks"), f"{r.late_callbacks:>8}", ""),
+        (say("sim.regressions"), f"{r.regressions:>8}", ""),
+        (say("sim.contradictions"), f"{r.contradictions:>8}", ""),
     ]
-    out = [f"{'':28}{'this run':>18}  {'REMD 2023':>9}"]
-    out += [f"{label:<28}{value:>18}  {base:>9}" for label, value, base in rows]
-    p50 = f"{r.p50_final_s / 60:.1f} min" if r.p50_final_s is not None else "-"
-    p95 = f"{r.p95_final_s / 60:.1f} min" if r.p95_final_s is not None else "-"
-    out.append(f"time to final outcome (simulated): p50 {p50}, p95 {p95}")
-    out.append(f"profile {r.profile}, clock x{r.speed:g}, wall {r.wall_seconds:.1f} s, intake {r.intake_per_s:.0f}/s")
+    w = _width(label for label, _, _ in rows)
+    out = [f"{'':{w}}{say('sim.this_run'):>18}  {say('sim.baseline'):>9}"]
+    out += [f"{label:<{w}}{value:>18}  {base:>9}" for label, value, base in rows]
+    p50 = say("sim.minutes", n=f"{r.p50_final_s / 60:.1f}") if r.p50_final_s is not None else "-"
+    p95 = say("sim.minutes", n=f"{r.p95_final_s / 60:.1f}") if r.p95_final_s is not None else "-"
+    out.append(say("sim.time_to_final", p50=p50, p95=p95))
+    out.append(say("sim.run", profile=r.profile, speed=f"{r.speed:g}", wall=f"{r.wall_seconds:.1f}",
+                   intake=f"{r.intake_per_s:.0f}"))  # fmt: skip
     return "\n".join(out)
+
+
+def _width(labels: Iterable[str], at_least: int = 28) -> int:
+    """The label column: as wide as the table's usual width, or the longest label in the language."""
+    return max(at_least, *(len(label) + 1 for label in labels))
 
 
 def _loop_table(r: MseLoopResult) -> str:
     n = max(1, r.accepted)
     rows = [
-        ("referrals", r.count),
-        ("accepted", r.accepted),
-        ("result arrived (REGISTERED)", r.results),
-        ("returned with reasons (FAILED)", r.returned),
-        ("failed otherwise", r.failed_other),
-        ("rejected by the gateway", r.rejected),
-        ("no known outcome", r.unknown),
-        ("lost by the gateway", r.lost),
-        ("duplicates at the peer", r.duplicates_at_peer),
-        ("unattributed notices", r.unattributed),
-        ("flagged contradictions", r.contradictions),
-        ("result/return offered to the MIS", r.delivered_to_mis),
-        ("offered to the MIS twice", r.delivered_twice_to_mis),
+        (say("sim.referrals"), r.count),
+        (say("sim.accepted"), r.accepted),
+        (say("sim.results"), r.results),
+        (say("sim.returned"), r.returned),
+        (say("sim.failed_other"), r.failed_other),
+        (say("sim.rejected"), r.rejected),
+        (say("sim.unknown"), r.unknown),
+        (say("sim.lost"), r.lost),
+        (say("sim.duplicates"), r.duplicates_at_peer),
+        (say("sim.unattributed"), r.unattributed),
+        (say("sim.contradictions"), r.contradictions),
+        (say("sim.offered"), r.delivered_to_mis),
+        (say("sim.offered_twice"), r.delivered_twice_to_mis),
     ]
     out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
-    out.append(f"{'KSI (gateway view)':<34}{'measured':>9}{'within':>8}{'share':>8}{'late':>6}{'open':>6}"
-               f"{'unrep.':>7}{'bureau late':>12}  deadline")  # fmt: skip
+    k_ = {
+        k: say(f"sim.ksi.{k}")
+        for k in ("measured", "within", "share", "late", "open", "unreported", "bureau_late", "deadline")
+    }
+    out.append(f"{say('sim.ksi'):<34}{k_['measured']:>9}{k_['within']:>8}{k_['share']:>8}{k_['late']:>6}"
+               f"{k_['open']:>6}{k_['unreported']:>7}{k_['bureau_late']:>12}  {k_['deadline']}")  # fmt: skip
     for stage, k in r.ksi.items():
         share = f"{100 * k['share_within']:.1f}%" if k["share_within"] is not None else "-"
         out.append(
             f"  {stage:<32}{k['measured']:>9}{k['within']:>8}{share:>8}{k['late']:>6}{k['open_overdue']:>6}"
             f"{k['unreported']:>7}{k['late_by_the_bureaus_own_count']:>12}  {k['deadline']}"
         )
-    out.append(f"notices {r.notices}")
-    out.append(f"offered to the MIS by kind {r.delivered_by_kind}; held for an operator {r.held_for_operator}")
-    out.append(f"profile {r.profile}, clock x{r.speed:g}, {r.simulated_days} simulated days, wall {r.wall_seconds} s")
-    out.append(f"where the loop ends: {r.where_it_ends}")
+    out.append(say("sim.notices", notices=r.notices))
+    out.append(say("sim.by_kind", by_kind=r.delivered_by_kind, held=r.held_for_operator))
+    out.append(say("sim.loop_run", profile=r.profile, speed=f"{r.speed:g}", days=r.simulated_days, wall=r.wall_seconds))
+    out.append(say("sim.loop_ends", where=r.where_it_ends))
     return "\n".join(out)
 
 
@@ -201,9 +213,7 @@ def simulate(
     workdir = Path(tempfile.mkdtemp(prefix="mse-simulate-")) if target or data_dir is None else data_dir
     temporary = target is not None or data_dir is None
     click.echo(
-        f"simulate: working directory {workdir}"
-        + (" (removed at the end; --keep keeps it)" if temporary and not keep else ""),
-        err=True,
+        say("sim.workdir", path=workdir) + (say("sim.workdir_removed") if temporary and not keep else ""), err=True
     )
     bars = _Bars()
     try:
@@ -219,7 +229,7 @@ def simulate(
                                    timeout, validation_processes, as_json)  # fmt: skip
     except _Interrupted as exc:
         code = 128 + exc.signum
-        click.echo(f"simulate: stopped by {signal.Signals(exc.signum).name}", err=True)
+        echo("sim.stopped", err=True, signal=signal.Signals(exc.signum).name)
     finally:
         bars.close()
         if temporary and not keep:
@@ -265,11 +275,7 @@ def _against_sandbox(
 ) -> int:
     sandbox = read_sandbox_client(sandbox_dir)
     if sandbox is None:
-        click.echo(
-            f"mse-gateway: {sandbox_dir} holds no sandbox (sandbox-client.json, pki/); "
-            "start one with `mse-gateway sandbox` or name its --data-dir",
-            err=True,
-        )
+        echo("error", err=True, message=say("sim.no_sandbox", path=sandbox_dir))
         return 2
     planned = plan(count, seed, defect_rate=defects)
     run = asyncio.run(
@@ -295,48 +301,52 @@ def _against_sandbox(
 
 def _target_table(f: dict[str, Any], url: str) -> str:
     states = sorted({s for per in f["regions"].values() for s in per})
-    out = [f"{f['count']} documents into {url} (seed {f['seed']})"]
-    out.append(f"{'region':<8}" + "".join(f"{s:>18}" for s in states))
+    out = [say("sim.target", count=f["count"], url=url, seed=f["seed"])]
+    out.append(f"{say('sim.region'):<8}" + "".join(f"{s:>18}" for s in states))
     for region, per in f["regions"].items():
         out.append(f"{region:<8}" + "".join(f"{per.get(s, 0):>18}" for s in states))
-    out.append("kinds: " + ", ".join(f"{k} {sum(v.values())}" for k, v in f["kinds"].items()))
+    out.append(say("sim.kinds", list=", ".join(f"{k} {sum(v.values())}" for k, v in f["kinds"].items())))
     if f["rejection_codes"]:
-        out.append("rejections: " + ", ".join(f"{c} {n}" for c, n in f["rejection_codes"].items()))
+        out.append(say("sim.rejections", list=", ".join(f"{c} {n}" for c, n in f["rejection_codes"].items())))
     if f["refused_at_intake"]:
-        out.append("refused at intake (HTTP): " + ", ".join(f"{c} {n}" for c, n in f["refused_at_intake"].items()))
+        refused = ", ".join(f"{c} {n}" for c, n in f["refused_at_intake"].items())
+        out.append(say("sim.refused_at_intake", list=refused))
     if f["defects_not_rejected"]:
-        out.append("defects NOT rejected: " + ", ".join(f["defects_not_rejected"]))
-    out.append(f"see them in {url}/ui/messages (and, for the sandbox client, {url}/ui/sandbox)")
+        out.append(say("sim.not_rejected", list=", ".join(f["defects_not_rejected"])))
+    out.append(say("sim.see", url=url))
     return "\n".join(out)
 
 
 def _kz_table(r: KzPilotResult) -> str:
     n = max(r.accepted, 1)
     rows = [
-        ("accepted", r.accepted),
-        ("concluded (expert's conclusion)", r.concluded),
-        ("refused with a code", r.refused),
-        ("rejected by the gateway", r.rejected),
-        ("dead", r.dead),
-        ("unknown", r.unknown),
-        ("lost", r.lost),
-        ("duplicates at ЦБДИ", r.duplicates_at_peer),
-        ("conclusion offered to the MIS", r.delivered_to_mis),
-        ("offered to the MIS twice", r.delivered_twice_to_mis),
-        ("concluded, not offered", r.concluded_not_delivered),
+        (say("sim.accepted"), r.accepted),
+        (say("sim.concluded"), r.concluded),
+        (say("sim.refused"), r.refused),
+        (say("sim.rejected"), r.rejected),
+        (say("sim.kz_dead"), r.dead),
+        (say("sim.kz_unknown"), r.unknown),
+        (say("sim.kz_lost"), r.lost),
+        (say("sim.kz_duplicates"), r.duplicates_at_peer),
+        (say("sim.conclusion_offered"), r.delivered_to_mis),
+        (say("sim.offered_twice"), r.delivered_twice_to_mis),
+        (say("sim.not_offered"), r.concluded_not_delivered),
     ]
     out = [f"{label:<34}{value:>8}  {100 * value / n:6.2f}%" for label, value in rows]
     d = r.deadline
     share = f"{100 * d['share_within_deadline']:.1f}%" if d["share_within_deadline"] is not None else "-"
-    out.append(f"decided within the deadline        {d['within']:>8} of {d['measured']} ({share}); {d['rule']}")
+    within = say("sim.of", within=f"{d['within']:>8}", measured=d["measured"])
+    out.append(f"{say('sim.within_deadline'):<34}{within} ({share}); {d['rule']}")
     for region, cell in d["by_region"].items():
-        label, phase = region or "(no region)", cell["phase"] or "-"
-        out.append(f"  {label:<12} {phase:<10} {cell['within']:>6} of {cell['measured']}")
-    out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in r.outcomes.items()))
+        label, phase = region or say("sim.no_region"), cell["phase"] or "-"
+        out.append(
+            f"  {label:<12} {phase:<10} " + say("sim.of", within=f"{cell['within']:>6}", measured=cell["measured"])
+        )
+    out.append(say("sim.outcomes", list=", ".join(f"{k} {v}" for k, v in r.outcomes.items())))
     if r.held_for_operator:
-        out.append("held for an operator: " + ", ".join(f"{k} {v}" for k, v in r.held_for_operator.items()))
-    out.append(f"profile {r.profile} (twins: {r.fault_profile}), clock x{r.speed:g}, "
-               f"{r.simulated_days} simulated days, wall {r.wall_seconds} s")  # fmt: skip
+        out.append(say("sim.held", list=", ".join(f"{k} {v}" for k, v in r.held_for_operator.items())))
+    out.append(say("sim.kz_run", profile=r.profile, twins=r.fault_profile, speed=f"{r.speed:g}",
+                   days=r.simulated_days, wall=r.wall_seconds))  # fmt: skip
     return "\n".join(out)
 
 

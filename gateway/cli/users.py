@@ -40,7 +40,7 @@ def _run(config: GatewayConfig, action: Callable[[UserStore], Awaitable[T]]) -> 
 def _password(given: str | None) -> str:
     if given is not None:
         return given
-    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    value: str = click.prompt(say("users.prompt"), hide_input=True, confirmation_prompt=say("users.prompt_again"))
     return value
 
 
@@ -64,7 +64,7 @@ def add(ctx: click.Context, username: str, role: str, password_stdin: bool, data
     except UserExists:
         raise failure("users.exists", name=username) from None
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _password_refused(exc) from None
     echo("users.created", name=username, role=role)
 
 
@@ -80,7 +80,7 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool, data_dir: Pa
     try:
         found = _run(config, lambda store: store.set_password(username, password))
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _password_refused(exc) from None
     if not found:
         raise failure("users.unknown", name=username)
     echo("users.password", name=username)
@@ -146,3 +146,12 @@ def list_users(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None
     for u in found:
         suffix = "\t" + say("users.disabled_mark").strip() if u.disabled else ""
         click.echo(f"{u.username}\t{u.role}{suffix}")
+
+
+def _password_refused(exc: ValueError) -> click.ClickException:
+    """The store refuses a short password (the only ValueError it raises): said in the CLI's language."""
+    from gateway.ui.users import MIN_PASSWORD_LENGTH
+
+    if "password" in str(exc):
+        return failure("users.short_password", n=MIN_PASSWORD_LENGTH)
+    return click.ClickException(str(exc))

@@ -4,7 +4,7 @@ makes, timeline events, envelope metadata, search queries and their cursors."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -47,6 +47,10 @@ class Changes:
     answer_deadline: datetime | _Unchanged | None = UNCHANGED
     outcome_code: str | _Unchanged | None = UNCHANGED
     outcome_message: str | _Unchanged | None = UNCHANGED
+    # The message in both languages ({"ru", "en"}) when the gateway words it; a peer's own words
+    # leave it None. Setting outcome_message without it clears it, so a later peer message is never
+    # shown under an earlier gateway text.
+    outcome_text: Mapping[str, str] | _Unchanged | None = UNCHANGED
     peer_registration_id: str | _Unchanged | None = UNCHANGED
     destination: str | _Unchanged | None = UNCHANGED
     outcome_source: str | _Unchanged | None = UNCHANGED
@@ -68,6 +72,10 @@ class Changes:
             value = getattr(self, name)
             if value is not UNCHANGED:
                 out[name] = value
+        if not isinstance(self.outcome_text, _Unchanged):
+            out["outcome_text"] = dict(self.outcome_text) if self.outcome_text else None
+        elif "outcome_message" in out:
+            out["outcome_text"] = None
         return out
 
 
@@ -142,6 +150,13 @@ class InvalidCursor(GatewayError):
     http_status = 400
 
 
+def _outcome_text(value: Any) -> dict[str, str] | None:
+    """The stored pair when it is one (a column absent from a partial select reads as None)."""
+    if isinstance(value, dict) and isinstance(value.get("ru"), str) and isinstance(value.get("en"), str):
+        return {"ru": value["ru"], "en": value["en"]}
+    return None
+
+
 def row_to_submission(row: sa.Row[Any]) -> Submission:
     m = row._mapping
     return Submission(
@@ -159,6 +174,7 @@ def row_to_submission(row: sa.Row[Any]) -> Submission:
         answer_deadline=m["answer_deadline"],
         outcome_code=m["outcome_code"],
         outcome_message=m["outcome_message"],
+        outcome_text=_outcome_text(m.get("outcome_text")),
         peer_registration_id=m["peer_registration_id"],
         content_hash=m["content_hash"],
         callback_url=m["callback_url"],

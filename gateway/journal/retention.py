@@ -95,7 +95,7 @@ class RetentionJournal(JournalBase):
         await conn.execute(
             submissions.update()
             .where(submissions.c.id.in_(ids))
-            .values(patient_key=None, callback_url=None, outcome_message=None, updated_at=now)
+            .values(patient_key=None, callback_url=None, outcome_message=None, outcome_text=None, updated_at=now)
         )
         for sid in ids:
             await self._insert_event(

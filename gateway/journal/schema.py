@@ -82,6 +82,7 @@ submissions = sa.Table(
     sa.Column("answer_deadline", UtcDateTime()),
     sa.Column("outcome_code", sa.String(120)),
     sa.Column("outcome_message", sa.Text),
+    sa.Column("outcome_text", sa.JSON(none_as_null=True)),  # {"ru", "en"} when the gateway wrote it (0017)
     sa.Column("peer_registration_id", sa.String(200)),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("callback_url", sa.Text),

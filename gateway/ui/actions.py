@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import ConcurrentUpdate, IllegalTransition
+from gateway.journal.outcome_texts import as_stored, outcome_text
 from gateway.journal.store import Changes, Journal
 from gateway.model import State
 from gateway.ui.schema import ui_audit, ui_dispositions
@@ -152,7 +153,8 @@ async def _apply(
             # What the MIS is told: the operator's comment is internal and stays in the timeline.
             changes=Changes(
                 outcome_code=CANCELLED_CODE,
-                outcome_message="cancelled by the gateway operator",
+                outcome_message=outcome_text("cancelled").en,
+                outcome_text=as_stored(outcome_text("cancelled")),
                 outcome_source="operator",
                 next_attempt_at=None,
             ),

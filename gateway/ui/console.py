@@ -104,22 +104,29 @@ async def list_page(request: web.Request) -> web.Response:
 
 @routes.get("/list.csv")
 async def list_csv(request: web.Request) -> web.Response:
-    """The whole filtered list (every page, up to 100 000 rows) as CSV. No column holds personal
-    data; every value still goes through the masker, so a SNILS typed into a localUid is masked."""
+    """The whole filtered list (every page, up to 100 000 rows) as CSV, the outcome message in the
+    reader's language. No column holds personal data by design; every value still goes through the
+    masker, so a SNILS typed into a localUid (or quoted in a peer's message) is masked."""
     f = ListFilter.from_query(request.query, per_page=1)
     journal = _journal(request)
     now = journal.clock.now()
     rows: list[list[object]] = []
     names = _organisations(request)
+    lang = current_language(request)
     async with read(journal.engine) as conn:
         async for chunk in fetch_rows(
             conn, replace(f, page=1, after=None, before=None), now=now, stuck=_policy(request)
         ):
-            rows.extend([*(getattr(row, c) for c in _CSV_COLUMNS), names.get(row.organization_oid)] for row in chunk)
+            rows.extend(
+                [*(getattr(row, c) for c in _CSV_COLUMNS), names.get(row.organization_oid), row.outcome_in(lang)]
+                for row in chunk
+            )
             if len(rows) >= _CSV_LIMIT:
                 del rows[_CSV_LIMIT:]
                 break
-    return _csv_response((*_CSV_COLUMNS, "organization_name"), rows, "submissions.csv")
+    # outcome_message last, in the reader's language (the UI's): added columns go at the end so
+    # spreadsheets built on the earlier ones keep working
+    return _csv_response((*_CSV_COLUMNS, "organization_name", "outcome_message"), rows, "submissions.csv")
 
 
 def _csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], filename: str) -> web.Response:

@@ -360,10 +360,19 @@ class ListRow:
     created_at: datetime
     updated_at: datetime
     disposition: str | None
+    outcome_message: str | None = None
+    outcome_text: Mapping[str, str] | None = None  # both languages when the gateway wrote it
 
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+    def outcome_in(self, language: str) -> str | None:
+        """The outcome message in ``language`` when it was journalled in both, else as journalled."""
+        text = self.outcome_text
+        if isinstance(text, Mapping) and isinstance(text.get(language), str) and text[language]:
+            return str(text[language])
+        return self.outcome_message
 
     def age_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.created_at).total_seconds())
@@ -373,8 +382,9 @@ class ListRow:
         return max(0.0, (now - self.updated_at).total_seconds())
 
 
-def row_json(r: ListRow) -> dict[str, Any]:
-    """A row as the operator API and ``ops list --json`` give it."""
+def row_json(r: ListRow, language: str = "en") -> dict[str, Any]:
+    """A row as the operator API and ``ops list --json`` give it (``last_message`` in ``language``
+    when the gateway wrote it in both, else as journalled)."""
     return {
         "id": r.id,
         "local_uid": r.local_uid,
@@ -386,6 +396,7 @@ def row_json(r: ListRow) -> dict[str, Any]:
         "state": str(r.state),
         "attempts": r.attempts,
         "last_code": r.outcome_code,
+        "last_message": r.outcome_in(language),
         "disposition": r.disposition,
         "created_at": r.created_at.isoformat(),
         "state_since": r.updated_at.isoformat(),
@@ -429,7 +440,7 @@ class ListPage:
 
 _COLUMNS: Final = (
     _S.id, _S.local_uid, _S.source_system, _S.organization_oid, _S.region, _S.kind, _S.destination, _S.state,
-    _S.attempts, _S.outcome_code, _S.flagged, _S.created_at, _S.updated_at,
+    _S.attempts, _S.outcome_code, _S.flagged, _S.created_at, _S.updated_at, _S.outcome_message, _S.outcome_text,
 )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from gateway.flk.codes import FlkCode
 from gateway.flk.findings import finding
 from gateway.flk.messages import FLK_TEXTS
 from gateway.intake.submission import SchemaViolation, parse_submission
+from gateway.journal.outcome_texts import event_message
 from gateway.journal.store import SearchQuery
 from gateway.peers.installed import installed_plugins
 from gateway.ui.actions import audit
@@ -278,7 +279,7 @@ async def vendor_submission(request: web.Request) -> web.Response:
         report = report_in_language(report, lang)
     timeline = [
         {"at": e.at, "kind": e.kind, "from": e.from_state, "to": e.to_state, "code": e.code,
-         "message": mask_text(message_in_language(e.message, report, lang) or "")}
+         "message": mask_text(message_in_language(event_message(e.message, e.details, lang), report, lang) or "")}
         for e in events
     ]  # fmt: skip
     from gateway.ui.web import render

@@ -19,6 +19,7 @@ from gateway.documents.kinds import KIND_TABLE
 from gateway.errors import NotFound
 from gateway.inbound.contract import InboundReason, InboundState
 from gateway.journal.inbound import InboundJournal
+from gateway.journal.outcome_texts import event_message
 from gateway.journal.schema import peer_inbox
 from gateway.journal.store import InvalidCursor, Journal, SearchQuery
 from gateway.model import State
@@ -115,6 +116,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         fmt_dt=_fmt_dt,
         fmt_share=_fmt_share,
         fmt_age=_fmt_age,
+        mask=mask_text,
         is_operator=session is not None and session.role.at_least(Role.OPERATOR),
         is_admin=session is not None and session.role.at_least(Role.ADMIN),
         all_kinds=_KINDS,
@@ -475,7 +477,7 @@ async def message_detail(request: web.Request) -> web.Response:
     timeline = [
         {
             "ev": ev,
-            "message": mask_text(message_in_language(ev.message, report, lang) or ""),
+            "message": mask_text(message_in_language(event_message(ev.message, ev.details, lang), report, lang) or ""),
             "details": masked_json(ev.details) if ev.details and "report" not in ev.details else "",
         }
         for ev in events

@@ -14,6 +14,7 @@ from gateway.common.logs import get_logger
 from gateway.delivery.routing import NO_ROUTE, Router
 from gateway.errors import ConcurrentUpdate, GatewayError
 from gateway.intake.submission import parse_submission
+from gateway.journal.outcome_texts import TEXT_KEY, as_stored, outcome_text
 from gateway.journal.store import Changes, Journal
 from gateway.model import ErrorCode, State, Submission
 from gateway.validation.contract import Checker, Finding, Report
@@ -76,7 +77,11 @@ class ValidationStage:
             lease_owner=owner,
             code=first.code,
             message=first.message,
-            changes=Changes(outcome_code=first.code, outcome_message=first.message),
+            changes=Changes(
+                outcome_code=first.code,
+                outcome_message=first.message,
+                outcome_text={"ru": first.message, "en": first.message_en or first.message},
+            ),
             details={"report": report.to_dict(), "category": first.category},
         )
         self.on_final()
@@ -86,7 +91,9 @@ class ValidationStage:
         route = self.router.route(sub.kind, sub.region)
         try:
             if route is None:
-                message = f"no route for kind {sub.kind} and region {sub.region or 'unknown'}"
+                region = sub.region or outcome_text("unknown_region")
+                text = outcome_text("no_route", kind=sub.kind, region=region)
+                message = text.en  # as journalled before outcome_text: the English words
                 await self.journal.transition(
                     sub.id,
                     State.REJECTED,
@@ -95,8 +102,10 @@ class ValidationStage:
                     lease_owner=owner,
                     code=NO_ROUTE,
                     message=message,
-                    changes=Changes(outcome_code=str(ErrorCode.NO_ROUTE), outcome_message=message),
-                    details={"category": "other"},
+                    changes=Changes(
+                        outcome_code=str(ErrorCode.NO_ROUTE), outcome_message=message, outcome_text=as_stored(text)
+                    ),
+                    details={"category": "other", TEXT_KEY: as_stored(text)},
                 )
                 self.on_final()
                 return

@@ -174,6 +174,49 @@ async def test_flk_findings_speak_the_language_the_caller_asks_for(gateway: Gate
         assert [e["message"] for e in view["timeline"] if e["to"] == "REJECTED"] == [text]
 
 
+async def test_the_outcome_message_follows_accept_language_in_the_list(gateway: Gateway) -> None:
+    """A rejection's outcome is journalled in both languages (outcome_text): the list, the detail and
+    the answer to a repeated POST say it in the reader's language; a row journalled before there was
+    a second language keeps showing what it has, in every language."""
+    import sqlalchemy as sa
+
+    from gateway.journal.schema import submissions
+
+    resp = await gateway.client.post(
+        "/api/v1/submissions", json=submission("uid-outcome-lang", signatures=[]), headers=gateway.auth
+    )
+    sid = (await resp.json())["id"]
+    await wait_state(gateway, sid, "REJECTED")
+
+    async def listed(accept: str | None) -> tuple[str, str]:
+        headers = {**gateway.auth, **({"Accept-Language": accept} if accept else {})}
+        params = {"local_uid": "uid-outcome-lang"}
+        resp = await gateway.client.get("/api/v1/submissions", params=params, headers=headers)
+        [item] = (await resp.json())["items"]
+        assert item["outcome"]["code"] == "NO_SIGNATURE"
+        return resp.headers["Content-Language"], item["outcome"]["message"]
+
+    assert await listed("en-US,en;q=0.9") == ("en", "The document is not signed")
+    assert await listed(None) == ("en", "The document is not signed")  # English when none is asked for
+    assert await listed("ru-RU,ru;q=0.9,en;q=0.5") == ("ru", "Документ не подписан")
+    repeated = await gateway.client.post(
+        "/api/v1/submissions",
+        json=submission("uid-outcome-lang", signatures=[]),
+        headers={**gateway.auth, "Accept-Language": "ru"},
+    )
+    assert repeated.status == 200 and (await repeated.json())["outcome"]["message"] == "Документ не подписан"
+
+    # as a row journalled before migration 0017: one language, shown as it is in both
+    async with gateway.journal.engine.begin() as conn:
+        await conn.execute(
+            sa.update(submissions)
+            .where(submissions.c.id == sid)
+            .values(outcome_text=None, outcome_message="journalled before 0017")
+        )
+    assert await listed("ru") == ("ru", "journalled before 0017")
+    assert await listed("en") == ("en", "journalled before 0017")
+
+
 async def test_list_filters_and_pages(gateway: Gateway) -> None:
     ids = []
     for i in range(5):

@@ -192,5 +192,14 @@ async def test_kazakh_031u_without_a_shep_route_is_rejected_no_route(tmp_path: P
             assert resp.status == 202, await resp.text()
             sid = (await resp.json())["id"]
         sub = await _final(gateway[JOURNAL_KEY], sid)
+        views = {}
+        for lang in ("ru", "en"):  # the gateway's own words, in the reader's language
+            url = f"http://127.0.0.1:{gw_port}/api/v1/submissions/{sid}"
+            async with http.get(url, headers={**headers, "Accept-Language": lang}) as resp:
+                views[lang] = await resp.json()
     assert (sub.state, sub.outcome_code, sub.destination) == (State.REJECTED, "NO_ROUTE", None), sub
     assert "no route for kind kz-031u" in (sub.outcome_message or "")
+    for lang, text in (("ru", "нет маршрута для вида kz-031u"), ("en", "no route for kind kz-031u")):
+        assert views[lang]["outcome"]["message"].startswith(text), views[lang]["outcome"]
+        [entry] = [e for e in views[lang]["timeline"] if e["to"] == "REJECTED"]
+        assert entry["message"].startswith(text), entry

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from gateway.api.error_language import ERROR_TEXTS
+from gateway.cli.messages import CLI_TEXTS
 from gateway.common.language import Catalogue, Text, locale_language, preferred_language
 from gateway.documents import DocumentErrorCode
 from gateway.flk.codes import FlkCode
 from gateway.flk.messages import DOCUMENT_CODE_TEXTS, FLK_CODE_TEXTS, FLK_TEXTS, SKIP_TEXTS
+from gateway.journal.outcome_texts import OUTCOME_TEXTS
 from gateway.model import ErrorCode
 from gateway.signatures.codes import SignatureErrorCode
 from gateway.ui.i18n import UI_TEXTS
@@ -51,7 +53,7 @@ def test_every_signature_code_has_both_languages() -> None:
         assert code.message_en and _english(code.message_en), code
 
 
-@pytest.mark.parametrize("catalogue", [FLK_TEXTS, SKIP_TEXTS, UI_TEXTS], ids=lambda c: c.name)
+@pytest.mark.parametrize("catalogue", [FLK_TEXTS, SKIP_TEXTS, UI_TEXTS, OUTCOME_TEXTS, CLI_TEXTS], ids=lambda c: c.name)
 def test_catalogue_entries_are_in_their_language(catalogue: Catalogue) -> None:
     wrong = []
     for key, (ru, en) in catalogue.items():

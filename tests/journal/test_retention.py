@@ -35,6 +35,9 @@ async def _finals(journal: Journal) -> dict[str, str]:
         sub, _ = await journal.submit(draft(f"uid-{name}", content=b'{"patient": "112-233-445 95"}'))
         for state in path:
             changes = Changes(next_attempt_at=now) if state is State.QUEUED else Changes()
+            if state is State.REJECTED:  # an FLK text may quote the document: both languages go
+                text = {"ru": "СНИЛС 112-233-445 95 неверен", "en": "SNILS 112-233-445 95 is wrong"}
+                changes = Changes(outcome_code="FLK_X", outcome_message=text["ru"], outcome_text=text)
             sent = [EnvelopeIn("out", "remd", "application/soap+xml", b"<e>112-233-445 95</e>")]
             await journal.transition(
                 sub.id, state, actor="t", changes=changes, details={"report": {"x": 1}},
@@ -59,6 +62,7 @@ async def test_anonymise_keeps_the_timeline_and_removes_personal_data(journal: J
     assert dry.submissions == 3 and set(would) == {ids["registered"], ids["rejected"], ids["failed"]}
     assert await _count(journal, payloads, ids["registered"]) == 1  # a dry run changes nothing
     assert any(e.details == {"report": {"x": 1}} for e in await journal.events(ids["registered"]))
+    assert (await journal.get(ids["rejected"])).outcome_in("en") == "SNILS 112-233-445 95 is wrong"
     result, touched = await journal.purge(later, mode=PurgeMode.ANONYMISE, actor="cli:test")
     assert result.submissions == 3 and set(touched) == set(would)
     for name in ("registered", "rejected", "failed"):
@@ -66,6 +70,7 @@ async def test_anonymise_keeps_the_timeline_and_removes_personal_data(journal: J
         assert await _count(journal, payloads, sid) == 0 and await _count(journal, envelopes, sid) == 0
         sub = await journal.get(sid)
         assert sub.patient_key is None and sub.state is not State.RECEIVED
+        assert sub.outcome_message is None and sub.outcome_text is None
         timeline = await journal.events(sid)
         assert timeline[-1].message == "personal data purged (retention period)" and timeline[-1].actor == "cli:test"
         assert [e.details for e in timeline[:-1]] == [{}] * (len(timeline) - 1)  # the reports are gone

@@ -117,6 +117,32 @@ async def test_csv_export_is_the_whole_filtered_list(gw: UiGateway) -> None:
     assert {r["state"] for r in rows} == {"REGISTERED"}
 
 
+async def test_the_outcome_message_is_in_the_readers_language_in_the_list_and_csv(gw: UiGateway) -> None:
+    """An operator's cancel is an outcome the gateway words itself: journalled in both languages,
+    the CSV's outcome_message column and the list's code cell say it in the UI's language."""
+    from gateway.ui.actions import Action, perform
+
+    sid = gw.seeded.ids["dead-0"]
+    await perform(gw.journal, sid, Action.CANCEL, username="olga", comment="duplicate of another referral")
+    await gw.login("victor")
+
+    async def exported() -> dict[str, str]:
+        resp = await gw.client.get("/ui/list.csv?state=CANCELLED")
+        rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+        return {r["id"]: r["outcome_message"] for r in rows}
+
+    await gw.client.get("/ui/lang?set=ru&next=/ui/overview")
+    assert (await exported())[sid] == "отменено оператором шлюза"
+    html = await (await gw.client.get("/ui/list?state=CANCELLED")).text()
+    assert 'title="отменено оператором шлюза">OPERATOR_CANCELLED<' in html
+    await gw.client.get("/ui/lang?set=en&next=/ui/overview")
+    assert (await exported())[sid] == "cancelled by the gateway operator"
+    html = await (await gw.client.get("/ui/list?state=CANCELLED")).text()
+    assert 'title="cancelled by the gateway operator"' in html and "отменено" not in html
+    # the MIS's notice still carries the journalled message, as before
+    assert (await gw.journal.get(sid)).outcome_message == "cancelled by the gateway operator"
+
+
 async def test_bulk_resend_of_a_filter_with_preview_and_audit(gw: UiGateway) -> None:
     await gw.login("olga")
     page = await (await gw.client.get("/ui/list?view=needs-operator")).text()
