@@ -50,6 +50,7 @@ from gateway.inbound.contract import InboundDiscovery
 from gateway.inbound.discovery import Discovery
 from gateway.inbound.receive import InboundReceiver
 from gateway.intake.clients import ClientRegistry
+from gateway.intake.stored import Handoff
 from gateway.journal.engine import create_engine
 from gateway.journal.inbound import InboundJournal
 from gateway.journal.inbound_outbox import InboundOutbox
@@ -358,12 +359,15 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     # A routed document wakes its peer's delivery loop in this process at once (other processes
-    # hear of it by PostgreSQL NOTIFY), rather than at the loop's next idle poll.
+    # hear of it by PostgreSQL NOTIFY), rather than at the loop's next idle poll; and its decoded
+    # payload waits for that loop in `handoff` instead of being read and decoded a second time.
+    handoff = Handoff()
     stage = ValidationStage(
         journal,
         app[CHECKER_KEY],
         app[ROUTER_KEY],
         on_queued=lambda destination: loop.wake() if (loop := loops.get(f"delivery:{destination}")) else None,
+        handoff=handoff,
     )
     loops["validation"] = submission_loop(
         journal,
@@ -393,7 +397,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
                 max_sleep=min(config.workers.receiver_max_sleep_seconds, lease / speed / 3),
             )
             receivers[name] = receiver
-        deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None)
+        deliver = DeliveryStage(journal, peer, after_send=receiver.wake if receiver else None, handoff=handoff)
         reconciler = Reconciler(journal, peer)
         common: dict[str, Any] = {"lease_seconds": lease, "idle_sleep": idle, "destinations": [name]}
         loops[f"delivery:{name}"] = submission_loop(

@@ -263,7 +263,7 @@ class CallbackRecorder:
         if outcome.held_by and not sub.is_final:
             held = self._held(sub, outcome)
             if held is not None:
-                async with self.journal.engine.connect() as conn:
+                async with self.journal.reading() as conn:
                     state = await document_state(conn, outcome.held_by)
                 if state not in _OFFERED:
                     await self._hold(sub, outcome, held, also)

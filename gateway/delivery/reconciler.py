@@ -16,12 +16,11 @@ for such a peer shows as stuck (the stuck list and its alert), for an operator.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from gateway.common.logs import get_logger
 from gateway.delivery.peer import Peer
-from gateway.intake.submission import parse_submission
+from gateway.intake.stored import load_stored
 from gateway.journal.store import Changes, Journal
 from gateway.model import State, Submission
 
@@ -70,7 +69,7 @@ class Reconciler:
             await self.journal.defer(sub.id, owner, peer.breaker.retry_at())
             return
         await peer.limiter.acquire()
-        canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+        canonical = await load_stored(self.journal, sub.id)
         result = await peer.adapter.lookup(sub, canonical)
         if result.found is None:
             peer.breaker.failure()

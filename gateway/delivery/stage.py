@@ -7,7 +7,6 @@ resend, so the peer's answers can be matched to what we sent; when the peer asks
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Final
@@ -16,7 +15,7 @@ from gateway.common.logs import get_logger
 from gateway.delivery.classify import classify_transport
 from gateway.delivery.outcomes import apply_decision
 from gateway.delivery.peer import Peer
-from gateway.intake.submission import parse_submission
+from gateway.intake.stored import Handoff
 from gateway.journal.peer_messages import PeerMessages
 from gateway.journal.store import Changes, Journal
 from gateway.model import EnvelopeIn, State, Submission
@@ -32,13 +31,22 @@ _AMBIGUOUS_STATUS: Final = frozenset({None, 500, 502, 504})
 
 
 class DeliveryStage:
-    def __init__(self, journal: Journal, peer: Peer, *, after_send: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        peer: Peer,
+        *,
+        after_send: Callable[[], None] | None = None,
+        handoff: Handoff | None = None,
+    ) -> None:
         self.journal = journal
         self.peer = peer
         self.actor = f"delivery:{peer.name}"
         self.messages = PeerMessages(journal)
         # Called after each send that reached the peer (a polling receiver polls sooner).
         self.after_send = after_send
+        # What this process's validation stage decoded (a miss reads the journal).
+        self.handoff = handoff or Handoff(0)
 
     async def handle(self, sub: Submission, owner: str) -> None:
         peer = self.peer
@@ -58,7 +66,7 @@ class DeliveryStage:
                 message="retry due",
             )
         await peer.limiter.acquire()
-        canonical = parse_submission(json.loads(await self.journal.payload(sub.id)))
+        canonical = await self.handoff.load(self.journal, sub.id)
         message_id = await self.messages.current(sub.id, peer.name, peer.adapter.new_message_id)
         started = time.perf_counter()
         answer = await peer.adapter.send(sub, canonical, message_id=message_id)

@@ -17,19 +17,21 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.common.clock import Clock, SystemClock
 from gateway.common.secrets import DeploymentSecret
 from gateway.errors import GatewayError, NotFound
 from gateway.journal.codec import BodyCodec
+from gateway.journal.engine import READ_ONLY
 from gateway.journal.schema import clients
 from gateway.model import ErrorCode
 from gateway.wire.outbound import normalise_host
@@ -99,6 +101,13 @@ class ClientRegistry:
         self.clock: Clock = clock or SystemClock()
         self._codec = BodyCodec(secret.derive("client-keys"))
 
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        # Read-only: on SQLite a plain connect() would BEGIN IMMEDIATE, taking the write lock (and
+        # waiting for the writer of the moment) for every request's token look-up.
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(**{READ_ONLY: True})
+
     async def add(
         self,
         source_system: str,
@@ -130,7 +139,7 @@ class ClientRegistry:
         return await self.get(source_system), token
 
     async def get(self, source_system: str) -> Client:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             row = (await conn.execute(sa.select(clients).where(clients.c.source_system == source_system))).first()
         if row is None:
             raise NotFound(f"no client {source_system!r}")
@@ -142,7 +151,7 @@ class ClientRegistry:
         if not token.startswith(TOKEN_PREFIX):
             return None
         digest = _token_digest(token)
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             row = (
                 await conn.execute(
                     sa.select(clients).where(clients.c.token_sha256 == digest, clients.c.revoked_at.is_(None))
@@ -151,7 +160,7 @@ class ClientRegistry:
         return None if row is None else _row(row)
 
     async def by_id(self, client_id: str) -> Client | None:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             row = (await conn.execute(sa.select(clients).where(clients.c.id == client_id))).first()
         return None if row is None else _row(row)
 
@@ -166,7 +175,7 @@ class ClientRegistry:
         return await self.get(source_system)
 
     async def by_entity_id(self, entity_id: str) -> Client | None:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             row = (
                 await conn.execute(
                     sa.select(clients).where(
@@ -177,7 +186,7 @@ class ClientRegistry:
         return _row(row) if row else None
 
     async def list(self) -> list[Client]:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             rows = (await conn.execute(sa.select(clients).order_by(clients.c.source_system))).all()
         return [_row(r) for r in rows]
 
@@ -206,7 +215,7 @@ class ClientRegistry:
         return token
 
     async def callback_key(self, client_id: str) -> bytes:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             sealed = (
                 await conn.execute(sa.select(clients.c.callback_key).where(clients.c.id == client_id))
             ).scalar_one()

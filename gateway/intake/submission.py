@@ -35,6 +35,7 @@ __all__ = [
     "SchemaViolation",
     "SignatureEntry",
     "content_hash",
+    "decode_stored",
     "load_schema",
     "parse_submission",
 ]
@@ -179,6 +180,22 @@ def parse_submission(data: Any) -> CanonicalSubmission:
                 ]
             },
         )
+    return _decode(data)
+
+
+def decode_stored(data: Any) -> CanonicalSubmission:
+    """Decode a submission the journal kept: its payload passed :func:`parse_submission` at intake
+    and is sealed with AEAD bound to its row, so the schema walk and the character scan (about a
+    third of a 65 KB submission's decode, done once per stage otherwise) are not repeated. A
+    payload that does not decode (written by a version with another schema) falls back to the full
+    check, which says what is wrong."""
+    try:
+        return _decode(data)
+    except (KeyError, TypeError, AttributeError):
+        return parse_submission(data)
+
+
+def _decode(data: Any) -> CanonicalSubmission:
     try:
         created = parse_timestamp(data["creation_datetime"])
     except ValueError as exc:  # lower-case t/z are fine; no offset or beyond year 9998 is not

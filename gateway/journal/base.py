@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,13 @@ class JournalBase:
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(**{READ_ONLY: True})
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read-only connection, for journal modules outside this one. On SQLite a plain
+        ``engine.connect()`` begins ``BEGIN IMMEDIATE``: it takes the write lock (waiting for the
+        writer of the moment, outside this process's write lock) and a trip to the connection's
+        thread, for a SELECT that needs neither."""
+        return self._reading()
 
     async def _insert_event(
         self,

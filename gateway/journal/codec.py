@@ -17,6 +17,11 @@ __all__ = ["CODEC_NAME", "BodyCodec"]
 
 CODEC_NAME: Final = "zlib+aesgcm1"
 _NONCE: Final = 12
+# Level 1, not 6: every submission's payload and every envelope sent is sealed on the event loop,
+# and for a 65 KB submission (mostly base64) level 6 took 1.15 ms of CPU against 0.51 ms for level
+# 1, for a compressed size of 25 % instead of 21 % of the input (measured 2026-12-04, 200 bench
+# documents). The format is the same: zlib.decompress reads either.
+_LEVEL: Final = 1
 
 
 class BodyCodec:
@@ -27,7 +32,7 @@ class BodyCodec:
 
     def seal(self, body: bytes, *, bind: str) -> bytes:
         nonce = os.urandom(_NONCE)
-        return nonce + self._aead.encrypt(nonce, zlib.compress(body, 6), bind.encode())
+        return nonce + self._aead.encrypt(nonce, zlib.compress(body, _LEVEL), bind.encode())
 
     def open(self, sealed: bytes, *, bind: str) -> bytes:
         nonce, ct = sealed[:_NONCE], sealed[_NONCE:]

@@ -52,7 +52,7 @@ class Inbox:
         if not peer_message_id:
             return False
         stmt = sa.select(_I.id).where(_I.peer == peer, _I.peer_message_id == peer_message_id)
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             return (await conn.execute(stmt)).first() is not None
 
     def attributed(

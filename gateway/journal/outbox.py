@@ -125,7 +125,7 @@ class Outbox:
 
     async def states(self, subject_id: str) -> list[tuple[str, str, int]]:
         n = self.table.c
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             rows = (
                 await conn.execute(sa.select(n.channel, n.state, n.attempts).where(n[self.subject] == subject_id))
             ).all()

@@ -61,20 +61,20 @@ class PeerMessages:
     async def submission_of(self, peer: str, message_id: str) -> str | None:
         """The submission we sent ``message_id`` about to ``peer`` (retired ids included)."""
         stmt = sa.select(_M.submission_id).where(_M.peer == peer, _M.message_id == message_id)
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             found = (await conn.execute(stmt)).scalar_one_or_none()
         return None if found is None else str(found)
 
     async def sent(self, submission_id: str, peer: str) -> bool:
         """Whether any message about ``submission_id`` went (or was about to go) to ``peer``."""
         stmt = sa.select(_M.id).where(_M.submission_id == submission_id, _M.peer == peer).limit(1)
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def ids(self, submission_id: str) -> list[tuple[str, str, bool]]:
         """(peer, message id, retired) of every message sent about a submission, oldest first."""
         stmt = sa.select(_M.peer, _M.message_id, _M.retired_at).where(_M.submission_id == submission_id)
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             rows = (await conn.execute(stmt.order_by(_M.id))).all()
         return [(r.peer, r.message_id, r.retired_at is not None) for r in rows]
 
@@ -114,6 +114,6 @@ class ReceiverLeases:
     async def holder(self, name: str) -> str | None:
         now = self.journal.clock.now()
         stmt = sa.select(_R.owner).where(_R.name == name, _R.expires_at >= now)
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             found = (await conn.execute(stmt)).scalar_one_or_none()
         return None if found is None else str(found)

@@ -88,6 +88,15 @@ class SearchJournal(JournalBase):
             at, sid = _decode_cursor(q.cursor)
             stmt = stmt.where(sa.or_(st.S.created_at < at, sa.and_(st.S.created_at == at, st.S.id < sid)))
         stmt = stmt.order_by(st.S.created_at.desc(), st.S.id.desc()).limit(q.limit + 1)
+        # A patient or a localUid has a handful of rows. Without statistics SQLite preferred
+        # ix_submissions_kind_created (migration 0014: it serves the ORDER BY) and read every row
+        # of the kind — 2–3 s per query over 1,000,000 rows, and the duplicate and late-arrival
+        # rules ask for every document (docs/benchmarks.md, third pass). PostgreSQL plans by its
+        # statistics and ignores the hint.
+        if q.patient_id is not None:
+            stmt = stmt.with_hint(submissions, "INDEXED BY ix_submissions_patient_key", "sqlite")
+        elif q.local_uid is not None and q.organization_oid is not None:
+            stmt = stmt.with_hint(submissions, "INDEXED BY ix_submissions_local_uid", "sqlite")
         async with self._reading() as conn:
             rows = (await conn.execute(stmt)).all()
         items = [row_to_submission(r) for r in rows[: q.limit]]
