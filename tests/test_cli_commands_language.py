@@ -185,7 +185,8 @@ def test_simulate(runner: CliRunner, tmp_path: Path) -> None:
         capture_output=True, env=clean_env(), cwd=tmp_path, timeout=300,
     )  # fmt: skip
     out = proc.stdout.decode("utf-8")
-    assert proc.returncode == 0, (out, proc.stderr.decode("utf-8", "replace"))
+    if proc.returncode != 0:  # the whole stderr: an assertion's repr would cut the traceback short
+        pytest.fail(f"simulate exited {proc.returncode}\n{out}\n{proc.stderr.decode('utf-8', 'replace')}")
     assert "этот прогон" in out and "РЭМД 2023" in out
     assert re.search(r"^зарегистрировано\s+3\s+100\.00%", out, re.M), out
     assert "время до итогового исхода (моделируемое)" in out
