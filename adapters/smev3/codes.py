@@ -8,7 +8,10 @@ the XSD's annotations (PROTOCOLS.md, SMEV 3) and issue 15; the description colum
 operators (RU), with the likely cause.
 
 ``StaleMessageId`` is transient *and* the adapter sets ``Answer.renew_message_id``: the retry
-must carry a new UUID v1.
+must carry a new UUID v1 — which the core issues only if no send under the old one may have
+arrived (else the submission waits for the answer to it: gateway/delivery/stage.py).
+``MessageIsAlreadySent`` is never classified as a failure: the adapter reads it as accepted (its
+``already-there`` row is what operators read).
 """
 
 from __future__ import annotations

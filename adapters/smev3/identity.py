@@ -1,7 +1,9 @@
 """SMEV 3 message identity: MessageID is a UUID version 1 (RFC 4122, time-based).
 
 The core persists the id before the first send and reuses it on every resend after a network
-error; only ``StaleMessageId`` makes it take a new one (``Answer.renew_message_id``). SMEV
+error (SMEV refuses a second copy as ``MessageIsAlreadySent``); only ``StaleMessageId`` makes it
+take a new one (``Answer.renew_message_id``), and not while a send under the old one may have
+arrived (docs/smev3.md, "Resending"). SMEV
 writes UUIDs in lower case (the basic XSD's pattern), so :func:`new_message_id` does too and
 :func:`check_message_id` refuses upper case.
 """

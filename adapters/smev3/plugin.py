@@ -98,11 +98,16 @@ class Smev3Plugin:
     protocol: Final = "smev3"
     settings_model = Smev3Settings
     # SMEV cannot be asked about one request (GetStatus pops the next status message, not the
-    # one of a given MessageID); a resend under a new MessageID would be a second request, so the
-    # core never resends blindly; answers are polled and name our MessageID, not the localUid.
+    # one of a given MessageID). It does recognise a resend under the same MessageID: one it has
+    # accepted already is refused as MessageIsAlreadySent, which the adapter reads as accepted.
+    # The core persists the MessageID before the first send and reuses it on every resend (also
+    # after a restart), so a SendRequest without an answer is resent safely; only StaleMessageId
+    # asks for a new id, and the core does not take one while the old may have arrived
+    # (gateway/delivery/stage.py, docs/smev3.md "Resending"). Answers are polled and name our
+    # MessageID, not the localUid.
     capabilities: Final = Capabilities(
         lookup=False,
-        idempotent_resend=False,
+        idempotent_resend=True,
         polling=True,
         answers_relate_to=True,
         answers_name_document=False,

@@ -14,13 +14,14 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from gateway.journal.schema import peer_messages, peer_receivers
+from gateway.journal.schema import events, peer_messages, peer_receivers
 from gateway.journal.store import Journal
 
 __all__ = ["PeerMessages", "ReceiverLeases"]
 
 _M: Final = peer_messages.c
 _R: Final = peer_receivers.c
+_E: Final = events.c
 
 
 class PeerMessages:
@@ -30,6 +31,11 @@ class PeerMessages:
     async def current(self, submission_id: str, peer: str, new_id: Callable[[], str]) -> str:
         """The message id to send ``submission_id`` to ``peer`` under: the live one, or a new
         one from ``new_id``, committed before this returns (so before the send)."""
+        return (await self.current_or_new(submission_id, peer, new_id))[0]
+
+    async def current_or_new(self, submission_id: str, peer: str, new_id: Callable[[], str]) -> tuple[str, bool]:
+        """:meth:`current`, and whether the id is new: False means it was handed to a send before
+        (an earlier attempt, or one a restart cut short), so the peer may hold a message under it."""
         live = (
             sa.select(_M.message_id)
             .where(_M.submission_id == submission_id, _M.peer == peer, _M.retired_at.is_(None))
@@ -39,14 +45,14 @@ class PeerMessages:
         async with self.journal.writing() as conn:
             found = (await conn.execute(live)).scalar_one_or_none()
             if found is not None:
-                return str(found)
+                return str(found), False
             message_id = new_id()
             await conn.execute(
                 peer_messages.insert().values(
                     submission_id=submission_id, peer=peer, message_id=message_id, created_at=self.journal.clock.now()
                 )
             )
-        return message_id
+        return message_id, True
 
     async def retire(self, submission_id: str, peer: str, message_id: str) -> None:
         """The peer refused ``message_id`` as stale: the next send gets a new one."""
@@ -57,6 +63,16 @@ class PeerMessages:
                 .where(_M.retired_at.is_(None))
                 .values(retired_at=self.journal.clock.now())
             )
+
+    async def unsettled(self, submission_id: str, message_id: str) -> bool:
+        """Whether a send under ``message_id`` may have arrived though the peer never said so: an
+        attempt the delivery stage recorded with ``unsettled_message_id`` (no answer, or a send
+        resumed after a restart). Read only when the peer asks for a new id, so a scan of the
+        submission's own events (tens of rows) does."""
+        stmt = sa.select(_E.details).where(_E.submission_id == submission_id, _E.details.is_not(None))
+        async with self.journal.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).scalars().all()
+        return any(isinstance(d, dict) and d.get("unsettled_message_id") == message_id for d in rows)
 
     async def submission_of(self, peer: str, message_id: str) -> str | None:
         """The submission we sent ``message_id`` about to ``peer`` (retired ids included)."""

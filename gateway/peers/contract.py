@@ -110,7 +110,9 @@ class Answer:
     envelopes: Sequence[EnvelopeIn] = field(default_factory=tuple)
     retry_after_seconds: float | None = None  # the peer's own hint (Retry-After), if any
     # The peer refused the message id as stale (SMEV StaleMessageId): the next attempt must carry
-    # a new one. The core retires the persisted id; the verdict still comes from ``codes``.
+    # a new one. The core retires the persisted id; the verdict still comes from ``codes``, unless
+    # a send under the old id may have arrived: then no new id (a second message), the submission
+    # waits in SENT (STALE_ID_MAY_HAVE_ARRIVED).
     renew_message_id: bool = False
 
 
@@ -232,7 +234,8 @@ class Capabilities:
 
     # The peer can be asked about a submission (reconciliation: REMD searchRegistryItem).
     lookup: bool = True
-    # Sending the same submission again is safe (REMD: the same localUid is recognised). When
+    # Sending the same submission again is safe (REMD: the same localUid is recognised; SMEV 3:
+    # the same persisted MessageID is refused as MessageIsAlreadySent, read as accepted). When
     # False, the core never resends a submission whose earlier send may have arrived; it asks
     # (lookup) or waits for an answer, and puts it in front of an operator otherwise.
     idempotent_resend: bool = True

@@ -107,6 +107,29 @@ async def test_resends_reuse_the_message_id_until_the_peer_asks_for_a_new_one(tm
         assert recorded == [("push-a", ids[0], True), ("push-a", ids[2], False)]
 
 
+async def test_no_new_message_id_when_a_send_under_the_old_one_may_have_arrived(tmp_path: Path, db_url: str) -> None:
+    # the first send went unanswered (it may have arrived); the resend under the same id is
+    # refused as stale: a new id would be a second message, so the submission waits for the answer
+    plugin = PushPlugin()
+    async with running(_config(tmp_path, db_url), {PROTOCOL: plugin}) as client:
+        journal = journal_of(client)
+        sub = await queued(journal, "push-a", due=False)
+        adapter = plugin.adapters["push-a"]
+        adapter.script.extend(
+            [
+                Answer(AnswerKind.NO_ANSWER, error="no answer within 30 s"),
+                Answer(AnswerKind.REFUSED, codes=(("BUSY", "stale"),), renew_message_id=True),
+            ]
+        )
+        await due_now(journal, sub.id)
+        await until(lambda: state_is(journal, sub.id, State.SENT))
+        ids = [m for _, m in adapter.sent]
+        assert len(ids) == 2 and ids[0] == ids[1]
+        assert await PeerMessages(journal).ids(sub.id) == [("push-a", ids[0], True)]
+        codes = [e.code for e in await event_rows(journal, sub.id)]
+        assert codes[-1] == "STALE_ID_MAY_HAVE_ARRIVED", codes
+
+
 async def test_a_file_is_served_only_to_the_instance_it_was_sent_to(tmp_path: Path, db_url: str) -> None:
     plugin = PushPlugin()
     async with running(_config(tmp_path, db_url), {PROTOCOL: plugin}) as client:
