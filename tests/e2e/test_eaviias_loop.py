@@ -262,7 +262,9 @@ async def test_a_result_the_bureau_sends_twice_reaches_the_mis_once(tmp_path: Pa
         assert [(i["kind"], i["state"]) for i in items] == [("187", "ACCEPTED")], items
         assert len(await _inbound_rows(journal)) == 1
         finals = [e for e in await journal.events(done.id) if e.to_state is State.REGISTERED]
-        assert len(finals) == 1 and finals[0].details["inbound"]["new"] is True
+        # One REGISTERED event, linked to the one inbound document. Which copy's receipt it carries
+        # is a race between two receive lanes (the second copy's says new=False), so not asserted.
+        assert len(finals) == 1 and finals[0].details["inbound"]["id"] == items[0]["id"]
 
 
 async def _held(journal: Any, sid: str, timeout: float = 120) -> Any:
