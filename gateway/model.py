@@ -139,9 +139,18 @@ class Submission:
     def outcome_in(self, language: str) -> str | None:
         """The outcome message in ``language`` ("ru" or "en") when it was journalled in both, else as
         journalled."""
-        if self.outcome_text and self.outcome_text.get(language):
-            return self.outcome_text[language]
-        return self.outcome_message
+        return text_in(self.outcome_text, language, self.outcome_message)
+
+
+def text_in(stored: object, language: str, fallback: str | None) -> str | None:
+    """``stored[language]`` when the gateway journalled a message in both languages (``{"ru": …,
+    "en": …}``: an outcome's ``outcome_text``, an event's ``details["text"]``), else ``fallback``,
+    the message as journalled (a peer's own words, rows older than the two-language column)."""
+    if isinstance(stored, Mapping):
+        value = stored.get(language)
+        if isinstance(value, str) and value:
+            return value
+    return fallback
 
 
 @dataclass(frozen=True, slots=True)

@@ -441,7 +441,6 @@ class ShepAdapter:
             await sink(outcome)
             observe_conclusion(self.pilot, answer, item.info.prop("region") or "")
             return True
-        reason = f"{receipt.reason_code}: заключение ЦБДИ {answer.act_number} задержано для оператора"
         _log.warning(
             "security: ЦБДИ conclusion flagged on the inbound path, not applied",
             security_event=receipt.reason_code,
@@ -455,6 +454,7 @@ class ShepAdapter:
             # applies it in the same transaction; one who dismisses it leaves the 031/у waiting.
             await sink(replace(outcome, held_by=receipt.id, held_reason=receipt.reason_code or CONCLUSION_HELD))
         else:
+            reason = f"{receipt.reason_code}: заключение ЦБДИ {answer.act_number} задержано для оператора"
             await sink(
                 PeerOutcome(
                     peer=self.name,

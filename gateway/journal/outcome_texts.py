@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from gateway.common.language import Catalogue, Text
+from gateway.model import text_in
 
 __all__ = ["OUTCOME_TEXTS", "as_stored", "event_message", "outcome_text"]
 
@@ -41,7 +42,4 @@ def as_stored(text: Text) -> dict[str, str]:
 
 def event_message(message: str | None, details: Mapping[str, Any] | None, language: str) -> str | None:
     """A timeline entry's message in ``language`` when it was journalled in both, else as written."""
-    stored = details.get(TEXT_KEY) if isinstance(details, Mapping) else None
-    if isinstance(stored, Mapping) and isinstance(stored.get(language), str) and stored[language]:
-        return str(stored[language])
-    return message
+    return text_in(details.get(TEXT_KEY) if isinstance(details, Mapping) else None, language, message)

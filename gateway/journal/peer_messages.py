@@ -70,7 +70,7 @@ class PeerMessages:
         resumed after a restart). Read only when the peer asks for a new id, so a scan of the
         submission's own events (tens of rows) does."""
         stmt = sa.select(_E.details).where(_E.submission_id == submission_id, _E.details.is_not(None))
-        async with self.journal.engine.connect() as conn:
+        async with self.journal.reading() as conn:
             rows = (await conn.execute(stmt)).scalars().all()
         return any(isinstance(d, dict) and d.get("unsettled_message_id") == message_id for d in rows)
 

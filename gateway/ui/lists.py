@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from gateway.journal.schema import events, submissions
-from gateway.model import FINAL_STATES, State
+from gateway.model import FINAL_STATES, State, text_in
 from gateway.monitoring.stuck import StuckPolicy
 from gateway.ui.schema import ui_dispositions
 from gateway.validation.contract import CATEGORIES
@@ -369,10 +369,7 @@ class ListRow:
 
     def outcome_in(self, language: str) -> str | None:
         """The outcome message in ``language`` when it was journalled in both, else as journalled."""
-        text = self.outcome_text
-        if isinstance(text, Mapping) and isinstance(text.get(language), str) and text[language]:
-            return str(text[language])
-        return self.outcome_message
+        return text_in(self.outcome_text, language, self.outcome_message)
 
     def age_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.created_at).total_seconds())
