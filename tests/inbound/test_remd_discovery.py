@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from api.conftest import make_config
+from mis_webhook import mis_webhook
 
 from adapters.remd.messages import GetDocumentFileResponse
 from adapters.remd.sandbox import TWIN_KEY, FaultProfile, create_twin
@@ -36,32 +33,6 @@ from inbound.kit import NOW, answer_document, journal_referral
 
 TOKEN = "msegw_discovery-token"
 ORG = "1.2.643.5.1.13.13.12.2.77.7973"
-
-
-@dataclass
-class Mis:
-    """The MIS's webhook endpoint: keeps every POST with its headers."""
-
-    received: list[tuple[dict[str, str], bytes]]
-    url: str
-
-
-@contextlib.asynccontextmanager
-async def mis_server() -> AsyncIterator[Mis]:
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append((dict(request.headers), await request.read()))
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield Mis(received, str(server.make_url("/hook")))
-    finally:
-        await server.close()
 
 
 async def _register_at_twin(twin: TestClient[Any, Any], signers: SampleSigners, doc: Any, recipient: str) -> str:
@@ -88,7 +59,7 @@ async def test_discovery_fetches_verifies_journals_once_and_delivers(
     twin_app = create_twin(FaultProfile.load("none"), SystemClock())
     twin = TestClient(TestServer(twin_app, host="127.0.0.1"))
     await twin.start_server()
-    async with mis_server() as mis:
+    async with mis_webhook() as mis:
         config = make_config(
             tmp_path,
             storage={"database_url": db_url},

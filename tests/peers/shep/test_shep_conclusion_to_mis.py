@@ -21,9 +21,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from lxml import etree
+from mis_webhook import MisWebhook, mis_webhook
 from shep_kit import PASSWORD, SENDER_ID, identity
 from test_shep_e2e import _setup, expert_of, queued_031u
 
@@ -50,43 +50,11 @@ FAST = FaultProfile(relay_delay=Delay(seconds=0.05), decision_delay=Delay(second
 
 
 @dataclass
-class Hook:
-    received: list[tuple[dict[str, str], bytes]]
-    url: str
-
-    def documents(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        out = []
-        for headers, body in self.received:
-            data = json.loads(body)
-            if data.get("event") == "inbound.document":
-                out.append((headers, data))
-        return out
-
-
-@contextlib.asynccontextmanager
-async def mis_hook() -> AsyncIterator[Hook]:
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append((dict(request.headers), await request.read()))
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield Hook(received, str(server.make_url("/hook")))
-    finally:
-        await server.close()
-
-
-@dataclass
 class Run:
     client: Any
     journal: Journal
     twin: ShepTwin
-    hook: Hook
+    hook: MisWebhook
     callback_key: bytes
 
     async def inbox(self) -> list[dict[str, Any]]:
@@ -115,7 +83,7 @@ async def gateway(
         sender_certificate=gw[1],
         **twin,
     )
-    async with mis_hook() as hook, TestServer(app) as server:
+    async with mis_webhook() as hook, TestServer(app) as server:
         config = _setup(tmp_path, db_url, str(server.make_url("/shep/ws")), gw, tw, signers).with_overrides(
             security={"callback_hosts": ["127.0.0.1"], "allow_private_callbacks": True},
             notifications={"backoff_base_seconds": 0.05, "backoff_cap_seconds": 0.2},
@@ -174,7 +142,7 @@ async def _redelivered(twin: ShepTwin, n: int) -> bool:
     return twin.stats.redelivered >= n
 
 
-async def _hooked(hook: Hook, n: int) -> list[tuple[dict[str, str], dict[str, Any]]] | None:
+async def _hooked(hook: MisWebhook, n: int) -> list[tuple[dict[str, str], dict[str, Any]]] | None:
     found = hook.documents()
     return found if len(found) >= n else None
 
