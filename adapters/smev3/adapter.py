@@ -171,7 +171,7 @@ class Smev3Adapter:
             raise ValueError(f"peer {name!r} is a provider (peers.{name}.provider) but the core gave no request port")
 
     def new_message_id(self) -> str:
-        return new_message_id()
+        return new_message_id(self.clock.now())
 
     # -- sending ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ writes UUIDs in lower case (the basic XSD's pattern), so :func:`new_message_id` 
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -20,16 +21,39 @@ __all__ = ["MessageIdError", "check_message_id", "message_id_time", "new_message
 _PATTERN: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # 100-ns intervals between 1582-10-15 (the Gregorian reform, UUID v1 epoch) and 1970-01-01
 _GREGORIAN_OFFSET: Final = 0x01B21DD213814000
+_UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MessageIdError(ValueError):
     """Not an id SMEV accepts (``InvalidMessageIdFormat``)."""
 
 
-def new_message_id() -> str:
-    """A fresh UUID version 1, lower case. ``uuid.uuid1`` takes a random node (never the MAC)
-    when the host's cannot be read, and its clock sequence guards against repeated timestamps."""
-    return str(uuid.uuid1())
+def new_message_id(at: datetime | None = None) -> str:
+    """A fresh UUID version 1, lower case, made at ``at`` (the caller's clock) or now.
+
+    ``at`` is there for a clock that is not the host's: SMEV (and its twin) judges a MessageID
+    stale by the time inside it, so the id must carry the time of the clock the rest of the
+    message runs on — a sandbox's simulated clock running ×240 would otherwise make every id
+    made on the host clock look days old after a few real minutes. With ``at`` the clock
+    sequence and node are random (62 bits; the node's multicast bit set, RFC 4122 §4.5), so two
+    ids made in the same 100 ns still differ; without it ``uuid.uuid1`` (random node when the
+    host's MAC cannot be read, and its clock sequence guards repeated timestamps)."""
+    if at is None:
+        return str(uuid.uuid1())
+    ticks = ((at - _UNIX_EPOCH) // timedelta(microseconds=1) * 10 + _GREGORIAN_OFFSET) & 0x0FFF_FFFF_FFFF_FFFF
+    clock_seq = secrets.randbits(14)
+    node = secrets.randbits(48) | 0x0100_0000_0000
+    made = uuid.UUID(
+        fields=(
+            ticks & 0xFFFF_FFFF,
+            (ticks >> 32) & 0xFFFF,
+            (ticks >> 48) & 0x0FFF | 0x1000,
+            (clock_seq >> 8) & 0x3F | 0x80,
+            clock_seq & 0xFF,
+            node,
+        )
+    )
+    return str(made)
 
 
 def check_message_id(value: str) -> uuid.UUID:
@@ -47,4 +71,4 @@ def check_message_id(value: str) -> uuid.UUID:
 def message_id_time(value: str) -> datetime:
     """When a UUID v1 was made (UTC): what SMEV checks for ``StaleMessageId``."""
     parsed = check_message_id(value)
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=(parsed.time - _GREGORIAN_OFFSET) // 10)
+    return _UNIX_EPOCH + timedelta(microseconds=(parsed.time - _GREGORIAN_OFFSET) // 10)

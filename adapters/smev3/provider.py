@@ -27,7 +27,6 @@ from adapters.smev3 import messages as m
 from adapters.smev3.acks import AckFailed, acknowledge, lax_message_id
 from adapters.smev3.client import Exchange
 from adapters.smev3.codes import RENEW_MESSAGE_ID, smev3_code_table
-from adapters.smev3.identity import new_message_id
 from adapters.smev3.incoming import attachments_problem
 from adapters.smev3.signing import verify_incoming
 from gateway.common.logs import get_logger
@@ -109,7 +108,7 @@ class Smev3Provider:
 
     async def answer(self, owed: OwedAnswer) -> Settlement:
         """Send one owed answer; returns how it settled (sent | refused | retry | renew)."""
-        message_id = await self.port.message_id(owed.request_id, new_message_id)
+        message_id = await self.port.message_id(owed.request_id, self.adapter.new_message_id)
         data = m.SenderProvidedResponseData(
             message_id,
             owed.reply_to,

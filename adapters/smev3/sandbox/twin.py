@@ -764,7 +764,7 @@ class Smev3Twin:
         )
         self.statuses.setdefault(record.sender, []).append(status)
         del self.statuses[record.sender][:-1000]  # GetStatus keeps the newest 1,000
-        data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, async_status=status)
+        data = m.SenderProvidedResponseData(new_message_id(self.clock.now()), record.reply_to, async_status=status)
         self._respond(record, data, "SMEV")
 
     # -- the simulated provider ----------------------------------------------------------------
@@ -794,7 +794,7 @@ class Smev3Twin:
     def _bureau_sends(self, message_id: str, content: bytes) -> None:
         """A notice of the simulated bureau about the request ``message_id``."""
         record = self.records[message_id]
-        data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, content=content)
+        data = m.SenderProvidedResponseData(new_message_id(self.clock.now()), record.reply_to, content=content)
         self._respond(record, data, PROVIDER)
 
     def _provider_status(self, record: _Record, n: int) -> None:
@@ -804,17 +804,18 @@ class Smev3Twin:
             "Зарегистрировано в бюро МСЭ" if n == 1 else f"На рассмотрении (этап {n})",
             (("registrationNumber", registration), ("stage", str(n))),
         )
-        data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, status=status)
+        data = m.SenderProvidedResponseData(new_message_id(self.clock.now()), record.reply_to, status=status)
         self._respond(record, data, PROVIDER)
 
     def _provider_answer(self, record: _Record) -> None:
+        message_id = new_message_id(self.clock.now())
         if self.profile.chance(self.rng, "provider_rejection"):
             record.state = "rejected-by-provider"
             rejection = m.RequestRejected("NO_DATA", "Сведения не найдены (sandbox)")
-            data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, rejections=(rejection,))
+            data = m.SenderProvidedResponseData(message_id, record.reply_to, rejections=(rejection,))
         else:
             record.state = "answered"
-            data = m.SenderProvidedResponseData(new_message_id(), record.reply_to, content=self._answer(record))
+            data = m.SenderProvidedResponseData(message_id, record.reply_to, content=self._answer(record))
         self._respond(record, data, PROVIDER)
 
     def _answer(self, record: _Record) -> bytes:
@@ -887,7 +888,7 @@ class Smev3Twin:
     def inject_request(self, content: bytes, recipient: str) -> str:
         """A request from the simulated consumer to ``recipient`` (an information system taking
         requests with GetRequest); its responses are recorded, not queued. Returns its MessageID."""
-        message_id = new_message_id()
+        message_id = new_message_id(self.clock.now())
         root = etree.QName(parse_xml(content))
         data = m.SenderProvidedRequestData(message_id, content)
         record = self._accept(

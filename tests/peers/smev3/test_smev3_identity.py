@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -27,6 +27,25 @@ def test_new_message_id_is_uuid_v1_rfc4122() -> None:
 def test_message_id_time_is_now() -> None:
     moment = message_id_time(new_message_id())
     assert abs(moment - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2015, 8, 5, 12, 30, 1, 654321, tzinfo=UTC),
+        datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2027, 3, 1, 3, 0, tzinfo=timezone(timedelta(hours=3))),  # Moscow offset: same instant
+    ],
+)
+def test_message_id_made_on_a_given_clock_carries_its_time(at: datetime) -> None:
+    # a sandbox's simulated clock: SMEV's StaleMessageId check reads this time, not the host's
+    ids = [new_message_id(at) for _ in range(2000)]
+    assert len(set(ids)) == len(ids)  # same 100-ns tick, still unique (random clock sequence and node)
+    for value in ids[:50]:
+        parsed = check_message_id(value)
+        assert parsed.version == 1 and parsed.variant == uuid.RFC_4122
+        assert message_id_time(value) == at
+        assert parsed.node & 0x0100_0000_0000  # multicast bit: a random node, never a MAC
 
 
 @pytest.mark.parametrize(
