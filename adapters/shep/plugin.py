@@ -85,6 +85,7 @@ class ShepPlugin:
         # ЦБДИ's answers carry LocalUid (compared with the submission's); ШЭП's own status
         # callbacks name only our messageId: attributed by it alone.
         answers_name_document=False,
+        answers_once_per_message=True,
         endpoints=True,  # the AsyncChannel client callback
     )
     description: Final = "Kazakhstan e-government gateway ШЭП v10 (SyncChannel/AsyncChannel, WS-Security) to АИС ЦБДИ"

@@ -111,6 +111,7 @@ class Smev3Plugin:
         polling=True,
         answers_relate_to=True,
         answers_name_document=False,
+        answers_once_per_message=True,
         endpoints=False,
     )
     description: Final = "SMEV 3 (SOAP 1.1, message exchange 1.1/1.2/1.3): SendRequest, GetResponse/Ack polling"

@@ -2,6 +2,9 @@
 (callbacks) — the rules that make a submission's outcome known exactly once.
 
 - A success moves any not-yet-final submission to REGISTERED (a late answer beats a retry).
+- An error answers the attempt it finds waiting (SENT, RECONCILING); one that finds a send queued
+  or in flight is late — unless the peer answers a message id once (SMEV 3, ШЭП) and it answers
+  the live id, the one that send carries: then it is the outcome (no other answer will come).
 - A callback about a submission that is already final never changes it (no regression, no second
   notice); if it *contradicts* the outcome (an error after a registration, another emdrId, a
   success after a permanent failure) the submission is flagged for an operator.
@@ -397,7 +400,7 @@ class CallbackRecorder:
             )
             return
         decision = peer.classify(outcome.codes)
-        if sub.state in (State.SENT, State.RECONCILING):
+        if sub.state in (State.SENT, State.RECONCILING) or await self._answers_live_message(sub, peer, outcome):
             await apply_decision(
                 self.journal,
                 peer,
@@ -422,6 +425,17 @@ class CallbackRecorder:
             contradiction=sub.state is State.REGISTERED,
             why=f"error callback ({decision.code}) for a submission that is {sub.state}",
         )
+
+    async def _answers_live_message(self, sub: Submission, peer: Peer, outcome: PeerOutcome) -> bool:
+        """Whether an error answer that finds ``sub`` queued (a send in flight whose "accepted" is
+        not committed yet, or a resend waiting) is still its outcome: the peer answers a message id
+        once and this answers the live one, the id the send in flight or the resend carries."""
+        if sub.state not in (State.QUEUED, State.RETRY_WAIT) or not outcome.relates_to:
+            return False
+        if not peer.capabilities.answers_once_per_message:
+            return False
+        ids = await self.messages.ids(sub.id)
+        return (peer.name, outcome.relates_to, False) in ids
 
     async def _late(
         self,

@@ -251,6 +251,14 @@ class Capabilities:
     # carries OriginalMessageId, signed by SMEV, and no localUid): an answer with an empty
     # ``local_uid`` is attributed by ``relates_to`` alone; a non-empty one is still compared.
     answers_name_document: bool = True
+    # The peer answers a message id once, however often it was sent (SMEV 3: a resend under the
+    # same MessageID is refused as MessageIsAlreadySent; ШЭП: DUPLICATE_MESSAGE — neither gets an
+    # answer of its own). Then an error answer to the submission's live message id is its
+    # outcome even when it arrives while a resend is queued or in flight (the send's own
+    # "accepted" not yet committed): no other answer will come, and noting it as late would
+    # leave the submission waiting for good. False (REMD): an answer belongs to one attempt and a
+    # resend gets its own.
+    answers_once_per_message: bool = False
     # The plug-in mounts HTTP endpoints the peer (or MIS) calls. False (SMEV 3: a polling consumer
     # that SMEV never calls): there is nothing to authenticate, so the instance needs no
     # ``auth`` settings to be served.

@@ -10,11 +10,13 @@ import pytest
 from gateway.delivery.outcomes import CallbackRecorder
 from gateway.delivery.reconciler import Reconciler
 from gateway.delivery.stage import DeliveryStage
+from gateway.errors import ConcurrentUpdate
+from gateway.intake.submission import CanonicalSubmission
 from gateway.journal.outbox import Outbox
 from gateway.journal.peer_messages import PeerMessages
 from gateway.journal.store import Journal
 from gateway.model import State, Submission
-from gateway.peers.contract import LookupResult, PeerOutcome
+from gateway.peers.contract import Answer, Capabilities, LookupResult, PeerOutcome
 
 from .scripted import ScriptedAdapter, accepted, make_peer, no_answer, queued, refused
 
@@ -254,3 +256,47 @@ async def test_cancelled_is_never_sent_and_a_late_success_is_flagged(env: Env) -
     sub = await env.callback(sub, True, "emdr-7")
     assert sub.state is State.CANCELLED and sub.flagged and len(env.adapter.sent_local_uids) == sends
     assert (await env.journal.events(sub.id))[-1].code == "CONTRADICTING_CALLBACK"
+
+
+class _AnswerOvertakesTheSend(ScriptedAdapter):
+    """The peer's final answer is recorded while the send that it answers has not returned yet
+    (a polling receiver took it between the peer's queue and the send's "accepted" commit)."""
+
+    env: Env | None = None
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
+        assert self.env is not None
+        await self.env.callback(sub, False, codes=[("SIGNATURE_VERIFICATION_ERROR", "ЭП не прошла проверку")])
+        return await super().send(sub, canonical, message_id=message_id)
+
+
+@pytest.mark.parametrize("once", [True, False], ids=["answers-once-per-message", "answer-per-attempt"])
+async def test_an_error_answer_that_overtakes_its_send(journal: Journal, once: bool) -> None:
+    env = Env(journal)
+    adapter = _AnswerOvertakesTheSend()
+    adapter.env = env
+    env.adapter = adapter
+    env.peer = make_peer(adapter, journal.clock)
+    env.peer.capabilities = Capabilities(answers_once_per_message=once, lookup=not once)
+    env.stage = DeliveryStage(journal, env.peer)
+    env.callbacks = CallbackRecorder(journal, {"remd": env.peer})
+    adapter.answers.append(accepted())
+    sub = await queued(journal)
+    claimed = await env.claim(State.QUEUED)
+    if once:
+        # the send's own "accepted" finds the row moved (the worker loop logs this race and goes on)
+        with pytest.raises(ConcurrentUpdate, match="submission is FAILED, expected QUEUED"):
+            await env.stage.handle(claimed, "w")
+    else:
+        await env.stage.handle(claimed, "w")
+    sub = await journal.get(sub.id)
+    codes = [e.code for e in await journal.events(sub.id)]
+    if once:
+        # SMEV 3 / ШЭП: no other answer will come to this message id, so this one is the outcome
+        assert sub.state is State.FAILED and sub.outcome_code == "SIGNATURE_VERIFICATION_ERROR", codes
+        assert "late-callback" not in codes
+    else:
+        # REMD: the answer is noted on the timeline; the attempt's own outcome (or a lookup past
+        # the answer deadline) decides
+        assert sub.state is State.SENT and sub.attempts == 1, codes
+        assert "late-callback" in codes
