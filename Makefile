@@ -32,8 +32,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy gateway adapters
 
+# Most tests wait (gateways in child processes, simulated clocks, sandbox peers over loopback), so
+# they run in PYTEST_WORKERS processes even on two cores; worksteal keeps the long end-to-end tests
+# from queueing behind one worker. The few `serial` tests measure latency under their own load and
+# run alone afterwards. Exit status 5 (nothing selected, e.g. PYTEST_ARGS="-k ...") is not a failure.
+PYTEST_WORKERS ?= 4
+
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -m serial $(PYTEST_ARGS) || test $$? -eq 5
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .grimp_cache .import_linter_cache

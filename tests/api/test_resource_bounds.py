@@ -26,6 +26,8 @@ MAX_BODY = 1024 * 1024
 INFLIGHT = 64 * 1024 * 1024
 
 
+# the 100 ms is of this burst alone: beside other test processes on two cores it measures them
+@pytest.mark.serial
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
 def test_ten_max_size_checks_keep_healthz_fast_and_memory_bounded(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]

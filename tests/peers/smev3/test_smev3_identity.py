@@ -51,14 +51,16 @@ def test_message_id_made_on_a_given_clock_carries_its_time(at: datetime) -> None
 @pytest.mark.parametrize(
     "value",
     [
-        str(uuid.uuid4()),  # version 4
-        str(uuid.uuid1()).upper(),  # upper case: the XSD pattern refuses it
+        # fixed values, so that every test process collects the same test ids (pytest-xdist)
+        "0b1fd3a8-7c5e-4d52-9a0e-3f6b2c1d4e5f",  # version 4
+        "DB0486D0-3C08-11E5-95E2-D4C9EFF07B77",  # upper case: the XSD pattern refuses it
         "not-a-uuid",
         "",
         "db0486d0-3c08-11e5-15e2-d4c9eff07b77",  # version 1 digit, NCS variant
         "db0486d03c0811e595e2d4c9eff07b77",  # no dashes
         str(uuid.uuid3(uuid.NAMESPACE_DNS, "mse")),
     ],
+    ids=["v4", "upper-case", "not-a-uuid", "empty", "ncs-variant", "no-dashes", "v3"],
 )
 def test_check_message_id_refuses(value: str) -> None:
     with pytest.raises(MessageIdError):
