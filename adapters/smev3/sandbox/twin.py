@@ -209,6 +209,7 @@ class _Record:
     provider_deliveries: int = 0
     responses: list[str] = field(default_factory=list)
     content: bytes | None = None  # kept for the simulated bureau until it takes the request
+    registration: str | None = None  # the simulated provider's number, given once per request
 
 
 @dataclass(slots=True)
@@ -797,8 +798,15 @@ class Smev3Twin:
         data = m.SenderProvidedResponseData(new_message_id(self.clock.now()), record.reply_to, content=content)
         self._respond(record, data, PROVIDER)
 
+    def _registration_of(self, record: _Record) -> str:
+        """The request's registration number at the simulated provider: the same in every status
+        and in the answer."""
+        if record.registration is None:
+            record.registration = f"SBX-{next(self._registration):08d}"
+        return record.registration
+
     def _provider_status(self, record: _Record, n: int) -> None:
-        registration = f"SBX-{next(self._registration):08d}"
+        registration = self._registration_of(record)
         status = m.RequestStatus(
             100 + n,
             "Зарегистрировано в бюро МСЭ" if n == 1 else f"На рассмотрении (этап {n})",
@@ -824,7 +832,7 @@ class Smev3Twin:
         root = etree.Element(f"{{{ANSWER_NAMESPACE}}}{record.type_name}Response", nsmap={"sbx": ANSWER_NAMESPACE})
         root.set("requestNamespace", record.type_ns)
         etree.SubElement(root, f"{{{ANSWER_NAMESPACE}}}RequestMessageID").text = record.message_id
-        etree.SubElement(root, f"{{{ANSWER_NAMESPACE}}}RegistrationNumber").text = f"SBX-{next(self._registration):08d}"
+        etree.SubElement(root, f"{{{ANSWER_NAMESPACE}}}RegistrationNumber").text = self._registration_of(record)
         return etree.tostring(root, encoding="UTF-8")
 
     # -- queues --------------------------------------------------------------------------------

@@ -420,6 +420,11 @@ async def test_provider_statuses_then_answer_or_rejection(start: Start) -> None:
     sb.advance(1.5)
     second = await sb.get_response()
     assert second.response is not None and second.response.kind is m.ResponseKind.BUSINESS
+    # one request, one registration number at the provider: in its status and in its answer
+    number = dict(first.response.data.status.parameters)["registrationNumber"]
+    assert second.response.data.content is not None
+    answer = etree.fromstring(second.response.data.content)
+    assert answer.findtext(f"{{{ANSWER_NAMESPACE}}}RegistrationNumber") == number
 
     sb = await start(profile(provider_rejection=1.0))
     await sb.send()
