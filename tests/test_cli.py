@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from loopback_ports import free_port
 
 from gateway.cli import main
 from gateway.journal.migrate import head_revision
@@ -62,15 +63,11 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "server.port" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", ["serve", "sandbox"])
 def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     if command == "serve":  # no CRL sources here: production refuses that unless told explicitly
         env["GATEWAY_VALIDATION__REQUIRE_REVOCATION"] = "false"
@@ -240,7 +237,7 @@ def test_an_explicit_busy_port_is_an_error(tmp_path: Path, command: str) -> None
 
 def test_a_second_process_on_one_sqlite_data_dir_refuses_and_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "var")]
-    first_port = _free_port()
+    first_port = free_port()
     first = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--port", str(first_port), *data],
         stdout=subprocess.PIPE,
@@ -252,7 +249,7 @@ def test_a_second_process_on_one_sqlite_data_dir_refuses_and_the_lock_dies_with_
         _wait_ready(first_port, first)
         for command in ("serve", "sandbox"):
             second = subprocess.run(
-                [sys.executable, "-m", "gateway", command, "--port", str(_free_port()), *data],
+                [sys.executable, "-m", "gateway", command, "--port", str(free_port()), *data],
                 capture_output=True,
                 text=True,
                 env=_serve_env(),
@@ -264,7 +261,7 @@ def test_a_second_process_on_one_sqlite_data_dir_refuses_and_the_lock_dies_with_
         assert not (tmp_path / "var" / "twins").exists()  # the refused sandbox wrote nothing there
         first.kill()  # a crash: no clean-up runs, the kernel drops the flock
         first.wait(timeout=30)
-        third_port = _free_port()
+        third_port = free_port()
         third = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(third_port), *data],
             stdout=subprocess.PIPE,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback_ports import free_port
 
 from gateway.cli.runner import Served, serve_apps
 
@@ -21,10 +21,6 @@ def _app(name: str) -> web.Application:
     return app
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _serving(served: Served, stop: asyncio.Event) -> asyncio.Task[None]:
@@ -36,8 +32,8 @@ async def _serving(served: Served, stop: asyncio.Event) -> asyncio.Task[None]:
     return task
 
 
-async def test_two_servers_share_a_port_with_reuse_port() -> None:
-    port, stop = _port(), asyncio.Event()
+async def test_two_servers_share_a_port_with_reusefree_port() -> None:
+    port, stop = free_port(), asyncio.Event()
     first = await _serving(Served("a", _app("a"), "127.0.0.1", port, reuse_port=True), stop)
     second = await _serving(Served("b", _app("b"), "127.0.0.1", port, reuse_port=True), stop)
     answers = set()
@@ -51,7 +47,7 @@ async def test_two_servers_share_a_port_with_reuse_port() -> None:
 
 
 async def test_without_reuse_port_the_second_bind_fails() -> None:
-    port, stop = _port(), asyncio.Event()
+    port, stop = free_port(), asyncio.Event()
     first = await _serving(Served("a", _app("a"), "127.0.0.1", port), stop)
     with pytest.raises(OSError):
         await _serving(Served("b", _app("b"), "127.0.0.1", port), stop)

@@ -27,9 +27,30 @@ from gateway.signatures.pki.builder import build_certificate, build_name
 __all__ = ["Twin", "auth_env", "free_port", "plan_twins", "twin_identity"]
 
 
+# Ports the kernel never gives to an outgoing connection: a port picked by binding to 0 lies in the
+# ephemeral range, and between the pick and the server's bind (seconds, while keys and the journal are
+# prepared) any outgoing connection on the machine may take it as its local port. Below that range a
+# port can be taken only by another explicit bind. Linux's default range starts at 32768.
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK_FROM = 20000
+
+
+def _pick_range() -> range | None:
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return range(_PICK_FROM, low) if low - _PICK_FROM >= 1000 else None
+
+
 def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
-    """``preferred`` if it can be bound, else any free port."""
-    for candidate in (preferred, 0) if preferred else (0,):
+    """``preferred`` if it can be bound, else a free port below the kernel's ephemeral range (any
+    free port where that range is unknown or leaves too little room below it)."""
+    candidates: list[int] = [preferred] if preferred else []
+    span = _pick_range()
+    if span is not None:
+        candidates += [secrets.choice(span) for _ in range(20)]
+    for candidate in [*candidates, 0]:
         with socket.socket() as s:
             try:
                 s.bind((host, candidate))

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from loopback_ports import free_port
 
 from gateway.bench.process import GatewayProcess, gateway_env
 from gateway.common.clock import SystemClock
@@ -27,7 +28,7 @@ from gateway.config import load_config
 from gateway.journal.engine import create_engine
 from gateway.journal.schema import payloads, submissions
 from gateway.sandbox.setup import prepare_sandbox
-from gateway.sandbox.simulate import Progress, free_port, generate_documents, read_documents, serve_app
+from gateway.sandbox.simulate import Progress, generate_documents, read_documents, serve_app
 from gateway.sandbox.twins import auth_env, plan_twins
 
 ROUNDS = (1, 4, 9)  # kill on reading the 1st, the 4th, the 9th 202 of a round

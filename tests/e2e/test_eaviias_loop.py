@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from loopback_ports import free_port
 
 from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
@@ -28,7 +29,7 @@ from gateway.journal.inbound import InboundJournal
 from gateway.journal.schema import inbound_documents, inbound_events, ksi_marks
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
-from gateway.sandbox.twins import free_port, plan_twins
+from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
 [[routes]]

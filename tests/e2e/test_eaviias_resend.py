@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback_ports import free_port
 from test_eaviias_loop import FINAL, PROFILE, _inbox, _submit, serve
 
 from gateway.app import create_app
@@ -30,7 +31,7 @@ from gateway.config import GatewayConfig, load_config
 from gateway.journal.peer_messages import PeerMessages
 from gateway.model import State
 from gateway.sandbox.setup import prepare_sandbox
-from gateway.sandbox.twins import free_port, plan_twins
+from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
 [[routes]]

@@ -4,7 +4,6 @@ delivery → REMD callback or reconciliation → notice; and the REMD-compatible
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback_ports import free_port
 
 from adapters.remd.sandbox import FaultProfile, create_twin
 from gateway.app import create_app
@@ -24,12 +24,6 @@ from gateway.intake.submission import parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State, Submission
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager
@@ -45,7 +39,7 @@ async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def stack(tmp_path: Path, profile: str, speed: float = 600.0) -> AsyncIterator[dict[str, Any]]:
-    gw_port, twin_port = _port(), _port()
+    gw_port, twin_port = free_port(), free_port()
     clock = SimulatedClock(speed)
     config = load_config(environ={}).with_overrides(
         server={"port": gw_port},
@@ -133,7 +127,7 @@ async def test_mis_speaking_remd_soap_gets_remd_callback_through_the_gateway(tmp
         return web.Response(status=200)
 
     mis.router.add_post("/remd-callback", callback)
-    mis_port = _port()
+    mis_port = free_port()
     async with serve(mis, mis_port), stack(tmp_path, "none") as env:
         data = signed(env, 1)
         canonical = parse_submission(data)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from loopback_ports import free_port
 
 from gateway.app import create_app
 from gateway.appkeys import JOURNAL_KEY
@@ -24,7 +25,7 @@ from gateway.config import load_config
 from gateway.flk.samples import prepare_document, sign_document, signing_time_for
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox, sandbox_defaults
-from gateway.sandbox.twins import free_port, plan_twins
+from gateway.sandbox.twins import plan_twins
 
 
 @asynccontextmanager

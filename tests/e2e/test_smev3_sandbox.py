@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from loopback_ports import free_port
 
 from adapters.smev3.sandbox import TWIN_KEY
 from gateway.app import create_app
@@ -23,7 +24,7 @@ from gateway.flk.samples import make_submission
 from gateway.journal.peer_requests import PeerRequests, RecordedRequest
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
-from gateway.sandbox.twins import free_port, plan_twins
+from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
 [[routes]]

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from loopback_ports import free_port
 
-from gateway.sandbox.simulate import SUBMIT_RETRY_FOR, Progress, free_port, serve_app, submit_all
+from gateway.sandbox.simulate import SUBMIT_RETRY_FOR, Progress, serve_app, submit_all
 
 DOCS = [{"local_uid": f"uid-{i}", "kind": "121"} for i in range(3)]
 

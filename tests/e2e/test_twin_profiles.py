@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback_ports import free_port
 
 from adapters.smev3.sandbox import TWIN_KEY as SMEV3_TWIN_KEY
 from adapters.smev3.sandbox.bureau import BureauProfile
@@ -28,7 +29,7 @@ from gateway.config import load_config
 from gateway.flk.samples import make_submission, prepare_document, sign_document, signing_time_for
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox, sandbox_defaults
-from gateway.sandbox.twins import free_port, plan_twins
+from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
 [[routes]]

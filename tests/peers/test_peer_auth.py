@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from loopback_ports import free_port
 
 from adapters.remd.mapping import build_register_document_result_envelope
 from adapters.remd.messages import RegisterDocumentResult, RegistryItem
@@ -34,7 +35,7 @@ from gateway.flk.samples import make_submission
 from gateway.model import State
 from gateway.peers.auth import PeerAuthSettings, PeerGuard
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
-from gateway.sandbox.twins import free_port, plan_twins, twin_identity
+from gateway.sandbox.twins import plan_twins, twin_identity
 from gateway.signatures.xml.soap_body import sign_soap_body
 from gateway.ui.schema import ui_audit
 

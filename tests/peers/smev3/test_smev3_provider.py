@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
+from loopback_ports import free_port
 from smev3_kit import T0
 
 from adapters.smev3 import messages as m
@@ -344,7 +345,7 @@ async def test_a_badly_signed_request_is_recorded_with_its_bytes_and_acked_false
     assert stats["acks_rejected"] == 2 and stats["unacked"] == 0
 
 
-async def test_a_resend_after_a_lost_answer_never_answers_twice(side: Make, unused_tcp_port: int) -> None:
+async def test_a_resend_after_a_lost_answer_never_answers_twice(side: Make) -> None:
     """The first SendResponse goes nowhere (no HTTP answer): the answer stays owed under its
     committed MessageID. Then the same id reaches SMEV (the earlier send that did arrive); the
     provider's resend is answered MessageIsAlreadySent, which is "sent": one answer only."""
@@ -357,7 +358,7 @@ async def test_a_resend_after_a_lost_answer_never_answers_twice(side: Make, unus
     assert owed.message_id is None
 
     dead = dataclasses.replace(owed)
-    s.gateway.client.endpoint = f"http://127.0.0.1:{unused_tcp_port}/smev3/ws"
+    s.gateway.client.endpoint = f"http://127.0.0.1:{free_port()}/smev3/ws"
     assert await s.gateway.provider.answer(dead) == "retry"  # type: ignore[union-attr]
     s.gateway.client.endpoint = s.url
     pending = await s.requests.get(row.id)
