@@ -20,8 +20,6 @@ from loopback_ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 def clean_env(locale: str = "C.UTF-8") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env["LC_ALL"] = locale  # the CLI follows the locale: C is neither Russian nor English, so English

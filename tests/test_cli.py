@@ -63,8 +63,6 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "server.port" in result.output
 
 
-
-
 @pytest.mark.parametrize("command", ["serve", "sandbox"])
 def test_real_process_serves_health_and_stops_on_sigint(tmp_path: Path, command: str) -> None:
     port = free_port()

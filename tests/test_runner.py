@@ -21,8 +21,6 @@ def _app(name: str) -> web.Application:
     return app
 
 
-
-
 async def _serving(served: Served, stop: asyncio.Event) -> asyncio.Task[None]:
     started = asyncio.Event()
     task = asyncio.create_task(serve_apps([served], stop=stop, on_started=lambda _: started.set()))

@@ -161,9 +161,8 @@ async def serve_app(app: web.Application, port: int) -> AsyncIterator[None]:
     """Serve ``app`` on 127.0.0.1:``port`` for the duration of the block."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
+    try:  # a port that cannot be bound still stops the app's workers that setup() started
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         yield
     finally:
         await runner.cleanup()

@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 from loopback_ports import free_port
 
 from gateway.app import create_app
@@ -29,6 +28,7 @@ from gateway.journal.inbound import InboundJournal
 from gateway.journal.schema import inbound_documents, inbound_events, ksi_marks
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
+from gateway.sandbox.simulate import serve_app as serve
 from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
@@ -58,17 +58,6 @@ appeal = 0.0
 {extra}"""
 
 FINAL = (State.REGISTERED, State.FAILED, State.REJECTED, State.DEAD)
-
-
-@asynccontextmanager
-async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -24,17 +24,7 @@ from gateway.intake.submission import parse_submission
 from gateway.journal.store import SearchQuery
 from gateway.model import State, Submission
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
-
-
-@asynccontextmanager
-async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
+from gateway.sandbox.simulate import serve_app as serve
 
 
 @asynccontextmanager

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from loopback_ports import free_port
 
 from gateway.app import create_app
@@ -29,21 +28,11 @@ from gateway.documents.model import Coded
 from gateway.flk.samples import prepare_document, sign_document, signing_time_for
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox, sandbox_defaults
+from gateway.sandbox.simulate import serve_app as serve
 from gateway.sandbox.twins import plan_twins
 from gateway.ui.users import Role, UserStore
 
 PASSWORD = "correct horse battery"
-
-
-@asynccontextmanager
-async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from loopback_ports import free_port
 
 from gateway.app import create_app
@@ -25,18 +23,8 @@ from gateway.config import load_config
 from gateway.flk.samples import prepare_document, sign_document, signing_time_for
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox, sandbox_defaults
+from gateway.sandbox.simulate import serve_app as _serve
 from gateway.sandbox.twins import plan_twins
-
-
-@asynccontextmanager
-async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 async def _final(journal: Any, sid: str, timeout: float = 90) -> Any:

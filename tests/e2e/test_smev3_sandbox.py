@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from loopback_ports import free_port
 
 from adapters.smev3.sandbox import TWIN_KEY
@@ -24,6 +23,7 @@ from gateway.flk.samples import make_submission
 from gateway.journal.peer_requests import PeerRequests, RecordedRequest
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
+from gateway.sandbox.simulate import serve_app as serve
 from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
@@ -32,17 +32,6 @@ name = "referrals-over-smev"
 kinds = ["121"]
 destination = "smev"
 """
-
-
-@asynccontextmanager
-async def serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -29,6 +29,7 @@ from gateway.config import load_config
 from gateway.flk.samples import make_submission, prepare_document, sign_document, signing_time_for
 from gateway.model import State
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox, sandbox_defaults
+from gateway.sandbox.simulate import serve_app as _serve
 from gateway.sandbox.twins import plan_twins
 
 ROUTES = """
@@ -43,17 +44,6 @@ kinds = ["kz-031u"]
 destination = "shep"
 """
 FINAL = (State.REGISTERED, State.FAILED, State.REJECTED, State.DEAD)
-
-
-@asynccontextmanager
-async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

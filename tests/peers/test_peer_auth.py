@@ -35,20 +35,10 @@ from gateway.flk.samples import make_submission
 from gateway.model import State
 from gateway.peers.auth import PeerAuthSettings, PeerGuard
 from gateway.sandbox.setup import SANDBOX_CLIENT, prepare_sandbox
+from gateway.sandbox.simulate import serve_app as _serve
 from gateway.sandbox.twins import plan_twins, twin_identity
 from gateway.signatures.xml.soap_body import sign_soap_body
 from gateway.ui.schema import ui_audit
-
-
-@asynccontextmanager
-async def _serve(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -160,8 +160,6 @@ class Sink:
         return self.outcomes
 
 
-
-
 @dataclass
 class Harness:
     adapter: Adapter

@@ -1,5 +1,6 @@
-"""Ports the sandbox picks for itself and its twins: below the kernel's ephemeral range, where no
-outgoing connection can take them between the pick and the server's bind."""
+"""Ports the sandbox picks for itself and its twins (below the kernel's ephemeral range, where no
+outgoing connection can take them between the pick and the server's bind), and serving on a port
+that turns out to be taken."""
 
 from __future__ import annotations
 
@@ -47,3 +48,30 @@ def test_the_preferred_port_when_free_another_when_busy() -> None:
         probe.bind(("127.0.0.1", 0))
         released = probe.getsockname()[1]
     assert free_port(preferred=released) == released
+
+
+async def test_an_app_whose_port_is_taken_is_cleaned_up() -> None:
+    """setup() has started the app's background work (the gateway's workers); a port that cannot be
+    bound must stop it, not leave it to the garbage collector."""
+    from collections.abc import AsyncIterator
+
+    from aiohttp import web
+
+    from gateway.sandbox.simulate import serve_app
+
+    stages: list[str] = []
+
+    async def work(_app: web.Application) -> AsyncIterator[None]:
+        stages.append("started")
+        yield
+        stages.append("stopped")
+
+    app = web.Application()
+    app.cleanup_ctx.append(work)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        with pytest.raises(OSError):
+            async with serve_app(app, holder.getsockname()[1]):
+                pass
+    assert stages == ["started", "stopped"]
