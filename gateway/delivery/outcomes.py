@@ -5,6 +5,8 @@
 - An error answers the attempt it finds waiting (SENT, RECONCILING); one that finds a send queued
   or in flight is late — unless the peer answers a message id once (SMEV 3, ШЭП) and it answers
   the live id, the one that send carries: then it is the outcome (no other answer will come).
+  From such a peer a transient error answer also retires the answered id: the resend it schedules
+  goes under a new one (under the old id it would be refused as already sent, with no answer).
 - A callback about a submission that is already final never changes it (no regression, no second
   notice); if it *contradicts* the outcome (an error after a registration, another emdrId, a
   success after a permanent failure) the submission is flagged for an operator.
@@ -401,6 +403,8 @@ class CallbackRecorder:
             return
         decision = peer.classify(outcome.codes)
         if sub.state in (State.SENT, State.RECONCILING) or await self._answers_live_message(sub, peer, outcome):
+            if decision.verdict is Verdict.RETRY and peer.capabilities.answers_once_per_message and outcome.relates_to:
+                also = self._retiring(sub, peer, outcome.relates_to, also)
             await apply_decision(
                 self.journal,
                 peer,
@@ -425,6 +429,20 @@ class CallbackRecorder:
             contradiction=sub.state is State.REGISTERED,
             why=f"error callback ({decision.code}) for a submission that is {sub.state}",
         )
+
+    def _retiring(self, sub: Submission, peer: Peer, message_id: str, also: AlsoInTransaction) -> AlsoInTransaction:
+        """A transient error answer from a peer that answers a message id once: the resend it
+        schedules must be a new message. Under the answered id the peer would refuse it as already
+        sent (SMEV ``MessageIsAlreadySent``) and never answer again, leaving the submission waiting
+        for good; the answered message was not acted on (the error says so), so a new one makes no
+        duplicate. Retired in the transaction that schedules the resend."""
+        messages = self.messages
+
+        async def retire_too(conn: AsyncConnection, event_id: int) -> None:
+            await messages.retire_in(conn, sub.id, peer.name, message_id)
+            await also(conn, event_id)
+
+        return retire_too
 
     async def _answers_live_message(self, sub: Submission, peer: Peer, outcome: PeerOutcome) -> bool:
         """Whether an error answer that finds ``sub`` queued (a send in flight whose "accepted" is

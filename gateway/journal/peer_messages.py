@@ -13,6 +13,7 @@ from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.journal.schema import events, peer_messages, peer_receivers
 from gateway.journal.store import Journal
@@ -57,12 +58,16 @@ class PeerMessages:
     async def retire(self, submission_id: str, peer: str, message_id: str) -> None:
         """The peer refused ``message_id`` as stale: the next send gets a new one."""
         async with self.journal.writing() as conn:
-            await conn.execute(
-                peer_messages.update()
-                .where(_M.submission_id == submission_id, _M.peer == peer, _M.message_id == message_id)
-                .where(_M.retired_at.is_(None))
-                .values(retired_at=self.journal.clock.now())
-            )
+            await self.retire_in(conn, submission_id, peer, message_id)
+
+    async def retire_in(self, conn: AsyncConnection, submission_id: str, peer: str, message_id: str) -> None:
+        """:meth:`retire` in the caller's transaction (with the transition that schedules the resend)."""
+        await conn.execute(
+            peer_messages.update()
+            .where(_M.submission_id == submission_id, _M.peer == peer, _M.message_id == message_id)
+            .where(_M.retired_at.is_(None))
+            .values(retired_at=self.journal.clock.now())
+        )
 
     async def unsettled(self, submission_id: str, message_id: str) -> bool:
         """Whether a send under ``message_id`` may have arrived though the peer never said so: an

@@ -256,8 +256,9 @@ class Capabilities:
     # answer of its own). Then an error answer to the submission's live message id is its
     # outcome even when it arrives while a resend is queued or in flight (the send's own
     # "accepted" not yet committed): no other answer will come, and noting it as late would
-    # leave the submission waiting for good. False (REMD): an answer belongs to one attempt and a
-    # resend gets its own.
+    # leave the submission waiting for good. And a transient error answer retires the answered id,
+    # so the resend it schedules is a new message (under the old id it would meet "already sent"
+    # and no answer). False (REMD): an answer belongs to one attempt and a resend gets its own.
     answers_once_per_message: bool = False
     # The plug-in mounts HTTP endpoints the peer (or MIS) calls. False (SMEV 3: a polling consumer
     # that SMEV never calls): there is nothing to authenticate, so the instance needs no

@@ -300,3 +300,44 @@ async def test_an_error_answer_that_overtakes_its_send(journal: Journal, once: b
         # the answer deadline) decides
         assert sub.state is State.SENT and sub.attempts == 1, codes
         assert "late-callback" in codes
+
+
+class _RecordsMessageIds(ScriptedAdapter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.message_ids: list[str] = []
+
+    async def send(self, sub: Submission, canonical: CanonicalSubmission, *, message_id: str) -> Answer:
+        self.message_ids.append(message_id)
+        return await super().send(sub, canonical, message_id=message_id)
+
+
+@pytest.mark.parametrize("once", [True, False], ids=["answers-once-per-message", "answer-per-attempt"])
+async def test_a_transient_error_answer_makes_the_resend_a_new_message(journal: Journal, once: bool) -> None:
+    """SMEV 3 / ШЭП answer a message id once: after a transient error answer (the message was not
+    acted on) the resend goes under a new id — under the old one SMEV would say MessageIsAlreadySent
+    and never answer. REMD keeps the id of the submission's request for every resend."""
+    env = Env(journal)
+    adapter = _RecordsMessageIds()
+    env.adapter = adapter
+    env.peer = make_peer(adapter, journal.clock)
+    env.peer.capabilities = Capabilities(answers_once_per_message=once, lookup=not once)
+    env.stage = DeliveryStage(journal, env.peer)
+    env.callbacks = CallbackRecorder(journal, {"remd": env.peer})
+    adapter.answers.extend([accepted(), accepted()])
+    sub = await env.send(await queued(journal))
+    assert sub.state is State.SENT
+    sub = await env.callback(sub, False, codes=[("ASYNC_RESPONSE_TIMEOUT", TIMEOUT_TEXT)])
+    assert sub.state is State.RETRY_WAIT
+    first = adapter.message_ids[0]
+    ids = await PeerMessages(journal).ids(sub.id)
+    assert ids == [("remd", first, once)]  # retired with the transition that scheduled the resend
+    await _expire(journal, sub)
+    sub = await env.send(sub)
+    assert sub.state is State.SENT and sub.attempts == 2
+    if once:
+        assert adapter.message_ids[1] != first
+        # the first message's answers still find the submission
+        assert await PeerMessages(journal).submission_of("remd", first) == sub.id
+    else:
+        assert adapter.message_ids == [first, first]
