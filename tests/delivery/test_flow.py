@@ -24,10 +24,18 @@ TIMEOUT_TEXT = "Не удалось зарегистрировать докум�
 
 
 class Env:
-    def __init__(self, journal: Journal, **cfg: object) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        adapter: ScriptedAdapter | None = None,
+        capabilities: Capabilities | None = None,
+        **cfg: object,
+    ) -> None:
         self.journal = journal
-        self.adapter = ScriptedAdapter()
+        self.adapter = adapter or ScriptedAdapter()
         self.peer = make_peer(self.adapter, journal.clock, **cfg)
+        if capabilities is not None:
+            self.peer.capabilities = capabilities
         self.stage = DeliveryStage(journal, self.peer)
         self.reconciler = Reconciler(journal, self.peer)
         self.callbacks = CallbackRecorder(journal, {"remd": self.peer})
@@ -272,14 +280,9 @@ class _AnswerOvertakesTheSend(ScriptedAdapter):
 
 @pytest.mark.parametrize("once", [True, False], ids=["answers-once-per-message", "answer-per-attempt"])
 async def test_an_error_answer_that_overtakes_its_send(journal: Journal, once: bool) -> None:
-    env = Env(journal)
     adapter = _AnswerOvertakesTheSend()
+    env = Env(journal, adapter, Capabilities(answers_once_per_message=once, lookup=not once))
     adapter.env = env
-    env.adapter = adapter
-    env.peer = make_peer(adapter, journal.clock)
-    env.peer.capabilities = Capabilities(answers_once_per_message=once, lookup=not once)
-    env.stage = DeliveryStage(journal, env.peer)
-    env.callbacks = CallbackRecorder(journal, {"remd": env.peer})
     adapter.answers.append(accepted())
     sub = await queued(journal)
     claimed = await env.claim(State.QUEUED)
@@ -317,13 +320,8 @@ async def test_a_transient_error_answer_makes_the_resend_a_new_message(journal: 
     """SMEV 3 / ШЭП answer a message id once: after a transient error answer (the message was not
     acted on) the resend goes under a new id — under the old one SMEV would say MessageIsAlreadySent
     and never answer. REMD keeps the id of the submission's request for every resend."""
-    env = Env(journal)
     adapter = _RecordsMessageIds()
-    env.adapter = adapter
-    env.peer = make_peer(adapter, journal.clock)
-    env.peer.capabilities = Capabilities(answers_once_per_message=once, lookup=not once)
-    env.stage = DeliveryStage(journal, env.peer)
-    env.callbacks = CallbackRecorder(journal, {"remd": env.peer})
+    env = Env(journal, adapter, Capabilities(answers_once_per_message=once, lookup=not once))
     adapter.answers.extend([accepted(), accepted()])
     sub = await env.send(await queued(journal))
     assert sub.state is State.SENT
